@@ -1,0 +1,131 @@
+# Sonde: build, test and run.
+#   make deps        install the Debian packages the build and the tests need (idempotent)
+#   make             build everything into build/
+#   make test        deps + build + every test (needs root for the BPF and end-to-end tiers)
+#   make run         deps + build + profile this whole machine and show the result
+#   make SANITIZE=1  build (and test) with ASan and UBSan
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+BUILD    ?= build
+ARCH     := x86
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PROTOC_C ?= protoc-c
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral \
+            -Wimplicit-fallthrough -Wvla -Wno-format-zero-length
+CPPFLAGS := -D_GNU_SOURCE -DSONDE_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fno-omit-frame-pointer -pthread $(SAN_FLAGS)
+LDLIBS   := -lbpf -lelf -lz -lprotobuf-c -pthread
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+LDFLAGS  += $(SAN_FLAGS)
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux/$(ARCH) -Ibpf
+
+COMMON_SRCS     := $(wildcard common/*.c)
+SYMBOLIZER_SRCS := $(wildcard symbolizer/*.c)
+AGENT_SRCS      := $(wildcard agent/*.c)
+COLLECTOR_SRCS  := $(wildcard collector/*.c)
+CLI_SRCS        := $(wildcard cli/*.c)
+PROTOS          := proto/pprof/profile.proto
+PROTO_C         := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
+PROTO_H         := $(PROTO_C:.c=.h)
+PROTO_OBJS      := $(PROTO_C:.c=.o)
+BPF_OBJS        := $(BUILD)/bpf/profile.bpf.o
+SKELS           := $(BPF_OBJS:.bpf.o=.skel.h)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB_COMMON     := $(BUILD)/libsonde-common.a
+LIB_SYMBOLIZER := $(BUILD)/libsonde-symbolizer.a
+LIB_PROTO      := $(BUILD)/libsonde-proto.a
+
+BINS := $(BUILD)/sonde-agent $(BUILD)/sonde-collector $(BUILD)/sonde
+
+all: $(BINS)
+
+# Rebuild everything when the compiler flags change (e.g. SANITIZE=1 and back).
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then echo '$(FLAGS_NOW)' > $@; fi
+FORCE:
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h vmlinux/$(ARCH)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
+
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/proto
+	$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/proto $<
+
+$(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP) | $(SKELS) $(PROTO_H)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_COMMON): $(call obj,$(COMMON_SRCS))
+	$(AR) rcs $@ $^
+$(LIB_SYMBOLIZER): $(call obj,$(SYMBOLIZER_SRCS))
+	$(AR) rcs $@ $^
+$(LIB_PROTO): $(PROTO_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/sonde-agent: $(call obj,$(AGENT_SRCS)) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/sonde-collector: $(call obj,$(COLLECTOR_SRCS)) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/sonde: $(call obj,$(CLI_SRCS)) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- tests ----------------------------------------------------------------------------------
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+# every module except the programs' main() files
+LIB_AGENT_OBJS := $(call obj,$(filter-out agent/main.c,$(AGENT_SRCS)))
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+WORKLOADS := $(BUILD)/workloads/.stamp
+$(WORKLOADS): $(wildcard tests/workloads/*) tests/workloads/build.sh
+	tests/workloads/build.sh $(BUILD)/workloads
+	@touch $@
+
+tests: all $(UNIT_BINS) $(WORKLOADS)
+
+test: deps
+	$(MAKE) tests
+	BUILD=$(BUILD) tests/run.sh
+
+# ---- setup and running ----------------------------------------------------------------------
+deps:
+	scripts/deps.sh
+
+run: deps
+	$(MAKE) all
+	scripts/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps test tests run clean format FORCE
+
+-include $(shell find $(BUILD)/obj $(BUILD)/proto -name '*.d' 2>/dev/null)

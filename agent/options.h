@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Agent configuration: defaults, command-line flags, validation. */
+#ifndef SONDE_AGENT_OPTIONS_H
+#define SONDE_AGENT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/log.h"
+
+#define AGENT_MAX_PIDS 1024 /* the size of the in-kernel pid filter */
+#define AGENT_MAX_CGROUPS 1024
+
+enum output_format {
+	OUTPUT_FOLDED = 0,
+	OUTPUT_PPROF,
+	OUTPUT_OTLP,
+};
+
+struct agent_opts {
+	uint32_t frequency; /* Hz */
+	uint64_t duration_ns; /* 0 = until SIGINT/SIGTERM */
+	uint32_t pids[AGENT_MAX_PIDS];
+	uint32_t npids;
+	char *cgroups[AGENT_MAX_CGROUPS]; /* paths as given */
+	uint32_t ncgroups;
+	char *output; /* one-shot output file, or NULL */
+	enum output_format format;
+	enum log_level log_level;
+	uint64_t ring_bytes; /* 0 = sized from the CPU count */
+	uint32_t stack_copy_bytes; /* user stack copied per sample */
+	uint64_t drain_interval_ns; /* how often the ring buffer is drained */
+	bool hardware_event; /* try the cycles PMU event before cpu-clock */
+	char *btf_path; /* external kernel BTF, or NULL for /sys/kernel/btf/vmlinux */
+};
+
+/* Fills defaults. */
+void agent_opts__init(struct agent_opts *o);
+/*
+ * Parses argv into o. Returns 0 to run, 1 when --help/--version was printed (exit 0), or -EINVAL
+ * after printing one error line naming the bad flag.
+ */
+int agent_opts__parse(struct agent_opts *o, int argc, char **argv);
+void agent_opts__free(struct agent_opts *o);
+const char *output_format_name(enum output_format f);
+
+#endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Processes and the files they map. A process's executable mappings come from /proc/PID/maps;
+ * each mapped file becomes an object (shared by every process mapping the same file), opened
+ * through /proc/PID/root so files in other mount namespaces and deleted files stay readable.
+ */
+#ifndef SONDE_PROC_H
+#define SONDE_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/hash.h"
+#include "../symbolizer/elf_file.h"
+#include "../symbolizer/symbolizer.h"
+
+enum object_kind {
+	OBJECT_FILE = 0,
+	OBJECT_VDSO,
+	OBJECT_ANON, /* executable anonymous memory: JIT code, or unknown */
+};
+
+struct object {
+	uint32_t id; /* index in the table; stable until the object is collected */
+	uint32_t refs; /* mappings that point here */
+	uint64_t last_epoch; /* last epoch a frame used this object */
+	enum object_kind kind;
+	uint64_t dev, ino;
+	char *path; /* as the process sees it */
+	const char *name; /* base name of path */
+	int elf_err; /* 0 when elf is valid */
+	struct elf_info elf;
+	char build_id[2 * ELF_BUILD_ID_MAX + 1]; /* lowercase hex, "" if none */
+	struct sym_module *module; /* NULL when the file is unreadable */
+};
+
+enum mapping_flags {
+	MAPPING_BIAS_OK = 1u << 0, /* file offsets translate to ELF addresses */
+};
+
+struct mapping {
+	uint64_t start, end; /* process addresses [start, end) */
+	uint64_t pgoff; /* file offset of start */
+	uint64_t bias; /* ELF address = process address - bias */
+	struct object *obj;
+	uint32_t flags;
+};
+
+struct proc {
+	uint32_t pid;
+	uint64_t start_time; /* boot-based ns, from the kernel; tells pid reuse apart */
+	char comm[16];
+	struct mapping *maps; /* executable mappings, sorted */
+	uint32_t nmaps;
+	bool maps_valid; /* false after exec until re-read */
+	bool gone; /* /proc/PID vanished while reading */
+	uint64_t maps_read_ns; /* CLOCK_MONOTONIC of the last read */
+	uint64_t refreshes;
+};
+
+struct proc_table_stats {
+	uint64_t procs;
+	uint64_t objects;
+	uint64_t maps_reads;
+	uint64_t maps_read_errors;
+	uint64_t unmapped_addrs; /* addresses in no known mapping */
+};
+
+struct proc_table;
+
+/* sym may be NULL (no symbolization). Returns NULL with errno set. */
+struct proc_table *proc_table__new(struct symbolizer *sym);
+void proc_table__free(struct proc_table *t);
+
+/*
+ * The process pid, creating it and reading its mappings when new (create) or when its mappings
+ * are stale. Returns NULL when unknown and !create, or when out of memory.
+ */
+struct proc *proc_table__get(struct proc_table *t, uint32_t pid, bool create);
+/* Exec: the mappings are stale; they are read again on next use. */
+void proc_table__exec(struct proc_table *t, uint32_t pid);
+/* Exit: frees the process (its objects stay while frames refer to them). */
+void proc_table__exit(struct proc_table *t, uint32_t pid);
+
+/*
+ * The mapping holding addr. If none is known, re-reads /proc/PID/maps (at most every
+ * min_refresh_ns) and tries again. Returns NULL when the address is in no executable mapping.
+ */
+const struct mapping *proc_table__resolve(struct proc_table *t, struct proc *p, uint64_t addr,
+					  uint64_t min_refresh_ns);
+
+struct object *proc_table__object(const struct proc_table *t, uint32_t id);
+/* Marks obj as used in the current epoch (frames of the profile being built refer to it). */
+void proc_table__use_object(struct proc_table *t, struct object *obj);
+/* Ends an epoch: frees objects no mapping and no frame of the ended epoch refers to. */
+void proc_table__end_epoch(struct proc_table *t);
+void proc_table__stats(const struct proc_table *t, struct proc_table_stats *ret);
+
+/* Parses one /proc/PID/maps line. Returns 0 or -EINVAL. path points into line. */
+struct maps_line {
+	uint64_t start, end, pgoff, dev, ino;
+	char perms[5];
+	const char *path;
+};
+int parse_maps_line(char *line, struct maps_line *ret);
+
+#endif

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+
+#define DEFAULT_MAX_BYTES (1ull << 30)
+
+struct ts_node {
+	uint64_t ts;
+	uint32_t next; /* index+1, 0 = end */
+};
+
+struct profile {
+	struct profile_opts opts;
+	VEC(struct frame) frames;
+	struct itab frame_idx;
+	VEC(uint32_t) stack_frames;
+	VEC(struct stack_ref) stacks;
+	struct itab stack_idx;
+	struct buf strings; /* NUL-separated */
+	VEC(uint32_t) string_offs;
+	struct itab string_idx;
+	VEC(struct sample_agg) samples;
+	struct itab sample_idx;
+	VEC(struct ts_node) ts_pool;
+	uint64_t total;
+	uint64_t dropped;
+};
+
+struct profile *profile__new(const struct profile_opts *opts)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	if (opts)
+		p->opts = *opts;
+	if (!p->opts.max_samples_bytes)
+		p->opts.max_samples_bytes = DEFAULT_MAX_BYTES;
+	profile__reset(p);
+	return p;
+}
+
+void profile__free(struct profile *p)
+{
+	if (!p)
+		return;
+	VEC_FREE(&p->frames);
+	itab_free(&p->frame_idx);
+	VEC_FREE(&p->stack_frames);
+	VEC_FREE(&p->stacks);
+	itab_free(&p->stack_idx);
+	buf_free(&p->strings);
+	VEC_FREE(&p->string_offs);
+	itab_free(&p->string_idx);
+	VEC_FREE(&p->samples);
+	itab_free(&p->sample_idx);
+	VEC_FREE(&p->ts_pool);
+	free(p);
+}
+
+void profile__reset(struct profile *p)
+{
+	p->frames.len = 0;
+	itab_clear(&p->frame_idx);
+	p->stack_frames.len = 0;
+	p->stacks.len = 0;
+	itab_clear(&p->stack_idx);
+	buf_reset(&p->strings);
+	p->string_offs.len = 0;
+	itab_clear(&p->string_idx);
+	p->samples.len = 0;
+	itab_clear(&p->sample_idx);
+	p->ts_pool.len = 0;
+	p->total = 0;
+	p->dropped = 0;
+	/* string 0 is "" */
+	profile__string(p, "", 0);
+}
+
+struct str_key {
+	const char *s;
+	size_t len;
+};
+
+static bool str_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct profile *p = ctx;
+	const struct str_key *k = key;
+	const char *s = (const char *)p->strings.data + p->string_offs.v[idx];
+
+	return strncmp(s, k->s, k->len) == 0 && s[k->len] == 0;
+}
+
+uint32_t profile__string(struct profile *p, const char *s, size_t len)
+{
+	struct str_key k = { s, len };
+	uint64_t h = hash_bytes(s, len, 7);
+	int64_t idx = itab_find(&p->string_idx, h, str_eq, p, &k);
+	uint32_t id;
+
+	if (idx >= 0)
+		return (uint32_t)idx;
+	id = (uint32_t)p->string_offs.len;
+	if (VEC_PUSH(&p->string_offs, (uint32_t)p->strings.len))
+		return UINT32_MAX;
+	buf_append(&p->strings, s, len);
+	buf_putc(&p->strings, 0);
+	if (p->strings.oom || itab_add(&p->string_idx, h, id)) {
+		p->string_offs.len--;
+		return UINT32_MAX;
+	}
+	return id;
+}
+
+static bool frame_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct profile *p = ctx;
+
+	return memcmp(&p->frames.v[idx], key, sizeof(struct frame)) == 0;
+}
+
+static int64_t intern_frame(struct profile *p, const struct frame *f)
+{
+	struct frame k = *f;
+	uint64_t h;
+	int64_t idx;
+
+	memset(k.pad, 0, sizeof(k.pad));
+	h = hash_bytes(&k, sizeof(k), 3);
+	idx = itab_find(&p->frame_idx, h, frame_eq, p, &k);
+	if (idx >= 0)
+		return idx;
+	idx = (int64_t)p->frames.len;
+	if (VEC_PUSH(&p->frames, k) || itab_add(&p->frame_idx, h, (uint32_t)idx))
+		return -ENOMEM;
+	return idx;
+}
+
+struct stack_key {
+	const uint32_t *ids;
+	uint32_t len;
+};
+
+static bool stack_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct profile *p = ctx;
+	const struct stack_key *k = key;
+	const struct stack_ref *s = &p->stacks.v[idx];
+
+	return s->len == k->len &&
+	       memcmp(&p->stack_frames.v[s->off], k->ids, k->len * sizeof(uint32_t)) == 0;
+}
+
+static bool sample_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct profile *p = ctx;
+	const struct sample_agg *a = &p->samples.v[idx], *b = key;
+
+	return a->pid == b->pid && a->tid == b->tid && a->stack == b->stack &&
+	       a->proc_name == b->proc_name && a->thread_name == b->thread_name;
+}
+
+size_t profile__bytes(const struct profile *p)
+{
+	return p->frames.cap * sizeof(*p->frames.v) + p->stack_frames.cap * sizeof(uint32_t) +
+	       p->stacks.cap * sizeof(*p->stacks.v) + p->strings.cap +
+	       p->samples.cap * sizeof(*p->samples.v) + p->ts_pool.cap * sizeof(*p->ts_pool.v) +
+	       (p->frame_idx.cap + p->stack_idx.cap + p->sample_idx.cap + p->string_idx.cap) *
+		       sizeof(struct itab_slot);
+}
+
+int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc_name,
+		 const char *thread_name, const struct frame *frames, uint32_t n, uint64_t time_ns)
+{
+	uint32_t ids[512];
+	struct stack_key sk = { ids, 0 };
+	struct sample_agg key = { 0 };
+	uint64_t h;
+	int64_t idx;
+
+	if (profile__bytes(p) > p->opts.max_samples_bytes) {
+		p->dropped++;
+		return -E2BIG;
+	}
+	if (n > 512)
+		n = 512;
+	for (uint32_t i = 0; i < n; i++) {
+		idx = intern_frame(p, &frames[i]);
+		if (idx < 0)
+			goto oom;
+		ids[i] = (uint32_t)idx;
+	}
+	sk.len = n;
+	h = hash_bytes(ids, n * sizeof(uint32_t), 5);
+	idx = itab_find(&p->stack_idx, h, stack_eq, p, &sk);
+	if (idx < 0) {
+		struct stack_ref ref = { (uint32_t)p->stack_frames.len, n };
+
+		if (VEC_RESERVE(&p->stack_frames, n))
+			goto oom;
+		memcpy(p->stack_frames.v + p->stack_frames.len, ids, n * sizeof(uint32_t));
+		idx = (int64_t)p->stacks.len;
+		if (VEC_PUSH(&p->stacks, ref))
+			goto oom;
+		p->stack_frames.len += n;
+		if (itab_add(&p->stack_idx, h, (uint32_t)idx)) {
+			p->stacks.len--;
+			p->stack_frames.len -= n;
+			goto oom;
+		}
+	}
+	key.pid = pid;
+	key.tid = tid;
+	key.stack = (uint32_t)idx;
+	key.proc_name = profile__string(p, proc_name, strlen(proc_name));
+	key.thread_name = profile__string(p, thread_name, strlen(thread_name));
+	if (key.proc_name == UINT32_MAX || key.thread_name == UINT32_MAX)
+		goto oom;
+	h = hash_bytes(&key, offsetof(struct sample_agg, ts_count), 9);
+	idx = itab_find(&p->sample_idx, h, sample_eq, p, &key);
+	if (idx < 0) {
+		idx = (int64_t)p->samples.len;
+		if (VEC_PUSH(&p->samples, key))
+			goto oom;
+		if (itab_add(&p->sample_idx, h, (uint32_t)idx)) {
+			p->samples.len--;
+			goto oom;
+		}
+	}
+	if (p->opts.keep_timestamps) {
+		struct sample_agg *s = &p->samples.v[idx];
+		struct ts_node node = { time_ns, s->ts_head };
+
+		if (VEC_PUSH(&p->ts_pool, node) == 0) {
+			s->ts_head = (uint32_t)p->ts_pool.len;
+			s->ts_count++;
+		}
+	}
+	p->samples.v[idx].count++;
+	p->total++;
+	return 0;
+oom:
+	p->dropped++;
+	return -ENOMEM;
+}
+
+size_t profile__nsamples(const struct profile *p)
+{
+	return p->samples.len;
+}
+
+const struct sample_agg *profile__sample(const struct profile *p, size_t i)
+{
+	return &p->samples.v[i];
+}
+
+const uint32_t *profile__stack(const struct profile *p, uint32_t stack, uint32_t *ret_len)
+{
+	const struct stack_ref *s = &p->stacks.v[stack];
+
+	*ret_len = s->len;
+	return p->stack_frames.v + s->off;
+}
+
+size_t profile__nframes(const struct profile *p)
+{
+	return p->frames.len;
+}
+
+const struct frame *profile__frame(const struct profile *p, uint32_t frame)
+{
+	return &p->frames.v[frame];
+}
+
+size_t profile__nstacks(const struct profile *p)
+{
+	return p->stacks.len;
+}
+
+const char *profile__str(const struct profile *p, uint32_t id)
+{
+	return (const char *)p->strings.data + p->string_offs.v[id];
+}
+
+size_t profile__nstrings(const struct profile *p)
+{
+	return p->string_offs.len;
+}
+
+void profile__timestamps(const struct profile *p, const struct sample_agg *s,
+			 void (*fn)(void *ctx, uint64_t ts), void *ctx)
+{
+	for (uint32_t i = s->ts_head; i; i = p->ts_pool.v[i - 1].next)
+		fn(ctx, p->ts_pool.v[i - 1].ts);
+}
+
+uint64_t profile__total(const struct profile *p)
+{
+	return p->total;
+}
+
+uint64_t profile__dropped(const struct profile *p)
+{
+	return p->dropped;
+}

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs every Debian package Sonde's build and tests need. Idempotent: when everything is
+# already installed it does nothing; otherwise it runs apt-get update and installs what is missing.
+set -eu
+
+PACKAGES="
+make gcc clang llvm bpftool pkg-config binutils
+libbpf-dev libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev liblzma-dev libzstd-dev
+libcurl4-openssl-dev libmicrohttpd-dev libyaml-dev libcap-dev libiberty-dev
+protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
+elfutils debuginfod linux-perf valgrind libclang-rt-14-dev
+golang-go python3 procps util-linux libcap2-bin
+curl ca-certificates openssl awscli chromium systemd zstd
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+# Node.js may come from Debian or from NodeSource (which bundles npm): ask for the commands.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
+if [ -z "$missing" ]; then
+	echo "deps: all $(echo $PACKAGES | wc -w) packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing; run 'make deps' as root" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends $missing

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf_file.h"
+#include "../common/buf.h"
+#include "../common/util.h"
+
+#define SYMTAB_MAX_SYMS (16u << 20) /* symbols; a bound for hostile symbol tables */
+#define ZERO_SIZE_SYM_SPAN 4096 /* bytes a size-0 symbol may cover before the next one */
+
+static void elf_lib_init(void)
+{
+	static int done;
+
+	if (!done) {
+		elf_version(EV_CURRENT);
+		done = 1;
+	}
+}
+
+static void read_build_id(Elf *elf, const void *data, size_t size, struct elf_info *info)
+{
+	Elf_Data d = { .d_buf = (void *)data, .d_size = size, .d_type = ELF_T_NHDR };
+	GElf_Nhdr nhdr;
+	size_t off = 0, name_off, desc_off;
+
+	(void)elf;
+	while (off < size && (off = gelf_getnote(&d, off, &nhdr, &name_off, &desc_off)) > 0) {
+		if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
+		    memcmp((const char *)data + name_off, "GNU", 4) == 0 && nhdr.n_descsz > 0 &&
+		    nhdr.n_descsz <= ELF_BUILD_ID_MAX) {
+			memcpy(info->build_id, (const char *)data + desc_off, nhdr.n_descsz);
+			info->build_id_len = nhdr.n_descsz;
+			return;
+		}
+	}
+}
+
+static int read_info(Elf *elf, struct elf_info *info)
+{
+	size_t nphdr = 0, shstrndx = 0;
+	GElf_Ehdr ehdr;
+	Elf_Scn *scn = NULL;
+
+	memset(info, 0, sizeof(*info));
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr))
+		return -EINVAL;
+	info->type = ehdr.e_type;
+	info->machine = ehdr.e_machine;
+	if (elf_getphdrnum(elf, &nphdr) == 0) {
+		for (size_t i = 0; i < nphdr && i < 4096; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(elf, (int)i, &ph))
+				continue;
+			if (ph.p_type == PT_LOAD && info->nsegs < ELF_MAX_LOAD_SEGS) {
+				struct elf_seg *s = &info->segs[info->nsegs++];
+
+				s->vaddr = ph.p_vaddr;
+				s->memsz = ph.p_memsz;
+				s->offset = ph.p_offset;
+				s->filesz = ph.p_filesz;
+				s->flags = ph.p_flags;
+			} else if (ph.p_type == PT_NOTE && !info->build_id_len) {
+				Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset,
+								   ph.p_filesz, ELF_T_NHDR);
+
+				if (d && d->d_buf)
+					read_build_id(elf, d->d_buf, d->d_size, info);
+			}
+		}
+	}
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0; /* no section headers: a loaded image is still usable */
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (sh.sh_type == SHT_SYMTAB)
+			info->has_symtab = true;
+		else if (sh.sh_type == SHT_DYNSYM)
+			info->has_dynsym = true;
+		if (sh.sh_type == SHT_NOBITS)
+			continue;
+		if (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0)
+			info->has_debug_info = true;
+		else if (strcmp(name, ".eh_frame") == 0)
+			info->has_eh_frame = true;
+		else if (strcmp(name, ".debug_frame") == 0)
+			info->has_debug_frame = true;
+		else if (strcmp(name, ".gopclntab") == 0 || strcmp(name, ".data.rel.ro.gopclntab") == 0)
+			info->has_gopclntab = true;
+		else if (strcmp(name, ".gnu_debugdata") == 0)
+			info->has_gnu_debugdata = true;
+		else if (strcmp(name, ".gnu_debuglink") == 0) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+
+			if (d && d->d_buf && d->d_size >= 8) {
+				const char *s = d->d_buf;
+				size_t n = strnlen(s, d->d_size);
+				size_t crc_off = (n + 4) & ~(size_t)3;
+
+				if (n < sizeof(info->debuglink) && crc_off + 4 <= d->d_size) {
+					memcpy(info->debuglink, s, n);
+					info->debuglink[n] = 0;
+					memcpy(&info->debuglink_crc, s + crc_off, 4);
+				}
+			}
+		} else if (sh.sh_type == SHT_NOTE && !info->build_id_len) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+
+			if (d && d->d_buf)
+				read_build_id(elf, d->d_buf, d->d_size, info);
+		}
+	}
+	return 0;
+}
+
+int elf_info__read(int fd, struct elf_info *ret_info)
+{
+	Elf *elf;
+	int err;
+
+	elf_lib_init();
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -EINVAL;
+	err = read_info(elf, ret_info);
+	elf_end(elf);
+	return err;
+}
+
+int elf_info__read_mem(const void *image, size_t size, struct elf_info *ret_info)
+{
+	Elf *elf;
+	int err;
+
+	elf_lib_init();
+	elf = elf_memory((char *)image, size);
+	if (!elf)
+		return -EINVAL;
+	err = read_info(elf, ret_info);
+	elf_end(elf);
+	return err;
+}
+
+int elf_info__offset_to_vaddr(const struct elf_info *info, uint64_t off, uint64_t *ret_vaddr)
+{
+	for (uint32_t i = 0; i < info->nsegs; i++) {
+		const struct elf_seg *s = &info->segs[i];
+		/* a mapping starts on a page boundary at or below the segment's offset */
+		uint64_t start = s->offset & ~(uint64_t)4095;
+
+		if (off >= start && off < s->offset + MAX(s->filesz, 1)) {
+			*ret_vaddr = s->vaddr - (s->offset - off);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+struct raw_sym {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t name;
+	uint8_t rank; /* lower wins among aliases: global, weak, local */
+};
+
+typedef VEC(struct raw_sym) raw_sym_vec;
+
+static int raw_sym_cmp(const void *a, const void *b)
+{
+	const struct raw_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+static int collect_syms(Elf *elf, Elf_Scn *scn, raw_sym_vec *out, struct buf *names)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	GElf_Shdr sh;
+	size_t count;
+
+	if (!data || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
+		return 0;
+	count = data->d_size / sh.sh_entsize;
+	if (count > SYMTAB_MAX_SYMS)
+		count = SYMTAB_MAX_SYMS;
+	for (size_t i = 0; i < count; i++) {
+		struct raw_sym r;
+		GElf_Sym sym;
+		const char *name;
+		int type, bind;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		type = GELF_ST_TYPE(sym.st_info);
+		bind = GELF_ST_BIND(sym.st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+		    sym.st_value == 0)
+			continue;
+		name = elf_strptr(elf, sh.sh_link, sym.st_name);
+		if (!name || !*name)
+			continue;
+		r.addr = sym.st_value;
+		r.size = sym.st_size;
+		r.rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
+		if (names->len > UINT32_MAX - 4096)
+			return -EFBIG;
+		r.name = (uint32_t)names->len;
+		buf_append(names, name, strlen(name) + 1);
+		if (VEC_PUSH(out, r))
+			return -ENOMEM;
+	}
+	return names->oom ? -ENOMEM : 0;
+}
+
+static int load_symtab(Elf *elf, struct elf_symtab *ret_tab)
+{
+	raw_sym_vec raw = { 0 };
+	struct buf names = { 0 };
+	Elf_Scn *scn = NULL, *symtab = NULL, *dynsym = NULL;
+	struct elf_symtab tab = { 0 };
+	int err = 0;
+
+	if (elf_kind(elf) != ELF_K_ELF)
+		return -EINVAL;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB)
+			symtab = scn;
+		else if (sh.sh_type == SHT_DYNSYM)
+			dynsym = scn;
+	}
+	buf_putc(&names, 0);
+	/* .symtab is a superset of .dynsym when present; a stripped file keeps only .dynsym */
+	err = collect_syms(elf, symtab ? symtab : dynsym, &raw, &names);
+	if (!err && symtab && dynsym && raw.len == 0)
+		err = collect_syms(elf, dynsym, &raw, &names);
+	if (err)
+		goto cleanup;
+	if (!symtab && !dynsym) {
+		err = -ENODATA;
+		goto cleanup;
+	}
+	if (raw.len == 0) {
+		err = -ENODATA;
+		goto cleanup;
+	}
+	qsort(raw.v, raw.len, sizeof(*raw.v), raw_sym_cmp);
+	tab.syms = calloc(raw.len, sizeof(*tab.syms));
+	if (!tab.syms) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < raw.len; i++) {
+		struct elf_sym *s;
+
+		if (tab.nsyms && tab.syms[tab.nsyms - 1].addr == raw.v[i].addr) {
+			/* an alias: keep the preferred name, but the largest size */
+			s = &tab.syms[tab.nsyms - 1];
+			if (raw.v[i].size > s->size)
+				s->size = raw.v[i].size;
+			continue;
+		}
+		s = &tab.syms[tab.nsyms++];
+		s->addr = raw.v[i].addr;
+		s->size = raw.v[i].size;
+		s->name = raw.v[i].name;
+	}
+	tab.names = (char *)buf_steal(&names, &tab.names_len);
+	*ret_tab = tab;
+	memset(&tab, 0, sizeof(tab));
+cleanup:
+	elf_symtab__free(&tab);
+	VEC_FREE(&raw);
+	buf_free(&names);
+	return err;
+}
+
+int elf_symtab__load(int fd, struct elf_symtab *ret_tab)
+{
+	Elf *elf;
+	int err;
+
+	elf_lib_init();
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -EINVAL;
+	err = load_symtab(elf, ret_tab);
+	elf_end(elf);
+	return err;
+}
+
+int elf_symtab__load_mem(const void *image, size_t size, struct elf_symtab *ret_tab)
+{
+	Elf *elf;
+	int err;
+
+	elf_lib_init();
+	elf = elf_memory((char *)image, size);
+	if (!elf)
+		return -EINVAL;
+	err = load_symtab(elf, ret_tab);
+	elf_end(elf);
+	return err;
+}
+
+const struct elf_sym *elf_symtab__find(const struct elf_symtab *tab, uint64_t addr)
+{
+	size_t lo = 0, hi = tab->nsyms;
+	const struct elf_sym *s;
+	uint64_t end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tab->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	s = &tab->syms[lo - 1];
+	if (s->size)
+		end = s->addr + s->size;
+	else if (lo < tab->nsyms)
+		end = MIN(tab->syms[lo].addr, s->addr + ZERO_SIZE_SYM_SPAN);
+	else
+		end = s->addr + ZERO_SIZE_SYM_SPAN;
+	return addr < end ? s : NULL;
+}
+
+size_t elf_symtab__bytes(const struct elf_symtab *tab)
+{
+	return tab->nsyms * sizeof(*tab->syms) + tab->names_len;
+}
+
+void elf_symtab__free(struct elf_symtab *tab)
+{
+	if (!tab)
+		return;
+	free(tab->syms);
+	free(tab->names);
+	memset(tab, 0, sizeof(*tab));
+}

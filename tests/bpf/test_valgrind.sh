@@ -1,0 +1,27 @@
+#!/bin/bash
+# Clean shutdown leaks nothing: the agent under valgrind (memcheck), ended by SIGINT mid-run and
+# by --duration, reports no errors and no definite or indirect leaks. (make SANITIZE=1 test runs
+# every test under ASan/UBSan/LSan as well.)
+. "$(dirname "$0")/../lib.sh"
+need_root
+need_cmd valgrind
+
+bg "$WL/split" 30 3 1
+wl=$BG_PID
+sleep 0.2
+vg=(valgrind --quiet --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect
+	--show-leak-kinds=definite,indirect --suppressions=tests/valgrind.supp)
+
+"${vg[@]}" "$AGENT" --pid "$wl" --duration 4 --format pprof --output "$ARTIFACTS/a.pb.gz" \
+	> "$ARTIFACTS/duration.log" 2>&1 || fail "valgrind (duration): $(grep -v '^ts=' "$ARTIFACTS/duration.log" | head -30)"
+log "ok: --duration run clean"
+
+bg "${vg[@]}" "$AGENT" --pid "$wl" --output "$ARTIFACTS/b.folded"
+agent=$BG_PID
+sleep 5
+kill -INT "$agent"
+rc=0
+wait "$agent" || rc=$?
+[ "$rc" = 0 ] || fail "valgrind (SIGINT) rc=$rc"
+check '[ "$(folded_sum "$ARTIFACTS/b.folded" "hot_a")" -gt 0 ]' "SIGINT run wrote its profile under valgrind"
+no_sonde_bpf

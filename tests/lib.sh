@@ -1,0 +1,71 @@
+#!/bin/bash
+# Helpers for Sonde's shell tests. Source it first thing: `. "$(dirname "$0")/../lib.sh"`.
+# Exit codes: 0 pass, 77 skip, anything else fail.
+set -euo pipefail
+SONDE_ROOT=${SONDE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+cd "$SONDE_ROOT"
+BUILD=${BUILD:-build}
+AGENT=$BUILD/sonde-agent
+COLLECTOR=$BUILD/sonde-collector
+SONDE=$BUILD/sonde
+WL=$BUILD/workloads
+ARTIFACTS=${ARTIFACTS:-$(mktemp -d)}
+mkdir -p "$ARTIFACTS"
+TEST_NAME=$(basename "$0" .sh)
+
+_children=()
+cleanup_children() {
+	for p in "${_children[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup_children EXIT
+
+# bg CMD...: start a command in the background and remember it for cleanup; sets BG_PID
+bg() {
+	"$@" &
+	BG_PID=$!
+	_children+=("$BG_PID")
+}
+
+log() { echo "[$TEST_NAME] $*"; }
+fail() { echo "[$TEST_NAME] FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root (BPF)"; }
+need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "needs $1"; }
+
+# check COND MESSAGE: fail with MESSAGE unless the arithmetic/test expression holds
+check() {
+	if eval "$1"; then log "ok: $2"; else fail "$2 (failed: $1)"; fi
+}
+
+# folded_sum FILE REGEX: total count of folded lines whose stack matches REGEX (awk ERE)
+folded_sum() {
+	awk -v re="$2" '{ n = $NF; s = $0; sub(/ [0-9]+$/, "", s); if (s ~ re) t += n } END { print t + 0 }' "$1"
+}
+
+# ratio A B: A/B as a float with 4 decimals (0 when B is 0)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print 0; else printf "%.4f\n", a / b }'; }
+
+# float_between X LO HI: exit status says whether LO <= X <= HI
+float_between() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= hi) }'; }
+
+# no_sonde_bpf: fail if any of Sonde's BPF programs are still loaded. The kernel frees a
+# program asynchronously after its last reference goes, so allow it two seconds.
+no_sonde_bpf() {
+	for _ in $(seq 20); do
+		bpftool prog show 2>/dev/null | grep -q 'name sonde_' || return 0
+		sleep 0.1
+	done
+	if bpftool prog show 2>/dev/null | grep -q 'name sonde_'; then
+		bpftool prog show | grep 'name sonde_' >&2
+		fail "BPF programs left loaded"
+	fi
+}
+
+# copy_as NAME: copy a workload binary under another name (so its comm differs); prints path
+copy_as() {
+	local dst="$ARTIFACTS/bin/$2"
+	mkdir -p "$ARTIFACTS/bin"
+	cp "$1" "$dst"
+	echo "$dst"
+}

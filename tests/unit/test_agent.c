@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0
+/* agent/: maps parsing, process table, profile aggregation, folded and pprof output. */
+#include <errno.h>
+#include <link.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../agent/frames.h"
+#include "../../agent/options.h"
+#include "../../agent/output.h"
+#include "../../agent/proc.h"
+#include "../../agent/profile.h"
+#include "../../agent/sampler.h"
+
+__attribute__((noinline)) int agent_marker_function(int x)
+{
+	return x + 11;
+}
+
+static void test_maps_line(void)
+{
+	char l1[] = "7f1c2a400000-7f1c2a428000 r-xp 00028000 fe:01 1835042    /usr/lib/x86_64-linux-gnu/libc.so.6";
+	char l2[] = "7ffd5e3f1000-7ffd5e3f3000 r-xp 00000000 00:00 0                          [vdso]";
+	char l3[] = "55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0";
+	char l4[] = "not a maps line";
+	char l5[] = "2000-1000 r-xp 00000000 00:00 0";
+	struct maps_line ml;
+
+	CHECK(parse_maps_line(l1, &ml) == 0);
+	CHECK_EQ_U64(ml.start, 0x7f1c2a400000);
+	CHECK_EQ_U64(ml.end, 0x7f1c2a428000);
+	CHECK_EQ_U64(ml.pgoff, 0x28000);
+	CHECK_EQ_U64(ml.dev, (0xfeull << 20) | 1);
+	CHECK_EQ_U64(ml.ino, 1835042);
+	CHECK_STR(ml.perms, "r-xp");
+	CHECK_STR(ml.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+	CHECK(parse_maps_line(l2, &ml) == 0);
+	CHECK_STR(ml.path, "[vdso]");
+	CHECK(parse_maps_line(l3, &ml) == 0);
+	CHECK_STR(ml.path, "");
+	CHECK(parse_maps_line(l4, &ml) == -EINVAL);
+	CHECK(parse_maps_line(l5, &ml) == -EINVAL);
+}
+
+static int bias_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	if (info->dlpi_name && info->dlpi_name[0])
+		return 0;
+	*(uint64_t *)data = info->dlpi_addr;
+	return 1;
+}
+
+static void test_proc_table_self(void)
+{
+	struct symbolizer *sym = symbolizer__new(NULL);
+	struct proc_table *t = proc_table__new(sym);
+	struct sym_result *r = malloc(sizeof(*r));
+	const struct mapping *m;
+	struct proc_table_stats st;
+	struct proc *p;
+	uint64_t bias = 0, addr = (uint64_t)(uintptr_t)&agent_marker_function;
+	uint32_t exe_id = UINT32_MAX;
+
+	dl_iterate_phdr(bias_cb, &bias);
+	p = proc_table__get(t, (uint32_t)getpid(), true);
+	CHECK(p != NULL && p->maps_valid && p->nmaps >= 3);
+	m = proc_table__resolve(t, p, addr, 0);
+	CHECK(m != NULL);
+	if (m) {
+		CHECK(m->flags & MAPPING_BIAS_OK);
+		CHECK_EQ_U64(addr - m->bias, addr - bias);
+		CHECK(m->obj->kind == OBJECT_FILE);
+		CHECK_STR(m->obj->name, "test_agent");
+		CHECK(m->obj->build_id[0] != 0);
+		CHECK(m->obj->module != NULL);
+		CHECK(symbolizer__lookup(sym, m->obj->module, addr - m->bias, r) == 0);
+		CHECK_STR(r->frames[0].name, "agent_marker_function");
+		exe_id = m->obj->id;
+	}
+	/* a heap address is in no executable mapping */
+	{
+		void *heap = malloc(16);
+
+		CHECK(proc_table__resolve(t, p, (uintptr_t)heap, 0) == NULL);
+		free(heap);
+	}
+	/* exec drops the mappings; the next get reads them again */
+	proc_table__exec(t, p->pid);
+	CHECK(!p->maps_valid && p->nmaps == 0);
+	CHECK(proc_table__get(t, p->pid, false) == p && p->maps_valid);
+	proc_table__exit(t, p->pid);
+	CHECK(proc_table__get(t, (uint32_t)getpid(), false) == NULL);
+	/* objects no process maps any more are freed when an epoch ends */
+	proc_table__stats(t, &st);
+	CHECK(st.objects >= 2);
+	proc_table__end_epoch(t);
+	proc_table__end_epoch(t);
+	proc_table__stats(t, &st);
+	CHECK(proc_table__object(t, exe_id) == NULL);
+	CHECK(st.objects <= 2); /* only the process-independent [vdso] and [anon] stay */
+	CHECK_EQ_U64(st.procs, 0);
+	/* a process that does not exist */
+	p = proc_table__get(t, 0x3ffffff0, true);
+	CHECK(p != NULL && p->gone && p->nmaps == 0);
+	proc_table__free(t);
+	symbolizer__free(sym);
+	free(r);
+	agent_marker_function(1);
+}
+
+static struct frame kf(uint64_t addr)
+{
+	struct frame f = { .addr = addr, .kind = FRAME_KERNEL };
+
+	return f;
+}
+
+static void test_profile_aggregation(void)
+{
+	struct profile_opts o = { .keep_timestamps = true };
+	struct profile *p = profile__new(&o);
+	struct frame s1[3] = { kf(0x10), kf(0x20), kf(0x30) };
+	struct frame s2[2] = { kf(0x20), kf(0x30) };
+	const struct sample_agg *a;
+	const uint32_t *ids;
+	uint32_t n;
+
+	CHECK(profile__add(p, 1, 1, "proc", "thr", s1, 3, 100) == 0);
+	CHECK(profile__add(p, 1, 1, "proc", "thr", s1, 3, 200) == 0);
+	CHECK(profile__add(p, 1, 2, "proc", "thr2", s1, 3, 300) == 0);
+	CHECK(profile__add(p, 2, 2, "other", "x", s2, 2, 400) == 0);
+	CHECK_EQ_U64(profile__total(p), 4);
+	CHECK_EQ_U64(profile__nsamples(p), 3);
+	CHECK_EQ_U64(profile__nstacks(p), 2);
+	CHECK_EQ_U64(profile__nframes(p), 3); /* shared frames stored once */
+	a = profile__sample(p, 0);
+	CHECK_EQ_U64(a->count, 2);
+	CHECK_EQ_U64(a->ts_count, 2);
+	CHECK_STR(profile__str(p, a->proc_name), "proc");
+	ids = profile__stack(p, a->stack, &n);
+	CHECK_EQ_U64(n, 3);
+	CHECK_EQ_U64(profile__frame(p, ids[0])->addr, 0x10);
+	CHECK_EQ_U64(profile__string(p, "proc", 4), a->proc_name);
+	CHECK_STR(profile__str(p, 0), "");
+	profile__reset(p);
+	CHECK_EQ_U64(profile__total(p), 0);
+	CHECK_EQ_U64(profile__nsamples(p), 0);
+	CHECK_EQ_U64(profile__nstrings(p), 1);
+	profile__free(p);
+
+	/* the memory bound drops and counts */
+	o.max_samples_bytes = 1;
+	p = profile__new(&o);
+	CHECK(profile__add(p, 1, 1, "a", "b", s1, 3, 1) == -E2BIG);
+	CHECK_EQ_U64(profile__dropped(p), 1);
+	profile__free(p);
+}
+
+static void test_folded_output(void)
+{
+	struct profile *p = profile__new(NULL);
+	struct frame_syms fs = { 0 };
+	struct buf out = { 0 };
+	/* leaf first: kernel leaf, kernel caller, then an unmapped user frame, then a marker */
+	struct frame st[4] = { kf(0x2), kf(0x1), { .addr = 0xdead, .kind = FRAME_UNMAPPED },
+			       { .kind = FRAME_TRUNCATED } };
+	struct frame_sym syms[4];
+	struct frame_line lines[4];
+
+	profile__add(p, 10, 10, "my;proc", "t", st, 4, 0);
+	profile__add(p, 11, 11, "my;proc", "t", st, 4, 0); /* another pid, same name: merged */
+	profile__add(p, 12, 12, "zeta", "t", st + 1, 3, 0);
+	/* hand-made names, as frame_syms__build would make them */
+	for (int i = 0; i < 4; i++) {
+		const char *names[] = { "leaf_fn", "caller_fn", "[unknown+0xdead]", "[truncated]" };
+
+		memset(&lines[i], 0, sizeof(lines[i]));
+		lines[i].name = profile__string(p, names[i], strlen(names[i]));
+		syms[i].first_line = (uint32_t)i;
+		syms[i].nlines = 1;
+		syms[i].kind = profile__frame(p, (uint32_t)i)->kind;
+	}
+	fs.frames.v = syms;
+	fs.frames.len = 4;
+	fs.lines.v = lines;
+	fs.lines.len = 4;
+	CHECK(output_folded(p, &fs, &out) == 0);
+	CHECK_STR(buf_cstr(&out), "my:proc;[truncated];[unknown+0xdead];caller_fn_[k];leaf_fn_[k] 2\n"
+				  "zeta;[truncated];[unknown+0xdead];caller_fn_[k] 1\n");
+	buf_free(&out);
+	profile__free(p);
+}
+
+static void test_gzip(void)
+{
+	struct buf out = { 0 };
+
+	CHECK(gzip_append("hello hello hello hello", 23, &out) == 0);
+	CHECK(out.len > 18 && out.data[0] == 0x1f && out.data[1] == 0x8b);
+	buf_free(&out);
+}
+
+static void test_options(void)
+{
+	struct agent_opts o;
+	char *ok[] = { "sonde-agent", "-F", "99", "--duration", "2.5s", "-p", "1", "--pid", "2",
+		       "--output", "x.pb.gz", "--format", "pprof", "--stack-bytes", "16K", NULL };
+	char *bad1[] = { "sonde-agent", "--frequency", "0", NULL };
+	char *bad2[] = { "sonde-agent", "--no-such-flag", NULL };
+	char *bad3[] = { "sonde-agent", "--pid", NULL };
+	char *bad4[] = { "sonde-agent", "--format", "json", NULL };
+	char *bad5[] = { "sonde-agent", "stray", NULL };
+	char *bad6[] = { "sonde-agent", "--stack-bytes", "1M", NULL };
+
+	agent_opts__init(&o);
+	CHECK(agent_opts__parse(&o, 15, ok) == 0);
+	CHECK_EQ_U64(o.frequency, 99);
+	CHECK_EQ_U64(o.duration_ns, 2500000000ULL);
+	CHECK_EQ_U64(o.npids, 2);
+	CHECK_EQ_U64(o.pids[1], 2);
+	CHECK_STR(o.output, "x.pb.gz");
+	CHECK(o.format == OUTPUT_PPROF);
+	CHECK_EQ_U64(o.stack_copy_bytes, 16384);
+	agent_opts__free(&o);
+	fprintf(stderr, "(the next error lines are expected)\n");
+	agent_opts__init(&o);
+	CHECK(agent_opts__parse(&o, 3, bad1) == -EINVAL);
+	CHECK(agent_opts__parse(&o, 2, bad2) == -EINVAL);
+	CHECK(agent_opts__parse(&o, 2, bad3) == -EINVAL);
+	CHECK(agent_opts__parse(&o, 3, bad4) == -EINVAL);
+	CHECK(agent_opts__parse(&o, 2, bad5) == -EINVAL);
+	CHECK(agent_opts__parse(&o, 3, bad6) == -EINVAL);
+	agent_opts__free(&o);
+}
+
+static void test_cpu_list(void)
+{
+	bool cpus[64];
+
+	CHECK(parse_cpu_list("0-3,8,10-11\n", cpus, 64) == 7);
+	CHECK(cpus[0] && cpus[3] && !cpus[4] && cpus[8] && cpus[11] && !cpus[12]);
+	CHECK(parse_cpu_list("0", cpus, 64) == 1);
+	CHECK(parse_cpu_list("3-1", cpus, 64) == -EINVAL);
+	CHECK(parse_cpu_list("x", cpus, 64) == -EINVAL);
+}
+
+int main(void)
+{
+	RUN(test_maps_line);
+	RUN(test_proc_table_self);
+	RUN(test_profile_aggregation);
+	RUN(test_folded_output);
+	RUN(test_gzip);
+	RUN(test_options);
+	RUN(test_cpu_list);
+	return unit_done();
+}

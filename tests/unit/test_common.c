@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+/* common/: hash tables, buffers and varints, number and duration parsing. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "unit.h"
+#include "../../common/buf.h"
+#include "../../common/hash.h"
+#include "../../common/util.h"
+
+struct ints {
+	uint64_t *v;
+	size_t n;
+};
+
+static bool int_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct ints *t = ctx;
+
+	return t->v[idx] == *(const uint64_t *)key;
+}
+
+static void test_itab(void)
+{
+	struct itab t = { 0 };
+	struct ints vals = { calloc(10000, sizeof(uint64_t)), 0 };
+
+	for (uint64_t i = 0; i < 10000; i++) {
+		uint64_t key = i * 977;
+
+		CHECK(itab_find(&t, hash_u64(key), int_eq, &vals, &key) == -1);
+		vals.v[vals.n] = key;
+		CHECK(itab_add(&t, hash_u64(key), (uint32_t)vals.n) == 0);
+		vals.n++;
+	}
+	for (uint64_t i = 0; i < 10000; i++) {
+		uint64_t key = i * 977;
+
+		CHECK_EQ_U64(itab_find(&t, hash_u64(key), int_eq, &vals, &key), i);
+	}
+	CHECK_EQ_U64(t.len, 10000);
+	itab_clear(&t);
+	CHECK(itab_find(&t, hash_u64(0), int_eq, &vals, &vals.v[0]) == -1);
+	itab_free(&t);
+	free(vals.v);
+}
+
+static void test_hmap(void)
+{
+	struct hmap m = { 0 };
+	static int values[5000];
+	size_t pos = 0, seen = 0;
+	uint64_t k;
+	void *v;
+
+	for (int i = 0; i < 5000; i++)
+		CHECK(hmap_put(&m, (uint64_t)i * 3 + 1, &values[i]) == 0);
+	CHECK_EQ_U64(m.len, 5000);
+	for (int i = 0; i < 5000; i += 2)
+		CHECK(hmap_del(&m, (uint64_t)i * 3 + 1) == &values[i]);
+	CHECK(hmap_del(&m, 2) == NULL);
+	for (int i = 0; i < 5000; i++)
+		CHECK(hmap_get(&m, (uint64_t)i * 3 + 1) == (i % 2 ? &values[i] : NULL));
+	while (hmap_next(&m, &pos, &k, &v)) {
+		CHECK(v == &values[(k - 1) / 3]);
+		seen++;
+	}
+	CHECK_EQ_U64(seen, 2500);
+	CHECK(hmap_put(&m, 7, NULL) == -EINVAL);
+	hmap_free(&m);
+}
+
+static void test_varint(void)
+{
+	static const int64_t vals[] = { 0, 1, -1, 63, -64, 64, 300, -300, INT64_MAX, INT64_MIN };
+	struct buf b = { 0 };
+	struct cursor c;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vals); i++) {
+		buf_put_svarint(&b, vals[i]);
+		buf_put_uvarint(&b, (uint64_t)vals[i]);
+	}
+	buf_put_u32le(&b, 0xdeadbeef);
+	buf_put_u64le(&b, 0x0123456789abcdefULL);
+	c.p = b.data;
+	c.end = b.data + b.len;
+	c.err = false;
+	for (size_t i = 0; i < ARRAY_SIZE(vals); i++) {
+		CHECK(cursor_svarint(&c) == vals[i]);
+		CHECK(cursor_uvarint(&c) == (uint64_t)vals[i]);
+	}
+	CHECK_EQ_U64(cursor_u32le(&c), 0xdeadbeef);
+	CHECK_EQ_U64(cursor_u64le(&c), 0x0123456789abcdefULL);
+	CHECK(!c.err);
+	cursor_uvarint(&c);
+	CHECK(c.err); /* past the end */
+	/* an unterminated varint is an error, not a read past the end */
+	{
+		uint8_t bad[3] = { 0x80, 0x80, 0x80 };
+		struct cursor d = { bad, bad + 3, false };
+
+		cursor_uvarint(&d);
+		CHECK(d.err);
+	}
+	buf_free(&b);
+}
+
+static void test_buf(void)
+{
+	struct buf b = { 0 };
+	size_t len;
+	uint8_t *d;
+
+	buf_printf(&b, "%s=%d", "x", 42);
+	buf_puts(&b, ";");
+	CHECK_STR(buf_cstr(&b), "x=42;");
+	d = buf_steal(&b, &len);
+	CHECK_EQ_U64(len, 5);
+	CHECK(b.data == NULL && b.len == 0);
+	free(d);
+}
+
+static void test_parse(void)
+{
+	uint64_t u;
+	int64_t i;
+
+	CHECK(parse_u64("42", &u) == 0 && u == 42);
+	CHECK(parse_u64("0x10", &u) == 0 && u == 16);
+	CHECK(parse_u64("-1", &u) == -EINVAL);
+	CHECK(parse_u64("12abc", &u) == -EINVAL);
+	CHECK(parse_u64("", &u) == -EINVAL);
+	CHECK(parse_u64("99999999999999999999999", &u) == -ERANGE);
+	CHECK(parse_i64("-5", &i) == 0 && i == -5);
+	CHECK(parse_duration_ns("10", &u) == 0 && u == 10 * NSEC_PER_SEC);
+	CHECK(parse_duration_ns("1.5s", &u) == 0 && u == 1500000000ULL);
+	CHECK(parse_duration_ns("250ms", &u) == 0 && u == 250000000ULL);
+	CHECK(parse_duration_ns("2m", &u) == 0 && u == 120 * NSEC_PER_SEC);
+	CHECK(parse_duration_ns("1h", &u) == 0 && u == 3600 * NSEC_PER_SEC);
+	CHECK(parse_duration_ns("5 s", &u) == -EINVAL);
+	CHECK(parse_duration_ns("-1", &u) == -EINVAL);
+	CHECK(parse_duration_ns("1y", &u) == -EINVAL);
+	CHECK(parse_size("64K", &u) == 0 && u == 65536);
+	CHECK(parse_size("8MiB", &u) == 0 && u == 8 << 20);
+	CHECK(parse_size("1G", &u) == 0 && u == 1ULL << 30);
+	CHECK(parse_size("12", &u) == 0 && u == 12);
+	CHECK(parse_size("1T", &u) == -EINVAL);
+}
+
+static void test_strings(void)
+{
+	char small[4];
+	uint8_t bytes[4];
+	char hex[9];
+
+	CHECK_EQ_U64(str_copy(small, "abcdef", sizeof(small)), 6);
+	CHECK_STR(small, "abc");
+	CHECK(str_starts_with("/proc/1/maps", "/proc/"));
+	CHECK(str_ends_with("libc.so.6", ".so.6"));
+	CHECK(!str_ends_with("a", "abc"));
+	CHECK_STR(path_basename("/usr/lib/libc.so.6"), "libc.so.6");
+	CHECK_STR(path_basename("vmlinux"), "vmlinux");
+	hex_encode((const uint8_t *)"\x01\xab\xff\x00", 4, hex);
+	CHECK_STR(hex, "01abff00");
+	CHECK(hex_decode("01abFF00", bytes, sizeof(bytes)) == 4 && bytes[2] == 0xff);
+	CHECK(hex_decode("0g", bytes, sizeof(bytes)) == -EINVAL);
+	CHECK(hex_decode("abc", bytes, sizeof(bytes)) == -EINVAL);
+	CHECK(hex_decode("0102030405", bytes, sizeof(bytes)) == -EINVAL);
+}
+
+static void test_read_file(void)
+{
+	char *data = NULL;
+	size_t len;
+
+	CHECK(read_file(-1, "/proc/self/status", 1 << 20, &data, &len) == 0);
+	CHECK(data && strstr(data, "Name:") != NULL);
+	free(data);
+	CHECK(read_file(-1, "/proc/self/status", 10, &data, &len) == -EFBIG);
+	CHECK(read_file(-1, "/nonexistent/file", 10, &data, &len) == -ENOENT);
+}
+
+int main(void)
+{
+	RUN(test_itab);
+	RUN(test_hmap);
+	RUN(test_varint);
+	RUN(test_buf);
+	RUN(test_parse);
+	RUN(test_strings);
+	RUN(test_read_file);
+	return unit_done();
+}
