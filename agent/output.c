@@ -8,6 +8,7 @@
 #include "output.h"
 #include "pprof/profile.pb-c.h"
 #include "../common/hash.h"
+#include "../common/strtab.h"
 #include "../common/util.h"
 
 static void append_name(struct buf *b, const char *s)
@@ -18,34 +19,16 @@ static void append_name(struct buf *b, const char *s)
 }
 
 struct folded {
-	struct buf text; /* distinct lines, NUL-separated, without counts */
-	VEC(uint32_t) offs;
-	VEC(uint64_t) counts;
-	struct itab idx;
+	struct strtab lines; /* distinct lines, without counts */
+	VEC(uint64_t) counts; /* by line id */
 };
 
-struct line_key {
-	const char *s;
-	size_t len;
-};
-
-static bool line_eq(const void *ctx, uint32_t idx, const void *key)
-{
-	const struct folded *f = ctx;
-	const struct line_key *k = key;
-	const char *s = (const char *)f->text.data + f->offs.v[idx];
-
-	return strncmp(s, k->s, k->len) == 0 && s[k->len] == 0;
-}
-
-static const struct folded *sort_ctx;
+static const struct strtab *sort_ctx;
 
 static int line_cmp(const void *a, const void *b)
 {
-	const struct folded *f = sort_ctx;
-
-	return strcmp((const char *)f->text.data + f->offs.v[*(const uint32_t *)a],
-		      (const char *)f->text.data + f->offs.v[*(const uint32_t *)b]);
+	return strcmp(strtab_get(sort_ctx, *(const uint32_t *)a),
+		      strtab_get(sort_ctx, *(const uint32_t *)b));
 }
 
 int output_folded(struct profile *p, const struct frame_syms *fs, struct buf *out)
@@ -58,10 +41,7 @@ int output_folded(struct profile *p, const struct frame_syms *fs, struct buf *ou
 	for (size_t i = 0; i < profile__nsamples(p); i++) {
 		const struct sample_agg *s = profile__sample(p, i);
 		const uint32_t *ids;
-		uint32_t n;
-		struct line_key k;
-		uint64_t h;
-		int64_t idx;
+		uint32_t n, id;
 
 		buf_reset(&line);
 		append_name(&line, profile__str(p, s->proc_name));
@@ -78,51 +58,38 @@ int output_folded(struct profile *p, const struct frame_syms *fs, struct buf *ou
 					buf_puts(&line, "_[k]");
 			}
 		}
-		if (line.oom) {
+		id = strtab_intern(&f.lines, (const char *)line.data, line.len);
+		if (line.oom || id == STRTAB_NONE) {
 			err = -ENOMEM;
 			goto cleanup;
 		}
-		k.s = (const char *)line.data;
-		k.len = line.len;
-		h = hash_bytes(k.s, k.len, 11);
-		idx = itab_find(&f.idx, h, line_eq, &f, &k);
-		if (idx < 0) {
-			idx = (int64_t)f.offs.len;
-			if (VEC_PUSH(&f.offs, (uint32_t)f.text.len) || VEC_PUSH(&f.counts, 0) ||
-			    itab_add(&f.idx, h, (uint32_t)idx)) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf_append(&f.text, k.s, k.len);
-			buf_putc(&f.text, 0);
-			if (f.text.oom || f.text.len > UINT32_MAX) {
+		while (f.counts.len <= id) {
+			if (VEC_PUSH(&f.counts, 0)) {
 				err = -ENOMEM;
 				goto cleanup;
 			}
 		}
-		f.counts.v[idx] += s->count;
+		f.counts.v[id] += s->count;
 	}
-	order = malloc((f.offs.len + 1) * sizeof(*order));
+	order = malloc((strtab_count(&f.lines) + 1) * sizeof(*order));
 	if (!order) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (size_t i = 0; i < f.offs.len; i++)
+	for (size_t i = 0; i < strtab_count(&f.lines); i++)
 		order[i] = (uint32_t)i;
-	sort_ctx = &f;
-	qsort(order, f.offs.len, sizeof(*order), line_cmp);
-	for (size_t i = 0; i < f.offs.len; i++)
-		buf_printf(out, "%s %llu\n", (const char *)f.text.data + f.offs.v[order[i]],
+	sort_ctx = &f.lines;
+	qsort(order, strtab_count(&f.lines), sizeof(*order), line_cmp);
+	for (size_t i = 0; i < strtab_count(&f.lines); i++)
+		buf_printf(out, "%s %llu\n", strtab_get(&f.lines, order[i]),
 			   (unsigned long long)f.counts.v[order[i]]);
 	if (out->oom)
 		err = -ENOMEM;
 cleanup:
 	free(order);
 	buf_free(&line);
-	buf_free(&f.text);
-	VEC_FREE(&f.offs);
+	strtab_free(&f.lines);
 	VEC_FREE(&f.counts);
-	itab_free(&f.idx);
 	return err;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "profile.h"
+#include "../common/strtab.h"
 
 #define DEFAULT_MAX_BYTES (1ull << 30)
 
@@ -19,9 +20,7 @@ struct profile {
 	VEC(uint32_t) stack_frames;
 	VEC(struct stack_ref) stacks;
 	struct itab stack_idx;
-	struct buf strings; /* NUL-separated */
-	VEC(uint32_t) string_offs;
-	struct itab string_idx;
+	struct strtab strings;
 	VEC(struct sample_agg) samples;
 	struct itab sample_idx;
 	VEC(struct ts_node) ts_pool;
@@ -52,9 +51,7 @@ void profile__free(struct profile *p)
 	VEC_FREE(&p->stack_frames);
 	VEC_FREE(&p->stacks);
 	itab_free(&p->stack_idx);
-	buf_free(&p->strings);
-	VEC_FREE(&p->string_offs);
-	itab_free(&p->string_idx);
+	strtab_free(&p->strings);
 	VEC_FREE(&p->samples);
 	itab_free(&p->sample_idx);
 	VEC_FREE(&p->ts_pool);
@@ -68,9 +65,7 @@ void profile__reset(struct profile *p)
 	p->stack_frames.len = 0;
 	p->stacks.len = 0;
 	itab_clear(&p->stack_idx);
-	buf_reset(&p->strings);
-	p->string_offs.len = 0;
-	itab_clear(&p->string_idx);
+	strtab_clear(&p->strings);
 	p->samples.len = 0;
 	itab_clear(&p->sample_idx);
 	p->ts_pool.len = 0;
@@ -80,39 +75,9 @@ void profile__reset(struct profile *p)
 	profile__string(p, "", 0);
 }
 
-struct str_key {
-	const char *s;
-	size_t len;
-};
-
-static bool str_eq(const void *ctx, uint32_t idx, const void *key)
-{
-	const struct profile *p = ctx;
-	const struct str_key *k = key;
-	const char *s = (const char *)p->strings.data + p->string_offs.v[idx];
-
-	return strncmp(s, k->s, k->len) == 0 && s[k->len] == 0;
-}
-
 uint32_t profile__string(struct profile *p, const char *s, size_t len)
 {
-	struct str_key k = { s, len };
-	uint64_t h = hash_bytes(s, len, 7);
-	int64_t idx = itab_find(&p->string_idx, h, str_eq, p, &k);
-	uint32_t id;
-
-	if (idx >= 0)
-		return (uint32_t)idx;
-	id = (uint32_t)p->string_offs.len;
-	if (VEC_PUSH(&p->string_offs, (uint32_t)p->strings.len))
-		return UINT32_MAX;
-	buf_append(&p->strings, s, len);
-	buf_putc(&p->strings, 0);
-	if (p->strings.oom || itab_add(&p->string_idx, h, id)) {
-		p->string_offs.len--;
-		return UINT32_MAX;
-	}
-	return id;
+	return strtab_intern(&p->strings, s, len);
 }
 
 static bool frame_eq(const void *ctx, uint32_t idx, const void *key)
@@ -166,9 +131,9 @@ static bool sample_eq(const void *ctx, uint32_t idx, const void *key)
 size_t profile__bytes(const struct profile *p)
 {
 	return p->frames.cap * sizeof(*p->frames.v) + p->stack_frames.cap * sizeof(uint32_t) +
-	       p->stacks.cap * sizeof(*p->stacks.v) + p->strings.cap +
+	       p->stacks.cap * sizeof(*p->stacks.v) + strtab_bytes(&p->strings) +
 	       p->samples.cap * sizeof(*p->samples.v) + p->ts_pool.cap * sizeof(*p->ts_pool.v) +
-	       (p->frame_idx.cap + p->stack_idx.cap + p->sample_idx.cap + p->string_idx.cap) *
+	       (p->frame_idx.cap + p->stack_idx.cap + p->sample_idx.cap) *
 		       sizeof(struct itab_slot);
 }
 
@@ -282,12 +247,12 @@ size_t profile__nstacks(const struct profile *p)
 
 const char *profile__str(const struct profile *p, uint32_t id)
 {
-	return (const char *)p->strings.data + p->string_offs.v[id];
+	return strtab_get(&p->strings, id);
 }
 
 size_t profile__nstrings(const struct profile *p)
 {
-	return p->string_offs.len;
+	return strtab_count(&p->strings);
 }
 
 void profile__timestamps(const struct profile *p, const struct sample_agg *s,

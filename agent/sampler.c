@@ -308,19 +308,25 @@ int sampler__attach(struct sampler *s)
 	}
 	s->event_name = hw ? "cycles" : "cpu-clock";
 
-	s->skel->links.sonde_exec = bpf_program__attach(s->skel->progs.sonde_exec);
-	if (!s->skel->links.sonde_exec) {
-		err = -errno;
-		log_error("cannot attach the sched_process_exec tracepoint", "err=\"%s\"",
-			  strerror(-err));
-		return err;
-	}
-	s->skel->links.sonde_exit = bpf_program__attach(s->skel->progs.sonde_exit);
-	if (!s->skel->links.sonde_exit) {
-		err = -errno;
-		log_error("cannot attach the sched_process_exit tracepoint", "err=\"%s\"",
-			  strerror(-err));
-		return err;
+	{
+		struct {
+			struct bpf_program *prog;
+			struct bpf_link **link;
+			const char *tp;
+		} tps[] = {
+			{ s->skel->progs.sonde_exec, &s->skel->links.sonde_exec, "sched_process_exec" },
+			{ s->skel->progs.sonde_exit, &s->skel->links.sonde_exit, "sched_process_exit" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(tps); i++) {
+			*tps[i].link = bpf_program__attach(tps[i].prog);
+			if (!*tps[i].link) {
+				err = -errno;
+				log_error("cannot attach a tracepoint", "tracepoint=%s err=\"%s\"",
+					  tps[i].tp, strerror(-err));
+				return err;
+			}
+		}
 	}
 	return 0;
 }

@@ -12,15 +12,7 @@
 #define SYMTAB_MAX_SYMS (16u << 20) /* symbols; a bound for hostile symbol tables */
 #define ZERO_SIZE_SYM_SPAN 4096 /* bytes a size-0 symbol may cover before the next one */
 
-static void elf_lib_init(void)
-{
-	static int done;
-
-	if (!done) {
-		elf_version(EV_CURRENT);
-		done = 1;
-	}
-}
+static bool done_init;
 
 static void read_build_id(Elf *elf, const void *data, size_t size, struct elf_info *info)
 {
@@ -125,32 +117,37 @@ static int read_info(Elf *elf, struct elf_info *info)
 	return 0;
 }
 
-int elf_info__read(int fd, struct elf_info *ret_info)
+/* Runs fn on the ELF file fd, or on the image in memory when fd < 0. */
+static int with_elf(int fd, const void *image, size_t size, int (*fn)(Elf *, void *), void *arg)
 {
 	Elf *elf;
 	int err;
 
-	elf_lib_init();
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!done_init) {
+		elf_version(EV_CURRENT);
+		done_init = true;
+	}
+	elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : elf_memory((char *)image, size);
 	if (!elf)
 		return -EINVAL;
-	err = read_info(elf, ret_info);
+	err = fn(elf, arg);
 	elf_end(elf);
 	return err;
 }
 
+static int read_info_cb(Elf *elf, void *arg)
+{
+	return read_info(elf, arg);
+}
+
+int elf_info__read(int fd, struct elf_info *ret_info)
+{
+	return with_elf(fd, NULL, 0, read_info_cb, ret_info);
+}
+
 int elf_info__read_mem(const void *image, size_t size, struct elf_info *ret_info)
 {
-	Elf *elf;
-	int err;
-
-	elf_lib_init();
-	elf = elf_memory((char *)image, size);
-	if (!elf)
-		return -EINVAL;
-	err = read_info(elf, ret_info);
-	elf_end(elf);
-	return err;
+	return with_elf(-1, image, size, read_info_cb, ret_info);
 }
 
 int elf_info__offset_to_vaddr(const struct elf_info *info, uint64_t off, uint64_t *ret_vaddr)
@@ -294,32 +291,19 @@ cleanup:
 	return err;
 }
 
+static int load_symtab_cb(Elf *elf, void *arg)
+{
+	return load_symtab(elf, arg);
+}
+
 int elf_symtab__load(int fd, struct elf_symtab *ret_tab)
 {
-	Elf *elf;
-	int err;
-
-	elf_lib_init();
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf)
-		return -EINVAL;
-	err = load_symtab(elf, ret_tab);
-	elf_end(elf);
-	return err;
+	return with_elf(fd, NULL, 0, load_symtab_cb, ret_tab);
 }
 
 int elf_symtab__load_mem(const void *image, size_t size, struct elf_symtab *ret_tab)
 {
-	Elf *elf;
-	int err;
-
-	elf_lib_init();
-	elf = elf_memory((char *)image, size);
-	if (!elf)
-		return -EINVAL;
-	err = load_symtab(elf, ret_tab);
-	elf_end(elf);
-	return err;
+	return with_elf(-1, image, size, load_symtab_cb, ret_tab);
 }
 
 const struct elf_sym *elf_symtab__find(const struct elf_symtab *tab, uint64_t addr)

@@ -62,6 +62,15 @@ no_sonde_bpf() {
 	fi
 }
 
+# profile_pid PID SECONDS OUT [AGENT FLAGS...]: profile one process; the agent's log goes to
+# OUT.log and a failure ends the test
+profile_pid() {
+	local pid=$1 secs=$2 out=$3
+	shift 3
+	"$AGENT" --pid "$pid" --duration "$secs" --output "$out" "$@" 2> "$out.log" ||
+		fail "agent failed: $(tail -n 3 "$out.log")"
+}
+
 # copy_as NAME: copy a workload binary under another name (so its comm differs); prints path
 copy_as() {
 	local dst="$ARTIFACTS/bin/$2"

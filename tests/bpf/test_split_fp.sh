@@ -7,9 +7,8 @@ need_root
 bg "$WL/split" 8 3 1
 wl=$BG_PID
 sleep 0.3
-"$AGENT" --pid "$wl" --duration 5 --output "$ARTIFACTS/split.folded" 2> "$ARTIFACTS/agent.log" ||
-	fail "agent failed: $(tail -n 3 "$ARTIFACTS/agent.log")"
 f=$ARTIFACTS/split.folded
+profile_pid "$wl" 5 "$f"
 
 total=$(folded_sum "$f" '^split;')
 other=$(folded_sum "$f" '^')
@@ -27,5 +26,5 @@ check 'float_between "$share" 0.70 0.80' "split hot_a/(hot_a+hot_b) = $share wit
 check '[ $((a + b)) -ge $((total * 90 / 100)) ]' "hot functions carry >= 90% of samples"
 check '[ "$main" -ge $((total * 95 / 100)) ]' ">= 95% of stacks reach main ($main/$total)"
 # the agent's own accounting: nothing dropped in the kernel or in user space
-grep -q 'dropped_ringbuf=0 ' "$ARTIFACTS/agent.log" || fail "ring buffer drops: $(grep stopped "$ARTIFACTS/agent.log")"
+grep -q 'dropped_ringbuf=0 ' "$f.log" || fail "ring buffer drops: $(grep stopped "$f.log")"
 log "ok: no ring buffer drops"

@@ -6,6 +6,7 @@
 #include "unit.h"
 #include "../../common/buf.h"
 #include "../../common/hash.h"
+#include "../../common/strtab.h"
 #include "../../common/util.h"
 
 struct ints {
@@ -68,6 +69,30 @@ static void test_hmap(void)
 	CHECK_EQ_U64(seen, 2500);
 	CHECK(hmap_put(&m, 7, NULL) == -EINVAL);
 	hmap_free(&m);
+}
+
+static void test_strtab(void)
+{
+	struct strtab t = { 0 };
+	char name[32];
+
+	CHECK_EQ_U64(strtab_intern(&t, "", 0), 0);
+	CHECK_EQ_U64(strtab_intern(&t, "main", 4), 1);
+	CHECK_EQ_U64(strtab_intern(&t, "mainx", 4), 1); /* by length, not by NUL */
+	CHECK_EQ_U64(strtab_intern(&t, "hot_a", 5), 2);
+	CHECK_EQ_U64(strtab_find(&t, "hot_a", 5), 2);
+	CHECK_EQ_U64(strtab_find(&t, "hot_b", 5), STRTAB_NONE);
+	CHECK_STR(strtab_get(&t, 1), "main");
+	for (int i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "fn_%d", i);
+		CHECK_EQ_U64(strtab_intern(&t, name, strlen(name)), 3 + (uint64_t)i);
+	}
+	CHECK_EQ_U64(strtab_intern(&t, "fn_19999", 8), 3 + 19999);
+	CHECK_EQ_U64(strtab_count(&t), 20003);
+	strtab_clear(&t);
+	CHECK_EQ_U64(strtab_count(&t), 0);
+	CHECK_EQ_U64(strtab_intern(&t, "again", 5), 0);
+	strtab_free(&t);
 }
 
 static void test_varint(void)
@@ -184,6 +209,7 @@ int main(void)
 {
 	RUN(test_itab);
 	RUN(test_hmap);
+	RUN(test_strtab);
 	RUN(test_varint);
 	RUN(test_buf);
 	RUN(test_parse);
