@@ -20,7 +20,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wno-format-n
             -Wimplicit-fallthrough -Wvla -Wno-format-zero-length
 CPPFLAGS := -D_GNU_SOURCE -DSONDE_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fno-omit-frame-pointer -pthread $(SAN_FLAGS)
-LDLIBS   := -lbpf -lelf -lz -lprotobuf-c -pthread
+LDLIBS   := -lbpf -ldw -lelf -lz -lprotobuf-c -pthread
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 endif

@@ -107,7 +107,8 @@ int frame_syms__build(struct frame_syms *fs, struct profile *p, struct proc_tabl
 			err = add_marker(fs, p, out, "[truncated]");
 			break;
 		default:
-			err = add_marker(fs, p, out, "[unwind error]");
+			/* unwinding stopped where it could not go on: the rest is unknown */
+			err = add_marker(fs, p, out, "[unknown]");
 			break;
 		}
 	}

@@ -15,6 +15,7 @@
 #include "proc.h"
 #include "profile.h"
 #include "sampler.h"
+#include "unwind.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../symbolizer/symbolizer.h"
@@ -23,20 +24,39 @@
 #define CAP_PERFMON_BIT 38
 #define CAP_BPF_BIT 39
 #define MAPS_REFRESH_NS (50 * 1000 * 1000ull) /* re-read /proc/PID/maps at most this often */
-#define MAX_FRAMES (SONDE_MAX_KSTACK + SONDE_MAX_USTACK + 2)
+#define MAX_USER_FRAMES 512 /* user frames kept per stack (DWARF unwinding) */
+#define MAX_FRAMES (SONDE_MAX_KSTACK + MAX_USER_FRAMES + 2)
+#define FLUSH_WAIT_MS 30000 /* at exit, how long to wait for unwind tables still being built */
+
+/* A sample waiting for an unwind table, with the mappings it was taken under. */
+struct parked {
+	struct parked *next;
+	struct maps *maps;
+	size_t size;
+	uint8_t rec[];
+};
 
 struct agent {
 	struct agent_opts opts;
 	struct sampler *sampler;
 	struct proc_table *procs;
 	struct symbolizer *sym;
+	struct unwind_cache *unwind;
 	struct profile *profile;
+	struct parked *parked_head, **parked_tail;
+	uint64_t parked_bytes;
+	uint64_t parked_count;
+	uint64_t parked_dropped; /* over the bound: unwound as far as possible instead */
+	uint64_t unwind_status[UNWIND_NSTATUS];
+	uint64_t user_frames;
 	uint64_t start_mono_ns;
 	uint64_t start_unix_ns;
 	uint64_t records;
 	uint64_t bad_records;
 	uint64_t samples_kept;
 	uint64_t samples_dropped;
+	const char *event_name;
+	uint32_t ncpus;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -97,42 +117,22 @@ static int check_environment(const struct agent_opts *o)
 	return 0;
 }
 
-static void handle_sample(struct agent *a, const struct sonde_sample *s, size_t size)
+/* Frame-pointer frames from the in-kernel walk (no stack copy). */
+static uint32_t fp_frames(struct agent *a, const struct sonde_sample *s, struct proc *p,
+			  struct frame *frames)
 {
-	struct frame frames[MAX_FRAMES];
 	uint32_t n = 0;
-	struct proc *p = NULL;
 
-	if (size < sizeof(*s) || s->kstack_len > SONDE_MAX_KSTACK ||
-	    s->ustack_len > SONDE_MAX_USTACK) {
-		a->bad_records++;
-		return;
-	}
-	for (uint32_t i = 0; i < s->kstack_len; i++) {
-		struct frame *f = &frames[n++];
-
-		memset(f, 0, sizeof(*f));
-		f->kind = FRAME_KERNEL;
-		/* return addresses point after the call: step back into it */
-		f->addr = s->kstack[i] - (i > 0);
-	}
-	if (!(s->flags & SONDE_SAMPLE_KTHREAD) && s->ustack_len)
-		p = proc_table__get(a->procs, s->pid, true);
-	for (uint32_t i = 0; p && i < s->ustack_len; i++) {
+	for (uint32_t i = 0; i < s->ustack_len; i++) {
 		uint64_t addr = s->ustack[i] - (i > 0);
 		const struct mapping *m = proc_table__resolve(a->procs, p, addr, MAPS_REFRESH_NS);
 		struct frame *f = &frames[n++];
 
 		memset(f, 0, sizeof(*f));
-		if (m && (m->flags & MAPPING_BIAS_OK)) {
+		if (m) {
 			f->kind = FRAME_USER;
 			f->obj_id = m->obj->id;
-			f->addr = addr - m->bias;
-			proc_table__use_object(a->procs, m->obj);
-		} else if (m) {
-			f->kind = FRAME_USER;
-			f->obj_id = m->obj->id;
-			f->addr = addr - m->start + m->pgoff;
+			f->addr = mapping_addr(m, addr);
 			proc_table__use_object(a->procs, m->obj);
 		} else {
 			f->kind = FRAME_UNMAPPED;
@@ -143,10 +143,116 @@ static void handle_sample(struct agent *a, const struct sonde_sample *s, size_t 
 		memset(&frames[n], 0, sizeof(frames[n]));
 		frames[n++].kind = FRAME_TRUNCATED;
 	}
+	return n;
+}
+
+static void park(struct agent *a, const struct sonde_sample *s, size_t size, struct maps *maps)
+{
+	struct parked *pk = malloc(sizeof(*pk) + size);
+
+	if (!pk)
+		return;
+	pk->next = NULL;
+	pk->maps = maps__get(maps);
+	pk->size = size;
+	memcpy(pk->rec, s, size);
+	*a->parked_tail = pk;
+	a->parked_tail = &pk->next;
+	a->parked_bytes += size;
+	a->parked_count++;
+}
+
+/*
+ * Builds the sample's stack and adds it to the profile. With maps == NULL the process's current
+ * mappings are used; a sample whose unwind table is not built yet is parked (when allowed) and
+ * UNWIND_PENDING returned.
+ */
+static enum unwind_status add_sample(struct agent *a, const struct sonde_sample *s, size_t size,
+				     struct maps *maps, bool may_park)
+{
+	struct frame frames[MAX_FRAMES + 1];
+	enum unwind_status st = UNWIND_NO_USER;
+	uint32_t n = 0, k = 0;
+	struct proc *p = NULL;
+
+	for (uint32_t i = 0; i < s->kstack_len; i++) {
+		struct frame *f = &frames[n++];
+
+		memset(f, 0, sizeof(*f));
+		f->kind = FRAME_KERNEL;
+		/* return addresses point after the call: step back into it */
+		f->addr = s->kstack[i] - (i > 0);
+	}
+	if (!(s->flags & SONDE_SAMPLE_KTHREAD) && (s->flags & SONDE_SAMPLE_USER_REGS)) {
+		if (!maps) {
+			p = proc_table__get(a->procs, s->pid, true);
+			maps = p ? p->maps : NULL;
+		}
+		if (s->stack_bytes && maps) {
+			st = unwind_user(a->unwind, a->procs, maps, s, frames + n, MAX_USER_FRAMES,
+					 &k);
+			if (st == UNWIND_ERR_UNMAPPED && p && k == 1 &&
+			    proc_table__resolve(a->procs, p, s->regs.ip, MAPS_REFRESH_NS)) {
+				/* the leaf is in a library mapped since we last read the maps */
+				maps = p->maps;
+				st = unwind_user(a->unwind, a->procs, maps, s, frames + n,
+						 MAX_USER_FRAMES, &k);
+			}
+			if (st == UNWIND_PENDING && may_park) {
+				if (a->parked_bytes + size <= a->opts.max_parked_bytes) {
+					park(a, s, size, maps);
+					return st;
+				}
+				a->parked_dropped++;
+			}
+			if (st == UNWIND_PENDING) {
+				/* no table in time: keep what we have, marked */
+				frames[n + k].kind = FRAME_UNWIND_ERROR;
+				frames[n + k].addr = st;
+				frames[n + k].obj_id = 0;
+				k++;
+			}
+			n += k;
+		} else if (p) {
+			n += fp_frames(a, s, p, frames + n);
+			st = s->ustack_len ? UNWIND_COMPLETE : UNWIND_NO_USER;
+		}
+		a->user_frames += k;
+	}
+	a->unwind_status[st]++;
 	if (profile__add(a->profile, s->pid, s->tid, s->pcomm, s->comm, frames, n, s->time_ns))
 		a->samples_dropped++;
 	else
 		a->samples_kept++;
+	return st;
+}
+
+static void handle_sample(struct agent *a, const struct sonde_sample *s, size_t size)
+{
+	if (size < sizeof(*s) || s->kstack_len > SONDE_MAX_KSTACK ||
+	    s->ustack_len > SONDE_MAX_USTACK || s->stack_bytes > size - sizeof(*s)) {
+		a->bad_records++;
+		return;
+	}
+	add_sample(a, s, size, NULL, true);
+}
+
+/* Retries parked samples once tables have been built; with final, nothing stays parked. */
+static void retry_parked(struct agent *a, bool final)
+{
+	struct parked *list = a->parked_head, *pk, *next;
+
+	a->parked_head = NULL;
+	a->parked_tail = &a->parked_head;
+	a->parked_bytes = 0;
+	a->parked_count = 0;
+	for (pk = list; pk; pk = next) {
+		next = pk->next;
+		/* a sample still pending is parked again, as a new copy */
+		add_sample(a, (const struct sonde_sample *)pk->rec, pk->size, pk->maps, !final);
+		maps__put(pk->maps);
+		free(pk);
+	}
 }
 
 static int handle_record(void *ctx, const void *data, size_t size)
@@ -220,19 +326,52 @@ out:
 	return err;
 }
 
+static uint64_t final_bpf_stats[SONDE_STAT_NR];
+static uint64_t final_bpf_run_ns, final_bpf_run_cnt;
+
+/* Reads the kernel-side counters while the programs are still loaded. */
+static void log_stats_sampler(struct agent *a)
+{
+	sampler__stats(a->sampler, final_bpf_stats);
+	sampler__prog_stats(a->sampler, &final_bpf_run_ns, &final_bpf_run_cnt);
+}
+
 static void log_stats(struct agent *a)
 {
-	uint64_t st[SONDE_STAT_NR] = { 0 };
+	uint64_t *st = final_bpf_stats;
 	struct proc_table_stats ps;
 
-	sampler__stats(a->sampler, st);
 	proc_table__stats(a->procs, &ps);
+	{
+		char line[1024];
+		size_t len = 0;
+
+		for (int i = 0; i < UNWIND_NSTATUS; i++)
+			len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s=%llu",
+						i ? " " : "", unwind_status_name(i),
+						(unsigned long long)a->unwind_status[i]);
+		log_info("stacks", "%s user_frames=%llu parked_dropped=%llu", line,
+			 (unsigned long long)a->user_frames, (unsigned long long)a->parked_dropped);
+	}
+	{
+		struct unwind_cache_stats us;
+
+		unwind_cache__stats(a->unwind, &us);
+		log_info("unwind tables",
+			 "files=%llu ready=%llu bytes=%llu builds=%llu build_failures=%llu "
+			 "build_ms=%llu evictions=%llu",
+			 (unsigned long long)us.entries, (unsigned long long)us.ready,
+			 (unsigned long long)us.bytes, (unsigned long long)us.builds,
+			 (unsigned long long)us.build_failures,
+			 (unsigned long long)(us.build_ns / 1000000),
+			 (unsigned long long)us.evictions);
+	}
 	log_info("sampling stopped",
 		 "event=%s cpus=%u bpf_runs=%llu sent=%llu idle=%llu filtered=%llu "
 		 "dropped_ringbuf=%llu dropped_events=%llu kstack_errors=%llu "
 		 "ustack_errors=%llu stack_copy_errors=%llu kept=%llu dropped_memory=%llu "
 		 "bad_records=%llu maps_reads=%llu",
-		 sampler__event_name(a->sampler), sampler__ncpus(a->sampler),
+		 a->event_name, a->ncpus,
 		 (unsigned long long)st[SONDE_STAT_SAMPLES], (unsigned long long)st[SONDE_STAT_SENT],
 		 (unsigned long long)st[SONDE_STAT_IDLE], (unsigned long long)st[SONDE_STAT_FILTERED],
 		 (unsigned long long)st[SONDE_STAT_DROP_RINGBUF],
@@ -242,15 +381,11 @@ static void log_stats(struct agent *a)
 		 (unsigned long long)st[SONDE_STAT_STACK_COPY_ERR],
 		 (unsigned long long)a->samples_kept, (unsigned long long)a->samples_dropped,
 		 (unsigned long long)a->bad_records, (unsigned long long)ps.maps_reads);
-	{
-		uint64_t run_ns = 0, run_cnt = 0;
-
-		/* only counted while sysctl kernel.bpf_stats_enabled=1 */
-		if (sampler__prog_stats(a->sampler, &run_ns, &run_cnt) == 0 && run_cnt)
-			log_info("bpf program cost", "runs=%llu run_ns=%llu ns_per_run=%llu",
-				 (unsigned long long)run_cnt, (unsigned long long)run_ns,
-				 (unsigned long long)(run_ns / run_cnt));
-	}
+	/* only counted while sysctl kernel.bpf_stats_enabled=1 */
+	if (final_bpf_run_cnt)
+		log_info("bpf program cost", "runs=%llu run_ns=%llu ns_per_run=%llu",
+			 (unsigned long long)final_bpf_run_cnt, (unsigned long long)final_bpf_run_ns,
+			 (unsigned long long)(final_bpf_run_ns / final_bpf_run_cnt));
 }
 
 static int run(struct agent *a)
@@ -274,6 +409,8 @@ static int run(struct agent *a)
 			log_error("cannot read the ring buffer", "err=\"%s\"", strerror(-n));
 			return n;
 		}
+		if (unwind_cache__collect(a->unwind) && a->parked_head)
+			retry_parked(a, false);
 	}
 	sampler__drain(a->sampler);
 	return 0;
@@ -314,10 +451,12 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	a.parked_tail = &a.parked_head;
 	a.sym = symbolizer__new(&symo);
-	a.procs = proc_table__new(a.sym);
+	a.unwind = unwind_cache__new(a.opts.unwind_cache_bytes);
+	a.procs = proc_table__new(a.sym, a.unwind);
 	a.profile = profile__new(&po);
-	if (!a.sym || !a.procs || !a.profile) {
+	if (!a.sym || !a.unwind || !a.procs || !a.profile) {
 		log_error("out of memory");
 		goto cleanup;
 	}
@@ -329,7 +468,9 @@ int main(int argc, char **argv)
 	so.ncgroup_ids = a.opts.ncgroups;
 	so.ring_bytes = a.opts.ring_bytes;
 	so.stack_copy_bytes = a.opts.stack_copy_bytes;
-	so.fp_stack = true;
+	/* frame pointers only where asked, or where there is nothing else: no stack copy */
+	so.fp_stack = a.opts.fp_stack == FP_STACK_ALWAYS ||
+		      (a.opts.fp_stack == FP_STACK_AUTO && a.opts.stack_copy_bytes == 0);
 	so.hardware_event = a.opts.hardware_event;
 	so.btf_path = a.opts.btf_path;
 	a.sampler = sampler__new(&so, handle_record, &a);
@@ -339,23 +480,31 @@ int main(int argc, char **argv)
 	a.start_unix_ns = clock_ns(CLOCK_REALTIME);
 	if (sampler__attach(a.sampler))
 		goto cleanup;
+	a.event_name = sampler__event_name(a.sampler);
+	a.ncpus = sampler__ncpus(a.sampler);
 	log_info("sampling", "event=%s frequency=%u cpus=%u pids=%u cgroups=%u",
 		 sampler__event_name(a.sampler), a.opts.frequency, sampler__ncpus(a.sampler),
 		 a.opts.npids, a.opts.ncgroups);
 
 	if (run(&a))
 		goto cleanup;
-	log_stats(&a);
-	/* detach before the (possibly slow) symbolization: sampling stops here */
+	/* detach before the (possibly slow) flush and symbolization: sampling stops here */
+	log_stats_sampler(&a);
 	sampler__free(a.sampler);
 	a.sampler = NULL;
+	if (a.parked_head && unwind_cache__wait(a.unwind, FLUSH_WAIT_MS))
+		log_warn("unwind tables still building at exit: their samples keep partial stacks");
+	retry_parked(&a, true);
+	log_stats(&a);
 	if (write_output(&a))
 		goto cleanup;
 	ret = 0;
 cleanup:
 	sampler__free(a.sampler);
+	retry_parked(&a, true);
 	profile__free(a.profile);
 	proc_table__free(a.procs);
+	unwind_cache__free(a.unwind);
 	symbolizer__free(a.sym);
 	agent_opts__free(&a.opts);
 	return ret;

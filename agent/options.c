@@ -26,8 +26,11 @@ static const char usage[] =
 	"                            accepts units: 500ms, 10s, 5m\n"
 	"  -p, --pid PID             profile only this process (repeatable)\n"
 	"      --cgroup PATH         profile only this cgroup v2 and its descendants (repeatable)\n"
-	"      --stack-bytes N       user stack copied per sample for unwinding (default 32K,\n"
-	"                            max 64K; 0 = frame pointers only)\n"
+	"      --stack-bytes N       user stack copied per sample for DWARF unwinding (default\n"
+	"                            and max 64K; 0 = frame pointers only)\n"
+	"      --fp-stack MODE       in-kernel frame-pointer walk: auto (default: only without a\n"
+	"                            stack copy) | always | never\n"
+	"      --unwind-cache-size N memory for unwind tables, LRU-evicted (default 256M)\n"
 	"      --ring-buffer-size N  BPF ring buffer size (default: 512K per CPU, 4M..256M)\n"
 	"      --no-hardware-event   use cpu-clock even where a PMU offers cycles\n"
 	"      --btf FILE            kernel BTF to use when /sys/kernel/btf/vmlinux is missing\n"
@@ -47,6 +50,8 @@ enum {
 	OPT_RING_SIZE,
 	OPT_NO_HW,
 	OPT_BTF,
+	OPT_FP_STACK,
+	OPT_UNWIND_CACHE,
 	OPT_LOG_LEVEL,
 };
 
@@ -59,6 +64,8 @@ static const struct option long_options[] = {
 	{ "ring-buffer-size", required_argument, NULL, OPT_RING_SIZE },
 	{ "no-hardware-event", no_argument, NULL, OPT_NO_HW },
 	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "fp-stack", required_argument, NULL, OPT_FP_STACK },
+	{ "unwind-cache-size", required_argument, NULL, OPT_UNWIND_CACHE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -73,7 +80,9 @@ void agent_opts__init(struct agent_opts *o)
 	o->frequency = 100;
 	o->format = OUTPUT_FOLDED;
 	o->log_level = LOG_INFO;
-	o->stack_copy_bytes = 32 * 1024;
+	o->stack_copy_bytes = SONDE_STACK_COPY_MAX;
+	o->unwind_cache_bytes = 256ull << 20;
+	o->max_parked_bytes = 64ull << 20;
 	o->drain_interval_ns = 50 * 1000 * 1000;
 	o->hardware_event = true;
 }
@@ -159,6 +168,21 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 			break;
 		case OPT_NO_HW:
 			o->hardware_event = false;
+			break;
+		case OPT_UNWIND_CACHE:
+			if (parse_size(optarg, &u) || u < (1 << 20))
+				return bad("--unwind-cache-size", optarg, "expected a size of 1M or more");
+			o->unwind_cache_bytes = u;
+			break;
+		case OPT_FP_STACK:
+			if (strcmp(optarg, "auto") == 0)
+				o->fp_stack = FP_STACK_AUTO;
+			else if (strcmp(optarg, "always") == 0)
+				o->fp_stack = FP_STACK_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				o->fp_stack = FP_STACK_NEVER;
+			else
+				return bad("--fp-stack", optarg, "expected auto, always or never");
 			break;
 		case OPT_BTF:
 			if (set_str(&o->btf_path, optarg))

@@ -11,6 +11,12 @@
 #define AGENT_MAX_PIDS 1024 /* the size of the in-kernel pid filter */
 #define AGENT_MAX_CGROUPS 1024
 
+enum fp_stack_mode {
+	FP_STACK_AUTO = 0, /* in-kernel frame-pointer walk only where it is right (Go) */
+	FP_STACK_ALWAYS,
+	FP_STACK_NEVER,
+};
+
 enum output_format {
 	OUTPUT_FOLDED = 0,
 	OUTPUT_PPROF,
@@ -31,6 +37,9 @@ struct agent_opts {
 	uint32_t stack_copy_bytes; /* user stack copied per sample */
 	uint64_t drain_interval_ns; /* how often the ring buffer is drained */
 	bool hardware_event; /* try the cycles PMU event before cpu-clock */
+	enum fp_stack_mode fp_stack;
+	uint64_t unwind_cache_bytes; /* memory for unwind tables */
+	uint64_t max_parked_bytes; /* samples waiting for an unwind table */
 	char *btf_path; /* external kernel BTF, or NULL for /sys/kernel/btf/vmlinux */
 };
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 
 struct proc_table {
 	struct symbolizer *sym;
+	struct unwind_cache *unwind;
 	struct hmap procs; /* pid -> struct proc */
 	struct hmap objects_by_file; /* (dev, ino) key -> struct object */
 	VEC(struct object *) objects; /* by id; NULL slots are free */
@@ -85,12 +87,22 @@ static struct object *object_alloc(enum object_kind kind, const char *path)
 	return o;
 }
 
-static void object_free(struct object *o)
+static void object_free(struct proc_table *t, struct object *o)
 {
 	if (!o)
 		return;
+	if (t->unwind)
+		unwind_cache__put(t->unwind, o->unwind);
 	free(o->path);
 	free(o);
+}
+
+/* The key an unwind table is shared under: the build ID, or the file's identity. */
+static uint64_t unwind_key(const struct object *o)
+{
+	if (o->elf.build_id_len)
+		return hash_bytes(o->elf.build_id, o->elf.build_id_len, 23) | 1;
+	return hash_u64(o->dev * 0x9e3779b97f4a7c15ULL ^ o->ino) & ~1ull;
 }
 
 /* Opens the file a process maps, through its root; falls back to map_files (deleted files). */
@@ -138,9 +150,13 @@ static struct object *object_for_file(struct proc_table *t, uint32_t pid, const 
 		o->elf_err = elf_info__read(fd, &o->elf);
 		if (!o->elf_err) {
 			hex_encode(o->elf.build_id, o->elf.build_id_len, o->build_id);
+			o->is_go = o->elf.has_gopclntab;
 			if (t->sym)
 				o->module = symbolizer__module(t->sym, o->elf.build_id,
 							       o->elf.build_id_len, path, fd);
+			/* start building the unwind table now, before samples need it */
+			if (t->unwind && (o->elf.has_eh_frame || o->elf.has_debug_frame || o->is_go))
+				o->unwind = unwind_cache__get(t->unwind, unwind_key(o), fd);
 		}
 		close(fd);
 	} else {
@@ -149,7 +165,7 @@ static struct object *object_for_file(struct proc_table *t, uint32_t pid, const 
 			  strerror(-fd));
 	}
 	if (object_register(t, o)) {
-		object_free(o);
+		object_free(t, o);
 		return NULL;
 	}
 	if (!hmap_get(&t->objects_by_file, key))
@@ -165,6 +181,8 @@ static struct object *object_vdso(struct proc_table *t)
 	if (t->vdso)
 		return t->vdso;
 	o = object_alloc(OBJECT_VDSO, "[vdso]");
+	if (o)
+		o->name = "vdso";
 	if (!o)
 		return NULL;
 	if (image) {
@@ -188,10 +206,20 @@ static struct object *object_vdso(struct proc_table *t)
 			hex_encode(o->elf.build_id, o->elf.build_id_len, o->build_id);
 			if (t->sym)
 				o->module = symbolizer__module_mem(t->sym, "[vdso]", image, size);
+			if (t->unwind && o->elf.has_eh_frame) {
+				/* the unwind table is built from a file: give the image one */
+				int fd = memfd_create("sonde-vdso", MFD_CLOEXEC);
+
+				if (fd >= 0) {
+					if (write(fd, image, size) == (ssize_t)size)
+						o->unwind = unwind_cache__get(t->unwind, unwind_key(o), fd);
+					close(fd);
+				}
+			}
 		}
 	}
 	if (object_register(t, o)) {
-		object_free(o);
+		object_free(t, o);
 		return NULL;
 	}
 	o->refs = 1; /* lives as long as the table */
@@ -206,10 +234,12 @@ static struct object *object_anon(struct proc_table *t)
 	if (t->anon)
 		return t->anon;
 	o = object_alloc(OBJECT_ANON, "[anon]");
+	if (o)
+		o->name = "anon";
 	if (!o)
 		return NULL;
 	if (object_register(t, o)) {
-		object_free(o);
+		object_free(t, o);
 		return NULL;
 	}
 	o->refs = 1;
@@ -217,24 +247,56 @@ static struct object *object_anon(struct proc_table *t)
 	return o;
 }
 
-struct proc_table *proc_table__new(struct symbolizer *sym)
+static struct maps empty_maps = { .refs = 1 }; /* shared; never freed */
+
+struct maps *maps__get(struct maps *m)
+{
+	m->refs++;
+	return m;
+}
+
+void maps__put(struct maps *m)
+{
+	if (!m || m == &empty_maps || --m->refs)
+		return;
+	for (uint32_t i = 0; i < m->n; i++)
+		m->v[i].obj->refs--;
+	free(m);
+}
+
+const struct mapping *maps__find(const struct maps *m, uint64_t addr)
+{
+	uint32_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (m->v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < m->v[lo - 1].end)
+		return &m->v[lo - 1];
+	return NULL;
+}
+
+struct proc_table *proc_table__new(struct symbolizer *sym, struct unwind_cache *unwind)
 {
 	struct proc_table *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
 	t->sym = sym;
+	t->unwind = unwind;
 	t->epoch = 1;
 	return t;
 }
 
 static void proc_drop_maps(struct proc *p)
 {
-	for (uint32_t i = 0; i < p->nmaps; i++)
-		p->maps[i].obj->refs--;
-	free(p->maps);
-	p->maps = NULL;
-	p->nmaps = 0;
+	maps__put(p->maps);
+	p->maps = &empty_maps;
 	p->maps_valid = false;
 }
 
@@ -248,6 +310,7 @@ static int mapping_cmp(const void *a, const void *b)
 static int proc_read_maps(struct proc_table *t, struct proc *p)
 {
 	VEC(struct mapping) maps = { 0 };
+	struct maps *snap = NULL;
 	char path[64], *data = NULL, *line, *save = NULL;
 	size_t len;
 	int err;
@@ -307,16 +370,25 @@ static int proc_read_maps(struct proc_table *t, struct proc *p)
 		}
 	}
 	free(data);
+	if (!err) {
+		snap = malloc(sizeof(*snap) + maps.len * sizeof(struct mapping));
+		if (!snap)
+			err = -ENOMEM;
+	}
 	if (err) {
 		VEC_FREE(&maps);
 		return err;
 	}
 	qsort(maps.v, maps.len, sizeof(*maps.v), mapping_cmp);
-	for (size_t i = 0; i < maps.len; i++)
-		maps.v[i].obj->refs++;
+	snap->refs = 1;
+	snap->n = (uint32_t)maps.len;
+	for (size_t i = 0; i < maps.len; i++) {
+		snap->v[i] = maps.v[i];
+		snap->v[i].obj->refs++;
+	}
+	VEC_FREE(&maps);
 	proc_drop_maps(p);
-	p->maps = maps.v;
-	p->nmaps = (uint32_t)maps.len;
+	p->maps = snap;
 	p->maps_valid = true;
 	return 0;
 }
@@ -345,6 +417,7 @@ struct proc *proc_table__get(struct proc_table *t, uint32_t pid, bool create)
 		if (!p)
 			return NULL;
 		p->pid = pid;
+		p->maps = &empty_maps;
 		if (hmap_put(&t->procs, pid, p)) {
 			free(p);
 			return NULL;
@@ -386,27 +459,10 @@ void proc_table__exit(struct proc_table *t, uint32_t pid)
 	}
 }
 
-static const struct mapping *find_mapping(const struct proc *p, uint64_t addr)
-{
-	uint32_t lo = 0, hi = p->nmaps;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (p->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo && addr < p->maps[lo - 1].end)
-		return &p->maps[lo - 1];
-	return NULL;
-}
-
 const struct mapping *proc_table__resolve(struct proc_table *t, struct proc *p, uint64_t addr,
 					  uint64_t min_refresh_ns)
 {
-	const struct mapping *m = find_mapping(p, addr);
+	const struct mapping *m = maps__find(p->maps, addr);
 
 	if (m)
 		return m;
@@ -414,7 +470,7 @@ const struct mapping *proc_table__resolve(struct proc_table *t, struct proc *p, 
 		/* a library loaded since we last looked (dlopen) */
 		p->refreshes++;
 		proc_read_maps(t, p);
-		m = find_mapping(p, addr);
+		m = maps__find(p->maps, addr);
 	}
 	if (!m)
 		t->stats.unmapped_addrs++;
@@ -445,7 +501,7 @@ void proc_table__end_epoch(struct proc_table *t)
 		t->objects.v[i] = NULL;
 		VEC_PUSH(&t->free_ids, (uint32_t)i); /* on failure the id is just not reused */
 		t->stats.objects--;
-		object_free(o);
+		object_free(t, o);
 	}
 	t->epoch++;
 }
@@ -467,7 +523,7 @@ void proc_table__free(struct proc_table *t)
 	hmap_free(&t->procs);
 	hmap_free(&t->objects_by_file);
 	for (size_t i = 0; i < t->objects.len; i++)
-		object_free(t->objects.v[i]);
+		object_free(t, t->objects.v[i]);
 	VEC_FREE(&t->objects);
 	VEC_FREE(&t->free_ids);
 	free(t);

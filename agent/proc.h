@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "unwind_table.h"
 #include "../common/hash.h"
 #include "../symbolizer/elf_file.h"
 #include "../symbolizer/symbolizer.h"
@@ -32,6 +33,8 @@ struct object {
 	struct elf_info elf;
 	char build_id[2 * ELF_BUILD_ID_MAX + 1]; /* lowercase hex, "" if none */
 	struct sym_module *module; /* NULL when the file is unreadable */
+	struct unwind_entry *unwind; /* NULL without an unwind cache or a readable ELF file */
+	bool is_go; /* has a Go pc-line table */
 };
 
 enum mapping_flags {
@@ -46,12 +49,35 @@ struct mapping {
 	uint32_t flags;
 };
 
+/*
+ * A process's executable mappings at one moment, sorted by address. Reference-counted: a sample
+ * waiting for an unwind table keeps the mappings it was taken under, even after exec or exit.
+ */
+struct maps {
+	uint32_t refs;
+	uint32_t n;
+	struct mapping v[];
+};
+
+/*
+ * The address a frame shows for a process address in m: the ELF address of a file, or the
+ * process address itself in anonymous memory (JIT code) or a file that is not ELF.
+ */
+static inline uint64_t mapping_addr(const struct mapping *m, uint64_t addr)
+{
+	return (m->flags & MAPPING_BIAS_OK) ? addr - m->bias : addr;
+}
+
+struct maps *maps__get(struct maps *m);
+void maps__put(struct maps *m);
+/* The mapping holding addr, or NULL. */
+const struct mapping *maps__find(const struct maps *m, uint64_t addr);
+
 struct proc {
 	uint32_t pid;
 	uint64_t start_time; /* boot-based ns, from the kernel; tells pid reuse apart */
 	char comm[16];
-	struct mapping *maps; /* executable mappings, sorted */
-	uint32_t nmaps;
+	struct maps *maps; /* never NULL after creation; empty when unknown */
 	bool maps_valid; /* false after exec until re-read */
 	bool gone; /* /proc/PID vanished while reading */
 	uint64_t maps_read_ns; /* CLOCK_MONOTONIC of the last read */
@@ -68,8 +94,11 @@ struct proc_table_stats {
 
 struct proc_table;
 
-/* sym may be NULL (no symbolization). Returns NULL with errno set. */
-struct proc_table *proc_table__new(struct symbolizer *sym);
+/*
+ * sym may be NULL (no symbolization), unwind NULL (no unwind tables). Returns NULL with errno
+ * set.
+ */
+struct proc_table *proc_table__new(struct symbolizer *sym, struct unwind_cache *unwind);
 void proc_table__free(struct proc_table *t);
 
 /*

@@ -140,7 +140,7 @@ size_t profile__bytes(const struct profile *p)
 int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc_name,
 		 const char *thread_name, const struct frame *frames, uint32_t n, uint64_t time_ns)
 {
-	uint32_t ids[512];
+	uint32_t ids[PROFILE_MAX_FRAMES];
 	struct stack_key sk = { ids, 0 };
 	struct sample_agg key = { 0 };
 	uint64_t h;
@@ -150,14 +150,19 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc
 		p->dropped++;
 		return -E2BIG;
 	}
-	if (n > 512)
-		n = 512;
-	for (uint32_t i = 0; i < n; i++) {
-		idx = intern_frame(p, &frames[i]);
+	for (uint32_t i = 0; i < n && i < PROFILE_MAX_FRAMES; i++) {
+		struct frame marker = { .kind = FRAME_TRUNCATED };
+
+		/* a stack over the limit keeps its leaf end and says it was cut */
+		idx = intern_frame(p, (n > PROFILE_MAX_FRAMES && i == PROFILE_MAX_FRAMES - 1) ?
+					      &marker :
+					      &frames[i]);
 		if (idx < 0)
 			goto oom;
 		ids[i] = (uint32_t)idx;
 	}
+	if (n > PROFILE_MAX_FRAMES)
+		n = PROFILE_MAX_FRAMES;
 	sk.len = n;
 	h = hash_bytes(ids, n * sizeof(uint32_t), 5);
 	idx = itab_find(&p->stack_idx, h, stack_eq, p, &sk);

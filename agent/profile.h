@@ -21,6 +21,8 @@ enum frame_kind {
 	FRAME_UNWIND_ERROR, /* marker: unwinding stopped at an error before the entry point */
 };
 
+#define PROFILE_MAX_FRAMES 2048 /* frames kept per stack; longer ones are cut and marked */
+
 struct frame {
 	uint64_t addr;
 	uint32_t obj_id;

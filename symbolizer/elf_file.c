@@ -152,14 +152,25 @@ int elf_info__read_mem(const void *image, size_t size, struct elf_info *ret_info
 
 int elf_info__offset_to_vaddr(const struct elf_info *info, uint64_t off, uint64_t *ret_vaddr)
 {
-	for (uint32_t i = 0; i < info->nsegs; i++) {
-		const struct elf_seg *s = &info->segs[i];
-		/* a mapping starts on a page boundary at or below the segment's offset */
-		uint64_t start = s->offset & ~(uint64_t)4095;
+	/*
+	 * The loader maps each PT_LOAD from its offset rounded down to a page, so a mapping's
+	 * offset names its segment exactly; executable segments first, since a page can hold the
+	 * tail of one segment and the head of the next.
+	 */
+	for (int pass = 0; pass < 3; pass++) {
+		for (uint32_t i = 0; i < info->nsegs; i++) {
+			const struct elf_seg *s = &info->segs[i];
+			uint64_t start = s->offset & ~(uint64_t)4095;
+			bool match;
 
-		if (off >= start && off < s->offset + MAX(s->filesz, 1)) {
-			*ret_vaddr = s->vaddr - (s->offset - off);
-			return 0;
+			if (pass < 2)
+				match = start == off && (pass == 1 || (s->flags & PF_X));
+			else
+				match = off >= start && off < s->offset + MAX(s->filesz, 1);
+			if (match) {
+				*ret_vaddr = s->vaddr - (s->offset - off);
+				return 0;
+			}
 		}
 	}
 	return -ENOENT;
@@ -214,6 +225,15 @@ static int collect_syms(Elf *elf, Elf_Scn *scn, raw_sym_vec *out, struct buf *na
 			continue;
 		r.addr = sym.st_value;
 		r.size = sym.st_size;
+		if (!r.size) {
+			/* a size-0 label (_init, hand-written asm) covers at most up to its section's end */
+			Elf_Scn *in = sym.st_shndx < SHN_LORESERVE ? elf_getscn(elf, sym.st_shndx) : NULL;
+			GElf_Shdr ish;
+
+			if (in && gelf_getshdr(in, &ish) && sym.st_value >= ish.sh_addr &&
+			    sym.st_value < ish.sh_addr + ish.sh_size)
+				r.size = MIN(ish.sh_addr + ish.sh_size - sym.st_value, ZERO_SIZE_SYM_SPAN);
+		}
 		r.rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
 		if (names->len > UINT32_MAX - 4096)
 			return -EFBIG;

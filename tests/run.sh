@@ -36,8 +36,9 @@ for t in "${tests[@]}"; do
 	tpid=$!
 	wait $tpid
 	rc=$?
-	pkill -KILL -s "$tpid" 2>/dev/null
+	leftover_names=$(pgrep -l -s "$tpid" 2>/dev/null | awk '{ print $2 }' | sort | uniq -c | xargs)
 	leftovers=$(pgrep -s "$tpid" 2>/dev/null | wc -l)
+	pkill -KILL -s "$tpid" 2>/dev/null
 	dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	if [ "$rc" = 77 ]; then
 		skip=$((skip + 1))
@@ -52,7 +53,7 @@ for t in "${tests[@]}"; do
 		printf 'FAIL %-32s %6ss  (rc=%s, log: %s/log)\n' "$name" "$dt" "$rc" "$art"
 		sed 's/^/    | /' "$art/log" | tail -n 25
 	fi
-	[ "$leftovers" -gt 0 ] && echo "    note: killed $leftovers process(es) the test left behind"
+	[ "$leftovers" -gt 0 ] && echo "    note: killed $leftovers process(es) the test left behind: $leftover_names"
 done
 # no test may leave BPF programs loaded
 if command -v bpftool >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -55,7 +55,7 @@ static int bias_cb(struct dl_phdr_info *info, size_t size, void *data)
 static void test_proc_table_self(void)
 {
 	struct symbolizer *sym = symbolizer__new(NULL);
-	struct proc_table *t = proc_table__new(sym);
+	struct proc_table *t = proc_table__new(sym, NULL);
 	struct sym_result *r = malloc(sizeof(*r));
 	const struct mapping *m;
 	struct proc_table_stats st;
@@ -65,7 +65,7 @@ static void test_proc_table_self(void)
 
 	dl_iterate_phdr(bias_cb, &bias);
 	p = proc_table__get(t, (uint32_t)getpid(), true);
-	CHECK(p != NULL && p->maps_valid && p->nmaps >= 3);
+	CHECK(p != NULL && p->maps_valid && p->maps->n >= 3);
 	m = proc_table__resolve(t, p, addr, 0);
 	CHECK(m != NULL);
 	if (m) {
@@ -88,7 +88,7 @@ static void test_proc_table_self(void)
 	}
 	/* exec drops the mappings; the next get reads them again */
 	proc_table__exec(t, p->pid);
-	CHECK(!p->maps_valid && p->nmaps == 0);
+	CHECK(!p->maps_valid && p->maps->n == 0);
 	CHECK(proc_table__get(t, p->pid, false) == p && p->maps_valid);
 	proc_table__exit(t, p->pid);
 	CHECK(proc_table__get(t, (uint32_t)getpid(), false) == NULL);
@@ -103,7 +103,7 @@ static void test_proc_table_self(void)
 	CHECK_EQ_U64(st.procs, 0);
 	/* a process that does not exist */
 	p = proc_table__get(t, 0x3ffffff0, true);
-	CHECK(p != NULL && p->gone && p->nmaps == 0);
+	CHECK(p != NULL && p->gone && p->maps->n == 0);
 	proc_table__free(t);
 	symbolizer__free(sym);
 	free(r);

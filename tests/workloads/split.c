@@ -5,14 +5,19 @@
  * the same leaf (burn), so only a correct stack tells them apart.
  *
  * usage: split SECONDS [A B [DEPTH]]   (defaults: 3 1 0)
- * DEPTH > 0 first recurses DEPTH frames of 64 bytes of locals each, so the stack is deep.
+ * DEPTH > 0 first recurses DEPTH frames of 64 bytes of locals each, so the stack is deep; the
+ * stack depth reached is printed to stderr as "stack_bytes=N frames=N".
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#define UNIT 100000 /* loop iterations per unit of work */
+/*
+ * Loop iterations per unit of work: a few milliseconds, so a turn spans several sampling
+ * periods and periodic sampling cannot alias with the alternation of hot_a and hot_b.
+ */
+#define UNIT 3000000
 
 static volatile uint64_t sink;
 
@@ -22,17 +27,20 @@ __attribute__((noinline)) static void burn(uint64_t n)
 		sink += i * 7;
 }
 
-/* the empty asm after each call keeps it from being a tail call, so the caller stays */
+/*
+ * The asm after each call keeps it from being a tail call, so the caller stays; the distinct
+ * stores keep identical-code folding from merging the two functions into one symbol.
+ */
 __attribute__((noinline)) void hot_a(uint64_t n)
 {
 	burn(n);
-	__asm__ volatile("" ::: "memory");
+	sink += 1;
 }
 
 __attribute__((noinline)) void hot_b(uint64_t n)
 {
 	burn(n);
-	__asm__ volatile("" ::: "memory");
+	sink += 2;
 }
 
 static double now(void)
@@ -54,15 +62,19 @@ __attribute__((noinline)) static void work(double seconds, uint64_t a, uint64_t 
 	__asm__ volatile("" ::: "memory");
 }
 
+static uintptr_t stack_top;
+
 __attribute__((noinline)) void deep(int depth, double seconds, uint64_t a, uint64_t b)
 {
 	volatile char pad[64];
 
 	pad[0] = (char)depth;
-	if (depth > 0)
+	if (depth > 0) {
 		deep(depth - 1, seconds, a, b);
-	else
+	} else {
+		fprintf(stderr, "stack_bytes=%lu\n", (unsigned long)(stack_top - (uintptr_t)pad));
 		work(seconds, a, b);
+	}
 	__asm__ volatile("" ::: "memory");
 	(void)pad[0];
 }
@@ -73,7 +85,9 @@ int main(int argc, char **argv)
 	uint64_t a = argc > 3 ? strtoull(argv[2], NULL, 10) : 3;
 	uint64_t b = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
 	int depth = argc > 4 ? atoi(argv[4]) : 0;
+	volatile char here;
 
+	stack_top = (uintptr_t)&here;
 	deep(depth, seconds, a, b);
 	return 0;
 }

