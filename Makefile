@@ -101,12 +101,17 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_SYMBO
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+BENCH_BINS := $(BUILD)/bench/unwind_tables
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 WORKLOADS := $(BUILD)/workloads/.stamp
 $(WORKLOADS): $(wildcard tests/workloads/*) tests/workloads/build.sh
 	tests/workloads/build.sh $(BUILD)/workloads
 	@touch $@
 
-tests: all $(UNIT_BINS) $(WORKLOADS)
+tests: all $(UNIT_BINS) $(WORKLOADS) $(BENCH_BINS)
 
 test: deps
 	$(MAKE) tests

@@ -49,6 +49,9 @@ struct agent {
 	uint64_t parked_dropped; /* over the bound: unwound as far as possible instead */
 	uint64_t unwind_status[UNWIND_NSTATUS];
 	uint64_t user_frames;
+	uint64_t unwind_ns; /* time spent in the unwinder */
+	uint64_t stack_copy_bytes; /* user stack bytes the samples carried */
+	uint64_t unwind_calls;
 	uint64_t start_mono_ns;
 	uint64_t start_unix_ns;
 	uint64_t records;
@@ -189,8 +192,13 @@ static enum unwind_status add_sample(struct agent *a, const struct sonde_sample 
 			maps = p ? p->maps : NULL;
 		}
 		if (s->stack_bytes && maps) {
+			uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+
 			st = unwind_user(a->unwind, a->procs, maps, s, frames + n, MAX_USER_FRAMES,
 					 &k);
+			a->unwind_ns += clock_ns(CLOCK_MONOTONIC) - t0;
+			a->unwind_calls++;
+			a->stack_copy_bytes += s->stack_bytes;
 			if (st == UNWIND_ERR_UNMAPPED && p && k == 1 &&
 			    proc_table__resolve(a->procs, p, s->regs.ip, MAPS_REFRESH_NS)) {
 				/* the leaf is in a library mapped since we last read the maps */
@@ -350,8 +358,12 @@ static void log_stats(struct agent *a)
 			len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s=%llu",
 						i ? " " : "", unwind_status_name(i),
 						(unsigned long long)a->unwind_status[i]);
-		log_info("stacks", "%s user_frames=%llu parked_dropped=%llu", line,
-			 (unsigned long long)a->user_frames, (unsigned long long)a->parked_dropped);
+		log_info("stacks",
+			 "%s user_frames=%llu parked_dropped=%llu unwind_calls=%llu unwind_ns=%llu "
+			 "stack_copy_bytes=%llu",
+			 line, (unsigned long long)a->user_frames, (unsigned long long)a->parked_dropped,
+			 (unsigned long long)a->unwind_calls, (unsigned long long)a->unwind_ns,
+			 (unsigned long long)a->stack_copy_bytes);
 	}
 	{
 		struct unwind_cache_stats us;

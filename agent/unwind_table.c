@@ -461,6 +461,19 @@ int unwind_cache__collect(struct unwind_cache *c)
 	done = c->done;
 	c->done = NULL;
 	pthread_mutex_unlock(&c->lock);
+	/* the list is newest first: take builds in the order they finished */
+	{
+		struct unwind_entry *rev = NULL;
+
+		while (done) {
+			struct unwind_entry *next = done->next_done;
+
+			done->next_done = rev;
+			rev = done;
+			done = next;
+		}
+		done = rev;
+	}
 	while (done) {
 		struct unwind_entry *e = done;
 

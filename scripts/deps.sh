@@ -23,6 +23,10 @@ done
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	missing="$missing nodejs npm"
 fi
+# Rust: a rustup toolchain may already be on PATH; otherwise Debian's cargo builds the workload.
+if ! command -v cargo >/dev/null 2>&1; then
+	missing="$missing cargo"
+fi
 if [ -z "$missing" ]; then
 	echo "deps: all $(echo $PACKAGES | wc -w) packages present"
 	exit 0

@@ -5,6 +5,8 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "gopclntab.h"
 
@@ -13,8 +15,10 @@
 #define GOPCLNTAB_MAX (1u << 30) /* bytes; a bound for hostile files */
 
 struct gopclntab {
-	uint8_t *data;
+	const uint8_t *data;
 	size_t size;
+	void *map; /* the file mapping data lives in (munmap on free), or NULL if malloc'ed */
+	size_t map_size;
 	uint32_t magic;
 	uint8_t quantum;
 	uint64_t nfunc;
@@ -87,6 +91,7 @@ static int parse(struct gopclntab *t)
 int gopclntab__open_mem(const void *data, size_t size, struct gopclntab **ret)
 {
 	struct gopclntab *t;
+	uint8_t *copy;
 	int err;
 
 	if (size > GOPCLNTAB_MAX)
@@ -94,13 +99,50 @@ int gopclntab__open_mem(const void *data, size_t size, struct gopclntab **ret)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->data = malloc(size ? size : 1);
-	if (!t->data) {
+	copy = malloc(size ? size : 1);
+	if (!copy) {
 		free(t);
 		return -ENOMEM;
 	}
-	memcpy(t->data, data, size);
+	memcpy(copy, data, size);
+	t->data = copy;
 	t->size = size;
+	err = parse(t);
+	if (err) {
+		gopclntab__free(t);
+		return err;
+	}
+	*ret = t;
+	return 0;
+}
+
+/*
+ * Maps the section read-only from the file instead of copying it: tens of MB for large Go
+ * binaries, which then live in the page cache, shared and reclaimable, touched where used.
+ */
+static int map_section(int fd, uint64_t off, uint64_t size, struct gopclntab **ret)
+{
+	uint64_t start = off & ~(uint64_t)4095;
+	struct gopclntab *t;
+	struct stat st;
+	int err;
+
+	if (size > GOPCLNTAB_MAX)
+		return -EFBIG;
+	if (fstat(fd, &st) < 0 || off + size > (uint64_t)st.st_size)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->map_size = (size_t)(off + size - start);
+	t->map = mmap(NULL, t->map_size, PROT_READ, MAP_PRIVATE, fd, (off_t)start);
+	if (t->map == MAP_FAILED) {
+		err = errno == ENOMEM ? -ENOMEM : -ENODEV;
+		free(t);
+		return err;
+	}
+	t->data = (const uint8_t *)t->map + (off - start);
+	t->size = (size_t)size;
 	err = parse(t);
 	if (err) {
 		gopclntab__free(t);
@@ -137,8 +179,12 @@ int gopclntab__open(int fd, struct gopclntab **ret)
 		if (!name || (strcmp(name, ".gopclntab") != 0 &&
 			      strcmp(name, ".data.rel.ro.gopclntab") != 0))
 			continue;
-		d = elf_getdata(scn, NULL);
-		err = d && d->d_buf ? gopclntab__open_mem(d->d_buf, d->d_size, ret) : -EINVAL;
+		err = map_section(fd, sh.sh_offset, sh.sh_size, ret);
+		if (err == -ENOMEM || err == -ENODEV) {
+			/* not mappable (a pipe, a memfd without room): copy it */
+			d = elf_getdata(scn, NULL);
+			err = d && d->d_buf ? gopclntab__open_mem(d->d_buf, d->d_size, ret) : -EINVAL;
+		}
 		break;
 	}
 	if (!err && (*ret)->text_start == 0) {
@@ -162,7 +208,10 @@ void gopclntab__free(struct gopclntab *t)
 {
 	if (!t)
 		return;
-	free(t->data);
+	if (t->map)
+		munmap(t->map, t->map_size);
+	else
+		free((void *)t->data);
 	free(t);
 }
 
@@ -173,7 +222,8 @@ uint64_t gopclntab__nfuncs(const struct gopclntab *t)
 
 size_t gopclntab__bytes(const struct gopclntab *t)
 {
-	return t->size + sizeof(*t);
+	/* a file mapping is page cache, not this process's memory */
+	return sizeof(*t) + (t->map ? 0 : t->size);
 }
 
 static const char *cstr_at(const uint8_t *base, size_t size, uint64_t off)

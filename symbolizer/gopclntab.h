@@ -25,12 +25,13 @@ struct go_func {
 };
 
 /*
- * Reads .gopclntab from the ELF file fd (copied into memory). Returns 0, -ENOENT when the file
+ * Reads .gopclntab from the ELF file fd (mapped read-only, or copied when the file cannot be
+ * mapped; the table does not keep fd). Returns 0, -ENOENT when the file
  * has no pc-line table, -ENOTSUP for an older layout, or -EINVAL. Caller frees with
  * gopclntab__free().
  */
 int gopclntab__open(int fd, struct gopclntab **ret);
-/* Parses a table from memory (copied); text_start is used only by layouts that omit it. */
+/* Parses a table from memory (copied). */
 int gopclntab__open_mem(const void *data, size_t size, struct gopclntab **ret);
 void gopclntab__free(struct gopclntab *t);
 /* The function containing pc. Returns 0 or -ENOENT. */
@@ -42,6 +43,7 @@ int gopclntab__pcvalue(const struct gopclntab *t, uint32_t table, uint64_t entry
 int gopclntab__file_line(const struct gopclntab *t, const struct go_func *fn, uint64_t pc,
 			 const char **ret_file, int32_t *ret_line);
 uint64_t gopclntab__nfuncs(const struct gopclntab *t);
+/* Memory the table holds (a mapped section is page cache and does not count). */
 size_t gopclntab__bytes(const struct gopclntab *t);
 
 #endif

@@ -145,6 +145,8 @@ static void compare_file(const char *path)
 	CHECK_EQ_U64(bad, 0);
 out:
 	unwind_table__free(t);
+	if (cfi)
+		dwarf_cfi_end(cfi);
 	elf_end(elf);
 	close(fd);
 }
@@ -160,6 +162,9 @@ static void test_against_libdw(void)
 		"/usr/lib/x86_64-linux-gnu/libz.so.1",
 		"/usr/lib/x86_64-linux-gnu/libelf.so.1",
 		"/usr/bin/bash",
+		/* hundreds of MB: tables must build, and stay right */
+		"/usr/lib/x86_64-linux-gnu/libLLVM-15.so.1",
+		"/usr/lib/chromium/chromium",
 	};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -203,8 +208,72 @@ static void test_hostile_cfi(void)
 	CHECK(1); /* reaching here without a crash or sanitizer report is the assertion */
 }
 
+static enum unwind_entry_state state_of(struct unwind_cache *c, struct unwind_entry *e)
+{
+	enum unwind_entry_state st;
+
+	unwind_cache__table(c, e, &st);
+	return st;
+}
+
+/* The cache: shared by key, built on the worker, LRU-evicted by bytes, rebuilt on demand. */
+static void test_cache(void)
+{
+	static const char *const files[] = {
+		"/usr/lib/x86_64-linux-gnu/libc.so.6",
+		"/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+		"/usr/bin/bash",
+	};
+	struct unwind_cache *c = unwind_cache__new(300 << 10);
+	struct unwind_entry *e[3], *again, *bad;
+	struct unwind_cache_stats st;
+	int fd;
+
+	CHECK(c != NULL);
+	for (int i = 0; i < 3; i++) {
+		fd = open(files[i], O_RDONLY | O_CLOEXEC);
+		e[i] = unwind_cache__get(c, 100 + (uint64_t)i, fd);
+		close(fd);
+		CHECK(e[i] != NULL);
+	}
+	fd = open(files[0], O_RDONLY | O_CLOEXEC);
+	again = unwind_cache__get(c, 100, fd); /* same key: the same entry, no second build */
+	close(fd);
+	CHECK(again == e[0]);
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC); /* not ELF */
+	bad = unwind_cache__get(c, 999, fd);
+	close(fd);
+	CHECK(unwind_cache__wait(c, 20000) == 0);
+	unwind_cache__stats(c, &st);
+	CHECK_EQ_U64(st.builds, 4);
+	CHECK_EQ_U64(st.build_failures, 1);
+	CHECK(state_of(c, bad) == UNWIND_ENTRY_FAILED);
+	/* 508 KB of tables in a 300 KB budget: the least recently used went */
+	CHECK(st.evictions >= 1);
+	CHECK(st.bytes <= 300 << 10);
+	CHECK(state_of(c, e[2]) == UNWIND_ENTRY_READY); /* the newest stayed */
+	/* an evicted table is rebuilt when asked for */
+	for (int i = 0; i < 2; i++) {
+		if (state_of(c, e[i]) != UNWIND_ENTRY_READY) {
+			CHECK(unwind_cache__wait(c, 20000) == 0);
+			CHECK(state_of(c, e[i]) == UNWIND_ENTRY_READY);
+		}
+	}
+	unwind_cache__stats(c, &st);
+	CHECK(st.builds >= 5);
+	unwind_cache__put(c, again);
+	for (int i = 0; i < 3; i++)
+		unwind_cache__put(c, e[i]);
+	unwind_cache__put(c, bad);
+	unwind_cache__stats(c, &st);
+	CHECK_EQ_U64(st.entries, 0);
+	CHECK_EQ_U64(st.bytes, 0);
+	unwind_cache__free(c);
+}
+
 int main(void)
 {
+	RUN(test_cache);
 	RUN(test_against_libdw);
 	RUN(test_hostile_cfi);
 	return unit_done();
