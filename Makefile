@@ -20,7 +20,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wno-format-n
             -Wimplicit-fallthrough -Wvla -Wno-format-zero-length
 CPPFLAGS := -D_GNU_SOURCE -DSONDE_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fno-omit-frame-pointer -pthread $(SAN_FLAGS)
-LDLIBS   := -lbpf -ldw -lelf -lz -lprotobuf-c -pthread
+LDLIBS   := -lbpf -ldw -lelf -ldebuginfod -liberty -llzma -lz -lprotobuf-c -pthread
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
@@ -101,7 +101,20 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_SYMBO
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-BENCH_BINS := $(BUILD)/bench/unwind_tables
+# Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
+FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) agent/cfi.c agent/unwind_table.c
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Werror -Wno-unused-parameter \
+                -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS)
+$(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(PROTO_H)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+BENCH_BINS := $(BUILD)/bench/unwind_tables $(BUILD)/bench/symbolize_bench
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -111,7 +124,7 @@ $(WORKLOADS): $(wildcard tests/workloads/*) tests/workloads/build.sh
 	tests/workloads/build.sh $(BUILD)/workloads
 	@touch $@
 
-tests: all $(UNIT_BINS) $(WORKLOADS) $(BENCH_BINS)
+tests: all $(UNIT_BINS) $(WORKLOADS) $(BENCH_BINS) $(FUZZ_TARGETS)
 
 test: deps
 	$(MAKE) tests
@@ -133,4 +146,4 @@ clean:
 
 .PHONY: all deps test tests run clean format FORCE
 
--include $(shell find $(BUILD)/obj $(BUILD)/proto -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/proto $(BUILD)/fuzz -name '*.d' 2>/dev/null)

@@ -91,15 +91,22 @@ int frame_syms__build(struct frame_syms *fs, struct profile *p, struct proc_tabl
 			else
 				err = add_placeholder(fs, p, out, "kernel", f->addr);
 			break;
-		case FRAME_USER:
+		case FRAME_USER: {
+			int lerr = -ENOENT;
+
 			obj = proc_table__object(t, f->obj_id);
-			if (sym && obj && obj->module &&
-			    symbolizer__lookup(sym, obj->module, f->addr, r) == 0)
+			if (sym && obj && obj->module)
+				lerr = symbolizer__lookup(sym, obj->module, f->addr, r);
+			if (lerr == 0) {
 				err = add_result(fs, p, out, r);
-			else
+			} else {
+				/* kept as [module+0xADDR], named once its symbols arrive */
+				fs->pending += lerr == -EAGAIN;
 				err = add_placeholder(fs, p, out, obj ? obj->name : "unknown",
 						      f->addr);
+			}
 			break;
+		}
 		case FRAME_UNMAPPED:
 			err = add_placeholder(fs, p, out, "unknown", f->addr);
 			break;

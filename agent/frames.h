@@ -31,6 +31,7 @@ struct frame_syms {
 	VEC(struct frame_line) lines;
 	uint64_t symbolized;
 	uint64_t unsymbolized;
+	uint64_t pending; /* of those, symbols still loading: named in a later output */
 };
 
 /* sym may be NULL: then every user frame keeps its placeholder name. Returns 0 or -ENOMEM. */

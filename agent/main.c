@@ -308,6 +308,11 @@ static int write_output(struct agent *a)
 	struct buf out = { 0 };
 	int err;
 
+	/* symbols load in the background: give the last of them a bounded wait */
+	if (symbolizer__wait(a->sym, (int)(a->opts.symbolize_timeout_ns / 1000000)))
+		log_warn("symbols still loading at the deadline: those frames keep [module+0xADDR]",
+			 "timeout_ms=%llu",
+			 (unsigned long long)(a->opts.symbolize_timeout_ns / 1000000));
 	err = frame_syms__build(&fs, a->profile, a->procs, a->sym);
 	if (err)
 		goto out;
@@ -320,11 +325,11 @@ static int write_output(struct agent *a)
 	err = write_file_atomic(a->opts.output, out.data, out.len);
 	if (!err)
 		log_info("profile written", "path=\"%s\" format=%s samples=%llu stacks=%zu "
-			 "frames_symbolized=%llu frames_unsymbolized=%llu bytes=%zu",
+			 "frames_symbolized=%llu frames_unsymbolized=%llu frames_pending=%llu bytes=%zu",
 			 a->opts.output, output_format_name(a->opts.format),
 			 (unsigned long long)profile__total(a->profile),
 			 profile__nstacks(a->profile), (unsigned long long)fs.symbolized,
-			 (unsigned long long)fs.unsymbolized, out.len);
+			 (unsigned long long)fs.unsymbolized, (unsigned long long)fs.pending, out.len);
 out:
 	if (err)
 		log_error("cannot write the profile", "path=\"%s\" err=\"%s\"", a->opts.output,
@@ -435,6 +440,7 @@ int main(int argc, char **argv)
 	uint64_t cgroup_ids[AGENT_MAX_CGROUPS];
 	struct sampler_opts so = { .sz = sizeof(so) };
 	struct symbolizer_opts symo = { .sz = sizeof(symo) };
+	struct symbolizer_stats ss;
 	struct profile_opts po = { 0 };
 	int err, ret = 1;
 
@@ -464,6 +470,9 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	a.parked_tail = &a.parked_head;
+	symo.debug_dirs = a.opts.debug_dirs;
+	symo.no_debuginfod = a.opts.no_debuginfod;
+	symo.debuginfod_timeout_ms = a.opts.debuginfod_timeout_ms;
 	a.sym = symbolizer__new(&symo);
 	a.unwind = unwind_cache__new(a.opts.unwind_cache_bytes);
 	a.procs = proc_table__new(a.sym, a.unwind);
@@ -510,6 +519,16 @@ int main(int argc, char **argv)
 	log_stats(&a);
 	if (write_output(&a))
 		goto cleanup;
+	symbolizer__stats(a.sym, &ss);
+	log_info("symbols", "modules=%llu loaded=%llu bytes=%llu lookups=%llu misses=%llu "
+		 "load_ms=%llu debug_files=%llu debuginfod_requests=%llu debuginfod_found=%llu "
+		 "debuginfod_failed=%llu debuginfod_skipped=%llu",
+		 (unsigned long long)ss.modules, (unsigned long long)ss.modules_loaded,
+		 (unsigned long long)ss.bytes, (unsigned long long)ss.lookups,
+		 (unsigned long long)ss.misses, (unsigned long long)(ss.load_ns / 1000000),
+		 (unsigned long long)ss.debug_files, (unsigned long long)ss.debuginfod_requests,
+		 (unsigned long long)ss.debuginfod_found, (unsigned long long)ss.debuginfod_failed,
+		 (unsigned long long)ss.debuginfod_skipped);
 	ret = 0;
 cleanup:
 	sampler__free(a.sampler);

@@ -35,6 +35,14 @@ static const char usage[] =
 	"      --no-hardware-event   use cpu-clock even where a PMU offers cycles\n"
 	"      --btf FILE            kernel BTF to use when /sys/kernel/btf/vmlinux is missing\n"
 	"\n"
+	"Symbols (ELF symbols, DWARF with inline frames, separate debug files, debuginfod):\n"
+	"      --debug-dir DIRS      ':'-separated debug directories (default /usr/lib/debug)\n"
+	"      --no-debuginfod       never ask debuginfod (otherwise DEBUGINFOD_URLS is used)\n"
+	"      --debuginfod-timeout S  per-fetch deadline (default 10s)\n"
+	"      --symbolize-timeout S at the end of a run, wait this long for symbols still\n"
+	"                            loading (default 15s); frames still without one keep\n"
+	"                            their [module+0xADDR] name\n"
+	"\n"
 	"Output:\n"
 	"  -o, --output FILE         write the profile to FILE when the run ends\n"
 	"  -f, --format FORMAT       folded (default) | pprof (gzipped profile.proto)\n"
@@ -52,6 +60,10 @@ enum {
 	OPT_BTF,
 	OPT_FP_STACK,
 	OPT_UNWIND_CACHE,
+	OPT_DEBUG_DIR,
+	OPT_NO_DEBUGINFOD,
+	OPT_DEBUGINFOD_TIMEOUT,
+	OPT_SYMBOLIZE_TIMEOUT,
 	OPT_LOG_LEVEL,
 };
 
@@ -66,6 +78,10 @@ static const struct option long_options[] = {
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "fp-stack", required_argument, NULL, OPT_FP_STACK },
 	{ "unwind-cache-size", required_argument, NULL, OPT_UNWIND_CACHE },
+	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+	{ "no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD },
+	{ "debuginfod-timeout", required_argument, NULL, OPT_DEBUGINFOD_TIMEOUT },
+	{ "symbolize-timeout", required_argument, NULL, OPT_SYMBOLIZE_TIMEOUT },
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -83,6 +99,8 @@ void agent_opts__init(struct agent_opts *o)
 	o->stack_copy_bytes = SONDE_STACK_COPY_MAX;
 	o->unwind_cache_bytes = 256ull << 20;
 	o->max_parked_bytes = 64ull << 20;
+	o->symbolize_timeout_ns = 15 * NSEC_PER_SEC;
+	o->debuginfod_timeout_ms = 10000;
 	o->drain_interval_ns = 50 * 1000 * 1000;
 	o->hardware_event = true;
 }
@@ -93,6 +111,7 @@ void agent_opts__free(struct agent_opts *o)
 		free(o->cgroups[i]);
 	free(o->output);
 	free(o->btf_path);
+	free(o->debug_dirs);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -168,6 +187,25 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 			break;
 		case OPT_NO_HW:
 			o->hardware_event = false;
+			break;
+		case OPT_DEBUG_DIR:
+			if (set_str(&o->debug_dirs, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_NO_DEBUGINFOD:
+			o->no_debuginfod = true;
+			break;
+		case OPT_DEBUGINFOD_TIMEOUT: {
+			uint64_t ns;
+
+			if (parse_duration_ns(optarg, &ns) || ns < 1000000 || ns > 600 * NSEC_PER_SEC)
+				return bad("--debuginfod-timeout", optarg, "expected 1ms to 10m");
+			o->debuginfod_timeout_ms = (uint32_t)(ns / 1000000);
+			break;
+		}
+		case OPT_SYMBOLIZE_TIMEOUT:
+			if (parse_duration_ns(optarg, &o->symbolize_timeout_ns))
+				return bad("--symbolize-timeout", optarg, "expected a duration, e.g. 15s");
 			break;
 		case OPT_UNWIND_CACHE:
 			if (parse_size(optarg, &u) || u < (1 << 20))

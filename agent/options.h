@@ -40,6 +40,10 @@ struct agent_opts {
 	enum fp_stack_mode fp_stack;
 	uint64_t unwind_cache_bytes; /* memory for unwind tables */
 	uint64_t max_parked_bytes; /* samples waiting for an unwind table */
+	uint64_t symbolize_timeout_ns; /* one-shot: how long to wait for symbols at the end */
+	uint32_t debuginfod_timeout_ms;
+	bool no_debuginfod;
+	char *debug_dirs; /* ':'-separated, or NULL for /usr/lib/debug */
 	char *btf_path; /* external kernel BTF, or NULL for /sys/kernel/btf/vmlinux */
 };
 

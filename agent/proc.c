@@ -484,7 +484,12 @@ struct object *proc_table__object(const struct proc_table *t, uint32_t id)
 
 void proc_table__use_object(struct proc_table *t, struct object *obj)
 {
+	if (obj->last_epoch == t->epoch)
+		return;
 	obj->last_epoch = t->epoch;
+	/* a frame refers to this file: have its symbols ready by output time */
+	if (obj->module && t->sym)
+		symbolizer__prefetch(t->sym, obj->module);
 }
 
 void proc_table__end_epoch(struct proc_table *t)

@@ -3,13 +3,12 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "unwind_table.h"
+#include "../common/bgcache.h"
 #include "../common/buf.h"
 #include "../common/hash.h"
 #include "../common/util.h"
@@ -273,323 +272,105 @@ void unwind_table__free(struct unwind_table *t)
 	free(t);
 }
 
-/* ---- the cache ------------------------------------------------------------------------- */
-
-struct unwind_entry {
-	uint64_t key;
-	uint32_t refs;
-	bool in_worker; /* a job for this entry is queued or running */
-	enum unwind_entry_state state;
-	int fd;
-	struct unwind_table *table;
-	uint64_t last_used;
-	struct unwind_entry *next_job; /* worker queue link */
-	struct unwind_entry *next_done;
-	struct unwind_table *built; /* handed from the worker */
-	int build_err;
-	uint64_t build_ns;
-};
+/* ---- the cache: a bgcache of tables, each built from a duplicated fd -------------------- */
 
 struct unwind_cache {
-	struct hmap entries; /* key -> entry */
-	uint64_t clock;
-	struct unwind_cache_stats stats;
-	pthread_t worker;
-	bool worker_started;
-	pthread_mutex_t lock; /* guards the fields below */
-	pthread_cond_t cond;
-	struct unwind_entry *jobs_head, *jobs_tail;
-	struct unwind_entry *done;
-	uint32_t in_flight;
-	bool stop;
+	struct bgcache *bg;
 };
 
-static void *worker_main(void *arg)
+static int build_cb(void *ctx, void *arg, void **ret_value, size_t *ret_bytes)
 {
-	struct unwind_cache *c = arg;
+	struct unwind_table *t = NULL;
+	int err = unwind_table__build((int)(intptr_t)arg - 1, &t);
 
-	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		struct unwind_entry *e;
-		uint64_t t0;
-		int fd;
+	(void)ctx;
+	if (err)
+		return err;
+	*ret_value = t;
+	*ret_bytes = t->bytes;
+	return 0;
+}
 
-		while (!c->stop && !c->jobs_head)
-			pthread_cond_wait(&c->cond, &c->lock);
-		if (c->stop)
-			break;
-		e = c->jobs_head;
-		c->jobs_head = e->next_job;
-		if (!c->jobs_head)
-			c->jobs_tail = NULL;
-		fd = e->fd;
-		pthread_mutex_unlock(&c->lock);
+static void free_table_cb(void *ctx, void *value)
+{
+	(void)ctx;
+	unwind_table__free(value);
+}
 
-		/* the entry is not freed while in_worker is set; fd belongs to it */
-		t0 = clock_ns(CLOCK_MONOTONIC);
-		e->built = NULL;
-		e->build_err = unwind_table__build(fd, &e->built);
-		e->build_ns = clock_ns(CLOCK_MONOTONIC) - t0;
-
-		pthread_mutex_lock(&c->lock);
-		e->next_done = c->done;
-		c->done = e;
-		pthread_cond_broadcast(&c->cond);
-	}
-	pthread_mutex_unlock(&c->lock);
-	return NULL;
+static void close_fd_cb(void *ctx, void *arg)
+{
+	(void)ctx;
+	close((int)(intptr_t)arg - 1);
 }
 
 struct unwind_cache *unwind_cache__new(uint64_t max_bytes)
 {
 	struct unwind_cache *c = calloc(1, sizeof(*c));
-	int err;
+	struct bgcache_opts o = {
+		.max_bytes = max_bytes ? max_bytes : DEFAULT_MAX_BYTES,
+		.build = build_cb,
+		.free_value = free_table_cb,
+		.free_arg = close_fd_cb,
+	};
 
 	if (!c)
 		return NULL;
-	c->stats.max_bytes = max_bytes ? max_bytes : DEFAULT_MAX_BYTES;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
-	err = pthread_create(&c->worker, NULL, worker_main, c);
-	if (err) {
-		pthread_mutex_destroy(&c->lock);
-		pthread_cond_destroy(&c->cond);
+	c->bg = bgcache__new(&o);
+	if (!c->bg) {
 		free(c);
-		errno = err;
 		return NULL;
 	}
-	c->worker_started = true;
 	return c;
 }
 
-static void queue_build(struct unwind_cache *c, struct unwind_entry *e)
+void unwind_cache__free(struct unwind_cache *c)
 {
-	e->state = UNWIND_ENTRY_QUEUED;
-	e->in_worker = true;
-	e->next_job = NULL;
-	pthread_mutex_lock(&c->lock);
-	if (c->jobs_tail)
-		c->jobs_tail->next_job = e;
-	else
-		c->jobs_head = e;
-	c->jobs_tail = e;
-	c->in_flight++;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	c->stats.queued++;
-}
-
-static void entry_free(struct unwind_cache *c, struct unwind_entry *e)
-{
-	if (e->table) {
-		c->stats.bytes -= e->table->bytes;
-		c->stats.ready--;
-		unwind_table__free(e->table);
-	}
-	if (e->fd >= 0)
-		close(e->fd);
-	c->stats.entries--;
-	free(e);
+	if (!c)
+		return;
+	bgcache__free(c->bg);
+	free(c);
 }
 
 struct unwind_entry *unwind_cache__get(struct unwind_cache *c, uint64_t key, int fd)
 {
-	struct unwind_entry *e = hmap_get(&c->entries, key);
+	struct bgcache_entry *e = bgcache__find(c->bg, key);
+	int dup;
 
-	if (e) {
-		e->refs++;
-		return e;
-	}
-	e = calloc(1, sizeof(*e));
-	if (!e)
+	if (e)
+		return (struct unwind_entry *)e;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0)
 		return NULL;
-	e->key = key;
-	e->refs = 1;
-	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (e->fd < 0 || hmap_put(&c->entries, key, e)) {
-		if (e->fd >= 0)
-			close(e->fd);
-		free(e);
-		return NULL;
-	}
-	c->stats.entries++;
-	queue_build(c, e);
-	return e;
+	/* the fd travels as the entry's argument, offset by one so that fd 0 is not NULL */
+	return (struct unwind_entry *)bgcache__add(c->bg, key, (void *)(intptr_t)(dup + 1), false);
 }
 
 void unwind_cache__put(struct unwind_cache *c, struct unwind_entry *e)
 {
-	if (!e || --e->refs)
-		return;
-	hmap_del(&c->entries, e->key);
-	if (e->in_worker)
-		return; /* freed when its build comes back */
-	entry_free(c, e);
-}
-
-static void evict(struct unwind_cache *c, const struct unwind_entry *keep)
-{
-	while (c->stats.bytes > c->stats.max_bytes) {
-		struct unwind_entry *victim = NULL;
-		size_t pos = 0;
-		void *v;
-
-		while (hmap_next(&c->entries, &pos, NULL, &v)) {
-			struct unwind_entry *e = v;
-
-			if (e->state == UNWIND_ENTRY_READY && e != keep &&
-			    (!victim || e->last_used < victim->last_used))
-				victim = e;
-		}
-		if (!victim)
-			break;
-		c->stats.bytes -= victim->table->bytes;
-		c->stats.ready--;
-		unwind_table__free(victim->table);
-		victim->table = NULL;
-		victim->state = UNWIND_ENTRY_EVICTED;
-		c->stats.evictions++;
-	}
-}
-
-int unwind_cache__collect(struct unwind_cache *c)
-{
-	struct unwind_entry *done;
-	int n = 0;
-
-	pthread_mutex_lock(&c->lock);
-	done = c->done;
-	c->done = NULL;
-	pthread_mutex_unlock(&c->lock);
-	/* the list is newest first: take builds in the order they finished */
-	{
-		struct unwind_entry *rev = NULL;
-
-		while (done) {
-			struct unwind_entry *next = done->next_done;
-
-			done->next_done = rev;
-			rev = done;
-			done = next;
-		}
-		done = rev;
-	}
-	while (done) {
-		struct unwind_entry *e = done;
-
-		done = e->next_done;
-		pthread_mutex_lock(&c->lock);
-		c->in_flight--;
-		pthread_mutex_unlock(&c->lock);
-		e->in_worker = false;
-		n++;
-		c->stats.builds++;
-		c->stats.build_ns += e->build_ns;
-		if (e->refs == 0) {
-			unwind_table__free(e->built);
-			entry_free(c, e);
-			continue;
-		}
-		if (e->build_err) {
-			c->stats.build_failures++;
-			e->state = UNWIND_ENTRY_FAILED;
-			continue;
-		}
-		e->table = e->built;
-		e->built = NULL;
-		e->state = UNWIND_ENTRY_READY;
-		e->last_used = ++c->clock;
-		c->stats.bytes += e->table->bytes;
-		c->stats.ready++;
-		evict(c, e);
-	}
-	return n;
-}
-
-int unwind_cache__wait(struct unwind_cache *c, int timeout_ms)
-{
-	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000;
-	int err = 0;
-
-	for (;;) {
-		uint32_t pending;
-
-		unwind_cache__collect(c);
-		pthread_mutex_lock(&c->lock);
-		pending = c->in_flight;
-		if (pending && !c->done) {
-			struct timespec ts;
-			uint64_t now = clock_ns(CLOCK_REALTIME) + 20000000;
-
-			ts.tv_sec = (time_t)(now / NSEC_PER_SEC);
-			ts.tv_nsec = (long)(now % NSEC_PER_SEC);
-			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-		}
-		pthread_mutex_unlock(&c->lock);
-		if (!pending)
-			break;
-		if (clock_ns(CLOCK_MONOTONIC) > deadline) {
-			err = -ETIMEDOUT;
-			break;
-		}
-	}
-	return err;
+	bgcache__put(c->bg, (struct bgcache_entry *)e);
 }
 
 const struct unwind_table *unwind_cache__table(struct unwind_cache *c, struct unwind_entry *e,
 					       enum unwind_entry_state *ret_state)
 {
-	if (e->state == UNWIND_ENTRY_READY) {
-		e->last_used = ++c->clock;
-		*ret_state = e->state;
-		return e->table;
-	}
-	if (e->state == UNWIND_ENTRY_EVICTED && !e->in_worker)
-		queue_build(c, e);
-	*ret_state = e->state;
-	return NULL;
+	enum bgcache_state st;
+	const struct unwind_table *t = bgcache__value(c->bg, (struct bgcache_entry *)e, &st);
+
+	*ret_state = (enum unwind_entry_state)st;
+	return t;
+}
+
+int unwind_cache__collect(struct unwind_cache *c)
+{
+	return bgcache__collect(c->bg);
+}
+
+int unwind_cache__wait(struct unwind_cache *c, int timeout_ms)
+{
+	return bgcache__wait(c->bg, timeout_ms);
 }
 
 void unwind_cache__stats(const struct unwind_cache *c, struct unwind_cache_stats *ret)
 {
-	*ret = c->stats;
-}
-
-void unwind_cache__free(struct unwind_cache *c)
-{
-	size_t pos = 0;
-	void *v;
-
-	if (!c)
-		return;
-	if (c->worker_started) {
-		pthread_mutex_lock(&c->lock);
-		c->stop = true;
-		pthread_cond_broadcast(&c->cond);
-		pthread_mutex_unlock(&c->lock);
-		pthread_join(c->worker, NULL);
-	}
-	/* finished builds not yet collected, then every entry still known */
-	while (c->done) {
-		struct unwind_entry *e = c->done;
-
-		c->done = e->next_done;
-		e->in_worker = false;
-		unwind_table__free(e->built);
-		if (e->refs == 0)
-			entry_free(c, e);
-	}
-	/* queued jobs never started: entries nobody refers to are only on this list */
-	for (struct unwind_entry *e = c->jobs_head, *next; e; e = next) {
-		next = e->next_job;
-		e->in_worker = false;
-		if (e->refs == 0)
-			entry_free(c, e);
-	}
-	while (hmap_next(&c->entries, &pos, NULL, &v))
-		entry_free(c, v);
-	hmap_free(&c->entries);
-	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->cond);
-	free(c);
+	bgcache__stats(c->bg, ret);
 }

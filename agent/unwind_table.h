@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "cfi.h"
+#include "../common/bgcache.h"
 #include "../symbolizer/gopclntab.h"
 
 #define UNWIND_NO_RULE 0xffff
@@ -41,26 +42,16 @@ const struct cfi_rule *unwind_table__lookup(const struct unwind_table *t, uint64
 void unwind_table__free(struct unwind_table *t);
 
 enum unwind_entry_state {
-	UNWIND_ENTRY_QUEUED = 0, /* waiting for (or in) the worker */
-	UNWIND_ENTRY_READY,
-	UNWIND_ENTRY_EVICTED, /* built once, dropped for memory: rebuilt on next use */
-	UNWIND_ENTRY_FAILED,
+	UNWIND_ENTRY_QUEUED = BGCACHE_QUEUED, /* waiting for (or in) the worker */
+	UNWIND_ENTRY_READY = BGCACHE_READY,
+	UNWIND_ENTRY_EVICTED = BGCACHE_EVICTED, /* dropped for memory: rebuilt on next use */
+	UNWIND_ENTRY_FAILED = BGCACHE_FAILED,
 };
 
 struct unwind_entry;
 struct unwind_cache;
 
-struct unwind_cache_stats {
-	uint64_t entries;
-	uint64_t ready;
-	uint64_t bytes; /* memory held by ready tables */
-	uint64_t max_bytes;
-	uint64_t builds;
-	uint64_t build_failures;
-	uint64_t build_ns; /* worker time spent building */
-	uint64_t evictions;
-	uint64_t queued;
-};
+#define unwind_cache_stats bgcache_stats
 
 /* max_bytes: memory for tables (0 = 512 MiB). Starts the worker. NULL with errno on failure. */
 struct unwind_cache *unwind_cache__new(uint64_t max_bytes);

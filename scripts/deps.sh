@@ -8,7 +8,7 @@ make gcc clang llvm bpftool pkg-config binutils
 libbpf-dev libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev liblzma-dev libzstd-dev
 libcurl4-openssl-dev libmicrohttpd-dev libyaml-dev libcap-dev libiberty-dev
 protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-elfutils debuginfod linux-perf valgrind libclang-rt-14-dev
+elfutils debuginfod linux-perf valgrind libclang-rt-14-dev libc6-dbg
 golang-go python3 procps util-linux libcap2-bin
 curl ca-certificates openssl awscli chromium systemd zstd
 "

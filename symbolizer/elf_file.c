@@ -140,6 +140,28 @@ static int read_info_cb(Elf *elf, void *arg)
 	return read_info(elf, arg);
 }
 
+Elf_Scn *elf_section_by_name(Elf *elf, const char *name, void *ret_shdr)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		n = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (n && strcmp(n, name) == 0) {
+			memcpy(ret_shdr, &sh, sizeof(sh));
+			return scn;
+		}
+	}
+	return NULL;
+}
+
 int elf_info__read(int fd, struct elf_info *ret_info)
 {
 	return with_elf(fd, NULL, 0, read_info_cb, ret_info);
@@ -245,6 +267,63 @@ static int collect_syms(Elf *elf, Elf_Scn *scn, raw_sym_vec *out, struct buf *na
 	return names->oom ? -ENOMEM : 0;
 }
 
+/*
+ * NAME@plt for each PLT stub, as perf and gdb show them: .rela.plt's i-th jump slot is the
+ * i-th 16-byte entry of .plt.sec (IBT binaries), or of .plt after its header entry.
+ */
+static int collect_plt(Elf *elf, raw_sym_vec *out, struct buf *names)
+{
+	Elf_Scn *scn = NULL, *rela = NULL;
+	uint64_t plt = 0, plt_sec = 0, stride = 16;
+	size_t shstrndx;
+	GElf_Shdr rsh, dsh;
+	GElf_Ehdr eh;
+	Elf_Data *rd, *dd;
+
+	if (!gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64 ||
+	    elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (strcmp(name, ".rela.plt") == 0 && sh.sh_type == SHT_RELA)
+			rela = scn;
+		else if (strcmp(name, ".plt") == 0)
+			plt = sh.sh_addr;
+		else if (strcmp(name, ".plt.sec") == 0)
+			plt_sec = sh.sh_addr;
+	}
+	if (!rela || (!plt && !plt_sec) || !gelf_getshdr(rela, &rsh) ||
+	    !(rd = elf_getdata(rela, NULL)) || !rsh.sh_entsize)
+		return 0;
+	scn = elf_getscn(elf, rsh.sh_link);
+	if (!scn || !gelf_getshdr(scn, &dsh) || !(dd = elf_getdata(scn, NULL)))
+		return 0;
+	for (size_t i = 0; i < rd->d_size / rsh.sh_entsize && i < SYMTAB_MAX_SYMS; i++) {
+		struct raw_sym r;
+		GElf_Rela rel;
+		GElf_Sym sym;
+		const char *name;
+
+		if (!gelf_getrela(rd, (int)i, &rel) || GELF_R_TYPE(rel.r_info) != R_X86_64_JUMP_SLOT ||
+		    !gelf_getsym(dd, (int)GELF_R_SYM(rel.r_info), &sym) ||
+		    !(name = elf_strptr(elf, dsh.sh_link, sym.st_name)) || !*name)
+			continue;
+		r.addr = plt_sec ? plt_sec + stride * i : plt + stride * (i + 1);
+		r.size = stride;
+		r.rank = 3; /* a real symbol at the same address wins */
+		r.name = (uint32_t)names->len;
+		buf_printf(names, "%s@plt", name);
+		buf_putc(names, 0);
+		if (VEC_PUSH(out, r))
+			return -ENOMEM;
+	}
+	return names->oom ? -ENOMEM : 0;
+}
+
 static int load_symtab(Elf *elf, struct elf_symtab *ret_tab)
 {
 	raw_sym_vec raw = { 0 };
@@ -270,6 +349,8 @@ static int load_symtab(Elf *elf, struct elf_symtab *ret_tab)
 	err = collect_syms(elf, symtab ? symtab : dynsym, &raw, &names);
 	if (!err && symtab && dynsym && raw.len == 0)
 		err = collect_syms(elf, dynsym, &raw, &names);
+	if (!err)
+		err = collect_plt(elf, &raw, &names);
 	if (err)
 		goto cleanup;
 	if (!symtab && !dynsym) {
@@ -324,6 +405,54 @@ int elf_symtab__load(int fd, struct elf_symtab *ret_tab)
 int elf_symtab__load_mem(const void *image, size_t size, struct elf_symtab *ret_tab)
 {
 	return with_elf(-1, image, size, load_symtab_cb, ret_tab);
+}
+
+int elf_symtab__merge(struct elf_symtab *into, const struct elf_symtab *from)
+{
+	size_t n = into->nsyms + from->nsyms, k = 0;
+	struct raw_sym *raw = calloc(n ? n : 1, sizeof(*raw));
+	struct elf_sym *syms = NULL;
+	char *names = NULL;
+
+	if (!raw)
+		return -ENOMEM;
+	if (into->names_len + from->names_len > UINT32_MAX) {
+		free(raw);
+		return -EFBIG;
+	}
+	names = malloc(into->names_len + from->names_len + 1);
+	syms = calloc(n ? n : 1, sizeof(*syms));
+	if (!names || !syms) {
+		free(raw);
+		free(names);
+		free(syms);
+		return -ENOMEM;
+	}
+	memcpy(names, into->names, into->names_len);
+	memcpy(names + into->names_len, from->names, from->names_len);
+	for (size_t i = 0; i < into->nsyms; i++)
+		raw[i] = (struct raw_sym){ into->syms[i].addr, into->syms[i].size, into->syms[i].name, 0 };
+	for (size_t i = 0; i < from->nsyms; i++)
+		raw[into->nsyms + i] = (struct raw_sym){ from->syms[i].addr, from->syms[i].size,
+							  from->syms[i].name + (uint32_t)into->names_len,
+							  1 };
+	qsort(raw, n, sizeof(*raw), raw_sym_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (k && syms[k - 1].addr == raw[i].addr)
+			continue;
+		syms[k].addr = raw[i].addr;
+		syms[k].size = raw[i].size;
+		syms[k].name = raw[i].name;
+		k++;
+	}
+	free(raw);
+	free(into->syms);
+	free(into->names);
+	into->syms = syms;
+	into->nsyms = k;
+	into->names = names;
+	into->names_len += from->names_len;
+	return 0;
 }
 
 const struct elf_sym *elf_symtab__find(const struct elf_symtab *tab, uint64_t addr)

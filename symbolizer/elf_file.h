@@ -50,6 +50,14 @@ int elf_info__read_mem(const void *image, size_t size, struct elf_info *ret_info
  */
 int elf_info__offset_to_vaddr(const struct elf_info *info, uint64_t off, uint64_t *ret_vaddr);
 
+/*
+ * The first section named name (SHT_NOBITS sections skipped), with its header in *ret_shdr.
+ * NULL when there is none. For readers holding their own libelf handle.
+ */
+typedef struct Elf_Scn Elf_Scn;
+typedef struct Elf Elf;
+Elf_Scn *elf_section_by_name(Elf *elf, const char *name, void *ret_shdr);
+
 struct elf_sym {
 	uint64_t addr;
 	uint64_t size;
@@ -65,12 +73,18 @@ struct elf_symtab {
 };
 
 /*
- * Loads .symtab, falling back to .dynsym (both when prefer_both), from fd or from a memory image.
+ * Loads .symtab, falling back to .dynsym, from fd or from a memory image; PLT stubs get
+ * synthetic NAME@plt symbols from .rela.plt.
  * On success the caller owns *ret_tab (elf_symtab__free). Returns 0, -ENODATA when the file has no
  * function symbols, or -errno.
  */
 int elf_symtab__load(int fd, struct elf_symtab *ret_tab);
 int elf_symtab__load_mem(const void *image, size_t size, struct elf_symtab *ret_tab);
+/*
+ * Adds the symbols of from to into (a stripped file's .dynsym and its debug file's .symtab).
+ * At an address both have, into's name wins. Returns 0 or -ENOMEM (into unchanged).
+ */
+int elf_symtab__merge(struct elf_symtab *into, const struct elf_symtab *from);
 /* The symbol containing addr, or NULL. */
 const struct elf_sym *elf_symtab__find(const struct elf_symtab *tab, uint64_t addr);
 static inline const char *elf_symtab__name(const struct elf_symtab *tab, const struct elf_sym *s)

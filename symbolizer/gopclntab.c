@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "gopclntab.h"
+#include "elf_file.h"
 
 #define GO118_MAGIC 0xfffffff0u /* Go 1.18, 1.19 */
 #define GO120_MAGIC 0xfffffff1u /* Go 1.20 and later: _func gains startLine */
@@ -83,7 +84,8 @@ static int parse(struct gopclntab *t)
 	    region(t, offs[3], &t->pctab, &t->pctab_size) ||
 	    region(t, offs[4], &t->functab, &t->functab_size))
 		return -EINVAL;
-	if (t->nfunc == 0 || t->nfunc > (t->functab_size / 8) - 1)
+	/* nfunc + 1 entries of 8 bytes (written so that a tiny table cannot underflow it) */
+	if (t->nfunc == 0 || t->nfunc >= t->functab_size / 8)
 		return -EINVAL;
 	return 0;
 }
@@ -154,52 +156,30 @@ static int map_section(int fd, uint64_t off, uint64_t size, struct gopclntab **r
 
 int gopclntab__open(int fd, struct gopclntab **ret)
 {
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
+	GElf_Shdr sh, text;
+	Elf_Scn *scn;
+	Elf_Data *d;
 	Elf *elf;
 	int err = -ENOENT;
-	uint64_t text_addr = 0;
 
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)
 		return -EINVAL;
-	if (elf_getshdrstrndx(elf, &shstrndx) != 0) {
-		elf_end(elf);
-		return -ENOENT;
-	}
-	while ((scn = elf_nextscn(elf, scn)) != NULL) {
-		GElf_Shdr sh;
-		const char *name;
-		Elf_Data *d;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
-			continue;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (!name || (strcmp(name, ".gopclntab") != 0 &&
-			      strcmp(name, ".data.rel.ro.gopclntab") != 0))
-			continue;
+	scn = elf_section_by_name(elf, ".gopclntab", &sh);
+	if (!scn)
+		scn = elf_section_by_name(elf, ".data.rel.ro.gopclntab", &sh);
+	if (scn) {
 		err = map_section(fd, sh.sh_offset, sh.sh_size, ret);
 		if (err == -ENOMEM || err == -ENODEV) {
 			/* not mappable (a pipe, a memfd without room): copy it */
 			d = elf_getdata(scn, NULL);
 			err = d && d->d_buf ? gopclntab__open_mem(d->d_buf, d->d_size, ret) : -EINVAL;
 		}
-		break;
 	}
-	if (!err && (*ret)->text_start == 0) {
-		/* a PIE: the header's text address is filled in by a load-time relocation */
-		scn = NULL;
-		while ((scn = elf_nextscn(elf, scn)) != NULL) {
-			GElf_Shdr sh;
-			const char *name;
-
-			if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
-			    strcmp(name, ".text") == 0)
-				text_addr = sh.sh_addr;
-		}
-		(*ret)->text_start = text_addr;
-	}
+	/* a PIE: the header's text address is filled in by a load-time relocation */
+	if (!err && (*ret)->text_start == 0 && elf_section_by_name(elf, ".text", &text))
+		(*ret)->text_start = text.sh_addr;
 	elf_end(elf);
 	return err;
 }
@@ -336,7 +316,7 @@ int gopclntab__file_line(const struct gopclntab *t, const struct go_func *fn, ui
 	    gopclntab__pcvalue(t, fn->pcln, fn->entry, pc, &line) || fileno < 0)
 		return -ENOENT;
 	cu_index = (uint64_t)fn->cu_offset + (uint32_t)fileno;
-	if (cu_index > (t->cutab_size / 4) - 1)
+	if (cu_index >= t->cutab_size / 4)
 		return -EINVAL;
 	file_off = le32(t->cutab + 4 * cu_index);
 	if (file_off == UINT32_MAX)

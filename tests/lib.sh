@@ -38,6 +38,10 @@ check() {
 	if eval "$1"; then log "ok: $2"; else fail "$2 (failed: $1)"; fi
 }
 
+# matches TEXT ERE: whether TEXT matches. (Not `cmd | grep -q`: with pipefail, grep -q exiting
+# early kills cmd with SIGPIPE and the pipeline fails at random.)
+matches() { grep -qE -- "$2" <<< "$1"; }
+
 # folded_sum FILE REGEX: total count of folded lines whose stack matches REGEX (awk ERE)
 folded_sum() {
 	awk -v re="$2" '{ n = $NF; s = $0; sub(/ [0-9]+$/, "", s); if (s ~ re) t += n } END { print t + 0 }' "$1"
@@ -53,10 +57,10 @@ float_between() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo &&
 # program asynchronously after its last reference goes, so allow it two seconds.
 no_sonde_bpf() {
 	for _ in $(seq 20); do
-		bpftool prog show 2>/dev/null | grep -q 'name sonde_' || return 0
+		matches "$(bpftool prog show 2>/dev/null)" 'name sonde_' || return 0
 		sleep 0.1
 	done
-	if bpftool prog show 2>/dev/null | grep -q 'name sonde_'; then
+	if matches "$(bpftool prog show 2>/dev/null)" 'name sonde_'; then
 		bpftool prog show | grep 'name sonde_' >&2
 		fail "BPF programs left loaded"
 	fi
@@ -77,4 +81,19 @@ copy_as() {
 	mkdir -p "$ARTIFACTS/bin"
 	cp "$1" "$dst"
 	echo "$dst"
+}
+
+# free_port: a TCP port nothing listens on now
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL [SECONDS]: until URL answers 200
+wait_http() {
+	local url=$1 secs=${2:-20}
+	for _ in $(seq $((secs * 10))); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ] && return 0
+		sleep 0.1
+	done
+	return 1
 }

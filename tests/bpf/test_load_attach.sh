@@ -17,9 +17,9 @@ echo "$loaded" > "$ARTIFACTS/progs.txt"
 perf_links=$(bpftool link show 2>/dev/null | grep -cE '^[0-9]+: perf_event ' || true)
 wait "$agent" || fail "agent exited with $?"
 
-check 'echo "$loaded" | grep -q "perf_event.*name sonde_sample"' "sonde_sample loaded as perf_event"
-check 'echo "$loaded" | grep -q "tracing.*name sonde_exec"' "sonde_exec (tp_btf sched_process_exec) loaded"
-check 'echo "$loaded" | grep -q "tracing.*name sonde_exit"' "sonde_exit (tp_btf sched_process_exit) loaded"
+check 'matches "$loaded" "perf_event.*name sonde_sample"' "sonde_sample loaded as perf_event"
+check 'matches "$loaded" "tracing.*name sonde_exec"' "sonde_exec (tp_btf sched_process_exec) loaded"
+check 'matches "$loaded" "tracing.*name sonde_exit"' "sonde_exit (tp_btf sched_process_exit) loaded"
 check '[ "$perf_links" -ge "$(nproc)" ]' "a perf_event link per online CPU ($perf_links >= $(nproc))"
 check '[ -f "$ARTIFACTS/out.folded" ]' "profile written"
 no_sonde_bpf

@@ -7,8 +7,9 @@ usage: stacks.py folded|perf FILE --comm NAME --a RE --b RE --entry RE [--leaf R
 
 Prints one JSON object: samples of the process, samples under A and under B (a frame matching
 the regex anywhere in the user stack), A's share, samples whose user stack reaches the entry
-frame, and, for samples whose user leaf matches --leaf, how many have a direct caller matching
---caller (a frameless leaf's caller is the frame that naive unwinding loses). Kernel frames are
+frame, and, for samples whose leaf function matches --leaf (the innermost frame, or one of the
+next three when frames were inlined into it), how many have a direct caller matching --caller
+(a frameless leaf's caller is the frame that naive unwinding loses). Kernel frames are
 left out of every figure.
 """
 import argparse
@@ -82,9 +83,11 @@ def main():
             b += n
         if any(rentry.fullmatch(f) for f in frames):
             entry += n
-        if rleaf and frames and rleaf.search(frames[0]):
+        # the leaf function may have inlined frames below it: look among the innermost few
+        k = next((i for i, f in enumerate(frames[:4]) if rleaf and rleaf.search(f)), None)
+        if k is not None:
             leaf += n
-            if len(frames) > 1 and rcaller.search(frames[1]):
+            if len(frames) > k + 1 and rcaller.search(frames[k + 1]):
                 leaf_ok += n
     out = {
         "samples": total, "a": a, "b": b,

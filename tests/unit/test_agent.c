@@ -75,6 +75,8 @@ static void test_proc_table_self(void)
 		CHECK_STR(m->obj->name, "test_agent");
 		CHECK(m->obj->build_id[0] != 0);
 		CHECK(m->obj->module != NULL);
+		symbolizer__prefetch(sym, m->obj->module);
+		CHECK(symbolizer__wait(sym, 10000) == 0);
 		CHECK(symbolizer__lookup(sym, m->obj->module, addr - m->bias, r) == 0);
 		CHECK_STR(r->frames[0].name, "agent_marker_function");
 		exe_id = m->obj->id;

@@ -253,6 +253,9 @@ static void test_symbolizer_cache(void)
 	/* same build ID: the same module, whatever the path */
 	m2 = symbolizer__module(s, si.build_id, si.build_id_len, "/some/other/path", -1);
 	CHECK(m2 == m);
+	/* symbols load in the background: the first lookup only starts it */
+	CHECK(symbolizer__lookup(s, m, (uintptr_t)&unit_marker_function - si.bias, r) == -EAGAIN);
+	CHECK(symbolizer__wait(s, 10000) == 0);
 	CHECK(symbolizer__lookup(s, m, (uintptr_t)&unit_marker_function - si.bias, r) == 0);
 	CHECK_EQ_U64(r->nframes, 1);
 	CHECK_STR(r->frames[0].name, "unit_marker_function");
@@ -261,19 +264,26 @@ static void test_symbolizer_cache(void)
 
 	dladdr((void *)&getppid, &dli);
 	libc = symbolizer__module(s, NULL, 0, dli.dli_fname, -1);
+	symbolizer__prefetch(s, libc);
+	CHECK(symbolizer__wait(s, 10000) == 0);
 	CHECK(symbolizer__lookup(s, libc, (uintptr_t)&getppid - (uintptr_t)dli.dli_fbase, r) == 0);
-	CHECK_STR(r->frames[0].name, "getppid");
+	/* getppid from .dynsym, or __getppid (its real name) from libc6-dbg's DWARF */
+	CHECK(r->nframes >= 1 && str_ends_with(r->frames[0].name, "getppid"));
 	/* with a 1-byte budget, loading libc evicted our executable's symbols */
 	symbolizer__stats(s, &st);
 	CHECK_EQ_U64(st.modules, 2);
 	CHECK_EQ_U64(st.modules_loaded, 1);
 	CHECK(st.evictions >= 1);
 	/* and it reloads on demand */
+	CHECK(symbolizer__lookup(s, m, (uintptr_t)&unit_marker_function - si.bias, r) == -EAGAIN);
+	CHECK(symbolizer__wait(s, 10000) == 0);
 	CHECK(symbolizer__lookup(s, m, (uintptr_t)&unit_marker_function - si.bias, r) == 0);
 	CHECK_STR(r->frames[0].name, "unit_marker_function");
 
 	/* a module that cannot be read reports it, and does not crash */
 	m = symbolizer__module(s, NULL, 0, "/nonexistent/lib.so", -1);
+	symbolizer__prefetch(s, m);
+	CHECK(symbolizer__wait(s, 10000) == 0);
 	CHECK(symbolizer__lookup(s, m, 0x1000, r) == -ENOENT);
 	symbolizer__free(s);
 	free(r);

@@ -27,6 +27,12 @@ $CC $NOFP -o "$out/pltload" "$src/pltload.c" -L"$out" -lhot -Wl,-rpath,"$out" -W
 $CC $NOFP -o "$out/jit" "$src/jit.c"
 $CC $NOFP -o "$out/execer" "$src/execer.c"
 $CC $NOFP -o "$out/dlload" "$src/dlload.c" -ldl
+# inline functions with full DWARF; a stripped copy whose debug info lives elsewhere
+$CC -O2 -g -o "$out/inline" "$src/inline.c"
+objcopy --only-keep-debug "$out/inline" "$out/inline.debug"
+strip --strip-all -o "$out/inline_stripped" "$out/inline"
+# as distributions ship them: a link (name and CRC) to the separate debug file
+(cd "$out" && objcopy --add-gnu-debuglink=inline.debug inline_stripped)
 
 if command -v cargo >/dev/null 2>&1; then
 	CARGO_TARGET_DIR="$out/rust-target" cargo build --offline --release --quiet \

@@ -9,35 +9,30 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now(void)
-{
-	struct timespec ts;
+#include "workload.h"
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline)) static void use_library(const char *path)
 {
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	void (*hot)(uint64_t);
-	double end = now() + 0.1;
+	double end = wl_now() + 0.1;
 
 	if (!h) {
 		fprintf(stderr, "dlopen: %s\n", dlerror());
 		exit(1);
 	}
 	hot = (void (*)(uint64_t))dlsym(h, "lib_hot_a");
-	while (now() < end)
+	while (wl_now() < end)
 		hot(100000);
 	dlclose(h);
 }
 
 int main(int argc, char **argv)
 {
-	double end = now() + (argc > 1 ? atof(argv[1]) : 5);
+	double end = wl_now() + (argc > 1 ? atof(argv[1]) : 5);
 
-	while (now() < end)
+	while (wl_now() < end)
 		use_library(argc > 2 ? argv[2] : "libhot.so");
 	return 0;
 }

@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "workload.h"
+
 /* mov rcx, rdi; 1: dec rcx; jnz 1b; ret  -- spins rdi times */
 static const uint8_t code[] = { 0x48, 0x89, 0xf9, 0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc3 };
 
@@ -21,18 +23,15 @@ __attribute__((noinline)) static void call_jit(void (*fn)(uint64_t))
 
 int main(int argc, char **argv)
 {
-	double seconds = argc > 1 ? atof(argv[1]) : 5;
-	struct timespec t0, t;
+	double end = wl_now() + (argc > 1 ? atof(argv[1]) : 5);
 	void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
 			 -1, 0);
 
 	if (mem == MAP_FAILED)
 		return 1;
 	memcpy(mem, code, sizeof(code));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
+	do
 		call_jit((void (*)(uint64_t))mem);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+	while (wl_now() < end);
 	return 0;
 }

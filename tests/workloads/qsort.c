@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "workload.h"
+
 #define N 2000
 
 static volatile uint64_t sink;
@@ -35,13 +37,6 @@ __attribute__((noinline)) static int cmp_b(const void *x, const void *y)
 	return *(const int *)x - *(const int *)y;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline)) static void sort_with(int *v, const int *src, int (*cmp)(const void *, const void *))
 {
@@ -53,12 +48,12 @@ __attribute__((noinline)) static void sort_with(int *v, const int *src, int (*cm
 int main(int argc, char **argv)
 {
 	static int src[N], v[N];
-	double end = now() + (argc > 1 ? atof(argv[1]) : 5);
+	double end = wl_now() + (argc > 1 ? atof(argv[1]) : 5);
 
 	srand(1);
 	for (int i = 0; i < N; i++)
 		src[i] = rand();
-	while (now() < end) {
+	while (wl_now() < end) {
 		for (int k = 0; k < 3; k++)
 			sort_with(v, src, cmp_a);
 		sort_with(v, src, cmp_b);

@@ -4,22 +4,17 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "workload.h"
+
 void lib_hot_a(uint64_t n);
 void lib_hot_b(uint64_t n);
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv)
 {
-	double end = now() + (argc > 1 ? atof(argv[1]) : 5);
+	double end = wl_now() + (argc > 1 ? atof(argv[1]) : 5);
 
-	while (now() < end) {
+	while (wl_now() < end) {
 		/* turns of milliseconds: no aliasing with periodic sampling */
 		lib_hot_a(9000000);
 		lib_hot_b(3000000);

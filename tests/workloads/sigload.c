@@ -13,19 +13,18 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "workload.h"
+
 static volatile uint64_t sink;
 
 __attribute__((noinline)) static void handler_burn(void)
 {
-	struct timespec t0, t;
+	double end = wl_now() + 0.020;
 
-	/* clock_gettime is async-signal-safe */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (int i = 0; i < 20000; i++)
 			sink += (uint64_t)i;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 20000000L);
+	} while (wl_now() < end);
 }
 
 __attribute__((noinline)) static void on_tick(int sig)
@@ -37,14 +36,12 @@ __attribute__((noinline)) static void on_tick(int sig)
 
 __attribute__((noinline)) static void main_loop(double seconds)
 {
-	struct timespec t0, t;
+	double end = wl_now() + seconds;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (int i = 0; i < 100000; i++)
 			sink += (uint64_t)i * 3;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+	} while (wl_now() < end);
 	sink += 2;
 }
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "workload.h"
+
 /*
  * Loop iterations per unit of work: a few milliseconds, so a turn spans several sampling
  * periods and periodic sampling cannot alias with the alternation of hot_a and hot_b.
@@ -43,19 +45,12 @@ __attribute__((noinline)) void hot_b(uint64_t n)
 	sink += 2;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline)) static void work(double seconds, uint64_t a, uint64_t b)
 {
-	double end = now() + seconds;
+	double end = wl_now() + seconds;
 
-	while (now() < end) {
+	while (wl_now() < end) {
 		hot_a(a * UNIT);
 		hot_b(b * UNIT);
 	}

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
+
+#include "workload.h"
 #include <unistd.h>
 
 static char buf[256 << 10];
@@ -28,15 +30,12 @@ static long raw_read(int fd, void *p, unsigned long n)
 
 __attribute__((noinline)) void do_reads(int fd, double seconds)
 {
-	struct timespec t0, t;
+	double end = wl_now() + seconds;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (int i = 0; i < 64; i++)
 			raw_read(fd, buf, sizeof(buf));
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 <
-		 seconds);
+	} while (wl_now() < end);
 	__asm__ volatile("" ::: "memory");
 }
 

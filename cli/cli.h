@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The sonde command line: one function per subcommand, each given its own argv. */
+#ifndef SONDE_CLI_H
+#define SONDE_CLI_H
+
+/* Exit codes scripts can rely on. */
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_NOT_FOUND = 1, /* ran, but (some of) what was asked for does not exist */
+	CLI_USAGE = 2, /* bad command line */
+	CLI_ERROR = 3, /* could not do it: I/O, server, data errors */
+};
+
+int cmd_symbolize(int argc, char **argv);
+
+#endif

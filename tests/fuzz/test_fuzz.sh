@@ -1,0 +1,46 @@
+#!/bin/bash
+# Runs every fuzz target for FUZZ_SECONDS (default 20) each, from a seed corpus of real files,
+# and fails on the first crash, leak or sanitizer report. Crashing inputs are kept in
+# $ARTIFACTS/<target>/ for reproduction (build/fuzz/fuzz_<target> FILE); once fixed, add them
+# to tests/fuzz/regressions/<target>-NAME so every run replays them.
+. "$(dirname "$0")/../lib.sh"
+secs=${FUZZ_SECONDS:-20}
+FUZZ=$BUILD/fuzz
+[ -x "$FUZZ/fuzz_elf" ] || skip "fuzz targets not built (make tests builds them with clang)"
+
+seed() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	for f in "$@"; do [ -f "$f" ] && cp "$f" "$dir/$(basename "$f").seed"; done
+}
+corpus=$ARTIFACTS/corpus
+# real ELF files, small to large: executables, libraries, a Go binary, a debug file
+seed "$corpus/elf" "$WL/inline" "$WL/inline.debug" "$WL/inline_stripped" "$WL/split" "$WL/libhot.so" \
+	"$WL/split_go_stripped" /usr/lib/x86_64-linux-gnu/libz.so.1
+# CFI: the .eh_frame sections of those files, with the layout byte in front
+for f in "$WL/inline" "$WL/split_nofp" "$WL/libhot.so"; do
+	objcopy -O binary --only-section=.eh_frame "$f" "$ARTIFACTS/eh" 2>/dev/null || continue
+	mkdir -p "$corpus/cfi"
+	{ printf '\001'; cat "$ARTIFACTS/eh"; } > "$corpus/cfi/$(basename "$f").seed"
+done
+mkdir -p "$corpus/gopclntab"
+objcopy -O binary --only-section=.gopclntab "$WL/split_go_stripped" "$corpus/gopclntab/go.seed" 2>/dev/null || true
+
+status=0
+for target in elf cfi gopclntab; do
+	out=$ARTIFACTS/$target
+	mkdir -p "$out" "$corpus/$target"
+	# inputs that once found a bug are replayed every time
+	for r in tests/fuzz/regressions/"$target"-*; do [ -f "$r" ] && cp "$r" "$corpus/$target/"; done
+	log "fuzzing $target for ${secs}s"
+	if ! "$FUZZ/fuzz_$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -print_funcs=0 \
+		-max_len=1048576 -artifact_prefix="$out/" "$corpus/$target" > "$out/log" 2>&1; then
+		echo "[fuzz] FAIL: fuzz_$target found a problem:" >&2
+		grep -E "ERROR|SUMMARY|crash-|leak-|timeout-" "$out/log" | head -20 >&2
+		status=1
+	else
+		log "ok: fuzz_$target: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/log" | awk '{ print $2 }') runs, no problem"
+	fi
+done
+exit $status

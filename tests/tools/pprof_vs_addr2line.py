@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Compares the locations of one binary in a pprof profile (as `go tool pprof -raw` prints
+them) with `eu-addr2line -i -f` on the same addresses: the chain of functions (inlined callees
+first) and each frame's file:line must be the same.
+
+usage: pprof_vs_addr2line.py RAW_TXT BINARY
+Prints a summary; exits 1 when a location differs (the first differences are shown).
+"""
+import re
+import subprocess
+import sys
+
+raw, binary = sys.argv[1], sys.argv[2]
+text = open(raw).read()
+mappings = {}
+for m in re.finditer(r"^(\d+): 0x[0-9a-f]+/0x[0-9a-f]+/0x[0-9a-f]+ (\S+)", text, re.M):
+    mappings[m.group(1)] = m.group(2)
+ids = {k for k, v in mappings.items() if v == binary}
+if not ids:
+    sys.exit(f"no mapping of {binary} in the profile")
+
+locs = {}  # address -> [(function, file, line)]
+cur = None
+in_locs = False
+for line in text.splitlines():
+    if line.startswith("Locations"):
+        in_locs = True
+        continue
+    if line.startswith("Mappings"):
+        break
+    if not in_locs:
+        continue
+    m = re.match(r"\s*\d+: (0x[0-9a-f]+) M=(\d+) (.*) (\S*):(\d+) s=\d+$", line)
+    if m:
+        cur = None
+        if m.group(2) in ids:
+            cur = locs.setdefault(int(m.group(1), 16), [])
+            cur.append((m.group(3), m.group(4), int(m.group(5))))
+        continue
+    m = re.match(r"\s+(.*) (\S*):(\d+) s=\d+$", line)
+    if m and cur is not None:
+        cur.append((m.group(1), m.group(2), int(m.group(3))))
+
+addrs = sorted(locs)
+out = subprocess.run(["eu-addr2line", "-a", "-i", "-f", "-e", binary] + [hex(a) for a in addrs],
+                     capture_output=True, text=True, check=True).stdout.splitlines()
+# -a: each address on a line of its own, then a name line and a FILE:LINE[:COL] line per frame
+expected, cur = {}, None
+i = 0
+while i < len(out):
+    if re.fullmatch(r"0x[0-9a-f]+", out[i]):
+        cur = expected.setdefault(int(out[i], 16), [])
+        i += 1
+        continue
+    name, pos = out[i].split(" inlined at ")[0], out[i + 1]
+    i += 2
+    f, _, rest = pos.partition(":")
+    ln = rest.split(":")[0]
+    cur.append((name, "" if f == "??" else f, int(ln) if ln.isdigit() else 0))
+
+bad = [a for a in addrs if locs[a] != expected[a]]
+inline_locs = sum(1 for a in addrs if len(locs[a]) > 1)
+print(f"{len(addrs)} locations of {binary}, {inline_locs} with inline chains, {len(bad)} differ from eu-addr2line")
+for a in bad[:5]:
+    print(f"  {hex(a)}: sonde {locs[a]}\n  {'':{len(hex(a))}}  eu-addr2line {expected[a]}")
+sys.exit(1 if bad or inline_locs == 0 else 0)
