@@ -20,7 +20,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wno-format-n
             -Wimplicit-fallthrough -Wvla -Wno-format-zero-length
 CPPFLAGS := -D_GNU_SOURCE -DSONDE_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fno-omit-frame-pointer -pthread $(SAN_FLAGS)
-LDLIBS   := -lbpf -ldw -lelf -ldebuginfod -liberty -llzma -lz -lprotobuf-c -pthread
+LDLIBS   := -lbpf -ldw -lelf -ldebuginfod -liberty -llzma -lz -lprotobuf-c -lcurl -lmicrohttpd -lyaml -pthread
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
@@ -33,7 +33,7 @@ SYMBOLIZER_SRCS := $(wildcard symbolizer/*.c)
 AGENT_SRCS      := $(wildcard agent/*.c)
 COLLECTOR_SRCS  := $(wildcard collector/*.c)
 CLI_SRCS        := $(wildcard cli/*.c)
-PROTOS          := proto/pprof/profile.proto
+PROTOS          := $(shell find proto -name "*.proto" | sort)
 PROTO_C         := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
 PROTO_H         := $(PROTO_C:.c=.h)
 PROTO_OBJS      := $(PROTO_C:.c=.o)
@@ -67,6 +67,9 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/proto
 	$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/proto $<
+
+# generated sources are kept: make must not delete them as intermediates
+.SECONDARY: $(PROTO_C) $(PROTO_H)
 
 $(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <getopt.h>
+#include <yaml.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +40,38 @@ static const char usage[] =
 	"      --debug-dir DIRS      ':'-separated debug directories (default /usr/lib/debug)\n"
 	"      --no-debuginfod       never ask debuginfod (otherwise DEBUGINFOD_URLS is used)\n"
 	"      --debuginfod-timeout S  per-fetch deadline (default 10s)\n"
+	"      --debuginfod-negative-ttl S  a build ID debuginfod did not have is asked for\n"
+	"                            again after this (default 10m)\n"
 	"      --symbolize-timeout S at the end of a run, wait this long for symbols still\n"
 	"                            loading (default 15s); frames still without one keep\n"
 	"                            their [module+0xADDR] name\n"
 	"\n"
-	"Output:\n"
+	"Daemon mode (OTLP profiles to a collector):\n"
+	"      --collector URL       base URL; profiles go to URL/v1development/profiles\n"
+	"                            (default: $OTEL_EXPORTER_OTLP_ENDPOINT)\n"
+	"      --upload-interval S   how often a profile is sent (default 10s)\n"
+	"      --tenant ID           sent as X-Scope-OrgID\n"
+	"      --header 'K: V'       an extra request header, e.g. authorization (repeatable)\n"
+	"      --ca-file FILE        trust this CA for https, besides the system store\n"
+	"      --symbolize WHERE     agent (default): names in the profiles | collector: native\n"
+	"                            frames sent as build ID and address\n"
+	"      --queue-size N        profiles kept while the collector is away (default 64M;\n"
+	"                            past it the oldest are dropped and counted)\n"
+	"      --shutdown-timeout S  on SIGTERM, time to send what is queued (default 10s)\n"
+	"      --max-retry-backoff S longest wait between retries of a failed send (default\n"
+	"                            30s; a Retry-After from the collector is honoured)\n"
+	"      --host-name NAME      host.name of every profile (default: this host's name)\n"
+	"      --metrics-addr H:P    serve Prometheus metrics of the agent at /metrics\n"
+	"\n"
+	"Output (one-shot mode):\n"
 	"  -o, --output FILE         write the profile to FILE when the run ends\n"
-	"  -f, --format FORMAT       folded (default) | pprof (gzipped profile.proto)\n"
+	"  -f, --format FORMAT       folded (default) | pprof (gzipped profile.proto) | otlp\n"
+	"                            (an ExportProfilesServiceRequest, protobuf)\n"
 	"\n"
 	"General:\n"
+	"  -c, --config FILE         read options from a YAML file: keys are the long option\n"
+	"                            names (frequency: 100, pid: [1, 2], no-debuginfod: true);\n"
+	"                            command-line options win\n"
 	"      --log-level LEVEL     error | warn | info (default) | debug\n"
 	"  -h, --help                show this help\n"
 	"  -V, --version             show the version\n";
@@ -63,7 +87,19 @@ enum {
 	OPT_DEBUG_DIR,
 	OPT_NO_DEBUGINFOD,
 	OPT_DEBUGINFOD_TIMEOUT,
+	OPT_DEBUGINFOD_TTL,
 	OPT_SYMBOLIZE_TIMEOUT,
+	OPT_COLLECTOR,
+	OPT_UPLOAD_INTERVAL,
+	OPT_TENANT,
+	OPT_HEADER,
+	OPT_CA_FILE,
+	OPT_SYMBOLIZE,
+	OPT_QUEUE_SIZE,
+	OPT_SHUTDOWN_TIMEOUT,
+	OPT_MAX_BACKOFF,
+	OPT_HOST_NAME,
+	OPT_METRICS_ADDR,
 	OPT_LOG_LEVEL,
 };
 
@@ -81,7 +117,20 @@ static const struct option long_options[] = {
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD },
 	{ "debuginfod-timeout", required_argument, NULL, OPT_DEBUGINFOD_TIMEOUT },
+	{ "debuginfod-negative-ttl", required_argument, NULL, OPT_DEBUGINFOD_TTL },
 	{ "symbolize-timeout", required_argument, NULL, OPT_SYMBOLIZE_TIMEOUT },
+	{ "collector", required_argument, NULL, OPT_COLLECTOR },
+	{ "upload-interval", required_argument, NULL, OPT_UPLOAD_INTERVAL },
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "header", required_argument, NULL, OPT_HEADER },
+	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+	{ "symbolize", required_argument, NULL, OPT_SYMBOLIZE },
+	{ "queue-size", required_argument, NULL, OPT_QUEUE_SIZE },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+	{ "max-retry-backoff", required_argument, NULL, OPT_MAX_BACKOFF },
+	{ "host-name", required_argument, NULL, OPT_HOST_NAME },
+	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
+	{ "config", required_argument, NULL, 'c' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -100,7 +149,12 @@ void agent_opts__init(struct agent_opts *o)
 	o->unwind_cache_bytes = 256ull << 20;
 	o->max_parked_bytes = 64ull << 20;
 	o->symbolize_timeout_ns = 15 * NSEC_PER_SEC;
+	o->upload_interval_ns = 10 * NSEC_PER_SEC;
+	o->queue_bytes = 64ull << 20;
+	o->shutdown_timeout_ns = 10 * NSEC_PER_SEC;
+	o->max_backoff_ns = 30 * NSEC_PER_SEC;
 	o->debuginfod_timeout_ms = 10000;
+	o->debuginfod_negative_ttl_s = 600;
 	o->drain_interval_ns = 50 * 1000 * 1000;
 	o->hardware_event = true;
 }
@@ -112,6 +166,14 @@ void agent_opts__free(struct agent_opts *o)
 	free(o->output);
 	free(o->btf_path);
 	free(o->debug_dirs);
+	free(o->collector);
+	free(o->tenant);
+	for (uint32_t i = 0; i < o->nheaders; i++)
+		free(o->headers[i]);
+	free(o->ca_file);
+	free(o->metrics_addr);
+	free(o->host_name);
+	free(o->config);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -141,14 +203,15 @@ static int set_str(char **dst, const char *v)
 	return *dst ? 0 : -ENOMEM;
 }
 
-int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
+/* Parses one argument vector; where names the source for error messages. */
+static int parse_args(struct agent_opts *o, int argc, char **argv, const char *where)
 {
 	uint64_t u;
 	int c;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":F:d:p:o:f:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":F:d:p:o:f:c:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			if (parse_u64(optarg, &u) || u < 1 || u > 10000)
@@ -203,6 +266,14 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 			o->debuginfod_timeout_ms = (uint32_t)(ns / 1000000);
 			break;
 		}
+		case OPT_DEBUGINFOD_TTL: {
+			uint64_t ns;
+
+			if (parse_duration_ns(optarg, &ns) || ns < NSEC_PER_SEC || ns > 7 * 86400 * NSEC_PER_SEC)
+				return bad("--debuginfod-negative-ttl", optarg, "expected 1s to 7d");
+			o->debuginfod_negative_ttl_s = (uint32_t)(ns / NSEC_PER_SEC);
+			break;
+		}
 		case OPT_SYMBOLIZE_TIMEOUT:
 			if (parse_duration_ns(optarg, &o->symbolize_timeout_ns))
 				return bad("--symbolize-timeout", optarg, "expected a duration, e.g. 15s");
@@ -235,8 +306,73 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 				o->format = OUTPUT_FOLDED;
 			else if (strcmp(optarg, "pprof") == 0)
 				o->format = OUTPUT_PPROF;
+			else if (strcmp(optarg, "otlp") == 0)
+				o->format = OUTPUT_OTLP;
 			else
-				return bad("--format", optarg, "expected folded or pprof");
+				return bad("--format", optarg, "expected folded, pprof or otlp");
+			break;
+		case 'c':
+			if (where)
+				return bad("config", optarg, "a config file cannot name another");
+			if (set_str(&o->config, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_COLLECTOR:
+			if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
+				return bad("--collector", optarg, "expected an http:// or https:// URL");
+			if (set_str(&o->collector, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_UPLOAD_INTERVAL:
+			if (parse_duration_ns(optarg, &o->upload_interval_ns) ||
+			    o->upload_interval_ns < 100000000ull)
+				return bad("--upload-interval", optarg, "expected a duration of 100ms or more");
+			break;
+		case OPT_TENANT:
+			if (set_str(&o->tenant, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_HEADER:
+			if (!strchr(optarg, ':') || optarg[0] == ':' || strpbrk(optarg, "\r\n"))
+				return bad("--header", optarg, "expected 'Name: value'");
+			if (o->nheaders >= AGENT_MAX_HEADERS)
+				return bad("--header", optarg, "too many --header flags (limit 32)");
+			o->headers[o->nheaders] = strdup(optarg);
+			if (!o->headers[o->nheaders++])
+				return -ENOMEM;
+			break;
+		case OPT_CA_FILE:
+			if (set_str(&o->ca_file, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_SYMBOLIZE:
+			if (strcmp(optarg, "agent") == 0)
+				o->symbolize_in_collector = false;
+			else if (strcmp(optarg, "collector") == 0)
+				o->symbolize_in_collector = true;
+			else
+				return bad("--symbolize", optarg, "expected agent or collector");
+			break;
+		case OPT_QUEUE_SIZE:
+			if (parse_size(optarg, &o->queue_bytes) || o->queue_bytes < 4096)
+				return bad("--queue-size", optarg, "expected a size of 4K or more");
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			if (parse_duration_ns(optarg, &o->shutdown_timeout_ns))
+				return bad("--shutdown-timeout", optarg, "expected a duration, e.g. 10s");
+			break;
+		case OPT_MAX_BACKOFF:
+			if (parse_duration_ns(optarg, &o->max_backoff_ns) ||
+			    o->max_backoff_ns < 100000000ull || o->max_backoff_ns > 3600 * NSEC_PER_SEC)
+				return bad("--max-retry-backoff", optarg, "expected 100ms to 1h");
+			break;
+		case OPT_HOST_NAME:
+			if (set_str(&o->host_name, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_METRICS_ADDR:
+			if (set_str(&o->metrics_addr, optarg))
+				return -ENOMEM;
 			break;
 		case OPT_LOG_LEVEL:
 			if (log_parse_level(optarg, &o->log_level))
@@ -249,12 +385,12 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 			printf("sonde-agent %s\n", SONDE_VERSION);
 			return 1;
 		case ':':
-			fprintf(stderr, "sonde-agent: option '%s' needs a value (see --help)\n",
-				argv[optind - 1]);
+			fprintf(stderr, "sonde-agent: %soption '%s' needs a value (see --help)\n",
+				where ? where : "", argv[optind - 1]);
 			return -EINVAL;
 		default:
-			fprintf(stderr, "sonde-agent: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
+			fprintf(stderr, "sonde-agent: %sunknown option '%s' (see --help)\n",
+				where ? where : "", argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
@@ -263,4 +399,222 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static const struct option *find_option(const char *name)
+{
+	for (const struct option *opt = long_options; opt->name; opt++) {
+		if (strcmp(opt->name, name) == 0)
+			return opt;
+	}
+	return NULL;
+}
+
+struct argv_builder {
+	char **v;
+	int n, cap;
+};
+
+static int push_arg(struct argv_builder *b, char *arg)
+{
+	if (!arg)
+		return -ENOMEM;
+	if (b->n + 2 > b->cap) {
+		char **nv = realloc(b->v, (size_t)(b->cap ? b->cap * 2 : 32) * sizeof(char *));
+
+		if (!nv) {
+			free(arg);
+			return -ENOMEM;
+		}
+		b->v = nv;
+		b->cap = b->cap ? b->cap * 2 : 32;
+	}
+	b->v[b->n++] = arg;
+	b->v[b->n] = NULL;
+	return 0;
+}
+
+/* key: value (or a list of values) as "--key=value" arguments; a boolean flag as "--key". */
+static int config_arg(struct argv_builder *b, const char *path, const char *key, const char *value)
+{
+	const struct option *opt = find_option(key);
+	char *arg;
+
+	if (!opt || strcmp(key, "config") == 0 || strcmp(key, "help") == 0 ||
+	    strcmp(key, "version") == 0) {
+		fprintf(stderr, "sonde-agent: %s: unknown key '%s' (keys are the long option names)\n",
+			path, key);
+		return -EINVAL;
+	}
+	if (opt->has_arg == no_argument) {
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0) {
+			if (asprintf(&arg, "--%s", key) < 0)
+				return -ENOMEM;
+			return push_arg(b, arg);
+		}
+		if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+			return 0;
+		fprintf(stderr, "sonde-agent: %s: '%s' takes true or false, not '%s'\n", path, key,
+			value);
+		return -EINVAL;
+	}
+	if (asprintf(&arg, "--%s=%s", key, value) < 0)
+		return -ENOMEM;
+	return push_arg(b, arg);
+}
+
+/*
+ * Reads a YAML mapping of long option names to values (scalars, or sequences for repeatable
+ * options) and parses it like a command line.
+ */
+static int load_config(struct agent_opts *o, const char *path)
+{
+	struct argv_builder b = { 0 };
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	char *data = NULL, key[128] = "", where[300];
+	size_t len;
+	int depth = 0, err, in_seq = 0;
+	bool have_key = false, done = false;
+
+	err = read_file(-1, path, AGENT_CONFIG_MAX_BYTES, &data, &len);
+	if (err) {
+		fprintf(stderr, "sonde-agent: cannot read config file %s: %s\n", path,
+			err == -EFBIG ? "larger than 1 MiB" : strerror(-err));
+		return -EINVAL;
+	}
+	if (push_arg(&b, strdup("sonde-agent")))
+		goto oom;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	while (!done && !err) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			fprintf(stderr, "sonde-agent: %s:%zu: YAML error: %s\n", path,
+				parser.problem_mark.line + 1, parser.problem ? parser.problem : "?");
+			err = -EINVAL;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > 1) {
+				fprintf(stderr, "sonde-agent: %s:%zu: '%s': expected a value or a list\n",
+					path, ev.start_mark.line + 1, key);
+				err = -EINVAL;
+			}
+			break;
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			if (!have_key || in_seq) {
+				fprintf(stderr, "sonde-agent: %s:%zu: unexpected list\n", path,
+					ev.start_mark.line + 1);
+				err = -EINVAL;
+			}
+			in_seq = 1;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+			in_seq = 0;
+			have_key = false;
+			break;
+		case YAML_SCALAR_EVENT: {
+			const char *v = (const char *)ev.data.scalar.value;
+
+			if (depth != 1) {
+				fprintf(stderr, "sonde-agent: %s: the file must be a mapping of options\n",
+					path);
+				err = -EINVAL;
+			} else if (!have_key) {
+				str_copy(key, v, sizeof(key));
+				have_key = true;
+			} else {
+				err = config_arg(&b, path, key, v);
+				if (!in_seq)
+					have_key = false;
+			}
+			break;
+		}
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	if (!err) {
+		snprintf(where, sizeof(where), "config file %s: ", path);
+		err = parse_args(o, b.n, b.v, where);
+	}
+	goto out;
+oom:
+	err = -ENOMEM;
+out:
+	for (int i = 0; i < b.n; i++)
+		free(b.v[i]);
+	free(b.v);
+	free(data);
+	return err;
+}
+
+int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
+{
+	const char *env;
+	int err;
+
+	/* the config file first (argv may name it anywhere), then argv over it */
+	for (int i = 1; i < argc; i++) {
+		const char *path = NULL;
+
+		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+			path = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		if (path) {
+			err = load_config(o, path);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	err = parse_args(o, argc, argv, NULL);
+	if (err)
+		return err;
+	if (!o->collector) {
+		env = getenv("OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT");
+		if (!env || !*env)
+			env = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+		if (env && *env) {
+			if (strncmp(env, "http://", 7) != 0 && strncmp(env, "https://", 8) != 0)
+				return bad("OTEL_EXPORTER_OTLP_ENDPOINT", env, "expected an http(s) URL");
+			if (set_str(&o->collector, env))
+				return -ENOMEM;
+		}
+	}
+	if (o->collector && o->output) {
+		fprintf(stderr, "sonde-agent: --output and --collector exclude each other: write a "
+				"file, or ship to a collector\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+char *agent_opts__endpoint(const struct agent_opts *o)
+{
+	const char *full = getenv("OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT");
+	size_t n;
+	char *url;
+
+	if (!o->collector)
+		return NULL;
+	/* the per-signal variable is the endpoint itself, as the OpenTelemetry spec says */
+	if (full && strcmp(full, o->collector) == 0)
+		return strdup(full);
+	n = strlen(o->collector);
+	while (n && o->collector[n - 1] == '/')
+		n--;
+	if (asprintf(&url, "%.*s/v1development/profiles", (int)n, o->collector) < 0)
+		return NULL;
+	return url;
 }

@@ -10,6 +10,8 @@
 
 #define AGENT_MAX_PIDS 1024 /* the size of the in-kernel pid filter */
 #define AGENT_MAX_CGROUPS 1024
+#define AGENT_MAX_HEADERS 32
+#define AGENT_CONFIG_MAX_BYTES (1u << 20)
 
 enum fp_stack_mode {
 	FP_STACK_AUTO = 0, /* in-kernel frame-pointer walk only where it is right (Go) */
@@ -42,18 +44,37 @@ struct agent_opts {
 	uint64_t max_parked_bytes; /* samples waiting for an unwind table */
 	uint64_t symbolize_timeout_ns; /* one-shot: how long to wait for symbols at the end */
 	uint32_t debuginfod_timeout_ms;
+	uint32_t debuginfod_negative_ttl_s;
 	bool no_debuginfod;
 	char *debug_dirs; /* ':'-separated, or NULL for /usr/lib/debug */
 	char *btf_path; /* external kernel BTF, or NULL for /sys/kernel/btf/vmlinux */
+	/* daemon mode: OTLP to a collector */
+	char *collector; /* base URL; NULL for one-shot mode */
+	uint64_t upload_interval_ns;
+	char *tenant;
+	char *headers[AGENT_MAX_HEADERS];
+	uint32_t nheaders;
+	char *ca_file;
+	uint64_t queue_bytes;
+	uint64_t shutdown_timeout_ns;
+	uint64_t max_backoff_ns; /* retry backoff cap */
+	bool symbolize_in_collector; /* --symbolize=collector */
+	char *metrics_addr;
+	char *host_name;
+	char *config; /* the file the options came from, if any */
 };
 
 /* Fills defaults. */
 void agent_opts__init(struct agent_opts *o);
 /*
- * Parses argv into o. Returns 0 to run, 1 when --help/--version was printed (exit 0), or -EINVAL
- * after printing one error line naming the bad flag.
+ * Parses argv into o: first the --config file's settings (if argv names one), then argv, which
+ * wins. Reads OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT when no
+ * --collector is given. Returns 0 to run, 1 when --help/--version was printed (exit 0), or
+ * -EINVAL after printing one error line naming the bad flag or config key.
  */
 int agent_opts__parse(struct agent_opts *o, int argc, char **argv);
+/* The endpoint requests go to: the collector URL + /v1development/profiles (caller frees). */
+char *agent_opts__endpoint(const struct agent_opts *o);
 void agent_opts__free(struct agent_opts *o);
 const char *output_format_name(enum output_format f);
 

@@ -231,17 +231,9 @@ int output_pprof(struct profile *p, const struct frame_syms *fs, struct proc_tab
 		if (obj) {
 			m->filename = profile__string(p, obj->path, strlen(obj->path));
 			m->build_id = profile__string(p, obj->build_id, strlen(obj->build_id));
-			if (!obj->elf_err && obj->elf.nsegs) {
-				uint64_t lo = UINT64_MAX, hi = 0;
-
-				for (uint32_t s = 0; s < obj->elf.nsegs; s++) {
-					lo = MIN(lo, obj->elf.segs[s].vaddr);
-					hi = MAX(hi, obj->elf.segs[s].vaddr + obj->elf.segs[s].memsz);
-				}
-				m->memory_start = lo;
-				m->memory_limit = hi;
-				m->file_offset = obj->elf.segs[0].offset;
-			}
+			if (!obj->elf_err)
+				elf_info__range(&obj->elf, &m->memory_start, &m->memory_limit,
+						&m->file_offset);
 			if (m->filename == UINT32_MAX || m->build_id == UINT32_MAX) {
 				err = -ENOMEM;
 				goto cleanup;

@@ -20,6 +20,7 @@
 struct proc_table {
 	struct symbolizer *sym;
 	struct unwind_cache *unwind;
+	struct labeler *labeler;
 	struct hmap procs; /* pid -> struct proc */
 	struct hmap objects_by_file; /* (dev, ino) key -> struct object */
 	VEC(struct object *) objects; /* by id; NULL slots are free */
@@ -281,7 +282,8 @@ const struct mapping *maps__find(const struct maps *m, uint64_t addr)
 	return NULL;
 }
 
-struct proc_table *proc_table__new(struct symbolizer *sym, struct unwind_cache *unwind)
+struct proc_table *proc_table__new(struct symbolizer *sym, struct unwind_cache *unwind,
+				   struct labeler *labeler)
 {
 	struct proc_table *t = calloc(1, sizeof(*t));
 
@@ -289,6 +291,7 @@ struct proc_table *proc_table__new(struct symbolizer *sym, struct unwind_cache *
 		return NULL;
 	t->sym = sym;
 	t->unwind = unwind;
+	t->labeler = labeler;
 	t->epoch = 1;
 	return t;
 }
@@ -393,7 +396,8 @@ static int proc_read_maps(struct proc_table *t, struct proc *p)
 	return 0;
 }
 
-static void read_comm(struct proc *p)
+/* The process's name and labels, read when it appears and again after exec. */
+static void read_identity(struct proc_table *t, struct proc *p)
 {
 	char path[64], *data = NULL;
 	size_t len;
@@ -403,6 +407,11 @@ static void read_comm(struct proc *p)
 		data[strcspn(data, "\n")] = 0;
 		str_copy(p->comm, data, sizeof(p->comm));
 		free(data);
+	}
+	if (t->labeler) {
+		proc_labels__put(p->labels);
+		p->labels = labeler__process(t->labeler, p->pid, p->comm);
+		p->labels_gen = 0;
 	}
 }
 
@@ -423,7 +432,7 @@ struct proc *proc_table__get(struct proc_table *t, uint32_t pid, bool create)
 			return NULL;
 		}
 		t->stats.procs++;
-		read_comm(p);
+		read_identity(t, p);
 		proc_read_maps(t, p);
 		return p;
 	}
@@ -439,13 +448,14 @@ void proc_table__exec(struct proc_table *t, uint32_t pid)
 	if (p) {
 		proc_drop_maps(p);
 		p->gone = false;
-		read_comm(p);
+		read_identity(t, p);
 	}
 }
 
 static void proc_free(struct proc *p)
 {
 	proc_drop_maps(p);
+	proc_labels__put(p->labels);
 	free(p);
 }
 

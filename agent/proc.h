@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "labels.h"
 #include "unwind_table.h"
 #include "../common/hash.h"
 #include "../symbolizer/elf_file.h"
@@ -78,6 +79,9 @@ struct proc {
 	uint64_t start_time; /* boot-based ns, from the kernel; tells pid reuse apart */
 	char comm[16];
 	struct maps *maps; /* never NULL after creation; empty when unknown */
+	struct proc_labels *labels; /* NULL without a labeler */
+	uint64_t labels_gen; /* profile generation labelset belongs to */
+	uint32_t labelset;
 	bool maps_valid; /* false after exec until re-read */
 	bool gone; /* /proc/PID vanished while reading */
 	uint64_t maps_read_ns; /* CLOCK_MONOTONIC of the last read */
@@ -95,10 +99,11 @@ struct proc_table_stats {
 struct proc_table;
 
 /*
- * sym may be NULL (no symbolization), unwind NULL (no unwind tables). Returns NULL with errno
- * set.
+ * sym may be NULL (no symbolization), unwind NULL (no unwind tables), labeler NULL (no
+ * labels). Returns NULL with errno set.
  */
-struct proc_table *proc_table__new(struct symbolizer *sym, struct unwind_cache *unwind);
+struct proc_table *proc_table__new(struct symbolizer *sym, struct unwind_cache *unwind,
+				   struct labeler *labeler);
 void proc_table__free(struct proc_table *t);
 
 /*

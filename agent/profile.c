@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "profile.h"
+#include "labels.h"
 #include "../common/strtab.h"
 
 #define DEFAULT_MAX_BYTES (1ull << 30)
@@ -24,6 +25,11 @@ struct profile {
 	VEC(struct sample_agg) samples;
 	struct itab sample_idx;
 	VEC(struct ts_node) ts_pool;
+	VEC(struct label_ids) label_pairs;
+	VEC(struct stack_ref) labelsets; /* off/len into label_pairs */
+	struct itab labelset_idx;
+	uint64_t generation;
+	uint64_t first_ns, last_ns;
 	uint64_t total;
 	uint64_t dropped;
 };
@@ -55,6 +61,9 @@ void profile__free(struct profile *p)
 	VEC_FREE(&p->samples);
 	itab_free(&p->sample_idx);
 	VEC_FREE(&p->ts_pool);
+	VEC_FREE(&p->label_pairs);
+	VEC_FREE(&p->labelsets);
+	itab_free(&p->labelset_idx);
 	free(p);
 }
 
@@ -69,10 +78,91 @@ void profile__reset(struct profile *p)
 	p->samples.len = 0;
 	itab_clear(&p->sample_idx);
 	p->ts_pool.len = 0;
+	p->label_pairs.len = 0;
+	p->labelsets.len = 0;
+	itab_clear(&p->labelset_idx);
+	p->generation++;
+	p->first_ns = p->last_ns = 0;
 	p->total = 0;
 	p->dropped = 0;
-	/* string 0 is "" */
+	/* string 0 is "", label set 0 the empty set */
 	profile__string(p, "", 0);
+	profile__labelset(p, NULL);
+}
+
+uint64_t profile__generation(const struct profile *p)
+{
+	return p->generation;
+}
+
+struct labelset_key {
+	const struct label_ids *pairs;
+	uint32_t n;
+};
+
+static bool labelset_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct profile *p = ctx;
+	const struct labelset_key *k = key;
+	const struct stack_ref *s = &p->labelsets.v[idx];
+
+	return s->len == k->n &&
+	       (k->n == 0 || memcmp(&p->label_pairs.v[s->off], k->pairs, k->n * sizeof(*k->pairs)) == 0);
+}
+
+uint32_t profile__labelset(struct profile *p, const struct proc_labels *labels)
+{
+	struct label_ids pairs[LABELS_MAX];
+	struct labelset_key k = { pairs, 0 };
+	struct stack_ref ref;
+	uint64_t h;
+	int64_t idx;
+
+	for (uint32_t i = 0; labels && i < labels->n; i++) {
+		pairs[i].key = profile__string(p, labels->v[i].key, strlen(labels->v[i].key));
+		pairs[i].value = profile__string(p, labels->v[i].value, strlen(labels->v[i].value));
+		if (pairs[i].key == UINT32_MAX || pairs[i].value == UINT32_MAX)
+			return UINT32_MAX;
+		k.n++;
+	}
+	h = hash_bytes(pairs, k.n * sizeof(*pairs), 19);
+	idx = itab_find(&p->labelset_idx, h, labelset_eq, p, &k);
+	if (idx >= 0)
+		return (uint32_t)idx;
+	ref.off = (uint32_t)p->label_pairs.len;
+	ref.len = k.n;
+	if (VEC_RESERVE(&p->label_pairs, k.n))
+		return UINT32_MAX;
+	if (k.n)
+		memcpy(p->label_pairs.v + p->label_pairs.len, pairs, k.n * sizeof(*pairs));
+	idx = (int64_t)p->labelsets.len;
+	if (VEC_PUSH(&p->labelsets, ref) || itab_add(&p->labelset_idx, h, (uint32_t)idx)) {
+		p->labelsets.len = (size_t)idx;
+		return UINT32_MAX;
+	}
+	p->label_pairs.len += k.n;
+	return (uint32_t)idx;
+}
+
+const struct label_ids *profile__labelset_get(const struct profile *p, uint32_t id, uint32_t *ret_n)
+{
+	*ret_n = p->labelsets.v[id].len;
+	return p->label_pairs.v + p->labelsets.v[id].off;
+}
+
+size_t profile__nlabelsets(const struct profile *p)
+{
+	return p->labelsets.len;
+}
+
+uint64_t profile__first_ns(const struct profile *p)
+{
+	return p->first_ns;
+}
+
+uint64_t profile__last_ns(const struct profile *p)
+{
+	return p->last_ns;
 }
 
 uint32_t profile__string(struct profile *p, const char *s, size_t len)
@@ -125,7 +215,8 @@ static bool sample_eq(const void *ctx, uint32_t idx, const void *key)
 	const struct sample_agg *a = &p->samples.v[idx], *b = key;
 
 	return a->pid == b->pid && a->tid == b->tid && a->stack == b->stack &&
-	       a->proc_name == b->proc_name && a->thread_name == b->thread_name;
+	       a->proc_name == b->proc_name && a->thread_name == b->thread_name &&
+	       a->labels == b->labels;
 }
 
 size_t profile__bytes(const struct profile *p)
@@ -138,7 +229,8 @@ size_t profile__bytes(const struct profile *p)
 }
 
 int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc_name,
-		 const char *thread_name, const struct frame *frames, uint32_t n, uint64_t time_ns)
+		 const char *thread_name, uint32_t labelset, const struct frame *frames, uint32_t n,
+		 uint64_t time_ns)
 {
 	uint32_t ids[PROFILE_MAX_FRAMES];
 	struct stack_key sk = { ids, 0 };
@@ -187,6 +279,7 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc
 	key.stack = (uint32_t)idx;
 	key.proc_name = profile__string(p, proc_name, strlen(proc_name));
 	key.thread_name = profile__string(p, thread_name, strlen(thread_name));
+	key.labels = labelset < p->labelsets.len ? labelset : 0;
 	if (key.proc_name == UINT32_MAX || key.thread_name == UINT32_MAX)
 		goto oom;
 	h = hash_bytes(&key, offsetof(struct sample_agg, ts_count), 9);
@@ -211,6 +304,10 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc
 	}
 	p->samples.v[idx].count++;
 	p->total++;
+	if (!p->first_ns || time_ns < p->first_ns)
+		p->first_ns = time_ns;
+	if (time_ns > p->last_ns)
+		p->last_ns = time_ns;
 	return 0;
 oom:
 	p->dropped++;

@@ -41,6 +41,7 @@ struct sample_agg {
 	uint32_t stack; /* stack id */
 	uint32_t proc_name; /* string id */
 	uint32_t thread_name; /* string id */
+	uint32_t labels; /* label set id (the process's resource attributes) */
 	uint32_t ts_count; /* timestamps kept for this entry */
 	uint64_t count;
 	uint32_t ts_head; /* index+1 into the timestamp pool of the newest, 0 = none */
@@ -61,12 +62,31 @@ void profile__reset(struct profile *p);
 
 /* Interns a string. Returns its id, or UINT32_MAX when out of memory. */
 uint32_t profile__string(struct profile *p, const char *s, size_t len);
+/* A key/value pair of string ids. */
+struct label_ids {
+	uint32_t key;
+	uint32_t value;
+};
+
+/*
+ * Interns a set of labels (copied as string ids); equal sets get the same id. Label set 0 is
+ * the empty set. Returns the id, or UINT32_MAX when out of memory.
+ */
+struct proc_labels;
+uint32_t profile__labelset(struct profile *p, const struct proc_labels *labels);
+/* The pairs of a label set. */
+const struct label_ids *profile__labelset_get(const struct profile *p, uint32_t id, uint32_t *ret_n);
+size_t profile__nlabelsets(const struct profile *p);
+/* Changes whenever ids go stale (reset): callers caching ids compare it. */
+uint64_t profile__generation(const struct profile *p);
+
 /*
  * Adds one sample of frames[0..n) (leaf first). Returns 0, or -ENOMEM/-E2BIG when the bound is
  * reached (the sample is counted as dropped).
  */
 int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc_name,
-		 const char *thread_name, const struct frame *frames, uint32_t n, uint64_t time_ns);
+		 const char *thread_name, uint32_t labelset, const struct frame *frames, uint32_t n,
+		 uint64_t time_ns);
 
 size_t profile__nsamples(const struct profile *p);
 const struct sample_agg *profile__sample(const struct profile *p, size_t i);
@@ -82,6 +102,9 @@ size_t profile__nstrings(const struct profile *p);
 void profile__timestamps(const struct profile *p, const struct sample_agg *s,
 			 void (*fn)(void *ctx, uint64_t ts), void *ctx);
 uint64_t profile__total(const struct profile *p);
+/* The oldest and newest sample timestamps (0 when empty). */
+uint64_t profile__first_ns(const struct profile *p);
+uint64_t profile__last_ns(const struct profile *p);
 uint64_t profile__dropped(const struct profile *p);
 size_t profile__bytes(const struct profile *p);
 

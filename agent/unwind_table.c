@@ -311,6 +311,7 @@ struct unwind_cache *unwind_cache__new(uint64_t max_bytes)
 		.build = build_cb,
 		.free_value = free_table_cb,
 		.free_arg = close_fd_cb,
+		.thread_name = "sonde-unwind",
 	};
 
 	if (!c)

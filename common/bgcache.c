@@ -97,6 +97,8 @@ struct bgcache *bgcache__new(const struct bgcache_opts *opts)
 		return NULL;
 	}
 	c->worker_started = true;
+	if (opts->thread_name)
+		pthread_setname_np(c->worker, opts->thread_name);
 	return c;
 }
 

@@ -34,6 +34,7 @@ struct bgcache_opts {
 	bgcache_free_fn free_value;
 	bgcache_free_fn free_arg; /* may be NULL */
 	void *ctx;
+	const char *thread_name; /* the worker's name in ps/top (15 chars), or NULL */
 };
 
 struct bgcache_stats {

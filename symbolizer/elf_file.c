@@ -494,3 +494,20 @@ void elf_symtab__free(struct elf_symtab *tab)
 	free(tab->names);
 	memset(tab, 0, sizeof(*tab));
 }
+
+bool elf_info__range(const struct elf_info *info, uint64_t *ret_start, uint64_t *ret_limit,
+		     uint64_t *ret_offset)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	if (!info->nsegs)
+		return false;
+	for (uint32_t s = 0; s < info->nsegs; s++) {
+		lo = MIN(lo, info->segs[s].vaddr);
+		hi = MAX(hi, info->segs[s].vaddr + info->segs[s].memsz);
+	}
+	*ret_start = lo;
+	*ret_limit = hi;
+	*ret_offset = info->segs[0].offset;
+	return true;
+}

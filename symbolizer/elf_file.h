@@ -49,6 +49,13 @@ int elf_info__read_mem(const void *image, size_t size, struct elf_info *ret_info
  * Returns 0 or -ENOENT when no segment covers off.
  */
 int elf_info__offset_to_vaddr(const struct elf_info *info, uint64_t off, uint64_t *ret_vaddr);
+/*
+ * The link-time address range [*ret_start, *ret_limit) of all PT_LOAD segments and the file
+ * offset of the first: a mapping of the whole file in ELF address space. Returns false (outputs
+ * untouched) when there are no segments.
+ */
+bool elf_info__range(const struct elf_info *info, uint64_t *ret_start, uint64_t *ret_limit,
+		     uint64_t *ret_offset);
 
 /*
  * The first section named name (SHT_NOBITS sections skipped), with its header in *ret_shdr.

@@ -257,6 +257,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	bo.build = build_cb;
 	bo.free_value = free_value_cb;
 	bo.ctx = s;
+	bo.thread_name = "sonde-symbols";
 	s->bg = s->debuginfo ? bgcache__new(&bo) : NULL;
 	if (!s->bg) {
 		debuginfo__free(s->debuginfo);

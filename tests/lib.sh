@@ -20,9 +20,14 @@ cleanup_children() {
 }
 trap cleanup_children EXIT
 
-# bg CMD...: start a command in the background and remember it for cleanup; sets BG_PID
+# bg CMD...: start a command in the background and remember it for cleanup; sets BG_PID.
+# With BG_LOG=FILE, its output goes to FILE.
 bg() {
-	"$@" &
+	if [ -n "${BG_LOG:-}" ]; then
+		"$@" > "$BG_LOG" 2>&1 &
+	else
+		"$@" &
+	fi
 	BG_PID=$!
 	_children+=("$BG_PID")
 }
@@ -97,3 +102,21 @@ wait_http() {
 	done
 	return 1
 }
+
+# start_receiver DIR [SCRIPT]: a test OTLP receiver capturing into DIR (see
+# tests/tools/otlp_receiver.py); sets RX_PORT and RX_PID
+start_receiver() {
+	RX_PORT=${RX_PORT_WANTED:-$(free_port)}
+	mkdir -p "$1"
+	python3 tests/tools/otlp_receiver.py --port "$RX_PORT" --dir "$1" --script "${2:-200}" &
+	RX_PID=$!
+	_children+=("$RX_PID")
+	for _ in $(seq 50); do
+		(echo > "/dev/tcp/127.0.0.1/$RX_PORT") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "the test receiver did not start"
+}
+
+# otlp SUBCOMMAND FILES...: the independent decoder (tests/tools/otlp.py)
+otlp() { python3 tests/tools/otlp.py "$@"; }

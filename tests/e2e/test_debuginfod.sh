@@ -16,7 +16,7 @@ bin=$ARTIFACTS/bin/inline_strip
 check '! matches "$(readelf -SW "$bin")" "\.symtab|\.debug_info"' "the binary has neither symbols nor DWARF"
 bid=$(readelf -n "$bin" | awk '/Build ID/ { print $3 }')
 port=$(free_port)
-bg debuginfod -F "$ARTIFACTS/srv" -p "$port" -d "$ARTIFACTS/db.sqlite" -t 1 -g 0
+bg env -u DEBUGINFOD_URLS debuginfod -F "$ARTIFACTS/srv" -p "$port" -d "$ARTIFACTS/db.sqlite" -t 1 -g 0
 server=$BG_PID
 wait_http "http://127.0.0.1:$port/buildid/$bid/debuginfo" 30 || fail "debuginfod did not come up"
 log "debuginfod serves $bid on port $port"
@@ -72,3 +72,45 @@ total=$(folded_sum "$f" '^inline_strip;')
 log "server hangs: $total samples, agent took ${ELAPSED}s"
 check '[ "$total" -ge 250 ]' "the profile arrives ($total samples)"
 check 'float_between "$ELAPSED" 0 8' "bounded by --debuginfod-timeout: ${ELAPSED}s for a 3 s run"
+
+# --- the daemon: frames kept as addresses are named once the debug info arrives; a build ID the
+# server lacked is not asked for again before the negative TTL
+
+mkdir -p "$ARTIFACTS/srv2"
+port2=$(free_port)
+# (no DEBUGINFOD_URLS for the server itself, or it forwards unknown build IDs upstream)
+BG_LOG=$ARTIFACTS/server2.log bg env -u DEBUGINFOD_URLS debuginfod -F "$ARTIFACTS/srv2" -p "$port2" -d "$ARTIFACTS/db2.sqlite" -t 1 -g 0
+wait_http "http://127.0.0.1:$port2/metrics" 30 || fail "the second debuginfod did not come up"
+export DEBUGINFOD_URLS=http://127.0.0.1:$port2
+start_receiver "$ARTIFACTS/rx" 200
+bg "$bin" 40
+wl=$BG_PID
+sleep 0.2
+# libdebuginfod keeps its own negative cache (cache_miss_s, 600 s by default): match our TTL
+mkdir -p "$ARTIFACTS/cache-daemon"
+echo 2 > "$ARTIFACTS/cache-daemon/cache_miss_s"
+BG_LOG=$ARTIFACTS/daemon.log bg env DEBUGINFOD_CACHE_PATH="$ARTIFACTS/cache-daemon" "$AGENT" --pid "$wl" \
+	--collector "http://127.0.0.1:$RX_PORT" --upload-interval 1s --debug-dir "$ARTIFACTS/empty" \
+	--debuginfod-negative-ttl 2s
+agent=$BG_PID
+sleep 3
+cp "$WL/inline.debug" "$ARTIFACTS/srv2/" # the debug info arrives 3 s in
+# asked again after our TTL and libdebuginfod's cache_miss_s, both 2 s but not in phase (its
+# check is in whole seconds): a new answer can take up to about 5 s, plus the server's scan
+sleep 11
+kill -TERM "$agent"
+wait "$agent" || fail "agent exited with $?"
+python3 - "$ARTIFACTS/rx" <<'PY' || fail "names did not arrive with the debug info"
+import glob, subprocess, sys
+files = sorted(glob.glob(f"{sys.argv[1]}/*.pb"))
+named = []
+for f in files:
+    out = subprocess.run(["python3", "tests/tools/otlp.py", "folded", f], capture_output=True, text=True).stdout
+    named.append(";compute" in out)
+print("requests named:", named)
+assert not named[0], "the first interval cannot have had the debug info yet"
+assert named[-1] and named[-2], "the last intervals must be named"
+PY
+asked=$(grep -c "GET /buildid/$bid/debuginfo" "$ARTIFACTS/server2.log" || true)
+log "the agent asked debuginfod for $bid $asked times in 14 s of 1 s intervals (negative TTL 2 s)"
+check '[ "$asked" -ge 2 ] && [ "$asked" -le 7 ]' "asked again only after the negative TTL, not every interval"

@@ -38,6 +38,9 @@ for line in text.splitlines():
             cur = locs.setdefault(int(m.group(1), 16), [])
             cur.append((m.group(3), m.group(4), int(m.group(5))))
         continue
+    if re.match(r"\s*\d+: 0x", line):  # a location of no mapping of ours (kernel, say)
+        cur = None
+        continue
     m = re.match(r"\s+(.*) (\S*):(\d+) s=\d+$", line)
     if m and cur is not None:
         cur.append((m.group(1), m.group(2), int(m.group(3))))

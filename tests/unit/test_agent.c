@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /* agent/: maps parsing, process table, profile aggregation, folded and pprof output. */
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "unit.h"
 #include "../../agent/frames.h"
+#include "../../agent/labels.h"
 #include "../../agent/options.h"
 #include "../../agent/output.h"
 #include "../../agent/proc.h"
@@ -55,7 +57,7 @@ static int bias_cb(struct dl_phdr_info *info, size_t size, void *data)
 static void test_proc_table_self(void)
 {
 	struct symbolizer *sym = symbolizer__new(NULL);
-	struct proc_table *t = proc_table__new(sym, NULL);
+	struct proc_table *t = proc_table__new(sym, NULL, NULL);
 	struct sym_result *r = malloc(sizeof(*r));
 	const struct mapping *m;
 	struct proc_table_stats st;
@@ -129,10 +131,10 @@ static void test_profile_aggregation(void)
 	const uint32_t *ids;
 	uint32_t n;
 
-	CHECK(profile__add(p, 1, 1, "proc", "thr", s1, 3, 100) == 0);
-	CHECK(profile__add(p, 1, 1, "proc", "thr", s1, 3, 200) == 0);
-	CHECK(profile__add(p, 1, 2, "proc", "thr2", s1, 3, 300) == 0);
-	CHECK(profile__add(p, 2, 2, "other", "x", s2, 2, 400) == 0);
+	CHECK(profile__add(p, 1, 1, "proc", "thr", 0, s1, 3, 100) == 0);
+	CHECK(profile__add(p, 1, 1, "proc", "thr", 0, s1, 3, 200) == 0);
+	CHECK(profile__add(p, 1, 2, "proc", "thr2", 0, s1, 3, 300) == 0);
+	CHECK(profile__add(p, 2, 2, "other", "x", 0, s2, 2, 400) == 0);
 	CHECK_EQ_U64(profile__total(p), 4);
 	CHECK_EQ_U64(profile__nsamples(p), 3);
 	CHECK_EQ_U64(profile__nstacks(p), 2);
@@ -155,7 +157,7 @@ static void test_profile_aggregation(void)
 	/* the memory bound drops and counts */
 	o.max_samples_bytes = 1;
 	p = profile__new(&o);
-	CHECK(profile__add(p, 1, 1, "a", "b", s1, 3, 1) == -E2BIG);
+	CHECK(profile__add(p, 1, 1, "a", "b", 0, s1, 3, 1) == -E2BIG);
 	CHECK_EQ_U64(profile__dropped(p), 1);
 	profile__free(p);
 }
@@ -171,9 +173,9 @@ static void test_folded_output(void)
 	struct frame_sym syms[4];
 	struct frame_line lines[4];
 
-	profile__add(p, 10, 10, "my;proc", "t", st, 4, 0);
-	profile__add(p, 11, 11, "my;proc", "t", st, 4, 0); /* another pid, same name: merged */
-	profile__add(p, 12, 12, "zeta", "t", st + 1, 3, 0);
+	profile__add(p, 10, 10, "my;proc", "t", 0, st, 4, 0);
+	profile__add(p, 11, 11, "my;proc", "t", 0, st, 4, 0); /* another pid, same name: merged */
+	profile__add(p, 12, 12, "zeta", "t", 0, st + 1, 3, 0);
 	/* hand-made names, as frame_syms__build would make them */
 	for (int i = 0; i < 4; i++) {
 		const char *names[] = { "leaf_fn", "caller_fn", "[unknown+0xdead]", "[truncated]" };
@@ -237,6 +239,119 @@ static void test_options(void)
 	agent_opts__free(&o);
 }
 
+static void test_labels_and_labelsets(void)
+{
+	struct labeler_opts lo = { .host_name = "node-a", .node_name = "k8s-node-a" };
+	struct labeler *lb = labeler__new(&lo);
+	struct proc_labels *self, *again, *gone;
+	struct profile *p = profile__new(NULL);
+	const struct label_ids *pairs;
+	char pid[16];
+	uint32_t a, b, n;
+
+	CHECK(lb != NULL);
+	self = labeler__process(lb, (uint32_t)getpid(), "whatever");
+	CHECK(self != NULL);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	CHECK_STR(proc_labels__value(self, "process.pid"), pid);
+	CHECK_STR(proc_labels__value(self, "service.name"), "test_agent");
+	CHECK_STR(proc_labels__value(self, "process.executable.name"), "test_agent");
+	CHECK_STR(proc_labels__value(self, "host.name"), "node-a");
+	CHECK_STR(proc_labels__value(self, "k8s.node.name"), "k8s-node-a");
+	CHECK(proc_labels__value(self, "no.such.key") == NULL);
+	/* a process that has gone still gets labels, named by its comm */
+	gone = labeler__process(lb, 0x7ffffff0, "vanished");
+	CHECK(gone != NULL);
+	CHECK_STR(proc_labels__value(gone, "service.name"), "vanished");
+
+	again = labeler__process(lb, (uint32_t)getpid(), "whatever");
+	a = profile__labelset(p, self);
+	b = profile__labelset(p, again);
+	CHECK(a != 0 && a != UINT32_MAX);
+	CHECK_EQ_U64(a, b); /* equal sets are stored once */
+	CHECK(profile__labelset(p, gone) != a);
+	CHECK_EQ_U64(profile__labelset(p, NULL), 0);
+	CHECK_EQ_U64(profile__nlabelsets(p), 3);
+	pairs = profile__labelset_get(p, a, &n);
+	CHECK_EQ_U64(n, self->n);
+	CHECK_STR(profile__str(p, pairs[0].key), self->v[0].key);
+	CHECK_STR(profile__str(p, pairs[0].value), self->v[0].value);
+	/* reset invalidates ids; the generation tells cachers */
+	uint64_t gen = profile__generation(p);
+	profile__reset(p);
+	CHECK(profile__generation(p) != gen);
+	CHECK_EQ_U64(profile__nlabelsets(p), 1);
+	proc_labels__put(again);
+	proc_labels__put(gone);
+	proc_labels__put(self);
+	profile__free(p);
+	labeler__free(lb);
+}
+
+static void test_daemon_options(void)
+{
+	struct agent_opts o;
+	char path[] = "/tmp/sonde-test-config.XXXXXX";
+	int fd = mkstemp(path);
+	const char *yaml = "# a comment\n"
+			   "collector: http://collector.example:4318/\n"
+			   "upload-interval: 15s\n"
+			   "tenant: team-a\n"
+			   "header:\n  - 'Authorization: Bearer abc'\n  - 'X-Extra: 1'\n"
+			   "frequency: 49\n"
+			   "queue-size: 8M\n";
+	char *argv1[] = { "sonde-agent", "--config", path, "--frequency", "97", NULL };
+	char *bad1[] = { "sonde-agent", "--collector", "ftp://x", NULL };
+	char *bad2[] = { "sonde-agent", "--header", "no-colon", NULL };
+	char *bad3[] = { "sonde-agent", "--config", "/nonexistent/sonde.yaml", NULL };
+	char *none[] = { "sonde-agent", NULL };
+	char *ep;
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, yaml, strlen(yaml)) == (ssize_t)strlen(yaml));
+	close(fd);
+	agent_opts__init(&o);
+	CHECK(agent_opts__parse(&o, 4 + 1, argv1) == 0);
+	CHECK_STR(o.collector, "http://collector.example:4318/");
+	CHECK_EQ_U64(o.upload_interval_ns, 15000000000ULL);
+	CHECK_STR(o.tenant, "team-a");
+	CHECK_EQ_U64(o.nheaders, 2);
+	CHECK_STR(o.headers[0], "Authorization: Bearer abc");
+	CHECK_EQ_U64(o.frequency, 97); /* the command line wins over the file */
+	CHECK_EQ_U64(o.queue_bytes, 8u << 20);
+	ep = agent_opts__endpoint(&o);
+	CHECK_STR(ep, "http://collector.example:4318/v1development/profiles");
+	free(ep);
+	agent_opts__free(&o);
+
+	/* the OpenTelemetry environment variable names the collector when no flag does */
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env.example:4318", 1);
+	agent_opts__init(&o);
+	CHECK(agent_opts__parse(&o, 1, none) == 0);
+	CHECK_STR(o.collector, "http://env.example:4318");
+	agent_opts__free(&o);
+	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+
+	/* a key the agent does not know is an error naming it */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(write(fd, "frequncy: 10\n", 13) == 13);
+	close(fd);
+	fprintf(stderr, "(the next error lines are expected)\n");
+	agent_opts__init(&o);
+	CHECK(agent_opts__parse(&o, 3, argv1) == -EINVAL);
+	agent_opts__free(&o);
+	agent_opts__init(&o);
+	CHECK(agent_opts__parse(&o, 3, bad1) == -EINVAL);
+	agent_opts__free(&o);
+	agent_opts__init(&o);
+	CHECK(agent_opts__parse(&o, 3, bad2) == -EINVAL);
+	agent_opts__free(&o);
+	agent_opts__init(&o);
+	CHECK(agent_opts__parse(&o, 3, bad3) == -EINVAL);
+	agent_opts__free(&o);
+	unlink(path);
+}
+
 static void test_cpu_list(void)
 {
 	bool cpus[64];
@@ -257,5 +372,7 @@ int main(void)
 	RUN(test_gzip);
 	RUN(test_options);
 	RUN(test_cpu_list);
+	RUN(test_labels_and_labelsets);
+	RUN(test_daemon_options);
 	return unit_done();
 }

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "exporter.h"
+#include "google/rpc/status.pb-c.h"
+#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/util.h"
+
+#define DEFAULT_QUEUE_BYTES (64ull << 20)
+#define DEFAULT_TIMEOUT_MS 30000
+#define DEFAULT_INITIAL_BACKOFF_MS 1000
+#define DEFAULT_MAX_BACKOFF_MS 30000
+#define MAX_RESPONSE_BYTES (4u << 20) /* the OTLP client default */
+#define MAX_RETRY_AFTER_S 300 /* a Retry-After above this is capped */
+
+struct item {
+	struct item *next;
+	uint8_t *data;
+	size_t len;
+	uint32_t nprofiles;
+};
+
+struct exporter {
+	struct exporter_opts opts;
+	CURL *curl;
+	struct curl_slist *headers;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t cond;
+	struct item *head, *tail;
+	struct item *in_flight; /* == head while being sent; not dropped from the queue */
+	bool stop;
+	struct exporter_stats stats;
+	uint64_t logged_codes; /* bit per error slot already logged */
+	unsigned int rand_state;
+};
+
+int64_t retry_after_seconds(const char *value, int64_t now_unix)
+{
+	char *end;
+	long long v;
+	time_t t;
+
+	while (*value == ' ')
+		value++;
+	v = strtoll(value, &end, 10);
+	if (end != value && (*end == 0 || *end == '\r' || *end == '\n' || *end == ' '))
+		return v < 0 ? -1 : v;
+	/* an HTTP-date (OTLP v1.11 allows it) */
+	t = curl_getdate(value, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	return t > now_unix ? t - now_unix : 0;
+}
+
+/* Counts an outcome, returning whether it is the first of its kind (to be logged once). */
+static bool count_error(struct exporter *ex, const char *code)
+{
+	struct exporter_stats *st = &ex->stats;
+	uint32_t i;
+
+	for (i = 0; i < st->ncodes; i++) {
+		if (strcmp(st->errors[i].code, code) == 0)
+			break;
+	}
+	if (i == st->ncodes) {
+		if (st->ncodes == EXPORTER_CODES)
+			i = EXPORTER_CODES - 1; /* the last slot takes the rest */
+		else
+			str_copy(st->errors[st->ncodes++].code, code, sizeof(st->errors[0].code));
+	}
+	st->errors[i].count++;
+	if (ex->logged_codes & (1ull << i))
+		return false;
+	ex->logged_codes |= 1ull << i;
+	return true;
+}
+
+struct response {
+	struct buf body;
+	char retry_after[64];
+	bool too_big;
+};
+
+static size_t on_body(char *ptr, size_t size, size_t n, void *ctx)
+{
+	struct response *r = ctx;
+
+	if (r->body.len + size * n > MAX_RESPONSE_BYTES) {
+		r->too_big = true;
+		return 0; /* aborts the transfer */
+	}
+	buf_append(&r->body, ptr, size * n);
+	return size * n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t n, void *ctx)
+{
+	struct response *r = ctx;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
+		size_t v = len - 12 < sizeof(r->retry_after) - 1 ? len - 12 : sizeof(r->retry_after) - 1;
+
+		memcpy(r->retry_after, ptr + 12, v);
+		r->retry_after[v] = 0;
+		r->retry_after[strcspn(r->retry_after, "\r\n")] = 0;
+	}
+	return len;
+}
+
+static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	struct exporter *ex = ctx;
+	bool stop;
+
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	pthread_mutex_lock(&ex->lock);
+	stop = ex->stop;
+	pthread_mutex_unlock(&ex->lock);
+	return stop; /* non-zero aborts the request at shutdown */
+}
+
+/* The message of a google.rpc.Status body, for the log. */
+static void status_message(const struct buf *body, char *out, size_t size)
+{
+	Google__Rpc__Status *st = google__rpc__status__unpack(NULL, body->len, body->data);
+
+	out[0] = 0;
+	if (st) {
+		if (st->message)
+			str_copy(out, st->message, size);
+		google__rpc__status__free_unpacked(st, NULL);
+	} else if (body->len) {
+		/* not protobuf: show the start of the body, printable only */
+		size_t n = body->len < size - 1 ? body->len : size - 1;
+
+		for (size_t i = 0; i < n; i++)
+			out[i] = (body->data[i] >= 32 && body->data[i] < 127 && body->data[i] != '"') ?
+					 (char)body->data[i] :
+					 ' ';
+		out[n] = 0;
+	}
+}
+
+enum outcome {
+	SENT,
+	RETRY,
+	DROP,
+};
+
+/* Sends one request. Called without the lock. */
+static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_retry_after_s)
+{
+	struct response r = { 0 };
+	char code[16], msg[256];
+	enum outcome out = DROP;
+	long status = 0;
+	CURLcode cc;
+	bool first;
+
+	*ret_retry_after_s = -1;
+	curl_easy_setopt(ex->curl, CURLOPT_POSTFIELDS, (const char *)it->data);
+	curl_easy_setopt(ex->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
+	curl_easy_setopt(ex->curl, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(ex->curl, CURLOPT_HEADERDATA, &r);
+	cc = curl_easy_perform(ex->curl);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(ex->curl, CURLINFO_RESPONSE_CODE, &status);
+
+	pthread_mutex_lock(&ex->lock);
+	if (cc != CURLE_OK) {
+		const char *kind = cc == CURLE_OPERATION_TIMEDOUT ? "timeout" :
+				   cc == CURLE_WRITE_ERROR && r.too_big ? "response" :
+				   cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION ?
+									      "tls" :
+									      "connect";
+
+		first = count_error(ex, kind);
+		/* connection failures and timeouts are retried; an oversized answer is not */
+		out = r.too_big ? DROP : RETRY;
+		pthread_mutex_unlock(&ex->lock);
+		if (first)
+			log_warn(out == RETRY ? "cannot reach the collector; retrying with backoff" :
+						"the collector's answer is too large; request dropped",
+				 "url=\"%s\" err=\"%s\"", ex->opts.url, curl_easy_strerror(cc));
+		goto done;
+	}
+	if (status >= 200 && status < 300) {
+		Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse *resp =
+			opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack(
+				NULL, r.body.len, r.body.data);
+		int64_t rejected = 0;
+
+		ex->stats.requests_sent++;
+		ex->stats.bytes_sent += it->len;
+		if (resp && resp->partial_success && resp->partial_success->rejected_profiles > 0) {
+			rejected = resp->partial_success->rejected_profiles;
+			ex->stats.profiles_rejected += (uint64_t)rejected;
+			first = count_error(ex, "partial");
+			snprintf(msg, sizeof(msg), "%s",
+				 resp->partial_success->error_message ? resp->partial_success->error_message : "");
+		}
+		ex->stats.profiles_sent += it->nprofiles - (rejected < (int64_t)it->nprofiles ? (uint64_t)rejected : it->nprofiles);
+		pthread_mutex_unlock(&ex->lock);
+		if (rejected && first)
+			log_warn("the collector rejected part of a request (not retried)",
+				 "rejected_profiles=%lld message=\"%s\"", (long long)rejected, msg);
+		if (resp)
+			opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked(resp, NULL);
+		out = SENT;
+		goto done;
+	}
+	snprintf(code, sizeof(code), "%ld", status);
+	first = count_error(ex, code);
+	out = (status == 429 || status == 502 || status == 503 || status == 504) ? RETRY : DROP;
+	if (out == RETRY && r.retry_after[0])
+		*ret_retry_after_s = retry_after_seconds(r.retry_after, (int64_t)time(NULL));
+	pthread_mutex_unlock(&ex->lock);
+	if (first) {
+		status_message(&r.body, msg, sizeof(msg));
+		if (out == RETRY)
+			log_warn("the collector asks to retry later", "url=\"%s\" status=%ld retry_after=\"%s\" message=\"%s\"",
+				 ex->opts.url, status, r.retry_after, msg);
+		else
+			log_error("the collector refused a request; it is dropped, not retried (logged once per status)",
+				  "url=\"%s\" status=%ld message=\"%s\"", ex->opts.url, status, msg);
+	}
+done:
+	buf_free(&r.body);
+	return out;
+}
+
+static void drop_item(struct exporter *ex, struct item *it)
+{
+	ex->stats.dropped_requests++;
+	ex->stats.dropped_profiles += it->nprofiles;
+	ex->stats.dropped_bytes += it->len;
+}
+
+static void unlink_head(struct exporter *ex)
+{
+	struct item *it = ex->head;
+
+	ex->head = it->next;
+	if (!ex->head)
+		ex->tail = NULL;
+	ex->stats.queue_requests--;
+	ex->stats.queue_profiles -= it->nprofiles;
+	ex->stats.queue_bytes -= it->len;
+}
+
+/* Sleeps until the deadline or shutdown; returns whether to stop. Called with the lock. */
+static bool wait_until(struct exporter *ex, uint64_t deadline_real_ns)
+{
+	struct timespec ts = { (time_t)(deadline_real_ns / NSEC_PER_SEC),
+			       (long)(deadline_real_ns % NSEC_PER_SEC) };
+
+	while (!ex->stop && clock_ns(CLOCK_REALTIME) < deadline_real_ns)
+		pthread_cond_timedwait(&ex->cond, &ex->lock, &ts);
+	return ex->stop;
+}
+
+static void *sender_main(void *arg)
+{
+	struct exporter *ex = arg;
+	uint32_t attempt = 0;
+
+	pthread_mutex_lock(&ex->lock);
+	for (;;) {
+		struct item *it;
+		enum outcome out;
+		int64_t retry_after;
+		uint64_t t0;
+
+		while (!ex->stop && !ex->head)
+			pthread_cond_wait(&ex->cond, &ex->lock);
+		if (ex->stop)
+			break;
+		it = ex->head;
+		ex->in_flight = it;
+		pthread_mutex_unlock(&ex->lock);
+		t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		out = send_one(ex, it, &retry_after);
+		t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+		pthread_mutex_lock(&ex->lock);
+		ex->stats.send_cpu_ns += t0;
+		ex->in_flight = NULL;
+		if (out == RETRY) {
+			uint64_t delay_ms;
+
+			if (ex->stop)
+				break;
+			ex->stats.retries++;
+			if (retry_after >= 0) {
+				delay_ms = (uint64_t)MIN(retry_after, MAX_RETRY_AFTER_S) * 1000;
+			} else {
+				/* exponential, with jitter: half the step plus a random half */
+				uint64_t step = (uint64_t)ex->opts.initial_backoff_ms << MIN(attempt, 20u);
+
+				step = MIN(step, (uint64_t)ex->opts.max_backoff_ms);
+				delay_ms = step / 2 + (uint64_t)rand_r(&ex->rand_state) % (step / 2 + 1);
+			}
+			attempt++;
+			if (wait_until(ex, clock_ns(CLOCK_REALTIME) + delay_ms * 1000000))
+				break;
+			continue; /* the same request again (unless it was dropped meanwhile) */
+		}
+		attempt = 0;
+		/* the head may have changed only by being this item: in_flight is never dropped */
+		unlink_head(ex);
+		if (out == DROP)
+			drop_item(ex, it);
+		free(it->data);
+		free(it);
+		pthread_cond_broadcast(&ex->cond);
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return NULL;
+}
+
+struct exporter *exporter__new(const struct exporter_opts *opts)
+{
+	struct exporter *ex = calloc(1, sizeof(*ex));
+	char line[1024];
+
+	if (!ex)
+		return NULL;
+	ex->opts = *opts;
+	if (!ex->opts.max_queue_bytes)
+		ex->opts.max_queue_bytes = DEFAULT_QUEUE_BYTES;
+	if (!ex->opts.timeout_ms)
+		ex->opts.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (!ex->opts.initial_backoff_ms)
+		ex->opts.initial_backoff_ms = DEFAULT_INITIAL_BACKOFF_MS;
+	if (!ex->opts.max_backoff_ms)
+		ex->opts.max_backoff_ms = DEFAULT_MAX_BACKOFF_MS;
+	ex->rand_state = (unsigned int)clock_ns(CLOCK_MONOTONIC);
+	pthread_mutex_init(&ex->lock, NULL);
+	pthread_cond_init(&ex->cond, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ex->curl = curl_easy_init();
+	if (!ex->curl)
+		goto fail;
+	ex->headers = curl_slist_append(ex->headers, "Content-Type: application/x-protobuf");
+	ex->headers = curl_slist_append(ex->headers, "Content-Encoding: gzip");
+	if (opts->tenant && *opts->tenant) {
+		snprintf(line, sizeof(line), "X-Scope-OrgID: %s", opts->tenant);
+		ex->headers = curl_slist_append(ex->headers, line);
+	}
+	for (size_t i = 0; i < opts->nheaders; i++)
+		ex->headers = curl_slist_append(ex->headers, opts->headers[i]);
+	if (!ex->headers)
+		goto fail;
+	curl_easy_setopt(ex->curl, CURLOPT_URL, opts->url);
+	curl_easy_setopt(ex->curl, CURLOPT_HTTPHEADER, ex->headers);
+	curl_easy_setopt(ex->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(ex->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(ex->curl, CURLOPT_TIMEOUT_MS, (long)ex->opts.timeout_ms);
+	curl_easy_setopt(ex->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)MIN(ex->opts.timeout_ms, 10000u));
+	curl_easy_setopt(ex->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(ex->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(ex->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(ex->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(ex->curl, CURLOPT_XFERINFODATA, ex);
+	curl_easy_setopt(ex->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(ex->curl, CURLOPT_USERAGENT, opts->user_agent ? opts->user_agent : "sonde-agent");
+	if (opts->ca_file)
+		curl_easy_setopt(ex->curl, CURLOPT_CAINFO, opts->ca_file);
+	if (pthread_create(&ex->thread, NULL, sender_main, ex))
+		goto fail;
+	ex->started = true;
+	pthread_setname_np(ex->thread, "sonde-export");
+	return ex;
+fail:
+	log_error("cannot start the OTLP exporter", "url=\"%s\"", opts->url);
+	exporter__free(ex);
+	return NULL;
+}
+
+int exporter__enqueue(struct exporter *ex, uint8_t *data, size_t len, uint32_t nprofiles)
+{
+	struct item *it = calloc(1, sizeof(*it));
+	int err = 0;
+
+	if (!it) {
+		free(data);
+		return -ENOMEM;
+	}
+	it->data = data;
+	it->len = len;
+	it->nprofiles = nprofiles;
+	pthread_mutex_lock(&ex->lock);
+	if (len > ex->opts.max_queue_bytes) {
+		drop_item(ex, it);
+		err = -E2BIG;
+		goto out;
+	}
+	/* room: drop the oldest requests, never the one being sent */
+	while (ex->stats.queue_bytes + len > ex->opts.max_queue_bytes) {
+		struct item *victim = ex->head, **link = &ex->head, *prev = NULL;
+
+		if (victim == ex->in_flight) {
+			prev = victim;
+			link = &victim->next;
+			victim = victim->next;
+		}
+		if (!victim)
+			break;
+		*link = victim->next;
+		if (ex->tail == victim)
+			ex->tail = prev;
+		ex->stats.queue_requests--;
+		ex->stats.queue_profiles -= victim->nprofiles;
+		ex->stats.queue_bytes -= victim->len;
+		drop_item(ex, victim);
+		free(victim->data);
+		free(victim);
+	}
+	if (ex->tail)
+		ex->tail->next = it;
+	else
+		ex->head = it;
+	ex->tail = it;
+	ex->stats.queue_requests++;
+	ex->stats.queue_profiles += nprofiles;
+	ex->stats.queue_bytes += len;
+	it = NULL;
+	pthread_cond_broadcast(&ex->cond);
+out:
+	pthread_mutex_unlock(&ex->lock);
+	if (it) {
+		free(it->data);
+		free(it);
+	}
+	return err;
+}
+
+int exporter__flush(struct exporter *ex, uint64_t deadline_ns)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&ex->lock);
+	while (ex->head) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC), wake;
+		struct timespec ts;
+
+		if (now >= deadline_ns) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		wake = clock_ns(CLOCK_REALTIME) + MIN(deadline_ns - now, 100000000ull);
+		ts.tv_sec = (time_t)(wake / NSEC_PER_SEC);
+		ts.tv_nsec = (long)(wake % NSEC_PER_SEC);
+		pthread_cond_timedwait(&ex->cond, &ex->lock, &ts);
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return err;
+}
+
+void exporter__stats(struct exporter *ex, struct exporter_stats *ret)
+{
+	pthread_mutex_lock(&ex->lock);
+	*ret = ex->stats;
+	pthread_mutex_unlock(&ex->lock);
+}
+
+void exporter__free(struct exporter *ex)
+{
+	if (!ex)
+		return;
+	if (ex->started) {
+		pthread_mutex_lock(&ex->lock);
+		ex->stop = true;
+		pthread_cond_broadcast(&ex->cond);
+		pthread_mutex_unlock(&ex->lock);
+		pthread_join(ex->thread, NULL);
+	}
+	while (ex->head) {
+		struct item *it = ex->head;
+
+		unlink_head(ex);
+		drop_item(ex, it);
+		free(it->data);
+		free(it);
+	}
+	if (ex->stats.dropped_requests)
+		log_debug("exporter stopped", "dropped_requests=%llu",
+			  (unsigned long long)ex->stats.dropped_requests);
+	curl_slist_free_all(ex->headers);
+	if (ex->curl)
+		curl_easy_cleanup(ex->curl);
+	pthread_mutex_destroy(&ex->lock);
+	pthread_cond_destroy(&ex->cond);
+	free(ex);
+}
