@@ -20,7 +20,8 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wno-format-n
             -Wimplicit-fallthrough -Wvla -Wno-format-zero-length
 CPPFLAGS := -D_GNU_SOURCE -DSONDE_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fno-omit-frame-pointer -pthread $(SAN_FLAGS)
-LDLIBS   := -lbpf -ldw -lelf -ldebuginfod -liberty -llzma -lz -lprotobuf-c -lcurl -lmicrohttpd -lyaml -pthread
+LDLIBS   := -lbpf -ldw -lelf -ldebuginfod -liberty -llzma -lzstd -lz -lprotobuf-c -lcurl -lcrypto -lm \
+            -lmicrohttpd -lyaml -pthread
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
@@ -44,6 +45,9 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_COMMON     := $(BUILD)/libsonde-common.a
 LIB_SYMBOLIZER := $(BUILD)/libsonde-symbolizer.a
 LIB_PROTO      := $(BUILD)/libsonde-proto.a
+LIB_COLLECTOR  := $(BUILD)/libsonde-collector.a
+# every module except the programs' main() files
+LIB_COLLECTOR_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS))
 
 BINS := $(BUILD)/sonde-agent $(BUILD)/sonde-collector $(BUILD)/sonde
 
@@ -69,7 +73,7 @@ $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
 	$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/proto $<
 
 # generated sources are kept: make must not delete them as intermediates
-.SECONDARY: $(PROTO_C) $(PROTO_H)
+.SECONDARY: $(PROTO_C) $(PROTO_H) $(FUZZ_OBJS)
 
 $(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
@@ -84,28 +88,38 @@ $(LIB_SYMBOLIZER): $(call obj,$(SYMBOLIZER_SRCS))
 	$(AR) rcs $@ $^
 $(LIB_PROTO): $(PROTO_OBJS)
 	$(AR) rcs $@ $^
+$(LIB_COLLECTOR): $(call obj,$(LIB_COLLECTOR_SRCS)) $(BUILD)/gen/ui_assets.o
+	$(AR) rcs $@ $^
+
+# the web UI, embedded in the collector
+UI_FILES := $(sort $(wildcard collector/ui/*))
+$(BUILD)/gen/ui_assets.c: $(UI_FILES) scripts/embed.sh
+	@mkdir -p $(@D)
+	scripts/embed.sh $@ $(UI_FILES)
+$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Icollector -c $< -o $@
 
 $(BUILD)/sonde-agent: $(call obj,$(AGENT_SRCS)) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/sonde-collector: $(call obj,$(COLLECTOR_SRCS)) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/sonde-collector: $(BUILD)/obj/collector/main.o $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/sonde: $(call obj,$(CLI_SRCS)) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/sonde: $(call obj,$(CLI_SRCS)) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- tests ----------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
-# every module except the programs' main() files
 LIB_AGENT_OBJS := $(call obj,$(filter-out agent/main.c,$(AGENT_SRCS)))
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
-FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) agent/cfi.c agent/unwind_table.c
+FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(filter-out collector/api.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
+                agent/cfi.c agent/unwind_table.c
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Werror -Wno-unused-parameter \
@@ -113,12 +127,13 @@ FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Werror -Wno-unu
 $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(PROTO_H)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(PROTO_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
-BENCH_BINS := $(BUILD)/bench/unwind_tables $(BUILD)/bench/symbolize_bench
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+BENCH_BINS := $(BUILD)/bench/unwind_tables $(BUILD)/bench/symbolize_bench $(BUILD)/bench/otlp_load \
+              $(BUILD)/bench/query_gen
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -141,12 +156,35 @@ run: deps
 	$(MAKE) all
 	scripts/run.sh $(BUILD)
 
+# ---- installing ----------------------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [SYSTEMDDIR=...]: the binaries,
+# default configuration (never over an existing one) and the systemd units. It installs what
+# `make` built and builds nothing itself (so it is safe to run as root after a user's build).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/sonde
+install:
+	@for b in $(BINS); do [ -x $$b ] || { echo "install: $$b is not built: run make first" >&2; exit 1; }; done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/sonde $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(DOCDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	for f in agent.yaml collector.yaml agent.env collector.env; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/sonde/$$f ] || install -m 600 deploy/config/$$f $(DESTDIR)$(SYSCONFDIR)/sonde/$$f; \
+	done
+	for u in sonde-agent sonde-collector; do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' deploy/systemd/$$u.service.in \
+			> $(DESTDIR)$(SYSTEMDDIR)/$$u.service && chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$$u.service; \
+	done
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	@echo "installed; then: systemctl daemon-reload && systemctl enable --now sonde-collector sonde-agent"
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test tests run clean format FORCE
+.PHONY: all deps test tests run clean format install FORCE
 
 -include $(shell find $(BUILD)/obj $(BUILD)/proto $(BUILD)/fuzz -name '*.d' 2>/dev/null)

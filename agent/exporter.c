@@ -9,8 +9,7 @@
 #include <time.h>
 
 #include "exporter.h"
-#include "google/rpc/status.pb-c.h"
-#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+#include "../proto/otlp.h"
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -137,7 +136,7 @@ static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl
 /* The message of a google.rpc.Status body, for the log. */
 static void status_message(const struct buf *body, char *out, size_t size)
 {
-	Google__Rpc__Status *st = google__rpc__status__unpack(NULL, body->len, body->data);
+	RpcStatus *st = google__rpc__status__unpack(NULL, body->len, body->data);
 
 	out[0] = 0;
 	if (st) {
@@ -200,9 +199,7 @@ static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_
 		goto done;
 	}
 	if (status >= 200 && status < 300) {
-		Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse *resp =
-			opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack(
-				NULL, r.body.len, r.body.data);
+		Response *resp = response_unpack(NULL, r.body.len, r.body.data);
 		int64_t rejected = 0;
 
 		ex->stats.requests_sent++;
@@ -220,7 +217,7 @@ static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_
 			log_warn("the collector rejected part of a request (not retried)",
 				 "rejected_profiles=%lld message=\"%s\"", (long long)rejected, msg);
 		if (resp)
-			opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked(resp, NULL);
+			response_free_unpacked(resp, NULL);
 		out = SENT;
 		goto done;
 	}

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "labels.h"
+#include "relabel.h"
 #include "../common/buf.h"
+#include "../common/log.h"
 #include "../common/util.h"
 
 #define LABELS_MAX_BYTES 8192 /* of keys and values per process */
@@ -15,6 +17,8 @@
 struct labeler {
 	char host_name[256];
 	char *node_name;
+	struct relabel_rule *rules;
+	size_t nrules;
 };
 
 struct labeler *labeler__new(const struct labeler_opts *opts)
@@ -29,6 +33,22 @@ struct labeler *labeler__new(const struct labeler_opts *opts)
 		str_copy(lb->host_name, "unknown", sizeof(lb->host_name));
 	if (opts && opts->node_name)
 		lb->node_name = strdup(opts->node_name);
+	if (opts && opts->nrelabel) {
+		lb->rules = calloc(opts->nrelabel, sizeof(*lb->rules));
+		if (!lb->rules) {
+			labeler__free(lb);
+			return NULL;
+		}
+		for (size_t i = 0; i < opts->nrelabel; i++, lb->nrules++) {
+			char err[256];
+
+			if (relabel_parse(opts->relabel[i], &lb->rules[i], err, sizeof(err))) {
+				log_error("invalid relabel rule", "rule=\"%s\" err=\"%s\"", opts->relabel[i], err);
+				labeler__free(lb);
+				return NULL;
+			}
+		}
+	}
 	return lb;
 }
 
@@ -36,6 +56,9 @@ void labeler__free(struct labeler *lb)
 {
 	if (!lb)
 		return;
+	for (size_t i = 0; i < lb->nrules; i++)
+		relabel_free(&lb->rules[i]);
+	free(lb->rules);
 	free(lb->node_name);
 	free(lb);
 }
@@ -52,7 +75,13 @@ struct builder {
 	size_t offs[LABELS_MAX][2];
 };
 
-static void add(struct builder *b, const char *key, const char *value)
+static void add(struct label_set *ls, const char *key, const char *value)
+{
+	if (value && *value)
+		label_set_put(ls, key, value);
+}
+
+static void build_add(struct builder *b, const char *key, const char *value)
 {
 	if (!value || !*value || b->n >= LABELS_MAX ||
 	    b->strings.len + strlen(key) + strlen(value) + 2 > LABELS_MAX_BYTES)
@@ -64,8 +93,94 @@ static void add(struct builder *b, const char *key, const char *value)
 	b->n++;
 }
 
+static bool all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* One path component: a container id, a pod UID or a unit, into ret. */
+static void cgroup_component(const char *c, size_t n, struct cgroup_meta *ret)
+{
+	static const char *const prefixes[] = { "cri-containerd-", "crio-", "docker-", "libpod-" };
+	const char *pod;
+
+	/* <prefix><64 hex>.scope, or a bare <64 hex> (cgroupfs driver, /docker/<id>) */
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
+		size_t pl = strlen(prefixes[i]);
+
+		if (n == pl + 64 + 6 && strncmp(c, prefixes[i], pl) == 0 && strncmp(c + pl + 64, ".scope", 6) == 0 &&
+		    all_hex(c + pl, 64)) {
+			memcpy(ret->container_id, c + pl, 64);
+			ret->container_id[64] = 0;
+			return;
+		}
+	}
+	if (n == 64 && all_hex(c, 64)) {
+		memcpy(ret->container_id, c, 64);
+		ret->container_id[64] = 0;
+		return;
+	}
+	/* pod<UID> (cgroupfs) or kubepods[-qos]-pod<UID with _>.slice (systemd) */
+	pod = NULL;
+	if (n == 3 + 36 && strncmp(c, "pod", 3) == 0)
+		pod = c + 3;
+	else if (n > 36 + 9 && strncmp(c, "kubepods", 8) == 0 && strncmp(c + n - 6, ".slice", 6) == 0 &&
+		 strncmp(c + n - 6 - 36 - 3, "pod", 3) == 0)
+		pod = c + n - 6 - 36;
+	if (pod) {
+		for (int i = 0; i < 36; i++)
+			ret->pod_uid[i] = pod[i] == '_' ? '-' : pod[i];
+		ret->pod_uid[36] = 0;
+		return;
+	}
+	if (n > 8 && n < sizeof(ret->unit) && strncmp(c + n - 8, ".service", 8) == 0) {
+		memcpy(ret->unit, c, n);
+		ret->unit[n] = 0;
+	}
+}
+
+void cgroup_meta_parse(const char *text, struct cgroup_meta *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n'), *end = nl ? nl : line + strlen(line);
+		const char *path = memchr(line, ':', (size_t)(end - line));
+
+		/* "hierarchy:controllers:path": the path is after the second ':' */
+		path = path ? memchr(path + 1, ':', (size_t)(end - path - 1)) : NULL;
+		if (path) {
+			struct cgroup_meta m;
+
+			memset(&m, 0, sizeof(m));
+			for (const char *c = path + 1; c < end;) {
+				const char *slash = memchr(c, '/', (size_t)(end - c)), *ce = slash ? slash : end;
+
+				if (ce > c)
+					cgroup_component(c, (size_t)(ce - c), &m);
+				c = ce + 1;
+			}
+			/* v1 has a line per hierarchy: take what any of them says */
+			if (m.container_id[0] && !ret->container_id[0])
+				memcpy(ret->container_id, m.container_id, sizeof(m.container_id));
+			if (m.pod_uid[0] && !ret->pod_uid[0])
+				memcpy(ret->pod_uid, m.pod_uid, sizeof(m.pod_uid));
+			if (m.unit[0] && !ret->unit[0])
+				memcpy(ret->unit, m.unit, sizeof(m.unit));
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
 struct proc_labels *labeler__process(struct labeler *lb, uint32_t pid, const char *comm)
 {
+	struct cgroup_meta cg;
+	struct label_set ls = { 0 };
+	bool dropped;
+	char *cgtext = NULL;
+	size_t cglen;
 	struct builder b = { 0 };
 	struct proc_labels *l = NULL;
 	char path[64], exe[PATH_MAX], num[16];
@@ -84,19 +199,30 @@ struct proc_labels *labeler__process(struct labeler *lb, uint32_t pid, const cha
 		exe[0] = 0;
 	}
 	snprintf(num, sizeof(num), "%u", pid);
-	/* service.name: the Kubernetes workload and the systemd unit come first (issue 8) */
-	add(&b, "service.name", exe_name);
-	add(&b, "process.pid", num);
-	add(&b, "process.executable.name", exe_name);
-	add(&b, "process.executable.path", exe);
-	add(&b, "host.name", lb->host_name);
-	add(&b, "k8s.node.name", lb->node_name);
+	memset(&cg, 0, sizeof(cg));
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	if (read_file(-1, path, 64 << 10, &cgtext, &cglen) == 0)
+		cgroup_meta_parse(cgtext, &cg);
+	free(cgtext);
+	/* service.name: the Kubernetes workload (pod metadata, not yet), the systemd unit, the executable */
+	add(&ls, "service.name", cg.unit[0] && !cg.container_id[0] ? cg.unit : exe_name);
+	add(&ls, "process.pid", num);
+	add(&ls, "process.executable.name", exe_name);
+	add(&ls, "process.executable.path", exe);
+	add(&ls, "host.name", lb->host_name);
+	add(&ls, "container.id", cg.container_id);
+	add(&ls, "k8s.pod.uid", cg.pod_uid);
+	add(&ls, "k8s.node.name", lb->node_name);
+	dropped = !relabel_apply(lb->rules, lb->nrules, &ls);
+	for (uint32_t i = 0; i < ls.n; i++)
+		build_add(&b, ls.key[i], ls.value[i]);
 	if (b.strings.oom)
 		goto out;
 	l = malloc(sizeof(*l) + b.strings.len + 1);
 	if (!l)
 		goto out;
 	l->refs = 1;
+	l->dropped = dropped;
 	l->n = b.n;
 	l->strings_len = b.strings.len;
 	memcpy(l->strings, b.strings.data, b.strings.len);
@@ -105,6 +231,7 @@ struct proc_labels *labeler__process(struct labeler *lb, uint32_t pid, const cha
 		l->v[i].value = l->strings + b.offs[i][1];
 	}
 out:
+	label_set_free(&ls);
 	buf_free(&b.strings);
 	return l;
 }

@@ -21,19 +21,39 @@ struct label {
 
 struct proc_labels {
 	uint32_t refs;
+	bool dropped; /* a relabel rule says: do not profile this process */
 	uint32_t n;
 	struct label v[LABELS_MAX];
 	size_t strings_len;
 	char strings[]; /* the keys' and values' bytes */
 };
 
+/* What a process's cgroup path says about where it runs. Empty strings when unknown. */
+struct cgroup_meta {
+	char container_id[65]; /* containerd, CRI-O, Docker: 64 hex digits */
+	char pod_uid[37]; /* Kubernetes, with dashes */
+	char unit[256]; /* the innermost systemd *.service unit (bare metal) */
+};
+
+/*
+ * Parses the text of /proc/PID/cgroup (cgroup v2 "0::/path" or v1 "N:controllers:/path" lines)
+ * for the container id, the pod UID and the systemd unit: as containerd and CRI-O name cgroups
+ * under the systemd driver (kubepods-besteffort-pod<UID>.slice/cri-containerd-<ID>.scope,
+ * crio-<ID>.scope), the cgroupfs driver (kubepods/burstable/pod<UID>/<ID>) and Docker
+ * (docker-<ID>.scope, /docker/<ID>).
+ */
+void cgroup_meta_parse(const char *text, struct cgroup_meta *ret);
+
 struct labeler_opts {
 	const char *host_name; /* NULL = gethostname() */
 	const char *node_name; /* k8s.node.name, or NULL */
+	char *const *relabel; /* relabel rules (relabel.h), applied in order */
+	size_t nrelabel;
 };
 
 struct labeler;
 
+/* NULL when out of memory or a relabel rule is invalid (logged). */
 struct labeler *labeler__new(const struct labeler_opts *opts);
 void labeler__free(struct labeler *lb);
 /*

@@ -23,6 +23,7 @@
 #include "sampler.h"
 #include "unwind.h"
 #include "../common/log.h"
+#include "../common/strtab.h"
 #include "../common/util.h"
 #include "../symbolizer/symbolizer.h"
 
@@ -55,6 +56,7 @@ struct snapshot {
 	uint64_t samples_kept;
 	uint64_t samples_dropped;
 	uint64_t parked_dropped;
+	uint64_t relabel_dropped; /* samples of processes a relabel rule drops */
 	uint64_t bad_records;
 	uint64_t user_frames;
 	uint64_t unwind_calls;
@@ -93,7 +95,75 @@ struct agent {
 	pthread_mutex_t snap_lock;
 	struct snapshot snap; /* the last published copy */
 	uint64_t last_snap_ns;
+	/* daemon mode with --output: the folded lines of every interval shipped, summed */
+	struct strtab tee_lines;
+	VEC(uint64_t) tee_counts;
 };
+
+/* Adds the folded lines of one interval ("STACK COUNT\n"...) to the run's. */
+static int tee_add(struct agent *a, const struct buf *folded)
+{
+	const char *p = (const char *)folded->data, *end = p + folded->len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *sp;
+		uint64_t count;
+		uint32_t id;
+
+		if (!nl)
+			break;
+		sp = nl;
+		while (sp > p && sp[-1] != ' ')
+			sp--;
+		if (sp == p)
+			return -EINVAL;
+		count = strtoull(sp, NULL, 10);
+		id = strtab_intern(&a->tee_lines, p, (size_t)(sp - 1 - p));
+		if (id == STRTAB_NONE)
+			return -ENOMEM;
+		while (a->tee_counts.len <= id)
+			if (VEC_PUSH(&a->tee_counts, 0))
+				return -ENOMEM;
+		a->tee_counts.v[id] += count;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+static const struct strtab *tee_sort_lines;
+
+static int tee_cmp(const void *x, const void *y)
+{
+	return strcmp(strtab_get(tee_sort_lines, *(const uint32_t *)x),
+		      strtab_get(tee_sort_lines, *(const uint32_t *)y));
+}
+
+/* Daemon mode: the folded stacks of everything shipped, to --output. */
+static int write_tee(struct agent *a)
+{
+	size_t n = strtab_count(&a->tee_lines);
+	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
+	struct buf out = { 0 };
+	int err;
+
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	tee_sort_lines = &a->tee_lines;
+	qsort(order, n, sizeof(*order), tee_cmp);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&out, "%s %llu\n", strtab_get(&a->tee_lines, order[i]),
+			   (unsigned long long)a->tee_counts.v[order[i]]);
+	err = out.oom ? -ENOMEM : write_file_atomic(a->opts.output, out.data, out.len);
+	if (err)
+		log_error("cannot write the profile", "path=\"%s\" err=\"%s\"", a->opts.output, strerror(-err));
+	else
+		log_info("profile written (a copy of what was shipped)", "path=\"%s\" stacks=%zu", a->opts.output, n);
+	free(order);
+	buf_free(&out);
+	return err;
+}
 
 static volatile sig_atomic_t stop_requested;
 
@@ -128,7 +198,7 @@ static int check_environment(const struct agent_opts *o)
 
 	if (!bpf_ok) {
 		log_error("missing privileges: run sonde-agent as root, or with CAP_BPF, "
-			  "CAP_PERFMON, CAP_SYS_PTRACE and CAP_SYS_RESOURCE",
+			  "CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_SYSLOG",
 			  "cap_eff=%016llx", (unsigned long long)caps);
 		return -EPERM;
 	}
@@ -243,6 +313,11 @@ static enum unwind_status add_sample(struct agent *a, const struct sonde_sample 
 			p = proc_table__get(a->procs, s->pid, true);
 			maps = p ? p->maps : NULL;
 			labels = p ? p->labels : NULL;
+			if (labels && labels->dropped) {
+				/* a relabel rule drops this process: not even unwound */
+				a->s.relabel_dropped++;
+				return UNWIND_NO_USER;
+			}
 			labelset = labelset_of(a, p);
 		} else {
 			labelset = profile__labelset(a->profile, labels);
@@ -420,6 +495,7 @@ static void render_metrics(void *ctx, struct buf *out)
 		     (double)s.bad_records);
 	metric_value(out, "sonde_agent_samples_dropped_total", "reason=\"unwind_queue_full\"",
 		     (double)s.parked_dropped);
+	metric_value(out, "sonde_agent_samples_dropped_total", "reason=\"relabel\"", (double)s.relabel_dropped);
 	metric_header(out, "sonde_agent_stacks_total", "counter",
 		      "Samples by how their user stack unwound: complete, truncated, or the reason it stopped.");
 	for (int i = 0; i < UNWIND_NSTATUS; i++) {
@@ -515,6 +591,14 @@ static void flush_interval(struct agent *a)
 		goto reset; /* senders should not send empty envelopes */
 	err = frame_syms__build(&fs, a->profile, a->procs, a->sym);
 	t1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	if (!err && a->opts.output) {
+		struct buf folded = { 0 };
+
+		err = output_folded(a->profile, &fs, &folded);
+		if (!err)
+			err = tee_add(a, &folded);
+		buf_free(&folded);
+	}
 	if (!err)
 		err = otlp_encode(a->profile, &fs, a->procs, &meta, &raw, &os);
 	t2 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -605,9 +689,10 @@ static void log_stats(struct agent *a)
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s=%llu", i ? " " : "",
 					unwind_status_name(i), (unsigned long long)a->s.unwind_status[i]);
 	log_info("stacks",
-		 "%s user_frames=%llu parked_dropped=%llu unwind_calls=%llu unwind_ns=%llu "
+		 "%s user_frames=%llu parked_dropped=%llu relabel_dropped=%llu unwind_calls=%llu unwind_ns=%llu "
 		 "stack_copy_bytes=%llu",
 		 line, (unsigned long long)a->s.user_frames, (unsigned long long)a->s.parked_dropped,
+		 (unsigned long long)a->s.relabel_dropped,
 		 (unsigned long long)a->s.unwind_calls, (unsigned long long)a->s.unwind_ns,
 		 (unsigned long long)a->s.stack_copy_bytes);
 	log_info("unwind tables",
@@ -743,6 +828,8 @@ int main(int argc, char **argv)
 	symo.negative_ttl_s = a.opts.debuginfod_negative_ttl_s;
 	lo.host_name = a.opts.host_name;
 	lo.node_name = getenv("NODE_NAME");
+	lo.relabel = a.opts.relabel;
+	lo.nrelabel = a.opts.nrelabel;
 	po.keep_timestamps = a.opts.collector || a.opts.format == OUTPUT_OTLP;
 	a.sym = symbolizer__new(&symo);
 	a.unwind = unwind_cache__new(a.opts.unwind_cache_bytes);
@@ -837,6 +924,8 @@ int main(int argc, char **argv)
 			 (unsigned long long)es.retries, (unsigned long long)es.dropped_requests,
 			 (unsigned long long)es.dropped_profiles, (unsigned long long)es.queue_requests);
 		log_symbols(&a);
+		if (a.opts.output && write_tee(&a))
+			goto cleanup;
 		ret = 0;
 		goto cleanup;
 	}
@@ -855,6 +944,8 @@ cleanup:
 	symbolizer__free(a.sym);
 	labeler__free(a.labeler);
 	free(a.endpoint);
+	strtab_free(&a.tee_lines);
+	VEC_FREE(&a.tee_counts);
 	agent_opts__free(&a.opts);
 	pthread_mutex_destroy(&a.snap_lock);
 	return ret;

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <getopt.h>
-#include <yaml.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "options.h"
+#include "relabel.h"
+#include "../common/config.h"
 #include "../bpf/profile.h"
 #include "../common/util.h"
 
@@ -18,8 +19,8 @@ static const char usage[] =
 	"Usage: sonde-agent [OPTIONS]\n"
 	"\n"
 	"Samples every CPU of this machine with eBPF and writes or ships CPU profiles of every\n"
-	"process (kernel and user stacks). Needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and\n"
-	"CAP_SYS_RESOURCE.\n"
+	"process (kernel and user stacks). Needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE,\n"
+	"CAP_DAC_READ_SEARCH and CAP_SYSLOG (kernel 5.8+; see docs/deploy.md).\n"
 	"\n"
 	"Sampling:\n"
 	"  -F, --frequency HZ        samples per second per CPU (default 100)\n"
@@ -52,6 +53,10 @@ static const char usage[] =
 	"      --upload-interval S   how often a profile is sent (default 10s)\n"
 	"      --tenant ID           sent as X-Scope-OrgID\n"
 	"      --header 'K: V'       an extra request header, e.g. authorization (repeatable)\n"
+	"      --relabel RULE        applied to each process's labels before export, in order\n"
+	"                            (repeatable): 'keep LABEL=~REGEX', 'drop LABEL=~REGEX',\n"
+	"                            'replace LABEL=~REGEX => TARGET=VALUE' ($1..$9: groups),\n"
+	"                            'labeldrop REGEX' (see docs/agent.md)\n"
 	"      --ca-file FILE        trust this CA for https, besides the system store\n"
 	"      --symbolize WHERE     agent (default): names in the profiles | collector: native\n"
 	"                            frames sent as build ID and address\n"
@@ -64,7 +69,9 @@ static const char usage[] =
 	"      --metrics-addr H:P    serve Prometheus metrics of the agent at /metrics\n"
 	"\n"
 	"Output (one-shot mode):\n"
-	"  -o, --output FILE         write the profile to FILE when the run ends\n"
+	"  -o, --output FILE         write the profile to FILE when the run ends (with --collector:\n"
+	"                            also, folded stacks of everything shipped, for checking;\n"
+	"                            every distinct stack of the run is kept in memory)\n"
 	"  -f, --format FORMAT       folded (default) | pprof (gzipped profile.proto) | otlp\n"
 	"                            (an ExportProfilesServiceRequest, protobuf)\n"
 	"\n"
@@ -101,6 +108,7 @@ enum {
 	OPT_HOST_NAME,
 	OPT_METRICS_ADDR,
 	OPT_LOG_LEVEL,
+	OPT_RELABEL,
 };
 
 static const struct option long_options[] = {
@@ -123,6 +131,7 @@ static const struct option long_options[] = {
 	{ "upload-interval", required_argument, NULL, OPT_UPLOAD_INTERVAL },
 	{ "tenant", required_argument, NULL, OPT_TENANT },
 	{ "header", required_argument, NULL, OPT_HEADER },
+	{ "relabel", required_argument, NULL, OPT_RELABEL },
 	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 	{ "symbolize", required_argument, NULL, OPT_SYMBOLIZE },
 	{ "queue-size", required_argument, NULL, OPT_QUEUE_SIZE },
@@ -170,6 +179,8 @@ void agent_opts__free(struct agent_opts *o)
 	free(o->tenant);
 	for (uint32_t i = 0; i < o->nheaders; i++)
 		free(o->headers[i]);
+	for (uint32_t i = 0; i < o->nrelabel; i++)
+		free(o->relabel[i]);
 	free(o->ca_file);
 	free(o->metrics_addr);
 	free(o->host_name);
@@ -341,6 +352,20 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 			if (!o->headers[o->nheaders++])
 				return -ENOMEM;
 			break;
+		case OPT_RELABEL: {
+			struct relabel_rule r;
+			char why[256];
+
+			if (relabel_parse(optarg, &r, why, sizeof(why)))
+				return bad("--relabel", optarg, why);
+			relabel_free(&r);
+			if (o->nrelabel >= AGENT_MAX_RELABEL)
+				return bad("--relabel", optarg, "too many --relabel rules (limit 64)");
+			o->relabel[o->nrelabel] = strdup(optarg);
+			if (!o->relabel[o->nrelabel++])
+				return -ENOMEM;
+			break;
+		}
 		case OPT_CA_FILE:
 			if (set_str(&o->ca_file, optarg))
 				return -ENOMEM;
@@ -401,182 +426,32 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 	return 0;
 }
 
-static const struct option *find_option(const char *name)
-{
-	for (const struct option *opt = long_options; opt->name; opt++) {
-		if (strcmp(opt->name, name) == 0)
-			return opt;
-	}
-	return NULL;
-}
-
-struct argv_builder {
-	char **v;
-	int n, cap;
-};
-
-static int push_arg(struct argv_builder *b, char *arg)
-{
-	if (!arg)
-		return -ENOMEM;
-	if (b->n + 2 > b->cap) {
-		char **nv = realloc(b->v, (size_t)(b->cap ? b->cap * 2 : 32) * sizeof(char *));
-
-		if (!nv) {
-			free(arg);
-			return -ENOMEM;
-		}
-		b->v = nv;
-		b->cap = b->cap ? b->cap * 2 : 32;
-	}
-	b->v[b->n++] = arg;
-	b->v[b->n] = NULL;
-	return 0;
-}
-
-/* key: value (or a list of values) as "--key=value" arguments; a boolean flag as "--key". */
-static int config_arg(struct argv_builder *b, const char *path, const char *key, const char *value)
-{
-	const struct option *opt = find_option(key);
-	char *arg;
-
-	if (!opt || strcmp(key, "config") == 0 || strcmp(key, "help") == 0 ||
-	    strcmp(key, "version") == 0) {
-		fprintf(stderr, "sonde-agent: %s: unknown key '%s' (keys are the long option names)\n",
-			path, key);
-		return -EINVAL;
-	}
-	if (opt->has_arg == no_argument) {
-		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0) {
-			if (asprintf(&arg, "--%s", key) < 0)
-				return -ENOMEM;
-			return push_arg(b, arg);
-		}
-		if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
-			return 0;
-		fprintf(stderr, "sonde-agent: %s: '%s' takes true or false, not '%s'\n", path, key,
-			value);
-		return -EINVAL;
-	}
-	if (asprintf(&arg, "--%s=%s", key, value) < 0)
-		return -ENOMEM;
-	return push_arg(b, arg);
-}
-
-/*
- * Reads a YAML mapping of long option names to values (scalars, or sequences for repeatable
- * options) and parses it like a command line.
- */
+/* The config file's settings, parsed like a command line that argv then overrides. */
 static int load_config(struct agent_opts *o, const char *path)
 {
-	struct argv_builder b = { 0 };
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	char *data = NULL, key[128] = "", where[300];
-	size_t len;
-	int depth = 0, err, in_seq = 0;
-	bool have_key = false, done = false;
+	char where[300], **args = NULL;
+	int nargs = 0, err;
 
-	err = read_file(-1, path, AGENT_CONFIG_MAX_BYTES, &data, &len);
-	if (err) {
-		fprintf(stderr, "sonde-agent: cannot read config file %s: %s\n", path,
-			err == -EFBIG ? "larger than 1 MiB" : strerror(-err));
-		return -EINVAL;
-	}
-	if (push_arg(&b, strdup("sonde-agent")))
-		goto oom;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	while (!done && !err) {
-		if (!yaml_parser_parse(&parser, &ev)) {
-			fprintf(stderr, "sonde-agent: %s:%zu: YAML error: %s\n", path,
-				parser.problem_mark.line + 1, parser.problem ? parser.problem : "?");
-			err = -EINVAL;
-			break;
-		}
-		switch (ev.type) {
-		case YAML_MAPPING_START_EVENT:
-			if (++depth > 1) {
-				fprintf(stderr, "sonde-agent: %s:%zu: '%s': expected a value or a list\n",
-					path, ev.start_mark.line + 1, key);
-				err = -EINVAL;
-			}
-			break;
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			if (!have_key || in_seq) {
-				fprintf(stderr, "sonde-agent: %s:%zu: unexpected list\n", path,
-					ev.start_mark.line + 1);
-				err = -EINVAL;
-			}
-			in_seq = 1;
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-			in_seq = 0;
-			have_key = false;
-			break;
-		case YAML_SCALAR_EVENT: {
-			const char *v = (const char *)ev.data.scalar.value;
-
-			if (depth != 1) {
-				fprintf(stderr, "sonde-agent: %s: the file must be a mapping of options\n",
-					path);
-				err = -EINVAL;
-			} else if (!have_key) {
-				str_copy(key, v, sizeof(key));
-				have_key = true;
-			} else {
-				err = config_arg(&b, path, key, v);
-				if (!in_seq)
-					have_key = false;
-			}
-			break;
-		}
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&parser);
-	if (!err) {
-		snprintf(where, sizeof(where), "config file %s: ", path);
-		err = parse_args(o, b.n, b.v, where);
-	}
-	goto out;
-oom:
-	err = -ENOMEM;
-out:
-	for (int i = 0; i < b.n; i++)
-		free(b.v[i]);
-	free(b.v);
-	free(data);
+	err = config_load_argv("sonde-agent", path, long_options, &nargs, &args);
+	if (err)
+		return err;
+	snprintf(where, sizeof(where), "config file %s: ", path);
+	err = parse_args(o, nargs, args, where);
+	config_free_argv(nargs, args);
 	return err;
 }
 
 int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 {
-	const char *env;
+	const char *env, *path;
 	int err;
 
 	/* the config file first (argv may name it anywhere), then argv over it */
-	for (int i = 1; i < argc; i++) {
-		const char *path = NULL;
-
-		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
-			path = argv[i + 1];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			path = argv[i] + 9;
-		if (path) {
-			err = load_config(o, path);
-			if (err)
-				return err;
-			break;
-		}
+	path = config_path_in_argv(argc, argv);
+	if (path) {
+		err = load_config(o, path);
+		if (err)
+			return err;
 	}
 	err = parse_args(o, argc, argv, NULL);
 	if (err)
@@ -592,9 +467,9 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 				return -ENOMEM;
 		}
 	}
-	if (o->collector && o->output) {
-		fprintf(stderr, "sonde-agent: --output and --collector exclude each other: write a "
-				"file, or ship to a collector\n");
+	if (o->collector && o->output && o->format != OUTPUT_FOLDED) {
+		fprintf(stderr, "sonde-agent: with --collector, --output writes folded stacks only (a copy of "
+				"what was shipped, for checking)\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -11,7 +11,7 @@
 #define AGENT_MAX_PIDS 1024 /* the size of the in-kernel pid filter */
 #define AGENT_MAX_CGROUPS 1024
 #define AGENT_MAX_HEADERS 32
-#define AGENT_CONFIG_MAX_BYTES (1u << 20)
+#define AGENT_MAX_RELABEL 64
 
 enum fp_stack_mode {
 	FP_STACK_AUTO = 0, /* in-kernel frame-pointer walk only where it is right (Go) */
@@ -54,6 +54,8 @@ struct agent_opts {
 	char *tenant;
 	char *headers[AGENT_MAX_HEADERS];
 	uint32_t nheaders;
+	char *relabel[AGENT_MAX_RELABEL]; /* relabel rules, in order (relabel.h) */
+	uint32_t nrelabel;
 	char *ca_file;
 	uint64_t queue_bytes;
 	uint64_t shutdown_timeout_ns;

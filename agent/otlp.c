@@ -4,56 +4,11 @@
 #include <string.h>
 
 #include "otlp.h"
-#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+#include "../proto/otlp.h"
 #include "../common/arena.h"
 #include "../common/hash.h"
 #include "../common/strtab.h"
 #include "../common/util.h"
-
-/* the generated names are long: short ones for this file */
-typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
-	Request;
-typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary Dictionary;
-typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles ResourceProfiles;
-typedef Opentelemetry__Proto__Profiles__V1development__ScopeProfiles ScopeProfiles;
-typedef Opentelemetry__Proto__Profiles__V1development__Profile Profile;
-typedef Opentelemetry__Proto__Profiles__V1development__Sample Sample;
-typedef Opentelemetry__Proto__Profiles__V1development__Stack Stack;
-typedef Opentelemetry__Proto__Profiles__V1development__Location Location;
-typedef Opentelemetry__Proto__Profiles__V1development__Line Line;
-typedef Opentelemetry__Proto__Profiles__V1development__Function Function;
-typedef Opentelemetry__Proto__Profiles__V1development__Mapping Mapping;
-typedef Opentelemetry__Proto__Profiles__V1development__Link Link;
-typedef Opentelemetry__Proto__Profiles__V1development__ValueType ValueType;
-typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit KeyValueAndUnit;
-typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
-typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
-typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
-typedef Opentelemetry__Proto__Resource__V1__Resource Resource;
-
-#define INIT(T, x)                                                                                 \
-	do {                                                                                       \
-		static const T init_ = T##_INIT;                                                   \
-		*(x) = init_;                                                                      \
-	} while (0)
-#define Request_INIT OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_SERVICE_REQUEST__INIT
-#define Dictionary_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT
-#define ResourceProfiles_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__RESOURCE_PROFILES__INIT
-#define ScopeProfiles_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__SCOPE_PROFILES__INIT
-#define Profile_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILE__INIT
-#define Sample_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__SAMPLE__INIT
-#define Stack_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__STACK__INIT
-#define Location_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT
-#define Line_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT
-#define Function_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__FUNCTION__INIT
-#define Mapping_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__MAPPING__INIT
-#define Link_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINK__INIT
-#define ValueType_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__VALUE_TYPE__INIT
-#define KeyValueAndUnit_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__KEY_VALUE_AND_UNIT__INIT
-#define AnyValue_INIT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT
-#define KeyValue_INIT OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT
-#define Scope_INIT OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT
-#define Resource_INIT OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT
 
 /* An attribute_table entry: a key and an int or string value, deduplicated. */
 struct attr {
@@ -426,10 +381,10 @@ static KeyValue *key_value(struct enc *e, const char *key, const char *value)
 	kv->value = v;
 	/* process.pid is an int by the semantic conventions; the rest are strings */
 	if (strcmp(key, "process.pid") == 0) {
-		v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+		v->value_case = ANY_INT;
 		v->int_value = strtoll(value, NULL, 10);
 	} else {
-		v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+		v->value_case = ANY_STRING;
 		v->string_value = arena_strdup(&e->arena, value);
 		if (!v->string_value)
 			e->oom = true;
@@ -617,11 +572,11 @@ int otlp_encode(struct profile *p, const struct frame_syms *fs, struct proc_tabl
 			INIT(AnyValue, v);
 			kv->key_strindex = (int32_t)e.attrs.v[i].key;
 			if (e.attrs.v[i].is_int) {
-				v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+				v->value_case = ANY_INT;
 				v->int_value = e.attrs.v[i].ival;
 			} else {
 				v->value_case =
-					OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+					ANY_STRING;
 				v->string_value = (char *)strtab_get(&e.strings, e.attrs.v[i].sval);
 			}
 			kv->value = v;
@@ -654,13 +609,12 @@ int otlp_encode(struct profile *p, const struct frame_syms *fs, struct proc_tabl
 	req.dictionary = &dict;
 	req.resource_profiles = rps;
 	req.n_resource_profiles = nres;
-	packed = opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__get_packed_size(&req);
+	packed = request_get_packed_size(&req);
 	if (buf_reserve(out, packed)) {
 		err = -ENOMEM;
 		goto out;
 	}
-	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__pack(
-		&req, out->data + out->len);
+	request_pack(&req, out->data + out->len);
 	out->len += packed;
 	if (ret_stats) {
 		ret_stats->resources = (uint32_t)nres;

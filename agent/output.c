@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "output.h"
 #include "pprof/profile.pb-c.h"
@@ -91,29 +90,6 @@ cleanup:
 	strtab_free(&f.lines);
 	VEC_FREE(&f.counts);
 	return err;
-}
-
-int gzip_append(const void *in, size_t len, struct buf *out)
-{
-	z_stream zs = { 0 };
-	int zerr;
-
-	if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = (uInt)len;
-	do {
-		if (buf_reserve(out, 65536)) {
-			deflateEnd(&zs);
-			return -ENOMEM;
-		}
-		zs.next_out = out->data + out->len;
-		zs.avail_out = 65536;
-		zerr = deflate(&zs, Z_FINISH);
-		out->len += 65536 - zs.avail_out;
-	} while (zerr == Z_OK || zerr == Z_BUF_ERROR);
-	deflateEnd(&zs);
-	return zerr == Z_STREAM_END ? 0 : -EIO;
 }
 
 /* pprof functions are unique by (name, system name, file). */

@@ -9,6 +9,7 @@
 #include "options.h"
 #include "profile.h"
 #include "../common/buf.h"
+#include "../common/gzip.h"
 
 struct output_meta {
 	uint64_t start_unix_ns; /* when the profile began (wall clock) */
@@ -25,7 +26,5 @@ int output_folded(struct profile *p, const struct frame_syms *fs, struct buf *ou
 /* A gzipped pprof profile.proto. Appends to out. Returns 0 or -errno. */
 int output_pprof(struct profile *p, const struct frame_syms *fs, struct proc_table *t,
 		 const struct output_meta *meta, struct buf *out);
-/* gzip-compresses in[0..len) and appends to out. Returns 0 or -errno. */
-int gzip_append(const void *in, size_t len, struct buf *out);
 
 #endif

@@ -182,7 +182,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn 
 				  "err=\"%s\" libbpf=\"%s\"", msg, libbpf_last_warning);
 		} else if (err == -EPERM)
 			log_error("permission denied loading BPF programs: run as root, or grant "
-				  "CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and CAP_SYS_RESOURCE",
+				  "CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_SYSLOG",
 				  "err=\"%s\" libbpf=\"%s\"", strerror(-err), libbpf_last_warning);
 		else
 			log_error("the kernel rejected the BPF programs (run with --log-level debug "

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* sonde: the command-line client. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,8 +13,20 @@
 static const char usage[] =
 	"Usage: sonde COMMAND [ARGS]   (sonde COMMAND --help for each)\n"
 	"\n"
-	"Commands:\n"
+	"Queries (a collector's API: --url URL [SELECTOR] --from T --to T):\n"
+	"  top         top functions by self or total time\n"
+	"  flamegraph  the merged flame graph, as a tree in the terminal or an SVG\n"
+	"  diff        two selections or time ranges, node by node\n"
+	"  series      samples over time, optionally grouped by a label\n"
+	"  labels      label names, or the values of one\n"
+	"  export      the selected profile as pprof or folded stacks (with --url), or a service's\n"
+	"              profile read from a storage directly (sonde export STORAGE --service S)\n"
+	"\n"
+	"Storage and binaries:\n"
 	"  symbolize   turn addresses of a binary (or a build ID) into functions, files, lines\n"
+	"  inspect     list and check the blocks in a collector's storage\n"
+	"  compact     run a compaction pass over a collector's storage\n"
+	"  import      store OTLP profiles files in a collector's storage\n"
 	"  version     print the version\n"
 	"\n"
 	"Exit codes: 0 ok, 1 not found, 2 usage error, 3 other error.\n";
@@ -23,7 +36,22 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{ "symbolize", cmd_symbolize },
+	{ "inspect", cmd_inspect },
+	{ "export", cmd_export },
+	{ "compact", cmd_compact },
+	{ "import", cmd_import },
 };
+
+static const char *const query_commands[] = { "top", "flamegraph", "diff", "series", "labels" };
+
+/* export with --url goes to the API; without, it reads a storage */
+static bool has_url(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--url") == 0 || strcmp(argv[i], "-u") == 0 || strncmp(argv[i], "--url=", 6) == 0)
+			return true;
+	return false;
+}
 
 int main(int argc, char **argv)
 {
@@ -40,6 +68,11 @@ int main(int argc, char **argv)
 		printf("sonde %s\n", SONDE_VERSION);
 		return CLI_OK;
 	}
+	for (size_t i = 0; i < sizeof(query_commands) / sizeof(query_commands[0]); i++)
+		if (strcmp(argv[1], query_commands[i]) == 0)
+			return cmd_query(argv[1], argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0 && has_url(argc - 1, argv + 1))
+		return cmd_query("export", argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);

@@ -1,23 +1,189 @@
 // SPDX-License-Identifier: Apache-2.0
-/* sonde-collector: receives OTLP profiles and stores them. The server arrives with issue 6. */
+/* sonde-collector: receives OTLP profiles, stores them as blocks, compacts them. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#ifndef SONDE_VERSION
-#define SONDE_VERSION "dev"
-#endif
+#include "auth.h"
+#include "compactor.h"
+#include "objstore.h"
+#include "options.h"
+#include "segment.h"
+#include "server.h"
+#include "../common/httpd.h"
+#include "../common/log.h"
+#include "../common/util.h"
+
+struct collector {
+	struct collector_opts opts;
+	struct objstore *store;
+	struct auth *auth;
+	struct segwriter *writer;
+	struct compactor *compactor;
+	struct server *server;
+};
+
+static void extra_metrics(void *ctx, struct buf *out)
+{
+	struct collector *c = ctx;
+	struct objstore_stats os;
+	struct compactor_stats cs = { 0 };
+
+	objstore__stats(c->store, &os);
+	metric_header(out, "sonde_collector_storage_operations_total", "counter", "Object storage operations that succeeded, by kind.");
+	metric_value(out, "sonde_collector_storage_operations_total", "op=\"put\"", (double)os.puts);
+	metric_value(out, "sonde_collector_storage_operations_total", "op=\"get\"", (double)os.gets);
+	metric_value(out, "sonde_collector_storage_operations_total", "op=\"list\"", (double)os.lists);
+	metric_value(out, "sonde_collector_storage_operations_total", "op=\"delete\"", (double)os.deletes);
+	metric_single(out, "sonde_collector_storage_errors_total", "counter", "Object storage operations that failed.", (double)os.errors);
+	metric_single(out, "sonde_collector_storage_retries_total", "counter", "Object storage requests retried (S3).", (double)os.retries);
+	metric_header(out, "sonde_collector_query_cache_total", "counter", "Storage reads of queries, answered from the cache or not.");
+	metric_value(out, "sonde_collector_query_cache_total", "result=\"hit\"", (double)os.cache_hits);
+	metric_value(out, "sonde_collector_query_cache_total", "result=\"miss\"", (double)os.cache_misses);
+	metric_single(out, "sonde_collector_query_cache_bytes", "gauge", "Memory of the query cache.", (double)os.cache_bytes);
+	metric_header(out, "sonde_collector_storage_bytes_total", "counter", "Bytes written to and read from object storage.");
+	metric_value(out, "sonde_collector_storage_bytes_total", "direction=\"written\"", (double)os.bytes_put);
+	metric_value(out, "sonde_collector_storage_bytes_total", "direction=\"read\"", (double)os.bytes_got);
+	if (c->compactor)
+		compactor__stats(c->compactor, &cs);
+	metric_single(out, "sonde_collector_compactions_total", "counter", "Blocks written by compaction.", (double)cs.compactions);
+	metric_single(out, "sonde_collector_compacted_blocks_total", "counter", "Blocks merged into others.", (double)cs.blocks_in);
+	metric_single(out, "sonde_collector_compaction_errors_total", "counter", "Compactions that failed (retried later).", (double)cs.errors);
+	metric_single(out, "sonde_collector_blocks_deleted_total", "counter", "Blocks deleted once merged.", (double)cs.deleted);
+	metric_single(out, "sonde_collector_compaction_seconds_total", "counter", "Time spent compacting.", (double)cs.ns / 1e9);
+}
+
+/* The storage must answer before the collector says it is ready. */
+static int stop_at_first(void *ctx, const char *key, uint64_t size)
+{
+	(void)ctx;
+	(void)key;
+	(void)size;
+	return 1;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		puts("Usage: sonde-collector [--listen HOST:PORT] [--storage URL]\n"
-		     "Receives OTLP profiles and stores them (not built yet in this version).");
-		return 0;
+	struct collector c = { 0 };
+	struct segwriter_opts wo = { 0 };
+	struct server_opts so = { 0 };
+	char err[512], probe[64];
+	sigset_t sigs;
+	int e, sig, status = 1;
+
+	collector_opts__init(&c.opts);
+	e = collector_opts__parse(&c.opts, argc, argv);
+	if (e) {
+		collector_opts__free(&c.opts);
+		return e > 0 ? 0 : 2;
 	}
-	if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-		printf("sonde-collector %s\n", SONDE_VERSION);
-		return 0;
+	log_set_level(c.opts.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	/* every thread inherits these blocked; the main thread waits for them */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	c.store = objstore__open(c.opts.storage, err, sizeof(err));
+	if (!c.store) {
+		log_error("cannot use the storage", "storage=\"%s\" err=\"%s\"", c.opts.storage, err);
+		goto out;
 	}
-	fprintf(stderr, "sonde-collector: the collector is not built yet in this version\n");
-	return 2;
+	if (c.opts.query_cache_bytes && objstore__set_cache(c.store, c.opts.query_cache_bytes)) {
+		log_error("out of memory");
+		goto out;
+	}
+	e = objstore__claim(c.store);
+	if (e) {
+		log_error("cannot use the storage", "storage=\"%s\" err=\"%s\"", objstore__url(c.store),
+			  objstore_error());
+		goto out;
+	}
+	/* list, write and delete now: wrong credentials or a read-only disk stop the start */
+	e = objstore__list(c.store, "", stop_at_first, NULL);
+	if (e < 0) {
+		log_error("the storage does not answer", "storage=\"%s\" err=\"%s\"", objstore__url(c.store),
+			  objstore_error());
+		goto out;
+	}
+	snprintf(probe, sizeof(probe), ".probe-%d", (int)getpid());
+	e = objstore__put(c.store, probe, "sonde", 5);
+	if (!e)
+		e = objstore__delete(c.store, probe);
+	if (e) {
+		log_error("cannot write to the storage", "storage=\"%s\" err=\"%s\"", objstore__url(c.store),
+			  objstore_error());
+		goto out;
+	}
+	if (c.opts.auth_token_file) {
+		c.auth = auth__load(c.opts.auth_token_file, err, sizeof(err));
+		if (!c.auth) {
+			log_error("cannot load the tokens", "err=\"%s\"", err);
+			goto out;
+		}
+	}
+	wo.store = c.store;
+	wo.max_bytes = c.opts.segment_max_bytes;
+	wo.max_age_ns = c.opts.segment_max_age_ns;
+	wo.max_pending_bytes = c.opts.max_pending_bytes;
+	wo.time_unit_ns = c.opts.time_unit_ns;
+	c.writer = segwriter__new(&wo);
+	if (!c.writer)
+		goto out;
+	if (!c.opts.no_compaction) {
+		struct compactor_opts co = {
+			.store = c.store,
+			.block_duration_ns = c.opts.block_duration_ns,
+			.delay_ns = c.opts.compact_delay_ns,
+			.interval_ns = c.opts.compact_interval_ns,
+			.time_unit_ns = c.opts.time_unit_ns,
+		};
+
+		c.compactor = compactor__new(&co);
+		if (!c.compactor)
+			goto out;
+	}
+	so.listen = c.opts.listen;
+	so.writer = c.writer;
+	so.auth = c.auth;
+	so.max_body_bytes = c.opts.max_body_bytes;
+	so.threads = c.opts.threads;
+	so.max_connections = c.opts.max_connections;
+	so.api.store = c.store;
+	so.api.max_rows = c.opts.query_max_samples;
+	so.api.max_range_ns = c.opts.query_max_range_ns;
+	so.extra_metrics = extra_metrics;
+	so.extra_ctx = &c;
+	c.server = server__new(&so);
+	if (!c.server)
+		goto out;
+	log_info("collector ready", "listen=%s storage=\"%s\" auth=%s compaction=%s", c.opts.listen,
+		 objstore__url(c.store), c.auth ? "tokens" : "none", c.compactor ? "on" : "off");
+
+	do {
+		sig = sigwaitinfo(&sigs, NULL);
+	} while (sig < 0 && errno == EINTR);
+	log_info("stopping: storing what was received", "signal=%d timeout_s=%.1f", sig,
+		 (double)c.opts.shutdown_timeout_ns / 1e9);
+	server__quiesce(c.server);
+	if (segwriter__drain(c.writer, clock_ns(CLOCK_MONOTONIC) + c.opts.shutdown_timeout_ns))
+		log_warn("the shutdown deadline passed with data not stored; those requests get 503 and are resent",
+			 "timeout_s=%.1f", (double)c.opts.shutdown_timeout_ns / 1e9);
+	/* let the answers go out before the connections close: a second at most */
+	if (!server__wait_answered(c.server, clock_ns(CLOCK_MONOTONIC) + NSEC_PER_SEC))
+		log_warn("some answers were not sent before stopping; those clients resend");
+	status = 0;
+out:
+	/* the writer answers every waiting request before the server goes */
+	compactor__free(c.compactor);
+	segwriter__free(c.writer);
+	server__free(c.server);
+	auth__free(c.auth);
+	objstore__free(c.store);
+	collector_opts__free(&c.opts);
+	return status;
 }

@@ -93,11 +93,12 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# wait_http URL [SECONDS]: until URL answers 200
+# wait_http URL [SECONDS [PID]]: until URL answers 200 (fails at once if PID exits)
 wait_http() {
-	local url=$1 secs=${2:-20}
+	local url=$1 secs=${2:-20} pid=${3:-}
 	for _ in $(seq $((secs * 10))); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ] && return 0
+		[ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null && return 1
 		sleep 0.1
 	done
 	return 1
@@ -120,3 +121,38 @@ start_receiver() {
 
 # otlp SUBCOMMAND FILES...: the independent decoder (tests/tools/otlp.py)
 otlp() { python3 tests/tools/otlp.py "$@"; }
+
+# start_collector STORAGE [FLAGS...]: a collector on a free port storing into STORAGE, ready;
+# sets COLL_PORT, COLL_PID, COLL_URL (its log: $ARTIFACTS/collector.log, or COLL_LOG)
+start_collector() {
+	local storage=$1
+	shift
+	COLL_PORT=${COLL_PORT_WANTED:-$(free_port)}
+	COLL_URL=http://127.0.0.1:$COLL_PORT
+	BG_LOG=${COLL_LOG:-$ARTIFACTS/collector.log} bg "$COLLECTOR" --listen "127.0.0.1:$COLL_PORT" \
+		--storage "$storage" "$@"
+	COLL_PID=$BG_PID
+	wait_http "$COLL_URL/ready" 20 "$COLL_PID" ||
+		fail "the collector did not start: $(tail -n 5 "${COLL_LOG:-$ARTIFACTS/collector.log}")"
+}
+
+# stop_collector: SIGTERM, and the collector must exit 0 (it stores what it holds first)
+stop_collector() {
+	kill -TERM "$COLL_PID"
+	wait "$COLL_PID" || fail "the collector exited with $?: $(tail -n 5 "${COLL_LOG:-$ARTIFACTS/collector.log}")"
+}
+
+# post_otlp FILE [CURL ARGS...]: POSTs a request body to the collector; prints the HTTP status
+# and leaves the answer in $ARTIFACTS/answer. CTYPE overrides the Content-Type.
+post_otlp() {
+	local f=$1
+	shift
+	curl -s -o "$ARTIFACTS/answer" -w '%{http_code}' -H "Content-Type: ${CTYPE:-application/x-protobuf}" \
+		--data-binary "@$f" "$@" "$COLL_URL/v1development/profiles"
+}
+
+# rpc_message: the message of the google.rpc.Status in $ARTIFACTS/answer
+rpc_message() {
+	protoc --proto_path=proto --decode=google.rpc.Status google/rpc/status.proto < "$ARTIFACTS/answer" |
+		sed -n 's/^message: "\(.*\)"$/\1/p'
+}

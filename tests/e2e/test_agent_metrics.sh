@@ -49,7 +49,7 @@ wait "$agent" || fail "agent exited with $?"
 
 # bad addresses
 check '! "$AGENT" --pid "$wl" --output /dev/null --duration 1 --metrics-addr nonsense 2> "$ARTIFACTS/bad.err"' "a malformed --metrics-addr is refused"
-check 'grep -q "invalid --metrics-addr" "$ARTIFACTS/bad.err"' "clearly"
+check 'grep -q "invalid listen address.*flag=--metrics-addr" "$ARTIFACTS/bad.err"' "clearly: $(cat "$ARTIFACTS/bad.err")"
 busy=$(free_port)
 python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$busy)); s.listen(); time.sleep(10)" &
 _children+=($!)

@@ -27,8 +27,26 @@ done
 mkdir -p "$corpus/gopclntab"
 objcopy -O binary --only-section=.gopclntab "$WL/split_go_stripped" "$corpus/gopclntab/go.seed" 2>/dev/null || true
 
+# OTLP requests as the agent sends them (gzipped too), and the blocks the collector makes of them
+mkdir -p "$corpus/otlp" "$corpus/block"
+bg "$WL/split_nofp" 3 3 1 40
+wl=$BG_PID
+sleep 0.2
+if "$AGENT" --pid "$wl" --duration 1 --format otlp --output "$corpus/otlp/agent.seed" 2> "$ARTIFACTS/agent.log"; then
+	gzip -c "$corpus/otlp/agent.seed" > "$corpus/otlp/agent-gz.seed"
+	"$SONDE" import "$ARTIFACTS/store" "$corpus/otlp/agent.seed" > /dev/null
+	find "$ARTIFACTS/store" -name '*.block' -exec cp {} "$corpus/block/agent.seed" \;
+else
+	log "no agent seed (the agent could not run): the targets start from nothing"
+fi
+kill "$wl" 2> /dev/null || true
+# selectors as people write them
+mkdir -p "$corpus/selector"
+printf '{service_name="api", k8s_namespace_name=~"prod-.*"}' > "$corpus/selector/a.seed"
+printf "{a!='x', b!~\"(x|y)+\"}" > "$corpus/selector/b.seed"
+
 status=0
-for target in elf cfi gopclntab; do
+for target in elf cfi gopclntab otlp block selector; do
 	out=$ARTIFACTS/$target
 	mkdir -p "$out" "$corpus/$target"
 	# inputs that once found a bug are replayed every time

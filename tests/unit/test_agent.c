@@ -9,6 +9,7 @@
 #include "unit.h"
 #include "../../agent/frames.h"
 #include "../../agent/labels.h"
+#include "../../agent/relabel.h"
 #include "../../agent/options.h"
 #include "../../agent/output.h"
 #include "../../agent/proc.h"
@@ -288,6 +289,109 @@ static void test_labels_and_labelsets(void)
 	labeler__free(lb);
 }
 
+static void test_cgroup_meta(void)
+{
+	static const char id[] = "3f6c1b2a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b";
+	char text[1024];
+	struct cgroup_meta m;
+
+	/* containerd under the systemd driver, cgroup v2 */
+	snprintf(text, sizeof(text),
+		 "0::/kubepods.slice/kubepods-burstable.slice/"
+		 "kubepods-burstable-pod8d3e1c2a_5b4f_4e6d_9a7b_1c2d3e4f5a6b.slice/cri-containerd-%s.scope\n", id);
+	cgroup_meta_parse(text, &m);
+	CHECK_STR(m.container_id, id);
+	CHECK_STR(m.pod_uid, "8d3e1c2a-5b4f-4e6d-9a7b-1c2d3e4f5a6b");
+	CHECK_STR(m.unit, "");
+	/* CRI-O, a guaranteed pod (no QoS slice) */
+	snprintf(text, sizeof(text), "0::/kubepods.slice/kubepods-pod11111111_2222_3333_4444_555555555555.slice/crio-%s.scope\n", id);
+	cgroup_meta_parse(text, &m);
+	CHECK_STR(m.container_id, id);
+	CHECK_STR(m.pod_uid, "11111111-2222-3333-4444-555555555555");
+	/* the cgroupfs driver, cgroup v1: any hierarchy's line will do */
+	snprintf(text, sizeof(text),
+		 "12:pids:/kubepods/besteffort/pod11111111-2222-3333-4444-555555555555/%s\n"
+		 "1:name=systemd:/kubepods/besteffort/pod11111111-2222-3333-4444-555555555555/%s\n0::/\n", id, id);
+	cgroup_meta_parse(text, &m);
+	CHECK_STR(m.container_id, id);
+	CHECK_STR(m.pod_uid, "11111111-2222-3333-4444-555555555555");
+	/* Docker */
+	snprintf(text, sizeof(text), "0::/system.slice/docker-%s.scope\n", id);
+	cgroup_meta_parse(text, &m);
+	CHECK_STR(m.container_id, id);
+	CHECK_STR(m.pod_uid, "");
+	snprintf(text, sizeof(text), "4:memory:/docker/%s\n", id);
+	cgroup_meta_parse(text, &m);
+	CHECK_STR(m.container_id, id);
+	/* bare metal: the innermost service */
+	cgroup_meta_parse("0::/system.slice/nginx.service\n", &m);
+	CHECK_STR(m.unit, "nginx.service");
+	CHECK_STR(m.container_id, "");
+	cgroup_meta_parse("0::/user.slice/user-1000.slice/user@1000.service/app.slice/web.service\n", &m);
+	CHECK_STR(m.unit, "web.service");
+	/* nothing, or not quite */
+	cgroup_meta_parse("0::/\n", &m);
+	CHECK(!m.container_id[0] && !m.pod_uid[0] && !m.unit[0]);
+	cgroup_meta_parse("0::/system.slice/cri-containerd-xyz.scope\n4:memory:/process_api/a3991ef951493ed90b81c59d0a0b39b8", &m);
+	CHECK(!m.container_id[0] && !m.pod_uid[0]);
+	cgroup_meta_parse("garbage", &m);
+	CHECK(!m.container_id[0]);
+}
+
+static void test_relabel(void)
+{
+	static const char *const texts[] = {
+		"drop k8s.namespace.name=~kube-.*",
+		"replace service.name=~(.*)-v[0-9]+ => service.name=$1",
+		"replace process.executable.name=~(.*) => app=exe:$1",
+		"labeldrop process\\.executable\\.path",
+		"keep service.name=~api|web",
+	};
+	struct relabel_rule rules[5], bad;
+	struct label_set ls = { 0 };
+	char err[256];
+
+	for (int i = 0; i < 5; i++)
+		CHECK(relabel_parse(texts[i], &rules[i], err, sizeof(err)) == 0);
+	/* renamed, a label added from another, one dropped, kept */
+	label_set_put(&ls, "service.name", "api-v2");
+	label_set_put(&ls, "process.executable.name", "apisrv");
+	label_set_put(&ls, "process.executable.path", "/usr/bin/apisrv");
+	CHECK(relabel_apply(rules, 5, &ls));
+	CHECK_STR(label_set_get(&ls, "service.name"), "api");
+	CHECK_STR(label_set_get(&ls, "app"), "exe:apisrv");
+	CHECK(label_set_get(&ls, "process.executable.path") == NULL);
+	CHECK_EQ_U64(ls.n, 3);
+	label_set_free(&ls);
+	/* dropped by namespace; not kept for its service; a missing label is "" */
+	label_set_put(&ls, "service.name", "api");
+	label_set_put(&ls, "k8s.namespace.name", "kube-system");
+	CHECK(!relabel_apply(rules, 5, &ls));
+	label_set_free(&ls);
+	label_set_put(&ls, "service.name", "batch");
+	CHECK(!relabel_apply(rules, 5, &ls));
+	label_set_free(&ls);
+	CHECK(relabel_apply(rules, 4, &ls)); /* no labels at all: nothing matches drop */
+	/* an empty value removes the target */
+	CHECK(relabel_parse("replace service.name=~.* => service.name=", &bad, err, sizeof(err)) == 0);
+	label_set_put(&ls, "service.name", "x");
+	CHECK(relabel_apply(&bad, 1, &ls));
+	CHECK(label_set_get(&ls, "service.name") == NULL);
+	relabel_free(&bad);
+	label_set_free(&ls);
+	/* errors name what is wrong */
+	CHECK(relabel_parse("rename a=~b", &bad, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "not keep, drop") != NULL);
+	CHECK(relabel_parse("drop service.name", &bad, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "LABEL=~REGEX") != NULL);
+	CHECK(relabel_parse("drop service.name=~(", &bad, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "invalid regular expression") != NULL);
+	CHECK(relabel_parse("replace a=~b", &bad, err, sizeof(err)) == -EINVAL);
+	CHECK(relabel_parse("keep", &bad, err, sizeof(err)) == -EINVAL);
+	for (int i = 0; i < 5; i++)
+		relabel_free(&rules[i]);
+}
+
 static void test_daemon_options(void)
 {
 	struct agent_opts o;
@@ -374,5 +478,7 @@ int main(void)
 	RUN(test_cpu_list);
 	RUN(test_labels_and_labelsets);
 	RUN(test_daemon_options);
+	RUN(test_cgroup_meta);
+	RUN(test_relabel);
 	return unit_done();
 }

@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Commands on a collector's query API (docs/query-api.md):
+ *   sonde top|flamegraph|diff|series|labels|export --url URL [SELECTOR] [--from T] [--to T]
+ * They ask for tab-separated answers and print aligned tables, an indented flame graph (or an
+ * SVG one), so scripts can rely on the columns and the exit codes.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "../common/buf.h"
+#include "../common/util.h"
+
+struct qargs {
+	const char *cmd;
+	const char *url, *selector, *from, *to, *tenant, *token, *type;
+	const char *svg, *output, *format, *group_by, *step, *name, *sort;
+	const char *right_selector, *right_from, *right_to;
+	unsigned long limit, max_nodes;
+	double min_percent;
+};
+
+/* ---- HTTP ---------------------------------------------------------------------------------------- */
+
+static size_t collect(char *p, size_t size, size_t n, void *ctx)
+{
+	buf_append(ctx, p, size * n);
+	return size * n;
+}
+
+static void add_param(CURL *c, struct buf *u, const char *name, const char *value)
+{
+	char *e;
+
+	if (!value)
+		return;
+	e = curl_easy_escape(c, value, 0);
+	buf_printf(u, "%s%s=%s", strchr((const char *)buf_cstr(u), '?') ? "&" : "?", name, e ? e : "");
+	curl_free(e);
+}
+
+/* The "error" of a JSON error answer (or the body). */
+static void print_error(const struct qargs *a, long status, struct buf *body)
+{
+	const char *b = buf_cstr(body), *p = strstr(b, "\"error\":\"");
+	struct buf msg = { 0 };
+
+	if (p) {
+		for (p += 9; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			buf_putc(&msg, (uint8_t)*p);
+		}
+		b = buf_cstr(&msg);
+	}
+	fprintf(stderr, "sonde %s: the collector answered %ld: %s\n", a->cmd, status, b);
+	buf_free(&msg);
+}
+
+/* GETs /api/v1/OP with the common parameters plus extra (name, value pairs, NULL-terminated). */
+static int api_get(const struct qargs *a, const char *op, struct buf *out, const char *const *extra)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct buf url = { 0 }, hdr = { 0 };
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	int ret = CLI_OK;
+	CURLcode rc;
+
+	if (!c)
+		return CLI_ERROR;
+	buf_printf(&url, "%s/api/v1/%s", a->url, op);
+	add_param(c, &url, "query", a->selector);
+	add_param(c, &url, "from", a->from);
+	add_param(c, &url, "to", a->to);
+	add_param(c, &url, "type", a->type);
+	for (; extra && extra[0]; extra += 2)
+		add_param(c, &url, extra[0], extra[1]);
+	if (a->tenant) {
+		buf_printf(&hdr, "X-Scope-OrgID: %s", a->tenant);
+		h = curl_slist_append(h, buf_cstr(&hdr));
+	}
+	if (a->token) {
+		buf_reset(&hdr);
+		buf_printf(&hdr, "Authorization: Bearer %s", a->token);
+		h = curl_slist_append(h, buf_cstr(&hdr));
+	}
+	curl_easy_setopt(c, CURLOPT_URL, buf_cstr(&url));
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "sonde %s: cannot reach %s: %s\n", a->cmd, a->url, *errbuf ? errbuf : curl_easy_strerror(rc));
+		ret = CLI_ERROR;
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (status != 200) {
+			print_error(a, status, out);
+			ret = status >= 400 && status < 500 ? CLI_USAGE : CLI_ERROR;
+		}
+	}
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	buf_free(&url);
+	buf_free(&hdr);
+	return ret;
+}
+
+/* ---- tab-separated answers --------------------------------------------------------------------- */
+
+struct row {
+	char *f[6];
+	int n;
+};
+
+typedef VEC(struct row) rows_t;
+
+/* Splits body into rows of tab-separated fields (in place); lines starting with '#' are notes. */
+static void split_rows(struct buf *body, rows_t *rows, const char **note)
+{
+	char *p = (char *)buf_cstr(body);
+
+	*note = NULL;
+	while (p && *p) {
+		char *nl = strchr(p, '\n');
+		struct row r = { 0 };
+
+		if (nl)
+			*nl = 0;
+		if (*p == '#') {
+			*note = p + 2;
+		} else {
+			for (char *f = p; f && r.n < 6; r.n++) {
+				char *t = strchr(f, '\t');
+
+				r.f[r.n] = f;
+				if (t)
+					*t = 0;
+				f = t ? t + 1 : NULL;
+			}
+			if (VEC_PUSH(rows, r))
+				break;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static double num(const struct row *r, int i)
+{
+	return i < r->n ? strtod(r->f[i], NULL) : 0;
+}
+
+static double pct(double a, double b)
+{
+	return b > 0 ? 100.0 * a / b : 0;
+}
+
+/* ---- SVG -------------------------------------------------------------------------------------- */
+
+static void xml_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+	}
+}
+
+/* An icicle of the nodes (depth, name, total, self[, total_right, self_right]), pre-order. */
+static int write_svg(const char *path, const rows_t *rows, bool diff)
+{
+	const double width = 1200, row_h = 17;
+	double next[1024] = { 0 }, total = rows->len ? num(&rows->v[0], 2) + (diff ? num(&rows->v[0], 4) : 0) : 0;
+	double sum_l = rows->len ? num(&rows->v[0], 2) : 0, sum_r = rows->len ? num(&rows->v[0], 4) : 0;
+	int max_depth = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < rows->len; i++)
+		max_depth = MAX(max_depth, (int)num(&rows->v[i], 0));
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"monospace\" font-size=\"11\">\n",
+		width, (max_depth + 1) * row_h + 2);
+	for (size_t i = 0; i < rows->len && total > 0; i++) {
+		const struct row *r = &rows->v[i];
+		int d = MIN((int)num(r, 0), 1022);
+		double w = num(r, 2) + (diff ? num(r, 4) : 0), x = d == 0 ? 0 : next[d];
+		unsigned int h = 0, red, green, blue;
+
+		next[d] = x + w;
+		next[d + 1] = x;
+		x = x / total * width;
+		w = w / total * width;
+		if (w < 0.3)
+			continue;
+		for (const char *c = r->f[1]; *c; c++)
+			h = h * 31 + (unsigned char)*c;
+		if (diff) {
+			double l = sum_l > 0 ? num(r, 2) / sum_l : 0, rr = sum_r > 0 ? num(r, 4) / sum_r : 0;
+			double k = fmin(1, fabs(rr - l) / fmax(fmax(l, rr), 1e-9));
+
+			red = (unsigned int)(220 + ((rr > l ? 227 : 49) - 220) * k);
+			green = (unsigned int)(220 + ((rr > l ? 74 : 130) - 220) * k);
+			blue = (unsigned int)(220 + ((rr > l ? 51 : 189) - 220) * k);
+		} else {
+			red = 205 + h % 50;
+			green = 100 + (h >> 8) % 120;
+			blue = 40 + (h >> 16) % 40;
+		}
+		fputs("<g><title>", f);
+		xml_text(f, r->f[1]);
+		fprintf(f, " (%.0f, %.2f%%)</title><rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"rgb(%u,%u,%u)\"/>",
+			num(r, 2), pct(num(r, 2), sum_l), x, d * row_h, w, row_h - 1, red, green, blue);
+		if (w > 40) {
+			char label[256];
+			size_t fit = (size_t)(w / 6.7);
+
+			snprintf(label, sizeof(label), "%.*s", (int)MIN(fit, sizeof(label) - 1), r->f[1]);
+			fprintf(f, "<text x=\"%.1f\" y=\"%.0f\">", x + 3, d * row_h + 12);
+			xml_text(f, label);
+			fputs("</text>", f);
+		}
+		fputs("</g>\n", f);
+	}
+	fputs("</svg>\n", f);
+	return fclose(f) ? -errno : 0;
+}
+
+/* ---- the commands ------------------------------------------------------------------------------ */
+
+static int do_top(const struct qargs *a)
+{
+	char limit[32];
+	const char *extra[] = { "format", "tsv", "limit", limit, "sort", a->sort, NULL };
+	struct buf body = { 0 }, all = { 0 };
+	rows_t rows = { 0 };
+	const char *note;
+	double total = 0;
+	int ret;
+
+	snprintf(limit, sizeof(limit), "%lu", a->limit);
+	/* the total comes with the flame graph's root */
+	ret = api_get(a, "top", &body, extra);
+	if (!ret) {
+		const char *fx[] = { "format", "tsv", "max_nodes", "1", NULL };
+
+		rows_t root = { 0 };
+
+		ret = api_get(a, "flamegraph", &all, fx);
+		split_rows(&all, &root, &note);
+		total = root.len ? num(&root.v[0], 2) : 0;
+		VEC_FREE(&root);
+	}
+	if (ret)
+		goto out;
+	split_rows(&body, &rows, &note);
+	if (!rows.len) {
+		fprintf(stderr, "sonde top: no samples match\n");
+		ret = CLI_NOT_FOUND;
+		goto out;
+	}
+	printf("%7s %12s %7s %12s  %s\n", "SELF%", "SELF", "TOTAL%", "TOTAL", "FUNCTION");
+	for (size_t i = 0; i < rows.len; i++) {
+		const struct row *r = &rows.v[i];
+
+		printf("%6.2f%% %12.0f %6.2f%% %12.0f  %s\n", pct(num(r, 1), total), num(r, 1), pct(num(r, 2), total),
+		       num(r, 2), r->f[0]);
+	}
+	printf("total %.0f samples\n", total);
+out:
+	VEC_FREE(&rows);
+	buf_free(&body);
+	buf_free(&all);
+	return ret;
+}
+
+static int do_flamegraph(const struct qargs *a, bool diff)
+{
+	char nodes[32];
+	const char *extra[] = { "format", "tsv", "max_nodes", nodes, "right_query", a->right_selector,
+				"right_from", a->right_from, "right_to", a->right_to, NULL };
+	struct buf body = { 0 };
+	rows_t rows = { 0 };
+	const char *note;
+	double total_l, total_r;
+	int ret;
+
+	snprintf(nodes, sizeof(nodes), "%lu", a->max_nodes);
+	if (!diff)
+		extra[4] = NULL;
+	ret = api_get(a, diff ? "diff" : "flamegraph", &body, extra);
+	if (ret)
+		goto out;
+	split_rows(&body, &rows, &note);
+	total_l = rows.len ? num(&rows.v[0], 2) : 0;
+	total_r = rows.len ? num(&rows.v[0], 4) : 0;
+	if (!rows.len || (total_l == 0 && total_r == 0)) {
+		fprintf(stderr, "sonde %s: no samples match\n", a->cmd);
+		ret = CLI_NOT_FOUND;
+		goto out;
+	}
+	if (a->svg) {
+		int e = write_svg(a->svg, &rows, diff);
+
+		if (e) {
+			fprintf(stderr, "sonde %s: cannot write %s: %s\n", a->cmd, a->svg, strerror(-e));
+			ret = CLI_ERROR;
+			goto out;
+		}
+		fprintf(stderr, "sonde %s: wrote %s\n", a->cmd, a->svg);
+		goto out;
+	}
+	if (diff)
+		printf("%7s %7s %8s  %s\n", "LEFT%", "RIGHT%", "CHANGE", "STACK");
+	else
+		printf("%7s %7s %10s  %s\n", "TOTAL%", "SELF%", "TOTAL", "STACK");
+	for (size_t i = 0; i < rows.len; i++) {
+		const struct row *r = &rows.v[i];
+		int depth = (int)num(r, 0);
+		double l = pct(num(r, 2), total_l), rr = pct(num(r, 4), total_r);
+
+		if (MAX(l, rr) < a->min_percent)
+			continue;
+		if (diff)
+			printf("%6.2f%% %6.2f%% %+7.2f  %*s%s\n", l, rr, rr - l, depth * 2, "", r->f[1]);
+		else
+			printf("%6.2f%% %6.2f%% %10.0f  %*s%s\n", l, pct(num(r, 3), total_l), num(r, 2), depth * 2, "",
+			       r->f[1]);
+	}
+	if (note)
+		printf("(%s)\n", note);
+out:
+	VEC_FREE(&rows);
+	buf_free(&body);
+	return ret;
+}
+
+static int do_series(const struct qargs *a)
+{
+	const char *extra[] = { "format", "tsv", "group_by", a->group_by, "step", a->step, NULL };
+	struct buf body = { 0 };
+	rows_t rows = { 0 };
+	const char *note;
+	double sum = 0;
+	int ret = api_get(a, "series", &body, extra);
+
+	if (ret)
+		goto out;
+	split_rows(&body, &rows, &note);
+	for (size_t i = 0; i < rows.len; i++)
+		sum += num(&rows.v[i], 2);
+	if (!rows.len || sum == 0) {
+		fprintf(stderr, "sonde series: no samples match\n");
+		ret = CLI_NOT_FOUND;
+		goto out;
+	}
+	printf("%-24s %10s  %s\n", "TIME", "VALUE", a->group_by ? a->group_by : "");
+	for (size_t i = 0; i < rows.len; i++) {
+		const struct row *r = &rows.v[i];
+		time_t t = (time_t)(num(r, 1) / 1000);
+		struct tm tm;
+		char ts[32];
+
+		gmtime_r(&t, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%-24s %10.0f  %s\n", ts, num(r, 2), a->group_by ? r->f[0] : "");
+	}
+out:
+	VEC_FREE(&rows);
+	buf_free(&body);
+	return ret;
+}
+
+static int do_labels(const struct qargs *a)
+{
+	const char *extra[] = { "format", "tsv", "name", a->name, NULL };
+	struct buf body = { 0 };
+	int ret = api_get(a, a->name ? "label_values" : "labels", &body, extra);
+
+	if (!ret) {
+		if (body.len)
+			fwrite(body.data, 1, body.len, stdout);
+		if (!body.len) {
+			fprintf(stderr, "sonde labels: nothing matches\n");
+			ret = CLI_NOT_FOUND;
+		}
+	}
+	buf_free(&body);
+	return ret;
+}
+
+static int do_export(const struct qargs *a)
+{
+	const char *fmt = a->format ? a->format : "pprof";
+	const char *extra[] = { "format", fmt, NULL };
+	struct buf body = { 0 };
+	int ret;
+
+	if (strcmp(fmt, "pprof") == 0 && !a->output) {
+		fprintf(stderr, "sonde export: pprof is binary: give --output FILE\n");
+		return CLI_USAGE;
+	}
+	ret = api_get(a, "export", &body, extra);
+	if (!ret && a->output) {
+		int e = write_file_atomic(a->output, body.data, body.len);
+
+		if (e) {
+			fprintf(stderr, "sonde export: cannot write %s: %s\n", a->output, strerror(-e));
+			ret = CLI_ERROR;
+		}
+	} else if (!ret) {
+		if (body.len)
+			fwrite(body.data, 1, body.len, stdout);
+	}
+	if (!ret && strcmp(fmt, "folded") == 0 && body.len == 0) {
+		fprintf(stderr, "sonde export: no samples match\n");
+		ret = CLI_NOT_FOUND;
+	}
+	buf_free(&body);
+	return ret;
+}
+
+static const char usage_common[] =
+	"  -u, --url URL          the collector (default: $SONDE_URL, else http://127.0.0.1:4040)\n"
+	"      --from TIME        default: now-1h; RFC 3339, Unix seconds, now, now-1h, -30m\n"
+	"      --to TIME          default: now\n"
+	"      --tenant T         X-Scope-OrgID\n"
+	"      --token TOKEN      Authorization: Bearer TOKEN (default: $SONDE_TOKEN)\n"
+	"      --type T           profile type (samples:count)\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"SELECTOR is Prometheus-style: '{service_name=\"api\", k8s_namespace_name=~\"prod-.*\"}'\n"
+	"(labels with '_' for '.'); default: everything.\n"
+	"Exit codes: 0 ok, 1 nothing matched, 2 usage error or a query the collector refused,\n"
+	"3 the collector could not be reached or failed.\n";
+
+int cmd_query(const char *cmd, int argc, char **argv)
+{
+	enum { O_FROM = 256, O_TO, O_TENANT, O_TOKEN, O_TYPE, O_SVG, O_FORMAT, O_GROUP, O_STEP, O_NAME,
+	       O_LIMIT, O_NODES, O_MIN, O_SORT, O_RQUERY, O_RFROM, O_RTO };
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },	  { "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },	  { "tenant", required_argument, NULL, O_TENANT },
+		{ "token", required_argument, NULL, O_TOKEN },	  { "type", required_argument, NULL, O_TYPE },
+		{ "svg", required_argument, NULL, O_SVG },	  { "format", required_argument, NULL, O_FORMAT },
+		{ "output", required_argument, NULL, 'o' },	  { "group-by", required_argument, NULL, O_GROUP },
+		{ "step", required_argument, NULL, O_STEP },	  { "name", required_argument, NULL, O_NAME },
+		{ "limit", required_argument, NULL, O_LIMIT },	  { "max-nodes", required_argument, NULL, O_NODES },
+		{ "min-percent", required_argument, NULL, O_MIN }, { "sort", required_argument, NULL, O_SORT },
+		{ "right-query", required_argument, NULL, O_RQUERY },
+		{ "right-from", required_argument, NULL, O_RFROM },
+		{ "right-to", required_argument, NULL, O_RTO },	  { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct qargs a = { .cmd = cmd, .limit = 20, .max_nodes = 200, .min_percent = 0.5 };
+	int c, ret;
+	uint64_t u;
+
+	a.url = getenv("SONDE_URL") ? getenv("SONDE_URL") : "http://127.0.0.1:4040";
+	a.token = getenv("SONDE_TOKEN");
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "u:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			a.url = optarg;
+			break;
+		case O_FROM:
+			a.from = optarg;
+			break;
+		case O_TO:
+			a.to = optarg;
+			break;
+		case O_TENANT:
+			a.tenant = optarg;
+			break;
+		case O_TOKEN:
+			a.token = optarg;
+			break;
+		case O_TYPE:
+			a.type = optarg;
+			break;
+		case O_SVG:
+			a.svg = optarg;
+			break;
+		case O_FORMAT:
+			a.format = optarg;
+			break;
+		case 'o':
+			a.output = optarg;
+			break;
+		case O_GROUP:
+			a.group_by = optarg;
+			break;
+		case O_STEP:
+			a.step = optarg;
+			break;
+		case O_NAME:
+			a.name = optarg;
+			break;
+		case O_SORT:
+			a.sort = optarg;
+			break;
+		case O_RQUERY:
+			a.right_selector = optarg;
+			break;
+		case O_RFROM:
+			a.right_from = optarg;
+			break;
+		case O_RTO:
+			a.right_to = optarg;
+			break;
+		case O_LIMIT:
+		case O_NODES:
+			if (parse_u64(optarg, &u) || u == 0 || u > 100000) {
+				fprintf(stderr, "sonde %s: invalid --%s '%s': expected 1..100000\n", cmd,
+					c == O_LIMIT ? "limit" : "max-nodes", optarg);
+				return CLI_USAGE;
+			}
+			*(c == O_LIMIT ? &a.limit : &a.max_nodes) = (unsigned long)u;
+			break;
+		case O_MIN:
+			a.min_percent = strtod(optarg, NULL);
+			break;
+		case 'h':
+			printf("Usage: sonde %s [OPTIONS] [SELECTOR]\n\n", cmd);
+			if (strcmp(cmd, "top") == 0)
+				fputs("Top functions by self time (--sort total: by total).\n\n"
+				      "      --limit N          functions to show (default 20)\n", stdout);
+			else if (strcmp(cmd, "flamegraph") == 0 || strcmp(cmd, "diff") == 0)
+				fputs(strcmp(cmd, "diff") == 0 ?
+					      "The flame graph of SELECTOR over --from..--to (left) against --right-query\n"
+					      "over --right-from..--right-to (right; each defaults to the left's), as\n"
+					      "percentages of each side and their change.\n\n"
+					      "      --right-query SEL, --right-from T, --right-to T\n" :
+					      "The merged flame graph as an indented tree (or --svg FILE).\n\n",
+				      stdout),
+					fputs("      --max-nodes N      nodes the collector sends (default 200; the smallest\n"
+					      "                         are folded into \"other\")\n"
+					      "      --min-percent P    hide nodes under P%% (default 0.5)\n"
+					      "      --svg FILE         write an SVG flame graph instead\n",
+					      stdout);
+			else if (strcmp(cmd, "series") == 0)
+				fputs("Samples over time.\n\n"
+				      "      --step D           (default: about 120 steps over the range)\n"
+				      "      --group-by LABEL   one series per value of LABEL\n", stdout);
+			else if (strcmp(cmd, "labels") == 0)
+				fputs("Label names, or the values of --name LABEL.\n\n", stdout);
+			else
+				fputs("The selected profile, merged.\n\n"
+				      "      --format F         pprof (default; needs -o) | folded\n"
+				      "  -o, --output FILE\n", stdout);
+			fputs(usage_common, stdout);
+			return CLI_OK;
+		default:
+			fprintf(stderr, "sonde %s: unknown option or missing value '%s' (see --help)\n", cmd,
+				argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc)
+		a.selector = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "sonde %s: unexpected argument '%s' (one SELECTOR; see --help)\n", cmd, argv[optind]);
+		return CLI_USAGE;
+	}
+	curl_global_init(CURL_GLOBAL_ALL);
+	if (strcmp(cmd, "top") == 0)
+		ret = do_top(&a);
+	else if (strcmp(cmd, "flamegraph") == 0)
+		ret = do_flamegraph(&a, false);
+	else if (strcmp(cmd, "diff") == 0)
+		ret = do_flamegraph(&a, true);
+	else if (strcmp(cmd, "series") == 0)
+		ret = do_series(&a);
+	else if (strcmp(cmd, "labels") == 0)
+		ret = do_labels(&a);
+	else
+		ret = do_export(&a);
+	curl_global_cleanup();
+	return ret;
+}

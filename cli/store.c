@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Commands on a collector's storage, read directly (no collector needed):
+ *   sonde inspect STORAGE_URL   what blocks there are and what is in them; checks them all
+ *   sonde export STORAGE_URL    a service's profile over a time range, folded or pprof
+ *   sonde compact STORAGE_URL   a compaction pass (when no collector compacts this storage)
+ *   sonde import STORAGE_URL F  OTLP request files stored as blocks
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "../collector/compactor.h"
+#include "../collector/engine.h"
+#include "../collector/ingest.h"
+#include "../collector/query.h"
+#include "../collector/reader.h"
+#include "../common/gzip.h"
+#include "../common/util.h"
+
+static const char *const section_names[SEC_NR] = {
+	"strings", "mappings", "functions", "locations", "stacks",
+	"series", "col_series", "col_time", "col_stack", "col_value",
+};
+
+/* Opens a storage; one on the file system must exist already unless the command writes to it. */
+static struct objstore *open_store(const char *cmd, const char *url, bool create)
+{
+	const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
+	struct objstore *s;
+	struct stat st;
+	char err[512];
+	bool local = !strstr(url, "://") || strncmp(url, "file://", 7) == 0;
+
+	if (!create && local && stat(path, &st) != 0) {
+		fprintf(stderr, "sonde %s: no storage at %s: %s\n", cmd, path, strerror(errno));
+		return NULL;
+	}
+	s = objstore__open(url, err, sizeof(err));
+	if (!s)
+		fprintf(stderr, "sonde %s: %s\n", cmd, err);
+	return s;
+}
+
+static void fmt_time(uint64_t ns, char *out, size_t size)
+{
+	time_t t = (time_t)(ns / NSEC_PER_SEC);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- inspect ------------------------------------------------------------------------------ */
+
+struct totals {
+	uint64_t blocks, visible, bytes, services, samples, profiles;
+	uint64_t section_bytes[SEC_NR];
+	uint64_t corrupt;
+};
+
+static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, bool json, bool first,
+			  struct totals *tot, struct buf *out)
+{
+	block_refs all = { 0 }, visible = { 0 };
+	char err[512];
+	int e;
+
+	e = reader_list(s, tenant, &all);
+	if (!e)
+		e = reader_visible(s, tenant, 0, UINT64_MAX, &visible, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "%s", objstore_error());
+	if (e) {
+		fprintf(stderr, "sonde inspect: tenant %s: %s\n", tenant, err);
+		VEC_FREE(&all);
+		VEC_FREE(&visible);
+		return e;
+	}
+	if (json) {
+		buf_printf(out, "%s{\"name\":", first ? "" : ",");
+		json_string(out, tenant);
+		buf_puts(out, ",\"blocks\":[");
+	} else {
+		buf_printf(out, "tenant %s: %zu blocks, %zu visible\n", tenant, all.len, visible.len);
+	}
+	for (size_t i = 0; i < all.len; i++) {
+		const struct block_ref *r = &all.v[i];
+		struct block_info bi = { 0 };
+		bool vis = false;
+		char t0[32], t1[32];
+
+		for (size_t k = 0; k < visible.len && !vis; k++)
+			vis = strcmp(visible.v[k].key, r->key) == 0;
+		tot->blocks++;
+		tot->visible += vis;
+		tot->bytes += r->size;
+		e = reader_footer(s, r, &bi, err, sizeof(err));
+		if (e) {
+			tot->corrupt++;
+			fprintf(stderr, "sonde inspect: %s\n", err);
+			if (json) {
+				buf_printf(out, "%s{\"key\":", i ? "," : "");
+				json_string(out, r->key);
+				buf_puts(out, ",\"error\":");
+				json_string(out, err);
+				buf_puts(out, "}");
+			} else {
+				buf_printf(out, "  block %s: UNREADABLE: %s\n", r->key, err);
+			}
+			continue;
+		}
+		fmt_time(bi.min_time_ns, t0, sizeof(t0));
+		fmt_time(bi.max_time_ns, t1, sizeof(t1));
+		if (json) {
+			buf_printf(out, "%s{\"key\":", i ? "," : "");
+			json_string(out, r->key);
+			buf_printf(out, ",\"level\":%u,\"visible\":%s,\"size\":%llu,\"min_time_ns\":%llu,\"max_time_ns\":%llu,\"sources\":%u,\"services\":[",
+				   bi.level, vis ? "true" : "false", (unsigned long long)r->size,
+				   (unsigned long long)bi.min_time_ns, (unsigned long long)bi.max_time_ns, bi.nsources);
+		} else {
+			buf_printf(out, "  block %s\n    level %u, %s .. %s, %llu bytes, %u services, replaces %u blocks%s\n",
+				   r->key, bi.level, t0, t1, (unsigned long long)r->size, bi.nservices, bi.nsources,
+				   vis ? "" : ", REPLACED (to be deleted)");
+		}
+		for (uint32_t k = 0; k < bi.nservices; k++) {
+			const struct block_service_info *si = &bi.services[k];
+
+			if (vis) {
+				tot->services++;
+				tot->samples += si->rows;
+				tot->profiles += si->profiles;
+				for (int x = 0; x < SEC_NR; x++)
+					tot->section_bytes[x] += si->sections[x].clen;
+			}
+			if (verify) {
+				struct svcdata *sd = reader_service(s, r, &bi, k, SECS_ALL, &e, err, sizeof(err));
+
+				if (!sd) {
+					tot->corrupt++;
+					fprintf(stderr, "sonde inspect: %s\n", err);
+				}
+				svcdata__free(sd);
+			}
+			if (json) {
+				buf_printf(out, "%s{\"name\":", k ? "," : "");
+				json_string(out, si->name);
+				buf_printf(out, ",\"profiles\":%llu,\"samples\":%llu,\"total\":%lld,\"series\":%llu,\"stacks\":%llu,\"locations\":%llu,\"functions\":%llu,\"mappings\":%llu,\"strings\":%llu,\"min_time_ns\":%llu,\"max_time_ns\":%llu,\"bytes\":{",
+					   (unsigned long long)si->profiles, (unsigned long long)si->rows,
+					   (long long)si->total, (unsigned long long)si->series - 1,
+					   (unsigned long long)si->nodes - 1, (unsigned long long)si->locations - 1,
+					   (unsigned long long)si->functions - 1, (unsigned long long)si->mappings - 1,
+					   (unsigned long long)si->strings - 1, (unsigned long long)si->min_time_ns,
+					   (unsigned long long)si->max_time_ns);
+				for (int x = 0; x < SEC_NR; x++)
+					buf_printf(out, "%s\"%s\":%llu", x ? "," : "", section_names[x],
+						   (unsigned long long)si->sections[x].clen);
+				buf_puts(out, "}}");
+			} else {
+				buf_printf(out, "    service %s: %llu profiles, %llu samples (total %lld), %llu series, %llu stacks, %llu locations, %llu functions, %llu mappings, %llu strings\n      bytes:",
+					   si->name, (unsigned long long)si->profiles, (unsigned long long)si->rows,
+					   (long long)si->total, (unsigned long long)si->series - 1,
+					   (unsigned long long)si->nodes - 1, (unsigned long long)si->locations - 1,
+					   (unsigned long long)si->functions - 1, (unsigned long long)si->mappings - 1,
+					   (unsigned long long)si->strings - 1);
+				for (int x = 0; x < SEC_NR; x++)
+					buf_printf(out, " %s %llu", section_names[x], (unsigned long long)si->sections[x].clen);
+				buf_putc(out, '\n');
+			}
+		}
+		if (json) {
+			buf_puts(out, "],\"replaces\":[");
+			for (uint32_t k = 0; k < bi.nsources; k++) {
+				buf_puts(out, k ? "," : "");
+				json_string(out, bi.sources[k]);
+			}
+			buf_puts(out, "]}");
+		}
+		block_info_free(&bi);
+	}
+	if (json)
+		buf_puts(out, "]}");
+	VEC_FREE(&all);
+	VEC_FREE(&visible);
+	return 0;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, 't' },
+		{ "no-verify", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] =
+		"Usage: sonde inspect [OPTIONS] STORAGE_URL\n"
+		"\n"
+		"Lists the blocks in a collector's storage (file:///PATH, a path, or s3://BUCKET/PREFIX?...)\n"
+		"with their tenant, services, time range and counts, and the bytes of each section; reads\n"
+		"and checks every section of every block.\n"
+		"\n"
+		"      --tenant T     only this tenant\n"
+		"      --no-verify    read footers only (fast), do not check every section\n"
+		"      --json         machine-readable output\n"
+		"  -h, --help         show this help\n"
+		"\n"
+		"Exit codes: 0 all blocks readable, 2 usage error, 3 a block is corrupt or the storage fails.\n";
+	struct name_list tenants = { 0 };
+	struct totals tot = { 0 };
+	struct buf out = { 0 };
+	const char *tenant = NULL;
+	bool verify = true, json = false;
+	struct objstore *s;
+	int c, e = 0, ret = CLI_OK;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			tenant = optarg;
+			break;
+		case 'n':
+			verify = false;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			fprintf(stderr, "sonde inspect: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	if (tenant && !tenant_valid(tenant)) {
+		fprintf(stderr, "sonde inspect: invalid tenant '%s'\n", tenant);
+		return CLI_USAGE;
+	}
+	s = open_store("inspect", argv[optind], false);
+	if (!s)
+		return CLI_USAGE;
+	if (tenant) {
+		e = name_list_add(&tenants, tenant, 0);
+	} else {
+		e = reader_tenants(s, name_list_add, &tenants);
+		if (e)
+			fprintf(stderr, "sonde inspect: %s\n", objstore_error());
+	}
+	if (json)
+		buf_puts(&out, "{\"tenants\":[");
+	for (size_t i = 0; !e && i < tenants.v.len; i++)
+		e = inspect_tenant(s, tenants.v.v[i], verify, json, i == 0, &tot, &out);
+	if (json) {
+		buf_printf(&out, "],\"blocks\":%llu,\"visible\":%llu,\"bytes\":%llu,\"samples\":%llu,\"corrupt\":%llu,\"section_bytes\":{",
+			   (unsigned long long)tot.blocks, (unsigned long long)tot.visible,
+			   (unsigned long long)tot.bytes, (unsigned long long)tot.samples,
+			   (unsigned long long)tot.corrupt);
+		for (int x = 0; x < SEC_NR; x++)
+			buf_printf(&out, "%s\"%s\":%llu", x ? "," : "", section_names[x],
+				   (unsigned long long)tot.section_bytes[x]);
+		buf_puts(&out, "}}\n");
+	} else if (!e) {
+		uint64_t sym = tot.section_bytes[SEC_STRINGS] + tot.section_bytes[SEC_MAPPINGS] +
+			       tot.section_bytes[SEC_FUNCTIONS] + tot.section_bytes[SEC_LOCATIONS];
+		uint64_t stacks = tot.section_bytes[SEC_STACKS], series = tot.section_bytes[SEC_SERIES];
+		uint64_t cols = tot.section_bytes[SEC_COL_SERIES] + tot.section_bytes[SEC_COL_TIME] +
+				tot.section_bytes[SEC_COL_STACK] + tot.section_bytes[SEC_COL_VALUE];
+		double all = (double)MAX(tot.bytes, 1);
+
+		buf_printf(&out, "total: %llu blocks (%llu visible), %llu bytes, %llu samples in visible blocks",
+			   (unsigned long long)tot.blocks, (unsigned long long)tot.visible,
+			   (unsigned long long)tot.bytes, (unsigned long long)tot.samples);
+		if (tot.samples && tot.visible == tot.blocks)
+			buf_printf(&out, " (%.2f bytes per sample)", (double)tot.bytes / (double)tot.samples);
+		buf_printf(&out, "\n  symbols %.1f%%, stacks %.1f%%, series %.1f%%, samples %.1f%%, headers and footers %.1f%%\n",
+			   100.0 * (double)sym / all, 100.0 * (double)stacks / all, 100.0 * (double)series / all,
+			   100.0 * (double)cols / all, 100.0 * (double)(tot.bytes - MIN(tot.bytes, sym + stacks + series + cols)) / all);
+		if (verify)
+			buf_printf(&out, "%s\n", tot.corrupt ? "CORRUPT blocks found (see above)" :
+							       "every section of every block read and checked");
+	}
+	if (out.len)
+		fwrite(out.data, 1, out.len, stdout);
+	if (e || tot.corrupt)
+		ret = CLI_ERROR;
+	name_list_free(&tenants);
+	buf_free(&out);
+	objstore__free(s);
+	return ret;
+}
+
+/* ---- export ------------------------------------------------------------------------------- */
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, 't' },
+		{ "service", required_argument, NULL, 's' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] =
+		"Usage: sonde export [OPTIONS] STORAGE_URL --service NAME\n"
+		"\n"
+		"Writes the profile of a service over a time range, read from a collector's storage.\n"
+		"\n"
+		"      --service NAME   the service (service.name of the profiles; required)\n"
+		"      --tenant T       default: anonymous\n"
+		"      --from TIME      default: the beginning; TIME is RFC 3339 (2026-11-21T10:00:00Z),\n"
+		"                       Unix seconds, now, now-1h or -30m\n"
+		"      --to TIME        default: now\n"
+		"      --format F       folded (default: PROCESS;root;...;leaf COUNT per line) | pprof\n"
+		"                       (gzipped profile.proto)\n"
+		"  -o, --output FILE    default: standard output (folded only)\n"
+		"  -h, --help           show this help\n"
+		"\n"
+		"Exit codes: 0 ok, 1 no samples in the range, 2 usage error, 3 storage or data error.\n";
+	struct engine_query q = { .tenant = "anonymous", .from_ns = 0, .collapse_ns = ENGINE_NO_TIME };
+	const char *from = NULL, *to = NULL, *format = "folded", *output = NULL, *service = NULL;
+	struct selection sel = { 0 };
+	struct selector selector = { 0 };
+	uint64_t now = clock_ns(CLOCK_REALTIME);
+	struct svcdata *sd = NULL;
+	struct objstore *s;
+	struct buf out = { 0 };
+	char err[512];
+	int c, e, ret = CLI_OK;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			q.tenant = optarg;
+			break;
+		case 's':
+			service = optarg;
+			break;
+		case 'f':
+			from = optarg;
+			break;
+		case 'T':
+			to = optarg;
+			break;
+		case 'F':
+			format = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			fprintf(stderr, "sonde export: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !service) {
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	if (!tenant_valid(q.tenant)) {
+		fprintf(stderr, "sonde export: invalid tenant '%s'\n", q.tenant);
+		return CLI_USAGE;
+	}
+	q.to_ns = now;
+	if ((from && parse_time_ns(from, now, &q.from_ns)) || (to && parse_time_ns(to, now, &q.to_ns))) {
+		fprintf(stderr, "sonde export: invalid time '%s': use 2026-11-21T10:00:00Z, Unix seconds, now, now-1h or -30m\n",
+			from && parse_time_ns(from, now, &q.from_ns) ? from : to);
+		return CLI_USAGE;
+	}
+	if (q.from_ns > q.to_ns) {
+		fprintf(stderr, "sonde export: --from is after --to\n");
+		return CLI_USAGE;
+	}
+	if (strcmp(format, "folded") != 0 && strcmp(format, "pprof") != 0) {
+		fprintf(stderr, "sonde export: invalid --format '%s': expected folded or pprof\n", format);
+		return CLI_USAGE;
+	}
+	if (strcmp(format, "pprof") == 0 && !output) {
+		fprintf(stderr, "sonde export: pprof is binary: give --output FILE\n");
+		return CLI_USAGE;
+	}
+	s = open_store("export", argv[optind], false);
+	if (!s)
+		return CLI_USAGE;
+	if (selector_service(&selector, service)) {
+		ret = CLI_ERROR;
+		goto out;
+	}
+	q.sel = &selector;
+	e = engine_select(s, &q, NEED_STACKS, UINT64_MAX, &sel, err, sizeof(err));
+	sd = e ? NULL : selection_merge(&sel);
+	if (e || !sd) {
+		fprintf(stderr, "sonde export: %s\n", e ? err : "out of memory");
+		ret = CLI_ERROR;
+		goto out;
+	}
+	e = strcmp(format, "folded") == 0 ? render_folded(sd, &out) : render_pprof(sd, &out);
+	if (e) {
+		fprintf(stderr, "sonde export: cannot render: %s\n", strerror(-e));
+		ret = CLI_ERROR;
+		goto out;
+	}
+	if (output) {
+		e = write_file_atomic(output, out.data, out.len);
+		if (e) {
+			fprintf(stderr, "sonde export: cannot write %s: %s\n", output, strerror(-e));
+			ret = CLI_ERROR;
+			goto out;
+		}
+	} else {
+		if (out.len)
+			fwrite(out.data, 1, out.len, stdout);
+	}
+	if (!sd->rows.len) {
+		fprintf(stderr, "sonde export: no samples of service '%s' (tenant %s) in that time range\n",
+			service, q.tenant);
+		ret = CLI_NOT_FOUND;
+	}
+out:
+	svcdata__free(sd);
+	selection_free(&sel);
+	selector_free(&selector);
+	buf_free(&out);
+	objstore__free(s);
+	return ret;
+}
+
+/* ---- compact ------------------------------------------------------------------------------ */
+
+int cmd_compact(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, 't' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "block-duration", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] =
+		"Usage: sonde compact [OPTIONS] STORAGE_URL\n"
+		"\n"
+		"Runs one compaction pass over a collector's storage, as the collector does every\n"
+		"--compact-interval. Only one compactor may work on a storage: run this where the\n"
+		"collector runs with --no-compaction, or is stopped (a file storage is locked while a\n"
+		"collector uses it).\n"
+		"\n"
+		"      --tenant T           only this tenant\n"
+		"      --force              merge every window now, also those not ended yet\n"
+		"      --block-duration D   the windows (default 10m, as the collector's)\n"
+		"  -h, --help               show this help\n";
+	struct compactor_opts co = { 0 };
+	struct compactor_stats st = { 0 };
+	const char *tenant = NULL;
+	bool force = false;
+	struct objstore *s;
+	int c, e;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			tenant = optarg;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'b':
+			if (parse_duration_ns(optarg, &co.block_duration_ns) || co.block_duration_ns < NSEC_PER_SEC) {
+				fprintf(stderr, "sonde compact: invalid --block-duration '%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			fprintf(stderr, "sonde compact: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc - 1 || (tenant && !tenant_valid(tenant))) {
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	s = open_store("compact", argv[optind], false);
+	if (!s)
+		return CLI_USAGE;
+	e = objstore__claim(s);
+	if (e) {
+		fprintf(stderr, "sonde compact: %s\n", objstore_error());
+		objstore__free(s);
+		return CLI_ERROR;
+	}
+	co.store = s;
+	e = compactor_pass(&co, tenant, force, &st);
+	printf("compaction: %llu blocks merged into %llu, %llu -> %llu bytes, %llu deleted, %llu errors\n",
+	       (unsigned long long)st.blocks_in, (unsigned long long)st.compactions,
+	       (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
+	       (unsigned long long)st.deleted, (unsigned long long)st.errors);
+	objstore__free(s);
+	return e ? CLI_ERROR : CLI_OK;
+}
+
+/* ---- import ------------------------------------------------------------------------------- */
+
+int cmd_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] =
+		"Usage: sonde import [OPTIONS] STORAGE_URL FILE...\n"
+		"\n"
+		"Stores OTLP profiles requests (ExportProfilesServiceRequest, protobuf, gzipped or not),\n"
+		"as an agent would send them, into a collector's storage: one block per file.\n"
+		"\n"
+		"      --tenant T   default: anonymous\n"
+		"  -h, --help       show this help\n"
+		"\n"
+		"Exit codes: 0 all stored, 2 usage error, 3 a file is unreadable or invalid, or the storage fails.\n";
+	const char *tenant = "anonymous";
+	struct objstore *s;
+	int c, ret = CLI_OK;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			tenant = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			fprintf(stderr, "sonde import: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (optind > argc - 2 || !tenant_valid(tenant)) {
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	s = open_store("import", argv[optind], true);
+	if (!s)
+		return CLI_USAGE;
+	for (int i = optind + 1; i < argc; i++) {
+		struct ingest_limits lim = { 0 };
+		struct ingest_request *r = NULL;
+		struct block_write_opts bo = { .tenant = tenant };
+		struct buf raw = { 0 }, body = { 0 }, blk = { 0 };
+		struct svcdata **svcs = NULL;
+		const char *const *names;
+		char *data = NULL, msg[INGEST_MSG_SIZE], key[OBJSTORE_MAX_KEY];
+		uint64_t lo = UINT64_MAX, hi = 0;
+		size_t len, n = 0;
+		int e;
+
+		e = read_file(-1, argv[i], 1u << 30, &data, &len);
+		if (e) {
+			fprintf(stderr, "sonde import: %s: %s\n", argv[i], strerror(-e));
+			ret = CLI_ERROR;
+			continue;
+		}
+		buf_append(&raw, data, len);
+		free(data);
+		if (len >= 2 && raw.data[0] == 0x1f && raw.data[1] == 0x8b) {
+			e = gunzip_bounded(raw.data, raw.len, 1u << 30, &body);
+			if (e) {
+				fprintf(stderr, "sonde import: %s: not valid gzip\n", argv[i]);
+				ret = CLI_ERROR;
+				goto next;
+			}
+		} else {
+			body = raw;
+			raw = (struct buf){ 0 };
+		}
+		e = ingest_decode(body.data, body.len, &lim, &r, msg, sizeof(msg));
+		if (e) {
+			fprintf(stderr, "sonde import: %s: %s\n", argv[i], msg);
+			ret = CLI_ERROR;
+			goto next;
+		}
+		n = ingest_request_services(r, &names);
+		svcs = calloc(n ? n : 1, sizeof(*svcs));
+		for (size_t k = 0; svcs && k < n; k++)
+			svcs[k] = svcdata__new(names[k]);
+		e = svcs ? ingest_apply(r, svcs, clock_ns(CLOCK_REALTIME)) : -ENOMEM;
+		if (!e)
+			e = block_encode(svcs, n, &bo, &blk);
+		for (size_t k = 0; !e && k < n; k++) {
+			if (svcs[k]->rows.len) {
+				lo = MIN(lo, svcs[k]->min_time_ns);
+				hi = MAX(hi, svcs[k]->max_time_ns);
+			}
+		}
+		if (!e && lo == UINT64_MAX) {
+			printf("%s: no samples, nothing stored\n", argv[i]);
+			goto next;
+		}
+		if (!e)
+			e = block_key(tenant, lo, hi, 0, key, sizeof(key));
+		if (!e && objstore__put(s, key, blk.data, blk.len)) {
+			fprintf(stderr, "sonde import: %s: %s\n", argv[i], objstore_error());
+			ret = CLI_ERROR;
+			goto next;
+		}
+		if (e) {
+			fprintf(stderr, "sonde import: %s: %s\n", argv[i], strerror(-e));
+			ret = CLI_ERROR;
+			goto next;
+		}
+		printf("%s: stored as %s (%zu bytes)\n", argv[i], key, blk.len);
+next:
+		for (size_t k = 0; svcs && k < n; k++)
+			svcdata__free(svcs[k]);
+		free(svcs);
+		ingest_request_free(r);
+		buf_free(&raw);
+		buf_free(&body);
+		buf_free(&blk);
+	}
+	objstore__free(s);
+	return ret;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The query API (GET /api/v1/..., docs/query-api.md) and the web UI's files (GET /, /ui/...).
+ * Answers are JSON (or tab-separated text with format=tsv, pprof, folded); errors are JSON
+ * {"error": "..."} with a 4xx or 5xx status.
+ */
+#ifndef SONDE_API_H
+#define SONDE_API_H
+
+#include <microhttpd.h>
+#include <stdint.h>
+
+#include "objstore.h"
+#include "../common/buf.h"
+
+struct api_opts {
+	struct objstore *store;
+	uint64_t max_rows; /* samples one query may hold (after merging by time); 0 = 20M */
+	uint64_t max_range_ns; /* the longest time range; 0 = 31 days */
+};
+
+struct api_reply {
+	unsigned int status;
+	const char *type; /* Content-Type */
+	struct buf body;
+	const char *header, *header_value; /* one extra header, or NULL */
+};
+
+/* Whether path is the API's or the UI's. */
+bool api_path(const char *path);
+
+/* Answers GET path for tenant (already authorized). */
+void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant, const char *path,
+		struct api_reply *r);
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sonde-collector's configuration: defaults, flags, a YAML config file. */
+#ifndef SONDE_COLLECTOR_OPTIONS_H
+#define SONDE_COLLECTOR_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/log.h"
+
+struct collector_opts {
+	char *listen;
+	char *storage;
+	char *auth_token_file;
+	uint64_t max_body_bytes;
+	uint64_t segment_max_bytes;
+	uint64_t segment_max_age_ns;
+	uint64_t max_pending_bytes;
+	uint64_t time_unit_ns;
+	uint64_t block_duration_ns; /* compaction window */
+	uint64_t compact_delay_ns; /* a window is final this long after it ends */
+	uint64_t compact_interval_ns;
+	bool no_compaction;
+	unsigned int threads;
+	unsigned int max_connections;
+	uint64_t shutdown_timeout_ns;
+	uint64_t query_max_samples; /* rows one query may hold */
+	uint64_t query_max_range_ns;
+	uint64_t query_cache_bytes; /* storage reads kept for queries; 0: none */
+	enum log_level log_level;
+};
+
+void collector_opts__init(struct collector_opts *o);
+/*
+ * Parses the config file argv names (if any), then argv. Returns 0 to run, 1 when --help or
+ * --version was printed, or -EINVAL after one error line naming the flag.
+ */
+int collector_opts__parse(struct collector_opts *o, int argc, char **argv);
+void collector_opts__free(struct collector_opts *o);
+
+#endif

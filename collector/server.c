@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "block.h"
+#include "engine.h"
+#include "server.h"
+#include "../common/gzip.h"
+#include "../common/httpd.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../proto/otlp.h"
+
+#define OTLP_PATH "/v1development/profiles"
+#define DEFAULT_MAX_BODY (64u << 20)
+#define DEFAULT_TENANT "anonymous"
+#define RETRY_AFTER_BUSY "2"
+#define RETRY_AFTER_STORE "5"
+
+/* gRPC status codes for the google.rpc.Status of an error answer */
+enum {
+	GRPC_INVALID_ARGUMENT = 3,
+	GRPC_NOT_FOUND = 5,
+	GRPC_PERMISSION_DENIED = 7,
+	GRPC_RESOURCE_EXHAUSTED = 8,
+	GRPC_INTERNAL = 13,
+	GRPC_UNAVAILABLE = 14,
+	GRPC_UNAUTHENTICATED = 16,
+};
+
+static const unsigned int counted_codes[] = { 200, 400, 401, 403, 404, 405, 413, 415, 500, 503 };
+
+struct server {
+	struct server_opts opts;
+	struct MHD_Daemon *daemon;
+	atomic_bool ready;
+	atomic_uint_fast64_t buffered; /* request bytes held now, over all connections */
+	atomic_uint live; /* OTLP requests begun and not yet completed (their answer not sent) */
+	uint64_t max_buffered;
+	pthread_mutex_t lock;
+	struct {
+		uint64_t by_code[ARRAY_SIZE(counted_codes)];
+		uint64_t other_codes;
+		uint64_t bytes_received; /* bodies as sent */
+		uint64_t bytes_inflated;
+		uint64_t decode_ns;
+		uint64_t dropped_attributes;
+		uint64_t queries, query_ns;
+	} stats;
+};
+
+enum req_state {
+	REQ_BODY, /* receiving the body */
+	REQ_WAITING, /* suspended until the writer acknowledges */
+	REQ_ACKED, /* the writer called back */
+};
+
+struct req {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	enum req_state state;
+	struct buf body;
+	size_t buffered; /* counted in srv->buffered */
+	bool gzip;
+	bool too_big;
+	bool too_busy;
+	char tenant[72];
+	pthread_mutex_t lock; /* state and result, between the handler and the writer */
+	bool suspended;
+	int result;
+};
+
+static void count_code(struct server *s, unsigned int code)
+{
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < ARRAY_SIZE(counted_codes); i++) {
+		if (counted_codes[i] == code) {
+			s->stats.by_code[i]++;
+			pthread_mutex_unlock(&s->lock);
+			return;
+		}
+	}
+	s->stats.other_codes++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int grpc_code(unsigned int http)
+{
+	switch (http) {
+	case 400:
+	case 415:
+		return GRPC_INVALID_ARGUMENT;
+	case 401:
+		return GRPC_UNAUTHENTICATED;
+	case 403:
+		return GRPC_PERMISSION_DENIED;
+	case 404:
+	case 405:
+		return GRPC_NOT_FOUND;
+	case 413:
+	case 429:
+		return GRPC_RESOURCE_EXHAUSTED;
+	case 503:
+		return GRPC_UNAVAILABLE;
+	default:
+		return GRPC_INTERNAL;
+	}
+}
+
+/* An OTLP error: a google.rpc.Status carrying message, as protobuf. */
+static enum MHD_Result otlp_error(struct server *s, struct MHD_Connection *conn, unsigned int status,
+				  const char *retry_after, const char *msg)
+{
+	RpcStatus st = RpcStatus_INIT;
+	struct buf body = { 0 };
+	size_t n;
+
+	st.code = grpc_code(status);
+	st.message = (char *)msg;
+	n = google__rpc__status__get_packed_size(&st);
+	if (!buf_reserve(&body, n)) {
+		google__rpc__status__pack(&st, body.data);
+		body.len = n;
+	}
+	count_code(s, status);
+	log_debug("request refused", "status=%u message=\"%s\"", status, msg);
+	return httpd_answer(conn, status, "application/x-protobuf", &body,
+			    retry_after ? "Retry-After" : NULL, retry_after);
+}
+
+static enum MHD_Result text(struct server *s, struct MHD_Connection *conn, unsigned int status,
+			    const char *msg)
+{
+	struct buf body = { 0 };
+
+	buf_puts(&body, msg);
+	count_code(s, status);
+	return httpd_answer(conn, status, "text/plain; charset=utf-8", &body, NULL, NULL);
+}
+
+static void metrics(struct server *s, struct buf *out)
+{
+	struct segwriter_stats ws;
+	char labels[64];
+	uint64_t rss = 0, peak = 0;
+
+	segwriter__stats(s->opts.writer, &ws);
+	pthread_mutex_lock(&s->lock);
+	metric_header(out, "sonde_collector_requests_total", "counter", "OTLP and other HTTP requests answered, by status.");
+	for (size_t i = 0; i < ARRAY_SIZE(counted_codes); i++) {
+		snprintf(labels, sizeof(labels), "code=\"%u\"", counted_codes[i]);
+		metric_value(out, "sonde_collector_requests_total", labels, (double)s->stats.by_code[i]);
+	}
+	metric_value(out, "sonde_collector_requests_total", "code=\"other\"", (double)s->stats.other_codes);
+	metric_header(out, "sonde_collector_received_bytes_total", "counter", "OTLP request bodies, as sent and inflated.");
+	metric_value(out, "sonde_collector_received_bytes_total", "encoding=\"wire\"", (double)s->stats.bytes_received);
+	metric_value(out, "sonde_collector_received_bytes_total", "encoding=\"inflated\"", (double)s->stats.bytes_inflated);
+	metric_single(out, "sonde_collector_decode_seconds_total", "counter",
+		      "Time spent inflating, decoding and validating requests.", (double)s->stats.decode_ns / 1e9);
+	metric_single(out, "sonde_collector_dropped_attributes_total", "counter",
+		      "Attribute values with no string form (arrays, maps, bytes), not kept as labels.",
+		      (double)s->stats.dropped_attributes);
+	metric_single(out, "sonde_collector_queries_total", "counter", "Query API and UI requests answered.",
+		      (double)s->stats.queries);
+	metric_single(out, "sonde_collector_query_seconds_total", "counter", "Time spent answering queries.",
+		      (double)s->stats.query_ns / 1e9);
+	pthread_mutex_unlock(&s->lock);
+	metric_single(out, "sonde_collector_ingested_requests_total", "counter", "Requests taken in by the segment writer.", (double)ws.requests);
+	metric_single(out, "sonde_collector_acknowledged_requests_total", "counter", "Requests acknowledged once durable.", (double)ws.acked);
+	metric_single(out, "sonde_collector_failed_requests_total", "counter", "Requests failed after being taken in (a storage error); clients resend.", (double)ws.failed);
+	metric_single(out, "sonde_collector_refused_requests_total", "counter", "Requests refused for back-pressure (503).", (double)ws.refused);
+	metric_single(out, "sonde_collector_profiles_total", "counter", "OTLP profiles taken in.", (double)ws.profiles);
+	metric_single(out, "sonde_collector_samples_total", "counter", "Sample values taken in.", (double)ws.samples);
+	metric_single(out, "sonde_collector_blocks_written_total", "counter", "Level-0 blocks written.", (double)ws.blocks);
+	metric_single(out, "sonde_collector_block_bytes_written_total", "counter", "Bytes of level-0 blocks written.", (double)ws.block_bytes);
+	metric_single(out, "sonde_collector_block_write_errors_total", "counter", "Blocks that could not be encoded or stored.", (double)ws.write_errors);
+	metric_single(out, "sonde_collector_block_write_seconds_total", "counter", "Time spent encoding and storing blocks.", (double)ws.write_ns / 1e9);
+	metric_single(out, "sonde_collector_ack_seconds_total", "counter", "Time from taking a request in to acknowledging it, summed.", (double)ws.ack_ns / 1e9);
+	metric_single(out, "sonde_collector_pending_bytes", "gauge", "Memory of data waiting to be written.", (double)ws.pending_bytes);
+	metric_single(out, "sonde_collector_open_heads", "gauge", "Tenants with data waiting to be written.", (double)ws.open_heads);
+	metric_single(out, "sonde_collector_buffered_request_bytes", "gauge", "Request bodies being received or decoded.", (double)atomic_load(&s->buffered));
+	if (s->opts.extra_metrics)
+		s->opts.extra_metrics(s->opts.extra_ctx, out);
+	proc_self_rss(&rss, &peak);
+	metric_single(out, "sonde_collector_resident_memory_bytes", "gauge", "Resident memory of the collector.", (double)rss);
+}
+
+/* Called by a writer thread once the request is durable (err 0) or failed. */
+static void on_done(void *ctx, int err)
+{
+	struct req *r = ctx;
+
+	pthread_mutex_lock(&r->lock);
+	r->result = err;
+	r->state = REQ_ACKED;
+	if (r->suspended) {
+		r->suspended = false;
+		MHD_resume_connection(r->conn);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static enum MHD_Result ack(struct server *s, struct req *r)
+{
+	Response resp = Response_INIT;
+	struct buf body = { 0 };
+	size_t n;
+
+	if (r->result == -EBUSY || r->result == -ECANCELED)
+		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "the collector is shutting down; retry");
+	if (r->result == -ENOMEM)
+		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "the collector is out of memory; retry later");
+	if (r->result)
+		return otlp_error(s, r->conn, 503, RETRY_AFTER_STORE,
+				  "the collector cannot write to its storage now; retry later");
+	/* a full success: partial_success left unset, as the specification says */
+	n = response_get_packed_size(&resp);
+	if (n && !buf_reserve(&body, n)) {
+		response_pack(&resp, body.data);
+		body.len = n;
+	}
+	count_code(s, 200);
+	return httpd_answer(r->conn, 200, "application/x-protobuf", &body, NULL, NULL);
+}
+
+static void release_body(struct server *s, struct req *r)
+{
+	atomic_fetch_sub(&s->buffered, r->buffered);
+	r->buffered = 0;
+	buf_free(&r->body);
+}
+
+/* The body is in: inflate, decode, validate, hand to the writer, suspend. */
+static enum MHD_Result submit(struct server *s, struct req *r)
+{
+	struct ingest_limits lim = { .max_body = s->opts.max_body_bytes };
+	struct ingest_request *ir = NULL;
+	struct ingest_counts counts;
+	struct buf inflated = { 0 };
+	const struct buf *body = &r->body;
+	char msg[INGEST_MSG_SIZE];
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	s->stats.bytes_received += r->body.len;
+	pthread_mutex_unlock(&s->lock);
+	if (r->gzip) {
+		err = gunzip_bounded(r->body.data, r->body.len, s->opts.max_body_bytes, &inflated);
+		if (err == -EFBIG) {
+			snprintf(msg, sizeof(msg), "the request inflates to over %llu bytes (--max-body-size)",
+				 (unsigned long long)s->opts.max_body_bytes);
+			buf_free(&inflated);
+			release_body(s, r);
+			return otlp_error(s, r->conn, 413, NULL, msg);
+		}
+		if (err) {
+			buf_free(&inflated);
+			release_body(s, r);
+			return err == -ENOMEM ? otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "out of memory; retry later") :
+						otlp_error(s, r->conn, 400, NULL,
+							   "Content-Encoding is gzip but the body is not valid gzip (corrupt or truncated)");
+		}
+		body = &inflated;
+	}
+	err = ingest_decode(body->data, body->len, &lim, &ir, msg, sizeof(msg));
+	pthread_mutex_lock(&s->lock);
+	s->stats.bytes_inflated += body->len;
+	s->stats.decode_ns += clock_ns(CLOCK_MONOTONIC) - t0;
+	pthread_mutex_unlock(&s->lock);
+	buf_free(&inflated);
+	release_body(s, r);
+	if (err == -EBADMSG)
+		return otlp_error(s, r->conn, 400, NULL, msg);
+	if (err == -EFBIG)
+		return otlp_error(s, r->conn, 413, NULL, msg);
+	if (err)
+		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "out of memory; retry later");
+	ingest_request_counts(ir, &counts);
+	pthread_mutex_lock(&s->lock);
+	s->stats.dropped_attributes += counts.dropped_attributes;
+	pthread_mutex_unlock(&s->lock);
+	if (counts.samples == 0) {
+		/* nothing to store: an empty request is a success */
+		ingest_request_free(ir);
+		r->result = 0;
+		return ack(s, r);
+	}
+	pthread_mutex_lock(&r->lock);
+	r->state = REQ_WAITING;
+	err = segwriter__add(s->opts.writer, r->tenant, ir, on_done, r);
+	ingest_request_free(ir);
+	if (err) {
+		pthread_mutex_unlock(&r->lock);
+		return err == -EBUSY ? otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
+						  "the collector is behind writing to storage (or shutting down); retry")
+				     : otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "out of memory; retry later");
+	}
+	if (r->state == REQ_ACKED) {
+		/* already durable (a fast writer): answer now */
+		pthread_mutex_unlock(&r->lock);
+		return ack(s, r);
+	}
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+	pthread_mutex_unlock(&r->lock);
+	return MHD_YES;
+}
+
+/*
+ * The tenant of a request: the token's with --auth-token-file (org, X-Scope-OrgID, may only
+ * repeat it), else org, else the default. Returns 0 or an HTTP status with msg.
+ */
+static unsigned int resolve_tenant(struct server *s, struct MHD_Connection *conn, const char *org, char *tenant,
+				   size_t tenant_size, char *msg, size_t size)
+{
+	if (s->opts.auth) {
+		const char *t = auth__tenant(s->opts.auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"));
+
+		if (!t) {
+			snprintf(msg, size, "a valid 'Authorization: Bearer TOKEN' header is required");
+			return 401;
+		}
+		if (org && *org && strcmp(org, t) != 0) {
+			snprintf(msg, size, "this token is not for tenant '%.64s' (X-Scope-OrgID)", org);
+			return 403;
+		}
+		str_copy(tenant, t, tenant_size);
+		return 0;
+	}
+	if (org && *org && !tenant_valid(org)) {
+		snprintf(msg, size, "invalid X-Scope-OrgID: a tenant is 1 to 64 letters, digits, '.', '_' or '-'");
+		return 400;
+	}
+	str_copy(tenant, org && *org ? org : DEFAULT_TENANT, tenant_size);
+	return 0;
+}
+
+/* Checks what the headers say before taking the body. Returns 0 or an HTTP status with msg. */
+static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Connection *conn,
+				  char *msg, size_t size, const char **retry_after)
+{
+	const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+	const char *cenc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Encoding");
+	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	const char *org = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID");
+	unsigned int status;
+	uint64_t len;
+
+	if (!atomic_load(&s->ready)) {
+		*retry_after = RETRY_AFTER_BUSY;
+		snprintf(msg, size, "the collector is shutting down; retry");
+		return 503;
+	}
+	status = resolve_tenant(s, conn, org, r->tenant, sizeof(r->tenant), msg, size);
+	if (status)
+		return status;
+	if (!ctype || (strncasecmp(ctype, "application/x-protobuf", 22) != 0 &&
+		       strncasecmp(ctype, "application/protobuf", 20) != 0)) {
+		snprintf(msg, size, "Content-Type must be application/x-protobuf%s",
+			 ctype && strncasecmp(ctype, "application/json", 16) == 0 ?
+				 " (OTLP/JSON is not supported by this collector)" :
+				 "");
+		return 415;
+	}
+	if (cenc && *cenc && strcasecmp(cenc, "gzip") != 0 && strcasecmp(cenc, "identity") != 0) {
+		snprintf(msg, size, "Content-Encoding '%.32s' is not supported: send gzip or none", cenc);
+		return 415;
+	}
+	r->gzip = cenc && strcasecmp(cenc, "gzip") == 0;
+	if (clen && parse_u64(clen, &len) == 0 && len > s->opts.max_body_bytes) {
+		snprintf(msg, size, "the request is %llu bytes, over the limit of %llu (--max-body-size)",
+			 (unsigned long long)len, (unsigned long long)s->opts.max_body_bytes);
+		return 413;
+	}
+	return 0;
+}
+
+/* The query API and the UI (GET). The tenant as for ingest; also ?tenant= without tokens. */
+static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const char *url)
+{
+	const char *org = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID");
+	char tenant[72], msg[256];
+	struct api_reply r;
+	unsigned int status;
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+
+	if (!org && !s->opts.auth)
+		org = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "tenant");
+	/* the UI's files are public: they hold no data */
+	if (strncmp(url, "/api/", 5) == 0) {
+		status = resolve_tenant(s, conn, org, tenant, sizeof(tenant), msg, sizeof(msg));
+		if (status) {
+			struct buf body = { 0 };
+
+			buf_puts(&body, "{\"error\":");
+			json_string(&body, msg);
+			buf_puts(&body, "}\n");
+			count_code(s, status);
+			return httpd_answer(conn, status, "application/json", &body, NULL, NULL);
+		}
+	} else {
+		str_copy(tenant, DEFAULT_TENANT, sizeof(tenant));
+	}
+	api_handle(&s->opts.api, conn, tenant, url, &r);
+	pthread_mutex_lock(&s->lock);
+	s->stats.queries++;
+	s->stats.query_ns += clock_ns(CLOCK_MONOTONIC) - t0;
+	pthread_mutex_unlock(&s->lock);
+	count_code(s, r.status);
+	log_debug("query", "path=%s status=%u ms=%.1f", url, r.status, (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e6);
+	return httpd_answer(conn, r.status, r.type, &r.body, r.header, r.header_value);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **req_cls)
+{
+	struct server *s = cls;
+	struct req *r = *req_cls;
+
+	(void)version;
+	if (!r) {
+		const char *retry_after = NULL;
+		char msg[256];
+		unsigned int status;
+
+		if (strcmp(url, OTLP_PATH) != 0) {
+			if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+				return text(s, conn, 405, "method not allowed\n");
+			if (strcmp(url, "/metrics") == 0) {
+				struct buf body = { 0 };
+
+				metrics(s, &body);
+				count_code(s, 200);
+				return httpd_answer(conn, 200, "text/plain; version=0.0.4; charset=utf-8", &body,
+						    NULL, NULL);
+			}
+			if (strcmp(url, "/ready") == 0)
+				return atomic_load(&s->ready) ? text(s, conn, 200, "ready\n") :
+								text(s, conn, 503, "not ready\n");
+			if (s->opts.api.store && api_path(url))
+				return api(s, conn, url);
+			return text(s, conn, 404, "not found: OTLP profiles go to POST " OTLP_PATH "\n");
+		}
+		if (strcmp(method, "POST") != 0)
+			return otlp_error(s, conn, 405, NULL, "OTLP profiles are sent with POST");
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->srv = s;
+		r->conn = conn;
+		pthread_mutex_init(&r->lock, NULL);
+		*req_cls = r;
+		atomic_fetch_add(&s->live, 1);
+		status = check_headers(s, r, conn, msg, sizeof(msg), &retry_after);
+		if (status)
+			return otlp_error(s, conn, status, retry_after, msg);
+		return MHD_YES;
+	}
+	if (r->state == REQ_ACKED)
+		return ack(s, r);
+	if (r->state == REQ_WAITING)
+		return MHD_YES; /* resumed spuriously: keep waiting */
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (r->too_big || r->too_busy)
+			return MHD_YES; /* discarded; answered at the end */
+		if (r->body.len + n > s->opts.max_body_bytes) {
+			r->too_big = true;
+			release_body(s, r);
+			return MHD_YES;
+		}
+		if (atomic_fetch_add(&s->buffered, n) + n > s->max_buffered) {
+			atomic_fetch_sub(&s->buffered, n);
+			r->too_busy = true;
+			release_body(s, r);
+			return MHD_YES;
+		}
+		r->buffered += n;
+		buf_append(&r->body, upload_data, n);
+		if (r->body.oom) {
+			r->too_busy = true;
+			release_body(s, r);
+		}
+		return MHD_YES;
+	}
+	if (r->too_big) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "the request is over the limit of %llu bytes (--max-body-size)",
+			 (unsigned long long)s->opts.max_body_bytes);
+		return otlp_error(s, conn, 413, NULL, msg);
+	}
+	if (r->too_busy)
+		return otlp_error(s, conn, 503, RETRY_AFTER_BUSY,
+				  "the collector holds too many requests in memory now; retry");
+	return submit(s, r);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct server *s = cls;
+	struct req *r = *req_cls;
+
+	(void)conn;
+	(void)toe;
+	if (!r)
+		return;
+	/*
+	 * A connection closed while its request waits: the writer still holds r. It cannot be
+	 * freed before the writer calls back, so the callback owns it then.
+	 */
+	pthread_mutex_lock(&r->lock);
+	if (r->state == REQ_WAITING) {
+		/* cannot happen while suspended: MHD keeps suspended connections open */
+		log_warn("a connection ended while its request waited to be stored", "tenant=%s", r->tenant);
+	}
+	pthread_mutex_unlock(&r->lock);
+	release_body(s, r);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	*req_cls = NULL;
+	atomic_fetch_sub(&s->live, 1);
+}
+
+struct server *server__new(const struct server_opts *opts)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct MHD_OptionItem mopts[] = {
+		{ MHD_OPTION_THREAD_POOL_SIZE, 0, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, 0, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	if (!s)
+		return NULL;
+	s->opts = *opts;
+	if (!s->opts.max_body_bytes)
+		s->opts.max_body_bytes = DEFAULT_MAX_BODY;
+	if (!s->opts.threads)
+		s->opts.threads = ncpu > 0 ? (unsigned int)ncpu : 2;
+	if (!s->opts.max_connections)
+		s->opts.max_connections = 1024;
+	/* at most four bodies of the largest size held at once, or 256 MiB */
+	s->max_buffered = MAX(4 * s->opts.max_body_bytes, 256ULL << 20);
+	pthread_mutex_init(&s->lock, NULL);
+	mopts[0].value = (intptr_t)s->opts.threads;
+	mopts[1].value = (intptr_t)s->opts.max_connections;
+	mopts[3].ptr_value = s;
+	atomic_store(&s->ready, true);
+	s->daemon = httpd_listen(s->opts.listen, MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME,
+				 handle, s, mopts, "listen");
+	if (!s->daemon) {
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void server__quiesce(struct server *s)
+{
+	atomic_store(&s->ready, false);
+}
+
+bool server__wait_answered(struct server *s, uint64_t deadline_ns)
+{
+	while (atomic_load(&s->live) > 0) {
+		if (clock_ns(CLOCK_MONOTONIC) >= deadline_ns)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+void server__free(struct server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->daemon);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

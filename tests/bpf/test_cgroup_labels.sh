@@ -1,0 +1,74 @@
+#!/bin/bash
+# Container, pod and unit labels from cgroup paths: workloads placed in cgroups named exactly
+# as containerd and CRI-O name them under a kubepods hierarchy (systemd driver, cgroup v2), and
+# in a *.service cgroup, get the right container.id, k8s.pod.uid and service.name. The cgroups
+# are made by the test and removed after it.
+. "$(dirname "$0")/../lib.sh"
+need_root
+cg2=$(findmnt -t cgroup2 -n -o TARGET | head -1)
+[ -n "$cg2" ] || skip "no cgroup v2 hierarchy mounted"
+
+cid1=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+cid2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+uid1=$(cat /proc/sys/kernel/random/uuid)
+uid2=$(cat /proc/sys/kernel/random/uuid)
+d1=$cg2/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${uid1//-/_}.slice/cri-containerd-$cid1.scope
+d2=$cg2/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid2//-/_}.slice/crio-$cid2.scope
+d3=$cg2/sonde-test.slice/sonde-test-web.service
+made=()
+cleanup() {
+	for d in "$d1" "$d2" "$d3"; do
+		[ -f "$d/cgroup.procs" ] || continue
+		while read -r p; do echo "$p" > "$cg2/cgroup.procs" 2> /dev/null || true; done < "$d/cgroup.procs"
+	done
+	cleanup_children
+	# leaf first, only what this test made
+	for ((i = ${#made[@]} - 1; i >= 0; i--)); do rmdir "${made[i]}" 2> /dev/null || true; done
+}
+trap cleanup EXIT
+mkcg() { # mkdir -p, remembering each directory made
+	local parts d=$cg2 rel=${1#"$cg2"/}
+	IFS=/ read -ra parts <<< "$rel"
+	for p in "${parts[@]}"; do
+		d=$d/$p
+		[ -d "$d" ] && continue
+		mkdir "$d" || fail "cannot make cgroup $d"
+		made+=("$d")
+	done
+}
+mkcg "$d1"
+mkcg "$d2"
+mkcg "$d3"
+
+# place(BIN, CGROUP): start a workload copy in a cgroup (moved before it burns CPU)
+place() {
+	bg "$1" 20 1 1
+	echo "$BG_PID" > "$2/cgroup.procs" || fail "cannot move $BG_PID into $2"
+}
+place "$(copy_as "$WL/split" in_containerd)" "$d1"
+place "$(copy_as "$WL/split" in_crio)" "$d2"
+place "$(copy_as "$WL/split" in_unit)" "$d3"
+sleep 0.3
+"$AGENT" --duration 2 --format otlp --output "$ARTIFACTS/node.pb" 2> "$ARTIFACTS/agent.log" ||
+	fail "agent failed: $(tail -n 3 "$ARTIFACTS/agent.log")"
+otlp attrs "$ARTIFACTS/node.pb" > "$ARTIFACTS/attrs.json"
+python3 - "$ARTIFACTS/attrs.json" "$cid1" "$uid1" "$cid2" "$uid2" <<'PY' || fail "wrong labels: see $ARTIFACTS/attrs.json"
+import json, sys
+attrs, cid1, uid1, cid2, uid2 = sys.argv[1:]
+res = {}
+for r in json.load(open(attrs))["resources"]:
+    name = r.get("process.executable.name")
+    if name in ("in_containerd", "in_crio", "in_unit"):
+        res[name] = r
+assert set(res) == {"in_containerd", "in_crio", "in_unit"}, sorted(res)
+c, o, u = res["in_containerd"], res["in_crio"], res["in_unit"]
+assert c.get("container.id") == cid1 and c.get("k8s.pod.uid") == uid1, c
+assert o.get("container.id") == cid2 and o.get("k8s.pod.uid") == uid2, o
+assert u.get("service.name") == "sonde-test-web.service", u
+assert "container.id" not in u and "k8s.pod.uid" not in u, u
+# in a container, the unit is not the service: the executable is, until pod metadata names it
+assert c.get("service.name") == "in_containerd", c
+print("containerd:", c["container.id"][:12], c["k8s.pod.uid"], "| cri-o:", o["container.id"][:12], o["k8s.pod.uid"],
+      "| unit:", u["service.name"])
+PY
+log "ok: containerd and CRI-O cgroups give container.id and k8s.pod.uid; a .service cgroup gives service.name"

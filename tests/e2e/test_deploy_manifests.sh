@@ -1,0 +1,103 @@
+#!/bin/bash
+# The Kubernetes manifests and the Dockerfile, checked at the schema level (no cluster here):
+# every object well-formed and in the kustomization; the agent's DaemonSet has what the agent
+# needs (host PID, the capabilities the systemd unit grants and no more, NODE_NAME, read-only
+# /sys, a liveness probe on its metrics port, requests and limits, tolerations for every node)
+# and flags the agent accepts; the collector's Deployment, Service and volume fit together; the
+# image's runtime stage installs the package of every library the binaries link.
+. "$(dirname "$0")/../lib.sh"
+need_cmd readelf
+python3 -c 'import yaml' 2> /dev/null || skip "needs python3-yaml (make deps)"
+
+python3 - deploy "$AGENT" "$COLLECTOR" <<'PY' || fail "the manifests are not right"
+import os, re, shlex, subprocess, sys, yaml
+deploy, agent_bin, collector_bin = sys.argv[1:]
+k8s = os.path.join(deploy, "kubernetes")
+kust = yaml.safe_load(open(os.path.join(k8s, "kustomization.yaml")))
+objs = []
+for f in kust["resources"]:
+    for d in yaml.safe_load_all(open(os.path.join(k8s, f))):
+        if d:
+            objs.append(d)
+listed = set(kust["resources"]) | {"kustomization.yaml", "collector-s3.example.yaml"}
+missing = sorted(set(os.listdir(k8s)) - listed)
+assert not missing, f"files not in the kustomization: {missing}"
+by = {}
+for o in objs:
+    for k in ("apiVersion", "kind", "metadata"):
+        assert k in o, (k, o)
+    assert o["metadata"].get("name"), o
+    if o["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
+        assert o["metadata"].get("namespace") == kust["namespace"], o["metadata"]
+    by[(o["kind"], o["metadata"]["name"])] = o
+need = {("Namespace", "sonde"), ("ServiceAccount", "sonde-agent"), ("ClusterRole", "sonde-agent"),
+        ("ClusterRoleBinding", "sonde-agent"), ("DaemonSet", "sonde-agent"), ("Deployment", "sonde-collector"),
+        ("Service", "sonde-collector"), ("PersistentVolumeClaim", "sonde-collector-data")}
+assert need <= set(by), f"missing objects: {need - set(by)}"
+
+# the agent
+ds = by[("DaemonSet", "sonde-agent")]
+spec = ds["spec"]["template"]["spec"]
+assert ds["spec"]["selector"]["matchLabels"].items() <= ds["spec"]["template"]["metadata"]["labels"].items()
+assert spec["hostPID"] is True, "the agent needs the host PID namespace"
+assert spec["serviceAccountName"] == "sonde-agent"
+assert any(t.get("operator") == "Exists" and "key" not in t for t in spec["tolerations"]), "not on every node"
+(c,) = spec["containers"]
+sc = c["securityContext"]
+assert not sc.get("privileged") and sc.get("allowPrivilegeEscalation") is False
+unit = open(os.path.join(deploy, "systemd", "sonde-agent.service.in")).read()
+unit_caps = set(re.search(r"^AmbientCapabilities=(.*)$", unit, re.M).group(1).replace("CAP_", "").split())
+assert set(sc["capabilities"]["add"]) == unit_caps, (sc["capabilities"]["add"], unit_caps)
+assert sc["capabilities"]["drop"] == ["ALL"]
+env = {e["name"]: e for e in c["env"]}
+assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
+mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+vols = {v["name"]: v for v in spec["volumes"]}
+assert mounts["/sys"]["readOnly"] is True and vols[mounts["/sys"]["name"]]["hostPath"]["path"] == "/sys"
+for r in ("requests", "limits"):
+    assert {"cpu", "memory"} <= set(c["resources"][r]), c["resources"]
+port = {p["name"]: p["containerPort"] for p in c["ports"]}
+probe = c["livenessProbe"]["httpGet"]
+assert probe["path"] == "/metrics" and port[probe["port"]] == 9464
+assert f"--metrics-addr=0.0.0.0:{port['metrics']}" in c["args"]
+# the flags are the agent's: it parses them (and stops at --version)
+r = subprocess.run([agent_bin] + c["args"] + ["--version"], capture_output=True, text=True)
+assert r.returncode == 0, r.stderr
+rb = by[("ClusterRoleBinding", "sonde-agent")]
+assert rb["roleRef"]["name"] == "sonde-agent" and rb["subjects"][0]["name"] == "sonde-agent"
+assert any("pods" in rule["resources"] and "list" in rule["verbs"] for rule in by[("ClusterRole", "sonde-agent")]["rules"])
+
+# the collector
+dep = by[("Deployment", "sonde-collector")]
+pspec = dep["spec"]["template"]["spec"]
+assert dep["spec"]["replicas"] == 1, "one compactor per storage"
+(cc,) = pspec["containers"]
+r = subprocess.run([collector_bin] + cc["args"] + ["--version"], capture_output=True, text=True)
+assert r.returncode == 0, r.stderr
+cports = {p["name"]: p["containerPort"] for p in cc["ports"]}
+assert "--listen=0.0.0.0:%d" % cports["http"] in cc["args"]
+assert cc["readinessProbe"]["httpGet"]["path"] == "/ready"
+svc = by[("Service", "sonde-collector")]
+assert svc["spec"]["selector"].items() <= dep["spec"]["template"]["metadata"]["labels"].items()
+assert svc["spec"]["ports"][0]["targetPort"] in cports
+assert f"--collector=http://sonde-collector.sonde.svc:{svc['spec']['ports'][0]['port']}" in c["args"]
+claim = {v["name"]: v for v in pspec["volumes"]}["data"]["persistentVolumeClaim"]["claimName"]
+assert ("PersistentVolumeClaim", claim) in by
+storage = [a for a in cc["args"] if a.startswith("--storage=")][0].split("=", 1)[1]
+assert any(m["mountPath"] == storage for m in cc["volumeMounts"]), "the storage is not the volume"
+print(f"{len(objs)} objects; agent caps {sorted(unit_caps)}; flags parse")
+PY
+log "ok: the manifests are well-formed and fit the agent and the collector"
+
+# the image: every library the binaries link comes from a package its runtime stage installs
+runtime=$(awk '/^FROM debian:12-slim/ { s = 1 } s' Dockerfile | tr -s ' \\\t' '\n' | grep -E '^lib|^zlib|^ca-' | sort -u)
+missing=""
+for lib in $(readelf -d "$AGENT" "$COLLECTOR" "$SONDE" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
+	path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+	pkg=$(dpkg -S "$path" 2> /dev/null || dpkg -S "$(realpath "$path")" 2> /dev/null || dpkg -S "/usr$path" 2> /dev/null || true)
+	pkg=${pkg%%:*}
+	[ -n "$pkg" ] || fail "no package owns $lib ($path)"
+	case $pkg in libc6 | libgcc-s1) continue ;; esac # in the base image
+	grep -qx "$pkg" <<< "$runtime" || missing="$missing $lib($pkg)"
+done
+check '[ -z "$missing" ]' "the image's runtime stage installs every linked library's package${missing:+ (missing:$missing)}"
