@@ -13,7 +13,7 @@ D=${1:-120}
 BUILD=${BUILD:-build}
 W=$BUILD/workloads
 out=$(mktemp -d /tmp/sonde-bench-collector.XXXXXX)
-trap 'kill $(jobs -p) 2> /dev/null; wait 2> /dev/null; rm -rf "$out"' EXIT
+trap 'kill $(jobs -p) 2> /dev/null || true; wait 2> /dev/null; rm -rf "$out"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 url=http://127.0.0.1:$port

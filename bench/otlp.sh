@@ -12,7 +12,7 @@ N=${2:-3}
 BUILD=${BUILD:-build}
 W=$BUILD/workloads
 out=$(mktemp -d /tmp/sonde-bench-otlp.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$out"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 tests/tools/otlp_receiver.py --port "$port" --dir "$out/rx" > "$out/rx.log" 2>&1 &

@@ -10,7 +10,7 @@ DAYS=${1:-7}
 BUILD=${BUILD:-build}
 W=$BUILD/workloads
 out=$(mktemp -d /tmp/sonde-bench-query.XXXXXX)
-trap 'kill $(jobs -p) 2> /dev/null; wait 2> /dev/null; rm -rf "$out"' EXIT
+trap 'kill $(jobs -p) 2> /dev/null || true; wait 2> /dev/null; rm -rf "$out"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
 

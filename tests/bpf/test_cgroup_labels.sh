@@ -5,7 +5,7 @@
 # are made by the test and removed after it.
 . "$(dirname "$0")/../lib.sh"
 need_root
-cg2=$(findmnt -t cgroup2 -n -o TARGET | head -1)
+cg2=$(findmnt -t cgroup2 -n -o TARGET | sed -n 1p)
 [ -n "$cg2" ] || skip "no cgroup v2 hierarchy mounted"
 
 cid1=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -93,7 +93,7 @@ log "ok: the manifests are well-formed and fit the agent and the collector"
 runtime=$(awk '/^FROM debian:12-slim/ { s = 1 } s' Dockerfile | tr -s ' \\\t' '\n' | grep -E '^lib|^zlib|^ca-' | sort -u)
 missing=""
 for lib in $(readelf -d "$AGENT" "$COLLECTOR" "$SONDE" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
-	path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+	path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !p { print $NF; p = 1 }') # no early exit: pipefail
 	pkg=$(dpkg -S "$path" 2> /dev/null || dpkg -S "$(realpath "$path")" 2> /dev/null || dpkg -S "/usr$path" 2> /dev/null || true)
 	pkg=${pkg%%:*}
 	[ -n "$pkg" ] || fail "no package owns $lib ($path)"
