@@ -16,6 +16,7 @@
 #define DEFAULT_MAX_ROWS 20000000ULL
 #define DEFAULT_MAX_RANGE (31ULL * 86400 * NSEC_PER_SEC)
 #define MAX_STEPS 11000
+#define MAX_SERIES_VALUES 2000000 /* groups x steps in one series answer */
 #define DEFAULT_NODES 2048
 #define MAX_NODES 100000
 
@@ -60,8 +61,9 @@ struct params {
 static bool parse_params(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
 			 const char *prefix, const struct params *dflt, struct params *p, struct api_reply *r)
 {
-	char name[32], err[300];
+	char name[32], err[300] = "";
 	const char *sel, *from, *to;
+	int e;
 	uint64_t now = clock_ns(CLOCK_REALTIME);
 	uint64_t max_range = o->max_range_ns ? o->max_range_ns : DEFAULT_MAX_RANGE;
 
@@ -70,8 +72,12 @@ static bool parse_params(const struct api_opts *o, struct MHD_Connection *conn, 
 	sel = arg(conn, name);
 	if (!sel && dflt)
 		sel = arg(conn, "query"); /* the right side of a diff: the left's selector by default */
-	if (selector_parse(sel ? sel : "{}", &p->sel, err, sizeof(err))) {
-		reply_error(r, 400, "%s: %s", name, err);
+	e = selector_parse(sel ? sel : "{}", &p->sel, err, sizeof(err));
+	if (e) {
+		if (e == -ENOMEM)
+			reply_error(r, 503, "out of memory");
+		else
+			reply_error(r, 400, "%s: %s", name, err);
 		return false;
 	}
 	p->q.tenant = tenant;
@@ -132,8 +138,10 @@ static bool run(const struct api_opts *o, struct params *p, enum engine_need nee
 }
 
 /* step: given (a duration) or about 120 points over the range, whole seconds at least */
-static bool parse_step(struct MHD_Connection *conn, struct params *p, uint64_t *ret, struct api_reply *r)
+static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, struct params *p, uint64_t *ret,
+		       struct api_reply *r)
 {
+	uint64_t max_range = o->max_range_ns ? o->max_range_ns : DEFAULT_MAX_RANGE;
 	const char *s = arg(conn, "step");
 	uint64_t range = p->q.to_ns - p->q.from_ns, step;
 
@@ -146,13 +154,18 @@ static bool parse_step(struct MHD_Connection *conn, struct params *p, uint64_t *
 		step = MAX(range / 120, NSEC_PER_SEC);
 		step = (step + NSEC_PER_SEC - 1) / NSEC_PER_SEC * NSEC_PER_SEC;
 	}
-	if (range / step >= MAX_STEPS) {
-		reply_error(r, 400, "step: %llu steps over the range, over the limit of %d; use a longer step",
-			    (unsigned long long)(range / step + 1), MAX_STEPS);
+	if (step > max_range) {
+		reply_error(r, 400, "step: '%s' is longer than the longest range (--query-max-range)", s);
 		return false;
 	}
 	/* steps are aligned to multiples of step, so rows can be summed per step as they are read */
 	p->q.from_ns -= p->q.from_ns % step;
+	range = p->q.to_ns - p->q.from_ns;
+	if (range / step + 1 > MAX_STEPS) {
+		reply_error(r, 400, "step: %llu steps over the range, over the limit of %d; use a longer step",
+			    (unsigned long long)(range / step + 1), MAX_STEPS);
+		return false;
+	}
 	p->q.collapse_ns = step;
 	*ret = step;
 	return true;
@@ -263,7 +276,7 @@ static void op_time(const struct api_opts *o, struct MHD_Connection *conn, const
 
 	if (!parse_params(o, conn, tenant, "", NULL, &p, r))
 		return;
-	if (parse_step(conn, &p, &step, r) &&
+	if (parse_step(o, conn, &p, &step, r) &&
 	    (strcmp(op, "heatmap") != 0 || parse_count(conn, "buckets", 20, 200, &n, r)) &&
 	    (strcmp(op, "profiles") != 0 || parse_count(conn, "limit", 1000, 100000, &n, r)) &&
 	    run(o, &p, NEED_VALUES, &sel, r)) {
@@ -271,12 +284,17 @@ static void op_time(const struct api_opts *o, struct MHD_Connection *conn, const
 		r->type = p.tsv && strcmp(op, "series") == 0 ? "text/tab-separated-values; charset=utf-8" :
 							     "application/json";
 		if (strcmp(op, "series") == 0)
-			e = engine_series(&sel, group, p.q.from_ns, p.q.to_ns, step, p.tsv, &r->body);
+			e = engine_series(&sel, group, p.q.from_ns, p.q.to_ns, step, MAX_SERIES_VALUES, p.tsv, &r->body);
 		else if (strcmp(op, "heatmap") == 0)
 			e = engine_heatmap(&sel, p.q.from_ns, p.q.to_ns, step, (unsigned int)n, &r->body);
 		else
 			e = engine_profiles(&sel, p.q.from_ns, p.q.to_ns, step, (size_t)n, &r->body);
-		if (e)
+		if (e == -E2BIG)
+			reply_error(r, 400,
+				    "the answer would hold over %d values (groups x steps): use a longer step, "
+				    "or group by a label with fewer values",
+				    MAX_SERIES_VALUES);
+		else if (e)
 			reply_error(r, 503, "out of memory; narrow the query");
 	}
 	selection_free(&sel);
@@ -297,6 +315,7 @@ static void op_labels(const struct api_opts *o, struct MHD_Connection *conn, con
 	}
 	if (!parse_params(o, conn, tenant, "", NULL, &p, r))
 		return;
+	p.q.collapse_ns = ENGINE_NO_TIME; /* one row per series is enough to list labels */
 	if (run(o, &p, NEED_LABELS, &sel, r)) {
 		r->status = 200;
 		r->type = p.tsv ? "text/plain; charset=utf-8" : "application/json";

@@ -175,6 +175,7 @@ int selector_parse(const char *text, struct selector *ret, char *err, size_t err
 				free(m.name);
 				free(m.value);
 				selector_free(ret);
+				snprintf(err, err_size, "out of memory");
 				return -ENOMEM;
 			}
 			snprintf(anchored, n, "^(%s)$", m.value);
@@ -190,7 +191,12 @@ int selector_parse(const char *text, struct selector *ret, char *err, size_t err
 			}
 		}
 		if (!m.name || VEC_PUSH(&ret->m, m)) {
+			if (m.op == MATCH_RE || m.op == MATCH_NRE)
+				regfree(&m.re);
+			free(m.name);
+			free(m.value);
 			selector_free(ret);
+			snprintf(err, err_size, "out of memory");
 			return -ENOMEM;
 		}
 		p = skip_ws(p);
@@ -321,6 +327,8 @@ static int series_filter(const struct svcdata *src, const struct engine_query *q
 	for (size_t i = 0; i < src->series.len; i++) {
 		bool ok = i > 0 && type_matches(src, src->series.v[i].type, q->type);
 
+		seen[MAX_MATCHERS] |= ok; /* the last slot: the type was seen */
+
 		for (size_t m = 0; ok && m < q->sel->m.len; m++) {
 			const char *v = series_label(src, (uint32_t)i, q->sel->m.v[m].name);
 
@@ -449,7 +457,7 @@ int engine_select(struct objstore *s, const struct engine_query *q, enum engine_
 				(1u << SEC_COL_TIME) | (1u << SEC_COL_VALUE),
 		[NEED_STACKS] = SECS_ALL,
 	};
-	bool seen[MAX_MATCHERS];
+	bool seen[MAX_MATCHERS + 1]; /* per matcher: its label exists; then: the type exists */
 	int e = -ENOENT;
 
 	memset(ret, 0, sizeof(*ret));
@@ -462,6 +470,10 @@ int engine_select(struct objstore *s, const struct engine_query *q, enum engine_
 	if (e) {
 		selection_free(ret);
 		return e;
+	}
+	if (ret->svc.len == 0 && q->type && !seen[MAX_MATCHERS]) {
+		snprintf(err, err_size, "unknown profile type '%s': none in the time range (see profile_types)", q->type);
+		return -EINVAL;
 	}
 	if (ret->svc.len == 0) {
 		/* nothing matched: say why when a label or the type is unknown */
@@ -582,29 +594,37 @@ int fgraph_add(struct fgraph *g, const struct svcdata *sd, int side)
 	int err = fgraph_init(g);
 
 	g->totals_done = false;
+	uint32_t last_series = UINT32_MAX;
+	struct hmap *memo = NULL;
+	int64_t pn = 0;
+
 	for (size_t i = 0; !err && i < sd->rows.len; i++) {
 		const struct sd_row *r = &sd->rows.v[i];
-		const char *proc = svcdata__label(sd, r->series, "process.executable.name");
-		struct buf pname = { 0 };
-		struct hmap *memo;
-		int64_t pn, n;
+		int64_t n;
 
-		for (const char *c = proc && *proc ? proc : sd->name; *c; c++)
-			buf_putc(&pname, *c == ';' || *c == '\n' ? ':' : (uint8_t)*c);
-		pn = node_child(g, 0, pname.data ? (const char *)pname.data : "", pname.len);
-		buf_free(&pname);
-		if (pn < 0) {
-			err = (int)pn;
-			break;
-		}
-		memo = hmap_get(&procs, (uint64_t)pn + 1);
-		if (!memo) {
-			memo = calloc(1, sizeof(*memo));
-			if (!memo || hmap_put(&procs, (uint64_t)pn + 1, memo)) {
-				free(memo);
-				err = -ENOMEM;
+		/* rows come sorted by series: the process node changes only with it */
+		if (r->series != last_series) {
+			const char *proc = svcdata__label(sd, r->series, "process.executable.name");
+			struct buf pname = { 0 };
+
+			for (const char *c = proc && *proc ? proc : sd->name; *c; c++)
+				buf_putc(&pname, *c == ';' || *c == '\n' ? ':' : *c == '\t' || *c == '\r' ? ' ' : (uint8_t)*c);
+			pn = node_child(g, 0, pname.data ? (const char *)pname.data : "", pname.len);
+			buf_free(&pname);
+			if (pn < 0) {
+				err = (int)pn;
 				break;
 			}
+			memo = hmap_get(&procs, (uint64_t)pn + 1);
+			if (!memo) {
+				memo = calloc(1, sizeof(*memo));
+				if (!memo || hmap_put(&procs, (uint64_t)pn + 1, memo)) {
+					free(memo);
+					err = -ENOMEM;
+					break;
+				}
+			}
+			last_series = r->series;
 		}
 		n = graph_node(g, sd, (uint32_t)pn, r->stack, memo, &names);
 		if (n < 0) {
@@ -679,12 +699,15 @@ static int64_t keep_threshold(const struct fgraph *g, size_t max_nodes)
 		return max_nodes < 2 && g->nodes.len > max_nodes ? INT64_MAX : 0;
 	w = malloc(g->nodes.len * sizeof(*w));
 	if (!w)
-		return 0;
+		return INT64_MAX; /* out of memory: the root alone, folded, rather than everything */
 	for (size_t i = 0; i < g->nodes.len; i++)
 		w[i] = weight(&g->nodes.v[i]);
 	qsort(w, g->nodes.len, sizeof(*w), cmp_desc);
-	/* strictly above the first left out, so ties never exceed the limit; "other" nodes need room */
-	t = w[max_nodes * 3 / 4] + 1;
+	/*
+	 * Strictly above the first left out, so ties never exceed the limit; at most half the
+	 * limit is kept, as each kept node may get one "other" child.
+	 */
+	t = w[max_nodes / 2] + 1;
 	free(w);
 	return t;
 }
@@ -1023,12 +1046,14 @@ static int cell_cmp(const void *a, const void *b)
 }
 
 int engine_series(const struct selection *sel, const char *group_by, uint64_t from_ns, uint64_t to_ns,
-		  uint64_t step_ns, bool tsv, struct buf *out)
+		  uint64_t step_ns, uint64_t max_values, bool tsv, struct buf *out)
 {
 	struct cells c = { 0 };
 	uint32_t nsteps = (uint32_t)((to_ns - from_ns) / step_ns + 1);
 	int err = fill_cells(sel, group_by, false, from_ns, step_ns, &c);
 
+	if (!err && (strtab_count(&c.groups) ? strtab_count(&c.groups) : 1) * (uint64_t)nsteps > max_values)
+		err = -E2BIG;
 	if (err)
 		goto out;
 	if (c.v.len)
@@ -1053,11 +1078,15 @@ int engine_series(const struct selection *sel, const char *group_by, uint64_t fr
 
 			if (j < c.v.len && c.v.v[j].group == g && c.v.v[j].step == st)
 				v = c.v.v[j++].value;
-			if (tsv)
-				buf_printf(out, "%s\t%llu\t%lld\n", *name ? name : "-",
-					   (unsigned long long)((from_ns + st * step_ns) / 1000000), (long long)v);
-			else
+			if (tsv) {
+				/* a label value from the network: no tab or newline may shift the columns */
+				for (const char *ch = *name ? name : "-"; *ch; ch++)
+					buf_putc(out, *ch == '\t' || *ch == '\n' || *ch == '\r' ? ' ' : (uint8_t)*ch);
+				buf_printf(out, "\t%llu\t%lld\n", (unsigned long long)((from_ns + st * step_ns) / 1000000),
+					   (long long)v);
+			} else {
 				buf_printf(out, "%s%lld", st ? "," : "", (long long)v);
+			}
 		}
 		while (j < c.v.len && c.v.v[j].group == g)
 			j++;

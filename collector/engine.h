@@ -126,10 +126,11 @@ int fgraph_top(struct fgraph *g, size_t limit, bool by_total, bool tsv, struct b
 
 /*
  * Totals per step, one series per value of group_by (NULL: one series), as JSON or TSV
- * "group time_ms value". Buckets start at from_ns.
+ * "group time_ms value". Buckets start at from_ns. -E2BIG when groups x steps is over
+ * max_values (the answer is dense).
  */
 int engine_series(const struct selection *sel, const char *group_by, uint64_t from_ns, uint64_t to_ns,
-		  uint64_t step_ns, bool tsv, struct buf *out);
+		  uint64_t step_ns, uint64_t max_values, bool tsv, struct buf *out);
 /* Per step, the distribution of per-profile (series and step) totals over nbuckets ranges. */
 int engine_heatmap(const struct selection *sel, uint64_t from_ns, uint64_t to_ns, uint64_t step_ns,
 		   unsigned int nbuckets, struct buf *out);

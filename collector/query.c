@@ -15,10 +15,11 @@
 
 /* ---- names of frames -------------------------------------------------------------------------- */
 
+/* Names come from the network: the separators of folded and TSV lines become ':' or ' '. */
 static void append_name(struct buf *b, const char *s)
 {
 	for (; *s; s++)
-		buf_putc(b, *s == ';' || *s == '\n' ? ':' : (uint8_t)*s);
+		buf_putc(b, *s == ';' || *s == '\n' ? ':' : *s == '\t' || *s == '\r' ? ' ' : (uint8_t)*s);
 }
 
 static bool is_kernel(const struct svcdata *sd, const struct sd_location *l)
@@ -40,7 +41,9 @@ void query_location_frames(const struct svcdata *sd, uint32_t loc, struct buf *b
 			if (*f)
 				file = path_basename(f);
 		}
-		buf_printf(b, ";[%s+0x%llx]%s", file, (unsigned long long)l->address, kernel ? "_[k]" : "");
+		buf_puts(b, ";[");
+		append_name(b, file);
+		buf_printf(b, "+0x%llx]%s", (unsigned long long)l->address, kernel ? "_[k]" : "");
 		return;
 	}
 	/* lines are inlined callee first: the caller comes first in a folded stack */
@@ -382,6 +385,16 @@ int parse_time_ns(const char *s, uint64_t now_ns, uint64_t *ret)
 		if (d > UINT64_MAX / NSEC_PER_SEC)
 			return -EINVAL;
 		*ret = d * NSEC_PER_SEC;
+		return 0;
+	}
+	if (str_ends_with(s, "ms") && strlen(s) < 24) {
+		/* Unix milliseconds, as the API's answers give times: "1700000000123ms" */
+		char digits[24];
+
+		snprintf(digits, sizeof(digits), "%.*s", (int)strlen(s) - 2, s);
+		if (parse_u64(digits, &d) || d > UINT64_MAX / 1000000)
+			return -EINVAL;
+		*ret = d * 1000000;
 		return 0;
 	}
 	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);

@@ -25,7 +25,10 @@ void query_location_frames(const struct svcdata *sd, uint32_t loc, struct buf *b
 /* A gzipped pprof profile.proto: sample types samples/count and cpu/nanoseconds. */
 int render_pprof(const struct svcdata *sd, struct buf *out);
 
-/* "2026-11-21T10:00:00Z", "1700000000" (seconds), "now", "now-1h", "-30m". 0 or -EINVAL. */
+/*
+ * "2026-11-21T10:00:00Z", "1700000000" (seconds), "1700000000123ms", "now", "now-1h", "-30m".
+ * 0 or -EINVAL.
+ */
 int parse_time_ns(const char *s, uint64_t now_ns, uint64_t *ret);
 
 #endif

@@ -206,12 +206,15 @@ static void test_series_labels(void)
 
 	build(&sel);
 	/* 1 s steps from T0: api 100 (T0, T0+0.5, T0+0.9), 0, 20; db 0, 40, 0 */
-	CHECK(engine_series(&sel, "process_executable_name", T0, T0 + 2000000000ULL, NSEC_PER_SEC, true, &out) == 0);
+	CHECK(engine_series(&sel, "process_executable_name", T0, T0 + 2000000000ULL, NSEC_PER_SEC, 1000, true, &out) == 0);
 	CHECK_STR(buf_cstr(&out), "api\t1700000000000\t100\napi\t1700000001000\t0\napi\t1700000002000\t20\n"
 				  "db\t1700000000000\t0\ndb\t1700000001000\t40\ndb\t1700000002000\t0\n");
 	buf_reset(&out);
-	CHECK(engine_series(&sel, NULL, T0, T0 + 2000000000ULL, NSEC_PER_SEC, false, &out) == 0);
+	CHECK(engine_series(&sel, NULL, T0, T0 + 2000000000ULL, NSEC_PER_SEC, 1000, false, &out) == 0);
 	CHECK(strstr(buf_cstr(&out), "\"values\":[100,40,20]") != NULL);
+	/* groups x steps is bounded: 2 groups x 3 steps is over 5 */
+	buf_reset(&out);
+	CHECK(engine_series(&sel, "process_executable_name", T0, T0 + 2000000000ULL, NSEC_PER_SEC, 5, false, &out) == -E2BIG);
 	buf_reset(&out);
 	CHECK(engine_label_names(&sel, false, &out) == 0);
 	CHECK_STR(buf_cstr(&out), "[\"k8s_pod_name\",\"process_executable_name\",\"service_name\"]");
