@@ -352,9 +352,16 @@ static bool service_may_match(const struct engine_query *q, const char *service)
 	return true;
 }
 
-static struct svcdata *find_service(struct selection *sel, const char *name)
+/* The service of that name in sel, through an index of name hashes (tenants have many). */
+static struct svcdata *find_service(struct selection *sel, struct hmap *idx, const char *name)
 {
-	for (size_t i = 0; i < sel->svc.len; i++)
+	void *v = hmap_get(idx, hash_bytes(name, strlen(name), 7) | 1);
+	struct svcdata *sd = v ? sel->svc.v[(uintptr_t)v - 1] : NULL;
+
+	if (sd && strcmp(sd->name, name) == 0)
+		return sd;
+	/* a hash collision: rare, so a scan is fine */
+	for (size_t i = 0; v && i < sel->svc.len; i++)
 		if (strcmp(sel->svc.v[i]->name, name) == 0)
 			return sel->svc.v[i];
 	return NULL;
@@ -365,6 +372,7 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 {
 	block_refs refs = { 0 };
 	struct keep_ctx k = { q->from_ns, q->to_ns, { 0 } };
+	struct hmap idx = { 0 }; /* service name hash -> index in ret->svc + 1 */
 	uint64_t rows = 0;
 	int e;
 
@@ -389,22 +397,26 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 				break;
 			ret->stats.services++;
 			e = series_filter(src, q, &k, seen, &any);
-			dst = find_service(ret, src->name);
+			dst = find_service(ret, &idx, src->name);
 			if (!e && any && !dst) {
+				uint64_t h = hash_bytes(src->name, strlen(src->name), 7) | 1;
+
 				dst = svcdata__new(src->name);
 				if (!dst || VEC_PUSH(&ret->svc, dst)) {
 					svcdata__free(dst);
 					e = -ENOMEM;
+				} else if (!hmap_get(&idx, h) && hmap_put(&idx, h, (void *)(uintptr_t)ret->svc.len)) {
+					e = -ENOMEM;
 				}
 			}
 			if (!e && any) {
+				size_t before = dst->rows.len;
+
 				e = svcdata__merge(dst, src, keep_row, &k);
 				dst->profiles += si->profiles;
 				if (!e && q->collapse_ns && dst->rows.len > 2 * dst->collapsed_rows + 4096)
 					dst->collapsed_rows = svcdata__sort_rows(dst, q->collapse_ns);
-				rows = 0;
-				for (size_t x = 0; x < ret->svc.len; x++)
-					rows += ret->svc.v[x]->rows.len;
+				rows = rows - before + dst->rows.len; /* over all services */
 				if (!e && rows > max_rows && q->collapse_ns) {
 					rows = 0;
 					for (size_t x = 0; x < ret->svc.len; x++) {
@@ -428,6 +440,7 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 		block_info_free(&bi);
 	}
 	ret->stats.rows = rows;
+	hmap_free(&idx);
 	VEC_FREE(&k.series_ok);
 	VEC_FREE(&refs);
 	return e;
