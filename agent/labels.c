@@ -6,19 +6,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "k8s.h"
 #include "labels.h"
 #include "relabel.h"
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
-#define LABELS_MAX_BYTES 8192 /* of keys and values per process */
+#define LABELS_MAX_BYTES 16384 /* of keys and values per process */
 
 struct labeler {
 	char host_name[256];
 	char *node_name;
+	struct k8s_meta *k8s;
 	struct relabel_rule *rules;
 	size_t nrules;
+	uint64_t labels_dropped;
 };
 
 struct labeler *labeler__new(const struct labeler_opts *opts)
@@ -33,6 +36,8 @@ struct labeler *labeler__new(const struct labeler_opts *opts)
 		str_copy(lb->host_name, "unknown", sizeof(lb->host_name));
 	if (opts && opts->node_name)
 		lb->node_name = strdup(opts->node_name);
+	if (opts)
+		lb->k8s = opts->k8s;
 	if (opts && opts->nrelabel) {
 		lb->rules = calloc(opts->nrelabel, sizeof(*lb->rules));
 		if (!lb->rules) {
@@ -68,6 +73,27 @@ const char *labeler__host_name(const struct labeler *lb)
 	return lb->host_name;
 }
 
+bool labeler__stale(struct labeler *lb, const struct proc_labels *l)
+{
+	uint64_t v;
+
+	if (!lb->k8s || !l || !l->pod_uid[0])
+		return false;
+	/* a pod that has gone keeps the labels it gave (its processes may outlive it briefly) */
+	v = k8s_meta__version(lb->k8s, l->pod_uid);
+	return v && v != l->pod_version;
+}
+
+uint64_t labeler__generation(struct labeler *lb)
+{
+	return lb->k8s ? k8s_meta__generation(lb->k8s) : 0;
+}
+
+uint64_t labeler__labels_dropped(const struct labeler *lb)
+{
+	return lb->labels_dropped;
+}
+
 /* Collects pairs into a buffer first, then lays them out in one allocation. */
 struct builder {
 	struct buf strings;
@@ -75,17 +101,20 @@ struct builder {
 	size_t offs[LABELS_MAX][2];
 };
 
-static void add(struct label_set *ls, const char *key, const char *value)
+static void add(struct labeler *lb, struct label_set *ls, const char *key, const char *value)
 {
-	if (value && *value)
-		label_set_put(ls, key, value);
+	if (value && *value && label_set_put(ls, key, value))
+		lb->labels_dropped++;
 }
 
-static void build_add(struct builder *b, const char *key, const char *value)
+static void build_add(struct labeler *lb, struct builder *b, const char *key, const char *value)
 {
-	if (!value || !*value || b->n >= LABELS_MAX ||
-	    b->strings.len + strlen(key) + strlen(value) + 2 > LABELS_MAX_BYTES)
+	if (!value || !*value)
 		return;
+	if (b->n >= LABELS_MAX || b->strings.len + strlen(key) + strlen(value) + 2 > LABELS_MAX_BYTES) {
+		lb->labels_dropped++;
+		return;
+	}
 	b->offs[b->n][0] = b->strings.len;
 	buf_append(&b->strings, key, strlen(key) + 1);
 	b->offs[b->n][1] = b->strings.len;
@@ -178,13 +207,15 @@ struct proc_labels *labeler__process(struct labeler *lb, uint32_t pid, const cha
 {
 	struct cgroup_meta cg;
 	struct label_set ls = { 0 };
-	bool dropped;
+	bool is_dropped;
 	char *cgtext = NULL;
 	size_t cglen;
 	struct builder b = { 0 };
 	struct proc_labels *l = NULL;
-	char path[64], exe[PATH_MAX], num[16];
+	char path[64], exe[PATH_MAX], num[16], service[256] = "";
 	const char *exe_name = comm;
+	uint64_t pod_version = 0;
+	uint32_t dropped = 0;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
@@ -204,25 +235,33 @@ struct proc_labels *labeler__process(struct labeler *lb, uint32_t pid, const cha
 	if (read_file(-1, path, 64 << 10, &cgtext, &cglen) == 0)
 		cgroup_meta_parse(cgtext, &cg);
 	free(cgtext);
-	/* service.name: the Kubernetes workload (pod metadata, not yet), the systemd unit, the executable */
-	add(&ls, "service.name", cg.unit[0] && !cg.container_id[0] ? cg.unit : exe_name);
-	add(&ls, "process.pid", num);
-	add(&ls, "process.executable.name", exe_name);
-	add(&ls, "process.executable.path", exe);
-	add(&ls, "host.name", lb->host_name);
-	add(&ls, "container.id", cg.container_id);
-	add(&ls, "k8s.pod.uid", cg.pod_uid);
-	add(&ls, "k8s.node.name", lb->node_name);
-	dropped = !relabel_apply(lb->rules, lb->nrules, &ls);
+	/* service.name: the Kubernetes workload (k8s.c), the systemd unit, the executable */
+	add(lb, &ls, "service.name", cg.unit[0] && !cg.container_id[0] ? cg.unit : exe_name);
+	add(lb, &ls, "process.pid", num);
+	add(lb, &ls, "process.executable.name", exe_name);
+	add(lb, &ls, "process.executable.path", exe);
+	add(lb, &ls, "host.name", lb->host_name);
+	add(lb, &ls, "container.id", cg.container_id);
+	add(lb, &ls, "k8s.pod.uid", cg.pod_uid);
+	add(lb, &ls, "k8s.node.name", lb->node_name);
+	if (cg.pod_uid[0] && lb->k8s) {
+		pod_version = k8s_meta__labels(lb->k8s, cg.pod_uid, cg.container_id, &ls, service,
+					       sizeof(service), &dropped);
+		lb->labels_dropped += dropped;
+		add(lb, &ls, "service.name", service);
+	}
+	is_dropped = !relabel_apply(lb->rules, lb->nrules, &ls);
 	for (uint32_t i = 0; i < ls.n; i++)
-		build_add(&b, ls.key[i], ls.value[i]);
+		build_add(lb, &b, ls.key[i], ls.value[i]);
 	if (b.strings.oom)
 		goto out;
 	l = malloc(sizeof(*l) + b.strings.len + 1);
 	if (!l)
 		goto out;
 	l->refs = 1;
-	l->dropped = dropped;
+	l->dropped = is_dropped;
+	memcpy(l->pod_uid, cg.pod_uid, sizeof(l->pod_uid));
+	l->pod_version = pod_version;
 	l->n = b.n;
 	l->strings_len = b.strings.len;
 	memcpy(l->strings, b.strings.data, b.strings.len);

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LABELS_MAX 32 /* labels per process */
+#define LABELS_MAX 64 /* labels per process */
 
 struct label {
 	const char *key;
@@ -22,6 +22,8 @@ struct label {
 struct proc_labels {
 	uint32_t refs;
 	bool dropped; /* a relabel rule says: do not profile this process */
+	char pod_uid[37]; /* the pod it runs in (from its cgroup), or "" */
+	uint64_t pod_version; /* of the pod metadata these labels were made with; 0 = none */
 	uint32_t n;
 	struct label v[LABELS_MAX];
 	size_t strings_len;
@@ -44,9 +46,12 @@ struct cgroup_meta {
  */
 void cgroup_meta_parse(const char *text, struct cgroup_meta *ret);
 
+struct k8s_meta;
+
 struct labeler_opts {
 	const char *host_name; /* NULL = gethostname() */
 	const char *node_name; /* k8s.node.name, or NULL */
+	struct k8s_meta *k8s; /* pod metadata (k8s.h), or NULL; not owned */
 	char *const *relabel; /* relabel rules (relabel.h), applied in order */
 	size_t nrelabel;
 };
@@ -62,6 +67,15 @@ void labeler__free(struct labeler *lb);
  */
 struct proc_labels *labeler__process(struct labeler *lb, uint32_t pid, const char *comm);
 const char *labeler__host_name(const struct labeler *lb);
+/*
+ * Whether the pod metadata l was made with has changed since (the pod was listed or edited):
+ * then labeler__process gives newer labels.
+ */
+bool labeler__stale(struct labeler *lb, const struct proc_labels *l);
+/* Changes whenever some pod's metadata does (0 without pod metadata). */
+uint64_t labeler__generation(struct labeler *lb);
+/* Labels left out since the start: more than LABELS_MAX, or out of memory. */
+uint64_t labeler__labels_dropped(const struct labeler *lb);
 
 struct proc_labels *proc_labels__get(struct proc_labels *l);
 void proc_labels__put(struct proc_labels *l);

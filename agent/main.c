@@ -12,7 +12,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "exporter.h"
+#include "k8s.h"
 #include "labels.h"
 #include "metrics.h"
 #include "options.h"
@@ -25,15 +27,14 @@
 #include "../common/log.h"
 #include "../common/strtab.h"
 #include "../common/util.h"
+#include "../symbolizer/kallsyms.h"
 #include "../symbolizer/symbolizer.h"
+#include <curl/curl.h>
 
 #ifndef SONDE_VERSION
 #define SONDE_VERSION "dev"
 #endif
 
-#define CAP_SYS_ADMIN_BIT 21
-#define CAP_PERFMON_BIT 38
-#define CAP_BPF_BIT 39
 #define MAPS_REFRESH_NS (50 * 1000 * 1000ull) /* re-read /proc/PID/maps at most this often */
 #define MAX_USER_FRAMES 512 /* user frames kept per stack (DWARF unwinding) */
 #define MAX_FRAMES (SONDE_MAX_KSTACK + MAX_USER_FRAMES + 2)
@@ -57,6 +58,7 @@ struct snapshot {
 	uint64_t samples_dropped;
 	uint64_t parked_dropped;
 	uint64_t relabel_dropped; /* samples of processes a relabel rule drops */
+	uint64_t labels_dropped; /* labels left out of a process's set (too many) */
 	uint64_t bad_records;
 	uint64_t user_frames;
 	uint64_t unwind_calls;
@@ -81,6 +83,8 @@ struct agent {
 	struct symbolizer *sym;
 	struct unwind_cache *unwind;
 	struct labeler *labeler;
+	struct k8s_meta *k8s;
+	uint64_t k8s_generation; /* of the pod metadata the processes' labels were made with */
 	struct profile *profile;
 	struct exporter *exporter;
 	struct metrics_server *metrics;
@@ -192,8 +196,8 @@ static uint64_t effective_caps(void)
 static int check_environment(const struct agent_opts *o)
 {
 	uint64_t caps = effective_caps();
-	bool bpf_ok = (caps >> CAP_SYS_ADMIN_BIT & 1) ||
-		      ((caps >> CAP_BPF_BIT & 1) && (caps >> CAP_PERFMON_BIT & 1));
+	bool bpf_ok = (caps & CAPS_BIT(CAPS_SYS_ADMIN)) ||
+		      ((caps & CAPS_BIT(CAPS_BPF)) && (caps & CAPS_BIT(CAPS_PERFMON)));
 	const char *sys_btf = "/sys/kernel/btf/vmlinux";
 
 	if (!bpf_ok) {
@@ -442,6 +446,7 @@ static void publish_snapshot(struct agent *a, bool force)
 	if (a->sampler)
 		sampler__stats(a->sampler, a->s.bpf);
 	proc_table__stats(a->procs, &a->s.procs);
+	a->s.labels_dropped = labeler__labels_dropped(a->labeler);
 	unwind_cache__stats(a->unwind, &a->s.unwind);
 	symbolizer__stats(a->sym, &a->s.sym);
 	pthread_mutex_lock(&a->snap_lock);
@@ -553,6 +558,37 @@ static void render_metrics(void *ctx, struct buf *out)
 	metric_value(out, "sonde_agent_encode_cpu_seconds_total", "step=\"gzip\"", (double)s.gzip_cpu_ns / 1e9);
 	metric_single(out, "sonde_agent_resident_memory_bytes", "gauge", "Resident memory of the agent.",
 		      (double)rss);
+	metric_single(out, "sonde_agent_labels_dropped_total", "counter",
+		      "Labels left out of a process's set: more than 64, or out of memory.",
+		      (double)s.labels_dropped);
+	metric_single(out, "sonde_agent_relabeled_processes_total", "counter",
+		      "Processes labelled again after their pod's metadata arrived or changed.",
+		      (double)s.procs.relabels);
+	if (a->k8s) {
+		struct k8s_stats ks;
+
+		k8s_meta__stats(a->k8s, &ks);
+		metric_single(out, "sonde_agent_k8s_synced", "gauge",
+			      "Whether the node's pods have been listed from the API server.", ks.synced);
+		metric_single(out, "sonde_agent_k8s_pods", "gauge", "Pods of this node whose metadata is cached.",
+			      (double)ks.store.pods);
+		metric_header(out, "sonde_agent_k8s_requests_total", "counter", "Requests to the API server, by kind.");
+		metric_value(out, "sonde_agent_k8s_requests_total", "request=\"list\"", (double)ks.list_requests);
+		metric_value(out, "sonde_agent_k8s_requests_total", "request=\"watch\"", (double)ks.watch_requests);
+		metric_single(out, "sonde_agent_k8s_request_errors_total", "counter",
+			      "Failed API server requests (connection, TLS, HTTP status, malformed answer).",
+			      (double)ks.request_errors);
+		metric_single(out, "sonde_agent_k8s_watch_events_total", "counter", "Pod watch events applied.",
+			      (double)ks.store.events);
+		metric_single(out, "sonde_agent_k8s_relists_total", "counter",
+			      "Watches that had to start again from a new list (410 Gone).", (double)ks.relists);
+		metric_header(out, "sonde_agent_k8s_ignored_total", "counter", "Pod metadata not cached, by reason.");
+		metric_value(out, "sonde_agent_k8s_ignored_total", "reason=\"malformed\"", (double)ks.store.malformed);
+		metric_value(out, "sonde_agent_k8s_ignored_total", "reason=\"pods_over_limit\"",
+			     (double)ks.store.pods_over_limit);
+		metric_value(out, "sonde_agent_k8s_ignored_total", "reason=\"labels_over_limit\"",
+			     (double)ks.store.labels_over_limit);
+	}
 }
 
 static struct otlp_meta otlp_meta(struct agent *a, uint64_t start_mono, uint64_t end_mono)
@@ -759,6 +795,11 @@ static int run(struct agent *a)
 		}
 		if (unwind_cache__collect(a->unwind) && a->parked_head)
 			retry_parked(a, false);
+		if (a->k8s && labeler__generation(a->labeler) != a->k8s_generation) {
+			/* pod metadata arrived or changed: label its processes again */
+			a->k8s_generation = labeler__generation(a->labeler);
+			proc_table__relabel(a->procs);
+		}
 		if (a->exporter && clock_ns(CLOCK_MONOTONIC) >= next_flush) {
 			flush_interval(a);
 			next_flush += a->opts.upload_interval_ns;
@@ -780,6 +821,82 @@ static void raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+/*
+ * Once the BPF programs are attached, keeps only the capabilities the agent uses while running
+ * (caps.h). Runs while the main thread is the only one: capabilities are per thread, and the
+ * threads started later inherit what is left.
+ */
+static int drop_privileges(struct agent *a)
+{
+	uint64_t keep = CAPS_BIT(CAPS_SYS_PTRACE) | CAPS_BIT(CAPS_DAC_READ_SEARCH);
+	uint64_t stats[SONDE_STAT_NR];
+	char kept[256], dropped[512];
+	struct caps before, after;
+	int err;
+
+	err = caps_read(&before);
+	if (err) {
+		log_error("cannot read this process's capabilities", "err=\"%s\"", strerror(-err));
+		return err;
+	}
+	/* root writing --output into a directory it does not own */
+	if (a->opts.output)
+		keep |= CAPS_BIT(CAPS_DAC_OVERRIDE);
+	/*
+	 * Reading the BPF maps through their descriptors needs no capability since Linux 6.5; before,
+	 * with unprivileged BPF disabled, it needs CAP_BPF. Ask the kernel: try without it.
+	 */
+	err = caps_set_effective(before.effective & keep);
+	if (!err && sampler__stats(a->sampler, stats) == -EPERM)
+		keep |= before.permitted & (CAPS_BIT(CAPS_BPF) | ((before.permitted & CAPS_BIT(CAPS_BPF)) ?
+									   0 : CAPS_BIT(CAPS_SYS_ADMIN)));
+	if (!err)
+		err = caps_drop(keep);
+	if (!err)
+		err = caps_read(&after);
+	if (err) {
+		log_error("cannot drop capabilities after setting up BPF", "err=\"%s\"", strerror(-err));
+		return err;
+	}
+	log_info("capabilities dropped after BPF setup", "kept=%s dropped=%s bounding=%s",
+		 caps_names(after.permitted, kept, sizeof(kept)),
+		 caps_names(before.permitted & ~after.permitted, dropped, sizeof(dropped)),
+		 (after.bounding & ~keep) ? "unchanged (no CAP_SETPCAP; no_new_privs set)" : "reduced");
+	return 0;
+}
+
+/* Pod metadata from the API server, when on Kubernetes; waits a bounded time for the first list. */
+static int start_k8s(struct agent *a)
+{
+	struct k8s_opts ko = {
+		.api_url = a->opts.k8s_api,
+		.node_name = a->opts.node_name,
+		.token_file = a->opts.k8s_token_file,
+		.ca_file = a->opts.k8s_ca_file,
+		.user_agent = "sonde-agent/" SONDE_VERSION,
+	};
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+
+	if (!a->opts.k8s_api)
+		return 0;
+	if (!a->opts.node_name) {
+		log_warn("no pod metadata: this node's name is unknown (set NODE_NAME from the downward "
+			 "API, spec.nodeName, or pass --node-name)", "api=\"%s\"", a->opts.k8s_api);
+		return 0;
+	}
+	a->k8s = k8s_meta__new(&ko);
+	if (!a->k8s) {
+		log_warn("no pod metadata: its client cannot start; profiling goes on without it");
+		return 0;
+	}
+	if (a->opts.k8s_wait_ns && k8s_meta__wait_synced(a->k8s, (int)(a->opts.k8s_wait_ns / 1000000)))
+		log_warn("the node's pods are not listed yet; sampling starts, and processes are labelled "
+			 "again once they are", "api=\"%s\" node=%s waited_ms=%llu", a->opts.k8s_api,
+			 a->opts.node_name, (unsigned long long)((clock_ns(CLOCK_MONOTONIC) - t0) / 1000000));
+	a->k8s_generation = k8s_meta__generation(a->k8s);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -821,18 +938,55 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread */
+
+	/*
+	 * The privileged part first, while this is the only thread: load and attach the programs
+	 * (paused) and read the kernel's symbols, then drop what is no longer needed.
+	 */
+	so.frequency = a.opts.frequency;
+	so.pids = a.opts.pids;
+	so.npids = a.opts.npids;
+	so.cgroup_ids = cgroup_ids;
+	so.ncgroup_ids = a.opts.ncgroups;
+	so.ring_bytes = a.opts.ring_bytes;
+	so.stack_copy_bytes = a.opts.stack_copy_bytes;
+	/* frame pointers only where asked, or where there is nothing else: no stack copy */
+	so.fp_stack = a.opts.fp_stack == FP_STACK_ALWAYS ||
+		      (a.opts.fp_stack == FP_STACK_AUTO && a.opts.stack_copy_bytes == 0);
+	so.hardware_event = a.opts.hardware_event;
+	so.btf_path = a.opts.btf_path;
+	so.start_paused = true;
+	a.sampler = sampler__new(&so, handle_record, &a);
+	if (!a.sampler)
+		goto cleanup;
+	if (sampler__attach(a.sampler))
+		goto cleanup;
+	a.event_name = sampler__event_name(a.sampler);
+	a.ncpus = sampler__ncpus(a.sampler);
+	symo.kallsyms = kallsyms__load("/proc/kallsyms"); /* NULL: tried again on first use */
+	if (!symo.kallsyms)
+		log_warn("cannot read kernel symbols: kernel frames keep their addresses",
+			 "path=/proc/kallsyms err=\"%s\"", strerror(errno));
+	if (drop_privileges(&a)) {
+		kallsyms__free(symo.kallsyms);
+		goto cleanup;
+	}
 
 	symo.debug_dirs = a.opts.debug_dirs;
 	symo.no_debuginfod = a.opts.no_debuginfod;
 	symo.debuginfod_timeout_ms = a.opts.debuginfod_timeout_ms;
 	symo.negative_ttl_s = a.opts.debuginfod_negative_ttl_s;
-	lo.host_name = a.opts.host_name;
-	lo.node_name = getenv("NODE_NAME");
-	lo.relabel = a.opts.relabel;
-	lo.nrelabel = a.opts.nrelabel;
 	po.keep_timestamps = a.opts.collector || a.opts.format == OUTPUT_OTLP;
 	a.sym = symbolizer__new(&symo);
 	a.unwind = unwind_cache__new(a.opts.unwind_cache_bytes);
+	if (start_k8s(&a))
+		goto cleanup;
+	lo.host_name = a.opts.host_name;
+	lo.node_name = a.opts.node_name;
+	lo.relabel = a.opts.relabel;
+	lo.nrelabel = a.opts.nrelabel;
+	lo.k8s = a.k8s;
 	a.labeler = labeler__new(&lo);
 	a.procs = proc_table__new(a.sym, a.unwind, a.labeler);
 	a.profile = profile__new(&po);
@@ -864,26 +1018,8 @@ int main(int argc, char **argv)
 			goto cleanup;
 	}
 
-	so.frequency = a.opts.frequency;
-	so.pids = a.opts.pids;
-	so.npids = a.opts.npids;
-	so.cgroup_ids = cgroup_ids;
-	so.ncgroup_ids = a.opts.ncgroups;
-	so.ring_bytes = a.opts.ring_bytes;
-	so.stack_copy_bytes = a.opts.stack_copy_bytes;
-	/* frame pointers only where asked, or where there is nothing else: no stack copy */
-	so.fp_stack = a.opts.fp_stack == FP_STACK_ALWAYS ||
-		      (a.opts.fp_stack == FP_STACK_AUTO && a.opts.stack_copy_bytes == 0);
-	so.hardware_event = a.opts.hardware_event;
-	so.btf_path = a.opts.btf_path;
-	a.sampler = sampler__new(&so, handle_record, &a);
-	if (!a.sampler)
-		goto cleanup;
 	a.start_mono_ns = a.interval_start_mono_ns = clock_ns(CLOCK_MONOTONIC);
-	if (sampler__attach(a.sampler))
-		goto cleanup;
-	a.event_name = sampler__event_name(a.sampler);
-	a.ncpus = sampler__ncpus(a.sampler);
+	sampler__start(a.sampler);
 	publish_snapshot(&a, true);
 	if (a.exporter)
 		log_info("sampling; shipping OTLP profiles", "event=%s frequency=%u cpus=%u endpoint=\"%s\" interval_s=%.1f",
@@ -943,6 +1079,7 @@ cleanup:
 	unwind_cache__free(a.unwind);
 	symbolizer__free(a.sym);
 	labeler__free(a.labeler);
+	k8s_meta__free(a.k8s);
 	free(a.endpoint);
 	strtab_free(&a.tee_lines);
 	VEC_FREE(&a.tee_counts);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 #include "relabel.h"
@@ -66,6 +67,18 @@ static const char usage[] =
 	"      --max-retry-backoff S longest wait between retries of a failed send (default\n"
 	"                            30s; a Retry-After from the collector is honoured)\n"
 	"      --host-name NAME      host.name of every profile (default: this host's name)\n"
+	"\n"
+	"Kubernetes (pod name, namespace, labels, workload, container of each process):\n"
+	"      --node-name NAME      this node (default: $NODE_NAME); its pods are read from\n"
+	"                            the API server\n"
+	"      --k8s-api URL|none    the API server (default in a pod: https://\n"
+	"                            $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)\n"
+	"      --k8s-token-file FILE bearer token, read for every request (default: the pod's\n"
+	"                            service account token)\n"
+	"      --k8s-ca-file FILE    CA of the API server (default: the service account's)\n"
+	"      --k8s-wait S          at start, wait this long for the node's pod list before\n"
+	"                            sampling (default 5s)\n"
+	"\n"
 	"      --metrics-addr H:P    serve Prometheus metrics of the agent at /metrics\n"
 	"\n"
 	"Output (one-shot mode):\n"
@@ -109,6 +122,11 @@ enum {
 	OPT_METRICS_ADDR,
 	OPT_LOG_LEVEL,
 	OPT_RELABEL,
+	OPT_NODE_NAME,
+	OPT_K8S_API,
+	OPT_K8S_TOKEN_FILE,
+	OPT_K8S_CA_FILE,
+	OPT_K8S_WAIT,
 };
 
 static const struct option long_options[] = {
@@ -139,6 +157,11 @@ static const struct option long_options[] = {
 	{ "max-retry-backoff", required_argument, NULL, OPT_MAX_BACKOFF },
 	{ "host-name", required_argument, NULL, OPT_HOST_NAME },
 	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
+	{ "node-name", required_argument, NULL, OPT_NODE_NAME },
+	{ "k8s-api", required_argument, NULL, OPT_K8S_API },
+	{ "k8s-token-file", required_argument, NULL, OPT_K8S_TOKEN_FILE },
+	{ "k8s-ca-file", required_argument, NULL, OPT_K8S_CA_FILE },
+	{ "k8s-wait", required_argument, NULL, OPT_K8S_WAIT },
 	{ "config", required_argument, NULL, 'c' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, 'f' },
@@ -166,6 +189,7 @@ void agent_opts__init(struct agent_opts *o)
 	o->debuginfod_negative_ttl_s = 600;
 	o->drain_interval_ns = 50 * 1000 * 1000;
 	o->hardware_event = true;
+	o->k8s_wait_ns = 5 * NSEC_PER_SEC;
 }
 
 void agent_opts__free(struct agent_opts *o)
@@ -184,6 +208,10 @@ void agent_opts__free(struct agent_opts *o)
 	free(o->ca_file);
 	free(o->metrics_addr);
 	free(o->host_name);
+	free(o->node_name);
+	free(o->k8s_api);
+	free(o->k8s_token_file);
+	free(o->k8s_ca_file);
 	free(o->config);
 	memset(o, 0, sizeof(*o));
 }
@@ -399,6 +427,31 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 			if (set_str(&o->metrics_addr, optarg))
 				return -ENOMEM;
 			break;
+		case OPT_NODE_NAME:
+			if (!*optarg || strlen(optarg) > 253)
+				return bad("--node-name", optarg, "expected a node name");
+			if (set_str(&o->node_name, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_K8S_API:
+			if (strcmp(optarg, "none") != 0 && strncmp(optarg, "http://", 7) != 0 &&
+			    strncmp(optarg, "https://", 8) != 0)
+				return bad("--k8s-api", optarg, "expected an https:// URL or none");
+			if (set_str(&o->k8s_api, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_K8S_TOKEN_FILE:
+			if (set_str(&o->k8s_token_file, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_K8S_CA_FILE:
+			if (set_str(&o->k8s_ca_file, optarg))
+				return -ENOMEM;
+			break;
+		case OPT_K8S_WAIT:
+			if (parse_duration_ns(optarg, &o->k8s_wait_ns) || o->k8s_wait_ns > 600 * NSEC_PER_SEC)
+				return bad("--k8s-wait", optarg, "expected a duration up to 10m");
+			break;
 		case OPT_LOG_LEVEL:
 			if (log_parse_level(optarg, &o->log_level))
 				return bad("--log-level", optarg, "expected error, warn, info or debug");
@@ -441,6 +494,38 @@ static int load_config(struct agent_opts *o, const char *path)
 	return err;
 }
 
+#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* In a pod, the API server and the service account's token and CA are found by convention. */
+static int k8s_defaults(struct agent_opts *o)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+	bool in_cluster = !o->k8s_api && host && *host;
+
+	if (o->k8s_api && strcmp(o->k8s_api, "none") == 0) {
+		free(o->k8s_api);
+		o->k8s_api = NULL;
+		return 0;
+	}
+	if (in_cluster) {
+		/* an IPv6 address goes in brackets */
+		if (asprintf(&o->k8s_api, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,
+			     port && *port ? port : "443") < 0) {
+			o->k8s_api = NULL;
+			return -ENOMEM;
+		}
+	}
+	if (!o->k8s_api)
+		return 0;
+	if (!o->k8s_token_file && (in_cluster || access(SA_DIR "/token", R_OK) == 0) &&
+	    set_str(&o->k8s_token_file, SA_DIR "/token"))
+		return -ENOMEM;
+	if (!o->k8s_ca_file && (in_cluster || access(SA_DIR "/ca.crt", R_OK) == 0) &&
+	    set_str(&o->k8s_ca_file, SA_DIR "/ca.crt"))
+		return -ENOMEM;
+	return 0;
+}
+
 int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 {
 	const char *env, *path;
@@ -467,6 +552,11 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 				return -ENOMEM;
 		}
 	}
+	if (!o->node_name && (env = getenv("NODE_NAME")) && *env && set_str(&o->node_name, env))
+		return -ENOMEM;
+	err = k8s_defaults(o);
+	if (err)
+		return err;
 	if (o->collector && o->output && o->format != OUTPUT_FOLDED) {
 		fprintf(stderr, "sonde-agent: with --collector, --output writes folded stacks only (a copy of "
 				"what was shipped, for checking)\n");

@@ -63,6 +63,12 @@ struct agent_opts {
 	bool symbolize_in_collector; /* --symbolize=collector */
 	char *metrics_addr;
 	char *host_name;
+	char *node_name; /* k8s.node.name; default $NODE_NAME */
+	/* pod metadata from the Kubernetes API server (k8s.h) */
+	char *k8s_api; /* URL, "none", or NULL: in-cluster when $KUBERNETES_SERVICE_HOST is set */
+	char *k8s_token_file; /* NULL: the pod's service account token */
+	char *k8s_ca_file; /* NULL: the pod's service account CA */
+	uint64_t k8s_wait_ns; /* at start, wait this long for the node's pod list */
 	char *config; /* the file the options came from, if any */
 };
 

@@ -452,6 +452,32 @@ void proc_table__exec(struct proc_table *t, uint32_t pid)
 	}
 }
 
+uint32_t proc_table__relabel(struct proc_table *t)
+{
+	size_t pos = 0;
+	uint32_t n = 0;
+	void *v;
+
+	if (!t->labeler)
+		return 0;
+	while (hmap_next(&t->procs, &pos, NULL, &v)) {
+		struct proc *p = v;
+		struct proc_labels *l;
+
+		if (!labeler__stale(t->labeler, p->labels))
+			continue;
+		l = labeler__process(t->labeler, p->pid, p->comm);
+		if (!l)
+			continue; /* out of memory: the old labels stay */
+		proc_labels__put(p->labels);
+		p->labels = l;
+		p->labels_gen = 0;
+		n++;
+	}
+	t->stats.relabels += n;
+	return n;
+}
+
 static void proc_free(struct proc *p)
 {
 	proc_drop_maps(p);

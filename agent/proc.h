@@ -94,6 +94,7 @@ struct proc_table_stats {
 	uint64_t maps_reads;
 	uint64_t maps_read_errors;
 	uint64_t unmapped_addrs; /* addresses in no known mapping */
+	uint64_t relabels; /* processes labelled again after their pod's metadata changed */
 };
 
 struct proc_table;
@@ -113,6 +114,11 @@ void proc_table__free(struct proc_table *t);
 struct proc *proc_table__get(struct proc_table *t, uint32_t pid, bool create);
 /* Exec: the mappings are stale; they are read again on next use. */
 void proc_table__exec(struct proc_table *t, uint32_t pid);
+/*
+ * Labels again every process whose pod metadata changed since its labels were made (after the
+ * labeler's generation moved). Returns how many were relabelled.
+ */
+uint32_t proc_table__relabel(struct proc_table *t);
 /* Exit: frees the process (its objects stay while frames refer to them). */
 void proc_table__exit(struct proc_table *t, uint32_t pid);
 

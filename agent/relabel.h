@@ -32,7 +32,7 @@ struct relabel_rule {
 int relabel_parse(const char *text, struct relabel_rule *ret, char *err, size_t err_size);
 void relabel_free(struct relabel_rule *r);
 
-#define RELABEL_MAX_LABELS 32
+#define RELABEL_MAX_LABELS 64
 
 /* Labels being relabeled: heap strings, owned. */
 struct label_set {

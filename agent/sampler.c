@@ -162,6 +162,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn 
 	s->skel->rodata->filter_cgroups = opts->ncgroup_ids > 0;
 	s->skel->rodata->collect_fp_stack = opts->fp_stack;
 	s->skel->rodata->stack_copy_max = MIN(opts->stack_copy_bytes, SONDE_STACK_COPY_MAX);
+	s->skel->bss->sampling_paused = opts->start_paused;
 	{
 		uint64_t ring = opts->ring_bytes ? opts->ring_bytes : default_ring_bytes(s->ncpus_possible);
 
@@ -220,6 +221,12 @@ fail:
 	sampler__free(s);
 	errno = -err;
 	return NULL;
+}
+
+void sampler__start(struct sampler *s)
+{
+	/* .bss is mapped into this process: the program sees the store at once */
+	__atomic_store_n(&s->skel->bss->sampling_paused, false, __ATOMIC_RELEASE);
 }
 
 static int open_event(bool hardware, uint32_t freq, int cpu)

@@ -26,6 +26,7 @@ struct sampler_opts {
 	bool fp_stack; /* in-kernel frame-pointer walk of the user stack */
 	bool hardware_event; /* try cycles first */
 	const char *btf_path; /* custom kernel BTF, or NULL */
+	bool start_paused; /* attach without sampling until sampler__start() */
 };
 
 /*
@@ -41,6 +42,8 @@ typedef int (*sampler_record_fn)(void *ctx, const void *data, size_t size);
 struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn fn, void *ctx);
 /* Attaches to every online CPU and the tracepoints. Returns 0 or -errno (logged). */
 int sampler__attach(struct sampler *s);
+/* Starts sampling after attaching with start_paused (no system call: works unprivileged). */
+void sampler__start(struct sampler *s);
 /*
  * Waits up to timeout_ms for a wakeup (a new process, or a buffer past its watermark), then
  * drains everything. Returns the records handled or -errno (-EINTR on a signal).

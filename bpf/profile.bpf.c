@@ -23,6 +23,11 @@ const volatile bool filter_cgroups = false;
 const volatile bool collect_fp_stack = true;
 const volatile __u32 stack_copy_max = 32 * 1024; /* bytes, <= SONDE_STACK_COPY_MAX */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the agent past this much unread data */
+/*
+ * While set, the sampling program does nothing: the agent attaches first, drops privileges and
+ * gets ready, then clears it (a write to mapped memory, no privilege needed).
+ */
+volatile bool sampling_paused = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -179,6 +184,8 @@ int sonde_sample(struct bpf_perf_event_data *ctx)
 	__u64 rbflags;
 	long n;
 
+	if (sampling_paused)
+		return 0;
 	stat_inc(SONDE_STAT_SAMPLES);
 	if (tid == 0) {
 		stat_inc(SONDE_STAT_IDLE);

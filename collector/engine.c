@@ -270,11 +270,20 @@ static bool match_one(const struct matcher *m, const char *v)
 	return false;
 }
 
+/*
+ * The selector name of a stored key's character: letters, digits and '_' stay, anything else
+ * ('.', and the '/' and '-' of Kubernetes label keys) is '_', as Prometheus names allow.
+ */
+static char key_char(char c)
+{
+	return name_char(c, false) ? c : '_';
+}
+
 /* Whether a stored key ("process.executable.name") is a selector name ("process_executable_name"). */
 static bool key_is(const char *key, const char *name)
 {
 	for (; *key && *name; key++, name++)
-		if (*key != *name && !(*key == '.' && *name == '_'))
+		if (key_char(*key) != *name)
 			return false;
 	return !*key && !*name;
 }
@@ -1008,7 +1017,7 @@ static void series_selector(const struct svcdata *sd, uint32_t series, struct bu
 
 		buf_putc(b, ',');
 		for (const char *c = strtab_get(&sd->strings, l->key); *c; c++)
-			buf_putc(b, *c == '.' ? '_' : (uint8_t)*c);
+			buf_putc(b, (uint8_t)key_char(*c));
 		buf_putc(b, '=');
 		json_string(b, strtab_get(&sd->strings, l->value));
 	}
@@ -1247,7 +1256,7 @@ int engine_label_names(const struct selection *sel, bool tsv, struct buf *out)
 		for (size_t l = 0; !err && l < sd->labels.len; l++) {
 			buf_reset(&key);
 			for (const char *c = strtab_get(&sd->strings, sd->labels.v[l].key); *c; c++)
-				buf_putc(&key, *c == '.' ? '_' : (uint8_t)*c);
+				buf_putc(&key, (uint8_t)key_char(*c));
 			if (strtab_intern(&names, key.data ? (const char *)key.data : "", key.len) == STRTAB_NONE)
 				err = -ENOMEM;
 		}

@@ -238,10 +238,15 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	struct debuginfo_opts dopts = { 0 };
 	struct bgcache_opts bo = { 0 };
 
-	if (!s)
+	if (!s) {
+		if (opts && opts->sz >= offsetof(struct symbolizer_opts, kallsyms) + sizeof(opts->kallsyms))
+			kallsyms__free(opts->kallsyms);
 		return NULL;
+	}
 	if (opts)
 		memcpy(&s->opts, opts, MIN(opts->sz ? opts->sz : sizeof(*opts), sizeof(s->opts)));
+	s->kallsyms = s->opts.kallsyms;
+	s->opts.kallsyms = NULL;
 	if (!s->opts.cache_bytes)
 		s->opts.cache_bytes = DEFAULT_CACHE_BYTES;
 	if (!s->opts.kallsyms_path)
@@ -261,6 +266,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->bg = s->debuginfo ? bgcache__new(&bo) : NULL;
 	if (!s->bg) {
 		debuginfo__free(s->debuginfo);
+		kallsyms__free(s->kallsyms);
 		free(s);
 		return NULL;
 	}

@@ -27,6 +27,7 @@
 
 struct symbolizer;
 struct sym_module;
+struct kallsyms;
 
 struct symbolizer_opts {
 	size_t sz; /* sizeof(struct symbolizer_opts), for forward compatibility */
@@ -37,6 +38,12 @@ struct symbolizer_opts {
 	uint32_t negative_ttl_s; /* a failed debuginfod fetch is retried after this; 0 = 600 */
 	bool no_debuginfod; /* never ask debuginfod, even with DEBUGINFOD_URLS set */
 	uint32_t max_fds; /* files kept open for reading later; 0 = 4096 */
+	/*
+	 * Kernel symbols loaded by the caller (kallsyms__load), taken over by the symbolizer even
+	 * when symbolizer__new fails; NULL = loaded from kallsyms_path on first use. Lets a caller
+	 * read them while it holds CAP_SYSLOG and drop it afterwards.
+	 */
+	struct kallsyms *kallsyms;
 };
 
 #define SYM_MAX_FRAMES 16 /* one function plus up to 15 levels of inlining */

@@ -80,6 +80,48 @@ profile_pid() {
 		fail "agent failed: $(tail -n 3 "$out.log")"
 }
 
+# need_cgroup2: sets CG2 to the cgroup v2 hierarchy's mount point, or skips the test
+need_cgroup2() {
+	CG2=$(findmnt -t cgroup2 -n -o TARGET | sed -n 1p)
+	[ -n "$CG2" ] || skip "no cgroup v2 hierarchy mounted"
+}
+
+# make_cgroup PATH: makes a cgroup under $CG2 and its missing parents, remembering each one
+# made; cgroups_cleanup (from the test's EXIT trap) moves their processes out, stops the
+# test's children and removes them, leaf first: only what the test made.
+_cgroups_made=()
+make_cgroup() {
+	local parts d=$CG2 rel=${1#"$CG2"/}
+	IFS=/ read -ra parts <<< "$rel"
+	for p in "${parts[@]}"; do
+		d=$d/$p
+		[ -d "$d" ] && continue
+		mkdir "$d" || fail "cannot make cgroup $d"
+		_cgroups_made+=("$d")
+	done
+}
+cgroups_cleanup() {
+	local i d
+	for ((i = ${#_cgroups_made[@]} - 1; i >= 0; i--)); do
+		d=${_cgroups_made[i]}
+		[ -f "$d/cgroup.procs" ] || continue
+		while read -r p; do echo "$p" > "$CG2/cgroup.procs" 2> /dev/null || true; done < "$d/cgroup.procs"
+	done
+	cleanup_children
+	for ((i = ${#_cgroups_made[@]} - 1; i >= 0; i--)); do rmdir "${_cgroups_made[i]}" 2> /dev/null || true; done
+}
+
+# bg_in_cgroup CGROUP CMD...: bg, with the process moved into CGROUP before it does much
+bg_in_cgroup() {
+	local cg=$1
+	shift
+	bg "$@"
+	echo "$BG_PID" > "$cg/cgroup.procs" || fail "cannot move $BG_PID into $cg"
+}
+
+# random_hex: 64 random hex digits (a container id, a token)
+random_hex() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
 # copy_as NAME: copy a workload binary under another name (so its comm differs); prints path
 copy_as() {
 	local dst="$ARTIFACTS/bin/$2"

@@ -5,49 +5,24 @@
 # are made by the test and removed after it.
 . "$(dirname "$0")/../lib.sh"
 need_root
-cg2=$(findmnt -t cgroup2 -n -o TARGET | sed -n 1p)
-[ -n "$cg2" ] || skip "no cgroup v2 hierarchy mounted"
+need_cgroup2
+cg2=$CG2
 
-cid1=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-cid2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+cid1=$(random_hex)
+cid2=$(random_hex)
 uid1=$(cat /proc/sys/kernel/random/uuid)
 uid2=$(cat /proc/sys/kernel/random/uuid)
 d1=$cg2/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${uid1//-/_}.slice/cri-containerd-$cid1.scope
 d2=$cg2/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid2//-/_}.slice/crio-$cid2.scope
 d3=$cg2/sonde-test.slice/sonde-test-web.service
-made=()
-cleanup() {
-	for d in "$d1" "$d2" "$d3"; do
-		[ -f "$d/cgroup.procs" ] || continue
-		while read -r p; do echo "$p" > "$cg2/cgroup.procs" 2> /dev/null || true; done < "$d/cgroup.procs"
-	done
-	cleanup_children
-	# leaf first, only what this test made
-	for ((i = ${#made[@]} - 1; i >= 0; i--)); do rmdir "${made[i]}" 2> /dev/null || true; done
-}
-trap cleanup EXIT
-mkcg() { # mkdir -p, remembering each directory made
-	local parts d=$cg2 rel=${1#"$cg2"/}
-	IFS=/ read -ra parts <<< "$rel"
-	for p in "${parts[@]}"; do
-		d=$d/$p
-		[ -d "$d" ] && continue
-		mkdir "$d" || fail "cannot make cgroup $d"
-		made+=("$d")
-	done
-}
-mkcg "$d1"
-mkcg "$d2"
-mkcg "$d3"
+trap cgroups_cleanup EXIT
+make_cgroup "$d1"
+make_cgroup "$d2"
+make_cgroup "$d3"
 
-# place(BIN, CGROUP): start a workload copy in a cgroup (moved before it burns CPU)
-place() {
-	bg "$1" 20 1 1
-	echo "$BG_PID" > "$2/cgroup.procs" || fail "cannot move $BG_PID into $2"
-}
-place "$(copy_as "$WL/split" in_containerd)" "$d1"
-place "$(copy_as "$WL/split" in_crio)" "$d2"
-place "$(copy_as "$WL/split" in_unit)" "$d3"
+bg_in_cgroup "$d1" "$(copy_as "$WL/split" in_containerd)" 20 1 1
+bg_in_cgroup "$d2" "$(copy_as "$WL/split" in_crio)" 20 1 1
+bg_in_cgroup "$d3" "$(copy_as "$WL/split" in_unit)" 20 1 1
 sleep 0.3
 "$AGENT" --duration 2 --format otlp --output "$ARTIFACTS/node.pb" 2> "$ARTIFACTS/agent.log" ||
 	fail "agent failed: $(tail -n 3 "$ARTIFACTS/agent.log")"

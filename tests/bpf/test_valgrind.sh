@@ -20,12 +20,18 @@ vg=(valgrind --quiet --error-exitcode=9 --leak-check=full --errors-for-leak-kind
 	> "$ARTIFACTS/duration.log" 2>&1 || fail "valgrind (duration): $(grep -v '^ts=' "$ARTIFACTS/duration.log" | head -30)"
 log "ok: --duration run clean"
 
-bg "${vg[@]}" "$AGENT" --pid "$wl" --output "$ARTIFACTS/b.folded"
+BG_LOG=$ARTIFACTS/sigint.log bg "${vg[@]}" "$AGENT" --pid "$wl" --output "$ARTIFACTS/b.folded"
 agent=$BG_PID
-sleep 5
+# start-up under valgrind is slow (loading BPF, reading kallsyms): interrupt 3 s into sampling
+for _ in $(seq 600); do
+	matches "$(cat "$ARTIFACTS/sigint.log")" 'msg="sampling"' && break
+	kill -0 "$agent" 2> /dev/null || break
+	sleep 0.1
+done
+sleep 3
 kill -INT "$agent"
 rc=0
 wait "$agent" || rc=$?
-[ "$rc" = 0 ] || fail "valgrind (SIGINT) rc=$rc"
+[ "$rc" = 0 ] || fail "valgrind (SIGINT) rc=$rc: $(grep -v '^ts=' "$ARTIFACTS/sigint.log" | head -30)"
 check '[ "$(folded_sum "$ARTIFACTS/b.folded" "hot_a")" -gt 0 ]' "SIGINT run wrote its profile under valgrind"
 no_sonde_bpf

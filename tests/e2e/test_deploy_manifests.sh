@@ -65,7 +65,10 @@ r = subprocess.run([agent_bin] + c["args"] + ["--version"], capture_output=True,
 assert r.returncode == 0, r.stderr
 rb = by[("ClusterRoleBinding", "sonde-agent")]
 assert rb["roleRef"]["name"] == "sonde-agent" and rb["subjects"][0]["name"] == "sonde-agent"
-assert any("pods" in rule["resources"] and "list" in rule["verbs"] for rule in by[("ClusterRole", "sonde-agent")]["rules"])
+# what the pod-metadata client asks (list and watch pods), and nothing more
+rules = by[("ClusterRole", "sonde-agent")]["rules"]
+assert rules == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]}], rules
+assert spec.get("automountServiceAccountToken", True) is not False, "the agent needs its token"
 
 # the collector
 dep = by[("Deployment", "sonde-collector")]

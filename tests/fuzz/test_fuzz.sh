@@ -45,8 +45,29 @@ mkdir -p "$corpus/selector"
 printf '{service_name="api", k8s_namespace_name=~"prod-.*"}' > "$corpus/selector/a.seed"
 printf "{a!='x', b!~\"(x|y)+\"}" > "$corpus/selector/b.seed"
 
+# the API server's answers: a pod list and watch events in its JSON, as the pod test serves them
+mkdir -p "$corpus/k8s"
+python3 - "$corpus/k8s" <<'PY'
+import json, os, sys
+def pod(uid, name, kind, owner, labels):
+    return {"kind": "Pod", "metadata": {"name": name, "namespace": "shop", "uid": uid, "resourceVersion": "5",
+            "labels": labels, "annotations": {"resource.opentelemetry.io/service.name": "svc"},
+            "ownerReferences": [{"kind": kind, "name": owner, "controller": True}]},
+            "spec": {"nodeName": "node-1"},
+            "status": {"containerStatuses": [{"name": "c", "containerID": "containerd://" + "ab" * 32}]}}
+a = pod("0a0a0a0a-0000-4000-8000-00000000000a", "web-5f7b9c4d8-k2x9q", "ReplicaSet", "web-5f7b9c4d8",
+        {"pod-template-hash": "5f7b9c4d8", "app.kubernetes.io/name": "w\u00e9b"})
+b = pod("0b0b0b0b-0000-4000-8000-00000000000b", "backup-28923840-x", "Job", "backup-28923840", {})
+lst = {"kind": "PodList", "metadata": {"resourceVersion": "9"}, "items": [a, b]}
+open(os.path.join(sys.argv[1], "list.seed"), "w").write(json.dumps(lst))
+ev = [{"type": "ADDED", "object": a}, {"type": "MODIFIED", "object": b}, {"type": "DELETED", "object": a},
+      {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "12"}}},
+      {"type": "ERROR", "object": {"kind": "Status", "code": 410}}]
+open(os.path.join(sys.argv[1], "events.seed"), "w").write("\n".join(json.dumps(e) for e in ev))
+PY
+
 status=0
-for target in elf cfi gopclntab otlp block selector; do
+for target in elf cfi gopclntab otlp block selector k8s; do
 	out=$ARTIFACTS/$target
 	mkdir -p "$out" "$corpus/$target"
 	# inputs that once found a bug are replayed every time

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "../../agent/caps.h"
 #include "../../agent/frames.h"
+#include "../../agent/k8s.h"
 #include "../../agent/labels.h"
 #include "../../agent/relabel.h"
 #include "../../agent/options.h"
@@ -433,8 +435,33 @@ static void test_daemon_options(void)
 	agent_opts__init(&o);
 	CHECK(agent_opts__parse(&o, 1, none) == 0);
 	CHECK_STR(o.collector, "http://env.example:4318");
+	CHECK(o.k8s_api == NULL); /* not in a pod */
 	agent_opts__free(&o);
 	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+
+	/* in a pod: the API server from the service's variables, the node from the downward API */
+	setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", "6443", 1);
+	setenv("NODE_NAME", "node-7", 1);
+	agent_opts__init(&o);
+	CHECK(agent_opts__parse(&o, 1, none) == 0);
+	CHECK_STR(o.k8s_api, "https://[fd00::1]:6443");
+	CHECK_STR(o.k8s_token_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+	CHECK_STR(o.k8s_ca_file, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+	CHECK_STR(o.node_name, "node-7");
+	agent_opts__free(&o);
+	{
+		char *off[] = { "sonde-agent", "--k8s-api", "none", "--node-name", "n2", NULL };
+
+		agent_opts__init(&o);
+		CHECK(agent_opts__parse(&o, 5, off) == 0);
+		CHECK(o.k8s_api == NULL);
+		CHECK_STR(o.node_name, "n2");
+		agent_opts__free(&o);
+	}
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	unsetenv("KUBERNETES_SERVICE_PORT");
+	unsetenv("NODE_NAME");
 
 	/* a key the agent does not know is an error naming it */
 	fd = open(path, O_WRONLY | O_TRUNC);
@@ -467,6 +494,254 @@ static void test_cpu_list(void)
 	CHECK(parse_cpu_list("x", cpus, 64) == -EINVAL);
 }
 
+
+/* One pod in the API server's JSON (with the noise real pods have: managedFields, spec, status). */
+static void pod_json(struct buf *b, const char *uid, const char *name, const char *node,
+		     const char *owner_kind, const char *owner_name, const char *labels,
+		     const char *annotations, const char *containers)
+{
+	buf_printf(b,
+		   "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"shop\","
+		   "\"uid\":\"%s\",\"resourceVersion\":\"42\",\"labels\":{%s},\"annotations\":{%s},"
+		   "\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"Other\",\"name\":\"not-this\"},"
+		   "{\"apiVersion\":\"apps/v1\",\"kind\":\"%s\",\"name\":\"%s\",\"uid\":\"x\",\"controller\":true,"
+		   "\"blockOwnerDeletion\":true}],"
+		   "\"managedFields\":[{\"manager\":\"kubelet\",\"fieldsV1\":{\"f:status\":{\"f:conditions\":{"
+		   "\"k:{\\\"type\\\":\\\"Ready\\\"}\":{\".\":{},\"f:status\":{}}}}}}]},"
+		   "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"ports\":[{\"containerPort\":80}]}],"
+		   "\"nodeName\":\"%s\",\"tolerations\":[]},"
+		   "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0.0.1\",\"containerStatuses\":[%s]}}",
+		   name, uid, labels, annotations, owner_kind, owner_name, node, containers);
+}
+
+#define UID_A "0a0a0a0a-0000-4000-8000-00000000000a"
+#define UID_B "0b0b0b0b-0000-4000-8000-00000000000b"
+#define UID_C "0c0c0c0c-0000-4000-8000-00000000000c"
+#define UID_D "0d0d0d0d-0000-4000-8000-00000000000d"
+#define UID_E "0e0e0e0e-0000-4000-8000-00000000000e"
+#define UID_F "0f0f0f0f-0000-4000-8000-00000000000f"
+#define CID_1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define CID_2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+static void pod_list(struct buf *b, const char *rv, bool with_b)
+{
+	buf_printf(b, "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"%s\"},\"items\":[", rv);
+	pod_json(b, UID_A, "checkout-7d9f8b6c5d-x2x9q", "node-1", "ReplicaSet", "checkout-7d9f8b6c5d",
+		 "\"app\":\"checkout\",\"pod-template-hash\":\"7d9f8b6c5d\"", "\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\"",
+		 "{\"name\":\"server\",\"containerID\":\"containerd://" CID_1 "\",\"ready\":true},"
+		 "{\"name\":\"istio-proxy\",\"containerID\":\"containerd://" CID_2 "\"},{\"name\":\"waiting\"}");
+	if (with_b) {
+		buf_puts(b, ",");
+		pod_json(b, UID_B, "db-0", "node-1", "StatefulSet", "db", "\"app.kubernetes.io/name\":\"postgres\"", "", "");
+	}
+	buf_puts(b, ",");
+	pod_json(b, UID_C, "elsewhere", "node-2", "DaemonSet", "ds", "", "", "");
+	buf_puts(b, ",");
+	pod_json(b, UID_D, "backup-28923840-abcde", "node-1", "Job", "backup-28923840", "", "", "");
+	buf_puts(b, ",");
+	pod_json(b, UID_E, "kube-apiserver-node-1", "node-1", "Node", "node-1", "", "", "");
+	buf_puts(b, ",");
+	pod_json(b, UID_F, "web-1", "node-1", "DaemonSet", "web", "\"app.kubernetes.io/name\":\"ignored\"",
+		 "\"resource.opentelemetry.io/service.name\":\"storefront\"", "");
+	buf_puts(b, "]}");
+}
+
+/* The service and one label of a pod, looked up as the labeler does. */
+static uint64_t pod_labels(struct pod_store *ps, const char *uid, const char *cid, struct label_set *ls,
+			   char *svc)
+{
+	label_set_free(ls);
+	memset(ls, 0, sizeof(*ls));
+	svc[0] = 0;
+	return pod_store__labels(ps, uid, cid, ls, svc, 64, NULL);
+}
+
+static void test_pod_store(void)
+{
+	struct pod_store *ps = pod_store__new("node-1", 0);
+	struct pod_store_stats st;
+	struct label_set ls = { 0 };
+	struct buf b = { 0 };
+	char rv[64] = "", svc[64];
+	uint64_t va, vb, gen, now = 1000;
+
+	CHECK(ps != NULL);
+	pod_list(&b, "100", true);
+	CHECK(pod_store__apply_list(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
+	CHECK_STR(rv, "100");
+	pod_store__stats(ps, &st);
+	CHECK_EQ_U64(st.pods, 5);
+	CHECK_EQ_U64(st.other_node, 1);
+
+	/* a Deployment's pod: the workload from the ReplicaSet less its pod-template-hash */
+	va = pod_labels(ps, UID_A, CID_2, &ls, svc);
+	CHECK(va > 0);
+	CHECK_STR(svc, "checkout");
+	CHECK_STR(label_set_get(&ls, "k8s.pod.name"), "checkout-7d9f8b6c5d-x2x9q");
+	CHECK_STR(label_set_get(&ls, "k8s.namespace.name"), "shop");
+	CHECK_STR(label_set_get(&ls, "k8s.deployment.name"), "checkout");
+	CHECK_STR(label_set_get(&ls, "k8s.replicaset.name"), "checkout-7d9f8b6c5d");
+	CHECK_STR(label_set_get(&ls, "k8s.container.name"), "istio-proxy");
+	CHECK_STR(label_set_get(&ls, "k8s.pod.label.app"), "checkout");
+	CHECK(label_set_get(&ls, "k8s.pod.label.kubectl.kubernetes.io/last-applied-configuration") == NULL);
+	pod_labels(ps, UID_A, "", &ls, svc);
+	CHECK(label_set_get(&ls, "k8s.container.name") == NULL);
+	/* app.kubernetes.io/name names the service before the workload */
+	vb = pod_labels(ps, UID_B, "", &ls, svc);
+	CHECK(vb > 0 && vb != va);
+	CHECK_STR(svc, "postgres");
+	CHECK_STR(label_set_get(&ls, "k8s.statefulset.name"), "db");
+	CHECK_STR(label_set_get(&ls, "k8s.pod.label.app.kubernetes.io/name"), "postgres");
+	/* another node's pod is not kept */
+	CHECK(pod_labels(ps, UID_C, "", &ls, svc) == 0 && ls.n == 0);
+	/* a CronJob's Job */
+	CHECK(pod_labels(ps, UID_D, "", &ls, svc) > 0);
+	CHECK_STR(svc, "backup");
+	CHECK_STR(label_set_get(&ls, "k8s.cronjob.name"), "backup");
+	CHECK_STR(label_set_get(&ls, "k8s.job.name"), "backup-28923840");
+	/* a static pod: its name less the node's */
+	CHECK(pod_labels(ps, UID_E, "", &ls, svc) > 0);
+	CHECK_STR(svc, "kube-apiserver");
+	/* the OpenTelemetry annotation wins */
+	CHECK(pod_labels(ps, UID_F, "", &ls, svc) > 0);
+	CHECK_STR(svc, "storefront");
+	CHECK_STR(label_set_get(&ls, "k8s.daemonset.name"), "web");
+
+	/* a status-only change keeps the version; a label change bumps it */
+	gen = pod_store__generation(ps);
+	buf_reset(&b);
+	buf_puts(&b, "{\"type\":\"MODIFIED\",\"object\":");
+	pod_json(&b, UID_B, "db-0", "node-1", "StatefulSet", "db", "\"app.kubernetes.io/name\":\"postgres\"", "", "");
+	buf_puts(&b, "}");
+	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
+	CHECK_STR(rv, "42");
+	CHECK_EQ_U64(pod_store__version(ps, UID_B), vb);
+	CHECK_EQ_U64(pod_store__generation(ps), gen);
+	buf_reset(&b);
+	buf_puts(&b, "{\"object\":");
+	pod_json(&b, UID_B, "db-0", "node-1", "StatefulSet", "db", "\"app.kubernetes.io/name\":\"pg\"", "", "");
+	buf_puts(&b, ",\"type\":\"MODIFIED\"}"); /* members in any order */
+	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
+	CHECK(pod_store__version(ps, UID_B) > vb);
+	CHECK(pod_store__generation(ps) > gen);
+	pod_labels(ps, UID_B, "", &ls, svc);
+	CHECK_STR(svc, "pg");
+
+	/* a new pod arrives by watch */
+	buf_reset(&b);
+	buf_puts(&b, "{\"type\":\"ADDED\",\"object\":");
+	pod_json(&b, UID_C, "moved", "node-1", "DaemonSet", "ds", "", "", "");
+	buf_puts(&b, "}");
+	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
+	CHECK(pod_labels(ps, UID_C, "", &ls, svc) > 0);
+	CHECK_STR(svc, "ds");
+
+	/* deleted: kept a while for processes still running, then forgotten */
+	buf_reset(&b);
+	buf_puts(&b, "{\"type\":\"DELETED\",\"object\":");
+	pod_json(&b, UID_A, "checkout-7d9f8b6c5d-x2x9q", "node-1", "ReplicaSet", "checkout-7d9f8b6c5d", "", "", "");
+	buf_puts(&b, "}");
+	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
+	CHECK_EQ_U64(pod_store__version(ps, UID_A), va);
+	pod_store__expire(ps, now + POD_DELETED_TTL_NS - 1);
+	CHECK_EQ_U64(pod_store__version(ps, UID_A), va);
+	pod_store__expire(ps, now + POD_DELETED_TTL_NS);
+	CHECK_EQ_U64(pod_store__version(ps, UID_A), 0);
+
+	/* bookmarks move the resourceVersion; errors end the watch */
+	{
+		static const char bm[] = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"resourceVersion\":\"777\"}}}";
+		static const char gone[] = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"status\":\"Failure\","
+					   "\"message\":\"too old resource version\",\"reason\":\"Expired\",\"code\":410}}";
+		static const char e500[] = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":500}}";
+		static const char odd[] = "{\"type\":\"RENAMED\",\"object\":{}}";
+		static const char broken[] = "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"uid\":";
+
+		CHECK(pod_store__apply_event(ps, bm, strlen(bm), now, rv, sizeof(rv)) == 0);
+		CHECK_STR(rv, "777");
+		CHECK(pod_store__apply_event(ps, gone, strlen(gone), now, rv, sizeof(rv)) == -ESTALE);
+		CHECK(pod_store__apply_event(ps, e500, strlen(e500), now, rv, sizeof(rv)) == -EPROTO);
+		CHECK(pod_store__apply_event(ps, odd, strlen(odd), now, rv, sizeof(rv)) == -EINVAL);
+		CHECK(pod_store__apply_event(ps, broken, strlen(broken), now, rv, sizeof(rv)) == -EINVAL);
+		CHECK_STR(rv, "777");
+	}
+
+	/* a malformed list changes nothing; a list without a pod marks it deleted */
+	buf_reset(&b);
+	pod_list(&b, "200", false);
+	CHECK(pod_store__apply_list(ps, (const char *)b.data, b.len - 1, now, rv, sizeof(rv)) == -EINVAL);
+	CHECK_STR(rv, "777");
+	CHECK(pod_store__version(ps, UID_B) > 0);
+	CHECK(pod_store__apply_list(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
+	CHECK_STR(rv, "200");
+	CHECK(pod_store__version(ps, UID_A) > 0); /* back in the list */
+	CHECK(pod_store__version(ps, UID_B) > 0); /* deleted, still kept */
+	pod_store__expire(ps, now + POD_DELETED_TTL_NS);
+	CHECK_EQ_U64(pod_store__version(ps, UID_B), 0);
+	CHECK(pod_store__version(ps, UID_C) == 0); /* the list says it is on node-2 again */
+	{
+		static const char status[] = "{\"kind\":\"Status\",\"metadata\":{\"resourceVersion\":\"1\"},\"code\":403}";
+
+		CHECK(pod_store__apply_list(ps, status, strlen(status), now, rv, sizeof(rv)) == -EINVAL);
+	}
+	pod_store__stats(ps, &st);
+	CHECK(st.malformed >= 4);
+	pod_store__free(ps);
+
+	/* bounds: pods cached, labels per pod */
+	ps = pod_store__new("node-1", 2);
+	buf_reset(&b);
+	pod_list(&b, "1", true);
+	CHECK(pod_store__apply_list(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
+	pod_store__stats(ps, &st);
+	CHECK_EQ_U64(st.pods, 2);
+	CHECK_EQ_U64(st.pods_over_limit, 3);
+	pod_store__free(ps);
+	ps = pod_store__new("node-1", 0);
+	{
+		struct buf labels = { 0 };
+
+		for (int i = 0; i < POD_MAX_LABELS + 12; i++)
+			buf_printf(&labels, "%s\"l%02d\":\"v\"", i ? "," : "", i);
+		buf_reset(&b);
+		buf_puts(&b, "{\"type\":\"ADDED\",\"object\":");
+		pod_json(&b, UID_A, "many", "node-1", "StatefulSet", "many", buf_cstr(&labels), "", "");
+		buf_puts(&b, "}");
+		buf_free(&labels);
+	}
+	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
+	pod_store__stats(ps, &st);
+	CHECK_EQ_U64(st.labels_over_limit, 12);
+	/* a UID not as the API server writes them is refused */
+	buf_reset(&b);
+	buf_puts(&b, "{\"type\":\"ADDED\",\"object\":");
+	pod_json(&b, "0A0A0A0A-0000-4000-8000-00000000000A", "upper", "node-1", "StatefulSet", "x", "", "", "");
+	buf_puts(&b, "}");
+	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
+	pod_store__stats(ps, &st);
+	CHECK_EQ_U64(st.pods, 1);
+	CHECK_EQ_U64(st.malformed, 1);
+	pod_labels(ps, UID_A, "", &ls, svc);
+	CHECK_STR(label_set_get(&ls, "k8s.pod.label.l00"), "v");
+	CHECK(label_set_get(&ls, "k8s.pod.label.l50") == NULL);
+	pod_store__free(ps);
+	label_set_free(&ls);
+	buf_free(&b);
+}
+
+static void test_caps(void)
+{
+	struct caps c;
+	char names[256];
+
+	CHECK(caps_read(&c) == 0);
+	CHECK((c.effective & ~c.permitted) == 0);
+	CHECK_STR(caps_names(CAPS_BIT(CAPS_SYS_PTRACE) | CAPS_BIT(CAPS_DAC_READ_SEARCH), names, sizeof(names)),
+		  "dac_read_search,sys_ptrace");
+	CHECK_STR(caps_names(0, names, sizeof(names)), "none");
+	CHECK_STR(caps_names(CAPS_BIT(CAPS_BPF) | CAPS_BIT(63), names, sizeof(names)), "bpf,cap_63");
+}
+
 int main(void)
 {
 	RUN(test_maps_line);
@@ -480,5 +755,7 @@ int main(void)
 	RUN(test_daemon_options);
 	RUN(test_cgroup_meta);
 	RUN(test_relabel);
+	RUN(test_pod_store);
+	RUN(test_caps);
 	return unit_done();
 }

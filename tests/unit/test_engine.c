@@ -32,12 +32,14 @@ static uint32_t series(struct svcdata *sd, const char *proc, const char *pod)
 {
 	struct sd_type t = { svcdata__string(sd, "samples", 7), svcdata__string(sd, "count", 5),
 			     svcdata__string(sd, "cpu", 3), svcdata__string(sd, "nanoseconds", 11), 10000000 };
-	struct sd_label l[2] = {
+	struct sd_label l[3] = {
 		{ svcdata__string(sd, "process.executable.name", 23), svcdata__string(sd, proc, strlen(proc)) },
 		{ svcdata__string(sd, "k8s.pod.name", 12), svcdata__string(sd, pod, strlen(pod)) },
+		/* a pod label's key: '.', '/' and '-' are all '_' in selectors */
+		{ svcdata__string(sd, "k8s.pod.label.app.kubernetes.io/part-of", 39), svcdata__string(sd, "shop", 4) },
 	};
 
-	return svcdata__series(sd, svcdata__type(sd, &t), l, 2);
+	return svcdata__series(sd, svcdata__type(sd, &t), l, 3);
 }
 
 #define T0 1700000000000000000ULL
@@ -217,10 +219,14 @@ static void test_series_labels(void)
 	CHECK(engine_series(&sel, "process_executable_name", T0, T0 + 2000000000ULL, NSEC_PER_SEC, 5, false, &out) == -E2BIG);
 	buf_reset(&out);
 	CHECK(engine_label_names(&sel, false, &out) == 0);
-	CHECK_STR(buf_cstr(&out), "[\"k8s_pod_name\",\"process_executable_name\",\"service_name\"]");
+	CHECK_STR(buf_cstr(&out), "[\"k8s_pod_label_app_kubernetes_io_part_of\",\"k8s_pod_name\","
+				  "\"process_executable_name\",\"service_name\"]");
 	buf_reset(&out);
 	CHECK(engine_label_values(&sel, "k8s_pod_name", false, &out) == 0);
 	CHECK_STR(buf_cstr(&out), "[\"p1\",\"p2\"]");
+	buf_reset(&out);
+	CHECK(engine_label_values(&sel, "k8s_pod_label_app_kubernetes_io_part_of", false, &out) == 0);
+	CHECK_STR(buf_cstr(&out), "[\"shop\"]");
 	buf_reset(&out);
 	CHECK(engine_types(&sel, true, &out) == 0);
 	CHECK_STR(buf_cstr(&out), "samples:count\n");
