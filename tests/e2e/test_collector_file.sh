@@ -34,7 +34,10 @@ share=$(ratio "$a" "$((a + b))")
 log "export: $total samples in $(wc -l < "$ARTIFACTS/export.folded") stacks, hot_a share $share"
 check '[ "$total" -ge 400 ]' "the export has the run's samples ($total)"
 log "ok: the folded export equals the agent's own record, stack for stack and count for count"
-check 'float_between "$share" 0.70 0.80' "the known split from storage ($share)"
+# storage is checked exactly above; the split only shows what was stored is the workload's. Its
+# window is wider than the sampler tests' (0.70..0.80): 5 s of one workload on this shared VM
+# once gave 0.68 (hypervisor steal lands on whichever function runs), with the diff still equal
+check 'float_between "$share" 0.65 0.85' "the known split from storage ($share)"
 
 # pprof, through an independent decoder
 "$SONDE" export "$store" --service split --format pprof -o "$ARTIFACTS/split.pb.gz" || fail "pprof export failed"
