@@ -143,15 +143,9 @@ static void status_message(const struct buf *body, char *out, size_t size)
 		if (st->message)
 			str_copy(out, st->message, size);
 		google__rpc__status__free_unpacked(st, NULL);
-	} else if (body->len) {
-		/* not protobuf: show the start of the body, printable only */
-		size_t n = body->len < size - 1 ? body->len : size - 1;
-
-		for (size_t i = 0; i < n; i++)
-			out[i] = (body->data[i] >= 32 && body->data[i] < 127 && body->data[i] != '"') ?
-					 (char)body->data[i] :
-					 ' ';
-		out[n] = 0;
+	} else {
+		/* not protobuf: show the start of the body */
+		str_printable(out, size, body->data, body->len);
 	}
 }
 

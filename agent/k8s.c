@@ -43,14 +43,13 @@ struct pod {
 	uint32_t nkv, ncontainers;
 	struct kv *kv; /* labels the pod gives every process in it, in order */
 	struct kv *containers; /* container id -> name */
-	uint32_t strings_len;
 	char strings[];
 };
 
 /* A pod being parsed. */
 struct draft {
 	char uid[40], name[NAME_MAX_LEN], ns[NAME_MAX_LEN], node[NAME_MAX_LEN], rv[RV_MAX];
-	char kind[64], owner_kind[64], owner_name[NAME_MAX_LEN], annotation[LABEL_VALUE_MAX];
+	char owner_kind[64], owner_name[NAME_MAX_LEN], annotation[LABEL_VALUE_MAX];
 	int64_t code; /* of a Status object */
 	uint32_t nlabels, ncontainers, labels_over;
 	char label_key[POD_MAX_LABELS][LABEL_KEY_MAX];
@@ -282,8 +281,6 @@ static void parse_object(struct json_reader *r, struct draft *d)
 			parse_spec(r, d);
 		else if (strcmp(key, "status") == 0)
 			parse_status(r, d);
-		else if (strcmp(key, "kind") == 0)
-			read_str(r, d->kind, sizeof(d->kind));
 		else if (strcmp(key, "code") == 0)
 			json_read_i64(r, &d->code);
 		else
@@ -431,7 +428,6 @@ static struct pod *pod_from_draft(const struct draft *d, const char *node_name)
 	if (!p)
 		goto out;
 	str_copy(p->uid, d->uid, sizeof(p->uid));
-	p->strings_len = (uint32_t)b.strings.len;
 	memcpy(p->strings, b.strings.data, b.strings.len);
 	/* the arrays after the strings, aligned */
 	p->kv = (struct kv *)(void *)(p->strings + ((b.strings.len + 7) & ~(size_t)7));
@@ -837,7 +833,6 @@ static void request_failed(struct k8s_meta *m, const char *what, const char *fmt
 	va_end(ap);
 	pthread_mutex_lock(&m->lock);
 	m->stats.request_errors++;
-	str_copy(m->stats.last_error, why, sizeof(m->stats.last_error));
 	pthread_mutex_unlock(&m->lock);
 	if (strcmp(why, m->logged_error) != 0) {
 		str_copy(m->logged_error, why, sizeof(m->logged_error));
@@ -902,19 +897,8 @@ struct transfer {
 	bool too_big;
 	bool status_checked, status_ok;
 	int event_err; /* the watch: -ESTALE (410) or -EPROTO ends it */
-	uint64_t events;
 	size_t scanned; /* bytes of body already searched for a newline */
 };
-
-/* The start of an error body, printable, for the log. */
-static void body_excerpt(const struct buf *b, char *out, size_t size)
-{
-	size_t n = MIN(b->len, size - 1);
-
-	for (size_t i = 0; i < n; i++)
-		out[i] = (b->data[i] >= 32 && b->data[i] < 127 && b->data[i] != '"') ? (char)b->data[i] : ' ';
-	out[n] = 0;
-}
 
 static size_t on_list_body(char *ptr, size_t size, size_t n, void *ctx)
 {
@@ -965,10 +949,8 @@ static int apply_lines(struct transfer *t, bool final)
 			break;
 		}
 		end = (size_t)(nl - t->body.data);
-		if (end > start) {
+		if (end > start)
 			err = apply_event(t->m, (const char *)t->body.data + start, end - start);
-			t->events++;
-		}
 		start = t->scanned = end + 1;
 		if (err == -ESTALE || err == -EPROTO || err == -ENOMEM)
 			goto out;
@@ -976,7 +958,6 @@ static int apply_lines(struct transfer *t, bool final)
 	}
 	if (final && t->body.len > start) {
 		err = apply_event(t->m, (const char *)t->body.data + start, t->body.len - start);
-		t->events++;
 		start = t->body.len;
 		if (err != -ESTALE && err != -EPROTO && err != -ENOMEM)
 			err = 0;
@@ -1088,7 +1069,7 @@ static void status_failed(struct k8s_meta *m, const char *what, long status, con
 {
 	char excerpt[200];
 
-	body_excerpt(body, excerpt, sizeof(excerpt));
+	str_printable(excerpt, sizeof(excerpt), body->data, body->len);
 	if (status == 401)
 		request_failed(m, what, "401 Unauthorized: the service account token was refused (%s)", excerpt);
 	else if (status == 403)
@@ -1151,24 +1132,16 @@ static int list_pods(struct k8s_meta *m, bool consistent)
 static int watch_pods(struct k8s_meta *m)
 {
 	struct transfer t = { .m = m, .max = EVENT_MAX_BYTES };
-	char extra[160], *url;
+	char extra[3 * RV_MAX + 128], *rv = curl_easy_escape(m->curl, m->rv, 0), *url;
 	long status;
 	int err;
 
-	snprintf(extra, sizeof(extra), "&watch=true&allowWatchBookmarks=true&timeoutSeconds=%u&resourceVersion=",
-		 m->opts.watch_timeout_s);
-	{
-		char *rv = curl_easy_escape(m->curl, m->rv, 0);
-		char *full = NULL;
-
-		if (!rv)
-			return -ENOMEM;
-		if (asprintf(&full, "%s%s", extra, rv) < 0)
-			full = NULL;
-		curl_free(rv);
-		url = full ? pods_url(m, full) : NULL;
-		free(full);
-	}
+	if (!rv)
+		return -ENOMEM;
+	snprintf(extra, sizeof(extra), "&watch=true&allowWatchBookmarks=true&timeoutSeconds=%u&resourceVersion=%s",
+		 m->opts.watch_timeout_s, rv);
+	curl_free(rv);
+	url = pods_url(m, extra);
 	if (!url)
 		return -ENOMEM;
 	pthread_mutex_lock(&m->lock);

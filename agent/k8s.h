@@ -92,7 +92,6 @@ struct k8s_stats {
 	uint64_t request_errors; /* connection, TLS, HTTP status or malformed answer */
 	uint64_t relists; /* watches ended by 410 Gone */
 	bool synced; /* a list has been applied */
-	char last_error[160];
 };
 
 struct k8s_meta;

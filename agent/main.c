@@ -177,25 +177,10 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* Effective capabilities from /proc/self/status, as a bit mask. */
-static uint64_t effective_caps(void)
-{
-	char *status = NULL, *p;
-	uint64_t caps = 0;
-	size_t len;
-
-	if (read_file(-1, "/proc/self/status", 1 << 16, &status, &len))
-		return 0;
-	p = strstr(status, "CapEff:");
-	if (p)
-		caps = strtoull(p + 7, NULL, 16);
-	free(status);
-	return caps;
-}
-
 static int check_environment(const struct agent_opts *o)
 {
-	uint64_t caps = effective_caps();
+	struct caps c = { 0 };
+	uint64_t caps = caps_read(&c) ? 0 : c.effective;
 	bool bpf_ok = (caps & CAPS_BIT(CAPS_SYS_ADMIN)) ||
 		      ((caps & CAPS_BIT(CAPS_BPF)) && (caps & CAPS_BIT(CAPS_PERFMON)));
 	const char *sys_btf = "/sys/kernel/btf/vmlinux";
@@ -795,10 +780,14 @@ static int run(struct agent *a)
 		}
 		if (unwind_cache__collect(a->unwind) && a->parked_head)
 			retry_parked(a, false);
-		if (a->k8s && labeler__generation(a->labeler) != a->k8s_generation) {
+		if (a->k8s) {
+			uint64_t gen = labeler__generation(a->labeler);
+
 			/* pod metadata arrived or changed: label its processes again */
-			a->k8s_generation = labeler__generation(a->labeler);
-			proc_table__relabel(a->procs);
+			if (gen != a->k8s_generation) {
+				a->k8s_generation = gen;
+				proc_table__relabel(a->procs);
+			}
 		}
 		if (a->exporter && clock_ns(CLOCK_MONOTONIC) >= next_flush) {
 			flush_interval(a);
@@ -850,8 +839,8 @@ static int drop_privileges(struct agent *a)
 	 */
 	err = caps_set_effective(before.effective & keep);
 	if (!err && sampler__stats(a->sampler, stats) == -EPERM)
-		keep |= before.permitted & (CAPS_BIT(CAPS_BPF) | ((before.permitted & CAPS_BIT(CAPS_BPF)) ?
-									   0 : CAPS_BIT(CAPS_SYS_ADMIN)));
+		keep |= (before.permitted & CAPS_BIT(CAPS_BPF)) ? CAPS_BIT(CAPS_BPF) :
+								   before.permitted & CAPS_BIT(CAPS_SYS_ADMIN);
 	if (!err)
 		err = caps_drop(keep);
 	if (!err)
@@ -867,8 +856,11 @@ static int drop_privileges(struct agent *a)
 	return 0;
 }
 
-/* Pod metadata from the API server, when on Kubernetes; waits a bounded time for the first list. */
-static int start_k8s(struct agent *a)
+/*
+ * Pod metadata from the API server, when on Kubernetes; waits a bounded time for the first list.
+ * Without it (no node name, no client) the agent profiles on.
+ */
+static void start_k8s(struct agent *a)
 {
 	struct k8s_opts ko = {
 		.api_url = a->opts.k8s_api,
@@ -880,23 +872,22 @@ static int start_k8s(struct agent *a)
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 
 	if (!a->opts.k8s_api)
-		return 0;
+		return;
 	if (!a->opts.node_name) {
 		log_warn("no pod metadata: this node's name is unknown (set NODE_NAME from the downward "
 			 "API, spec.nodeName, or pass --node-name)", "api=\"%s\"", a->opts.k8s_api);
-		return 0;
+		return;
 	}
 	a->k8s = k8s_meta__new(&ko);
 	if (!a->k8s) {
 		log_warn("no pod metadata: its client cannot start; profiling goes on without it");
-		return 0;
+		return;
 	}
 	if (a->opts.k8s_wait_ns && k8s_meta__wait_synced(a->k8s, (int)(a->opts.k8s_wait_ns / 1000000)))
 		log_warn("the node's pods are not listed yet; sampling starts, and processes are labelled "
 			 "again once they are", "api=\"%s\" node=%s waited_ms=%llu", a->opts.k8s_api,
 			 a->opts.node_name, (unsigned long long)((clock_ns(CLOCK_MONOTONIC) - t0) / 1000000));
 	a->k8s_generation = k8s_meta__generation(a->k8s);
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -980,8 +971,7 @@ int main(int argc, char **argv)
 	po.keep_timestamps = a.opts.collector || a.opts.format == OUTPUT_OTLP;
 	a.sym = symbolizer__new(&symo);
 	a.unwind = unwind_cache__new(a.opts.unwind_cache_bytes);
-	if (start_k8s(&a))
-		goto cleanup;
+	start_k8s(&a);
 	lo.host_name = a.opts.host_name;
 	lo.node_name = a.opts.node_name;
 	lo.relabel = a.opts.relabel;

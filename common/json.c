@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 
 #include "json.h"
@@ -80,22 +79,23 @@ bool json_array_begin(struct json_reader *r)
 	return begin(r, '[', false);
 }
 
-bool json_object_try(struct json_reader *r)
+static bool try_begin(struct json_reader *r, enum json_type type)
 {
-	if (json_peek(r) != JSON_OBJECT) {
+	if (json_peek(r) != type) {
 		json_skip(r);
 		return false;
 	}
-	return json_object_begin(r);
+	return type == JSON_OBJECT ? begin(r, '{', true) : begin(r, '[', false);
+}
+
+bool json_object_try(struct json_reader *r)
+{
+	return try_begin(r, JSON_OBJECT);
 }
 
 bool json_array_try(struct json_reader *r)
 {
-	if (json_peek(r) != JSON_ARRAY) {
-		json_skip(r);
-		return false;
-	}
-	return json_array_begin(r);
+	return try_begin(r, JSON_ARRAY);
 }
 
 /* Before the next member or element: false at the closing bracket (consumed) or an error. */
@@ -114,17 +114,12 @@ static bool next(struct json_reader *r, bool is_object)
 		fail(r, -EINVAL);
 		return false;
 	}
-	if (*r->p == close && r->first[r->depth]) {
+	if (*r->p == close) {
 		r->p++;
 		r->depth--;
 		return false;
 	}
 	if (!r->first[r->depth]) {
-		if (*r->p == close) {
-			r->p++;
-			r->depth--;
-			return false;
-		}
 		if (*r->p != ',') {
 			fail(r, -EINVAL);
 			return false;
@@ -282,8 +277,6 @@ static long scan_string(struct json_reader *r, char *out, size_t size)
 		default:
 			return fail(r, -EINVAL);
 		}
-		if (n > LONG_MAX / 2)
-			return fail(r, -EINVAL);
 	}
 	r->p = p;
 	return (long)n;

@@ -224,6 +224,16 @@ const char *path_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+void str_printable(char *out, size_t size, const void *data, size_t len)
+{
+	const uint8_t *d = data;
+	size_t n = len < size - 1 ? len : size - 1;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (d[i] >= 32 && d[i] < 127 && d[i] != '"') ? (char)d[i] : ' ';
+	out[n] = 0;
+}
+
 void hex_encode(const uint8_t *data, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

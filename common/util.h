@@ -45,6 +45,11 @@ bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 /* The part after the last '/'. */
 const char *path_basename(const char *path);
+/*
+ * The start of data as one log-safe line into out (size bytes): bytes outside printable ASCII,
+ * and '"', become ' '.
+ */
+void str_printable(char *out, size_t size, const void *data, size_t len);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const uint8_t *data, size_t len, char *out);
 /* Decodes hex; returns the number of bytes or -EINVAL. */
