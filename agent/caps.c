@@ -42,7 +42,6 @@ int caps_read(struct caps *ret)
 	ret->permitted = status_field(status, "CapPrm:");
 	ret->effective = status_field(status, "CapEff:");
 	ret->bounding = status_field(status, "CapBnd:");
-	ret->ambient = status_field(status, "CapAmb:");
 	free(status);
 	return 0;
 }
@@ -73,16 +72,10 @@ int caps_set_effective(uint64_t effective)
 int caps_drop(uint64_t keep)
 {
 	struct caps c;
-	int err = caps_read(&c), last = 40;
-	char *text = NULL;
-	size_t len;
+	int err = caps_read(&c);
 
 	if (err)
 		return err;
-	if (read_file(-1, "/proc/sys/kernel/cap_last_cap", 32, &text, &len) == 0) {
-		last = atoi(text);
-		free(text);
-	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
@@ -92,7 +85,8 @@ int caps_drop(uint64_t keep)
 		err = capset3(c.permitted, c.permitted, c.inheritable);
 		if (err)
 			return err;
-		for (int cap = 0; cap <= last && cap < 64; cap++) {
+		/* the kernel's bounding set holds no capability it does not know */
+		for (int cap = 0; cap < 64; cap++) {
 			if ((keep & CAPS_BIT(cap)) || !(c.bounding & CAPS_BIT(cap)))
 				continue;
 			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)

@@ -24,7 +24,7 @@
 #define CAPS_BPF 39
 
 struct caps {
-	uint64_t effective, permitted, inheritable, bounding, ambient;
+	uint64_t effective, permitted, inheritable, bounding;
 };
 
 /* The calling thread's sets, from /proc/thread-self/status. 0 or -errno. */

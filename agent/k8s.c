@@ -490,7 +490,6 @@ void pod_store__expire(struct pod_store *s, uint64_t now_ns)
 	for (size_t i = 0; i < gone.len; i++)
 		free(hmap_del(&s->pods, gone.v[i]));
 	VEC_FREE(&gone);
-	s->stats.pods = s->pods.len;
 }
 
 /* A UID as the API server writes them: 8-4-4-4-12 lowercase hex digits. */
@@ -593,7 +592,6 @@ static void parse_event(struct pod_store *s, const char *json, size_t len, struc
 
 	memset(b, 0, sizeof(*b));
 	json_reader_init(&r, json, len);
-	memset(d, 0, offsetof(struct draft, label_key));
 	if (json_object_begin(&r)) {
 		while (json_object_next(&r, key, sizeof(key))) {
 			if (strcmp(key, "type") == 0) {
@@ -718,7 +716,6 @@ out:
 	for (; i < b->pods.len; i++)
 		free(b->pods.v[i]);
 	VEC_FREE(&b->pods);
-	s->stats.pods = s->pods.len;
 	return err;
 }
 
@@ -786,7 +783,7 @@ void pod_store__stats(const struct pod_store *s, struct pod_store_stats *ret)
 /* ---- the API server client ------------------------------------------------------------- */
 
 struct k8s_meta {
-	struct k8s_opts opts;
+	uint32_t watch_timeout_s;
 	char *api_url, *node_name, *token_file, *ca_file, *user_agent;
 	struct pod_store *store;
 	CURL *curl;
@@ -912,6 +909,13 @@ static size_t on_list_body(char *ptr, size_t size, size_t n, void *ctx)
 	return t->body.oom ? 0 : size * n;
 }
 
+/* Forgets the pods deleted long enough ago. Under the lock. */
+static void expire_locked(struct k8s_meta *m, uint64_t now)
+{
+	pod_store__expire(m->store, now);
+	m->expired_ns = now;
+}
+
 /* One watch event: parsed outside the lock (lookups go on meanwhile), applied under it. */
 static int apply_event(struct k8s_meta *m, const char *json, size_t len)
 {
@@ -922,11 +926,8 @@ static int apply_event(struct k8s_meta *m, const char *json, size_t len)
 	parse_event(m->store, json, len, &b);
 	pthread_mutex_lock(&m->lock);
 	err = commit(m->store, &b, now, m->rv, sizeof(m->rv));
-	if (now - m->expired_ns >= EXPIRE_EVERY_NS) {
-		pod_store__expire(m->store, now);
-		m->expired_ns = now;
-	}
-	pod_store__stats(m->store, &m->stats.store);
+	if (now - m->expired_ns >= EXPIRE_EVERY_NS)
+		expire_locked(m, now);
 	pthread_mutex_unlock(&m->lock);
 	return err;
 }
@@ -1026,7 +1027,10 @@ static int get(struct k8s_meta *m, const char *what, const char *url, struct tra
 
 	headers = request_headers(m, &err);
 	if (!headers) {
-		request_failed(m, what, "cannot read the token file %s: %s", m->token_file, strerror(-err));
+		if (err == -ENOMEM)
+			request_failed(m, what, "out of memory");
+		else
+			request_failed(m, what, "cannot read the token file %s: %s", m->token_file, strerror(-err));
 		return err;
 	}
 	curl_easy_reset(m->curl);
@@ -1058,6 +1062,8 @@ static int get(struct k8s_meta *m, const char *what, const char *url, struct tra
 	if (cc == CURLE_WRITE_ERROR && (t->event_err || t->too_big || t->body.oom)) {
 		if (t->too_big)
 			request_failed(m, what, "the answer is larger than %zu bytes", t->max);
+		else if (t->body.oom || t->event_err == -ENOMEM)
+			request_failed(m, what, "out of memory");
 		return t->event_err ? t->event_err : t->body.oom ? -ENOMEM : -EFBIG;
 	}
 	request_failed(m, what, "%s", curl_easy_strerror(cc));
@@ -1103,17 +1109,19 @@ static int list_pods(struct k8s_meta *m, bool consistent)
 		err = -EIO;
 	}
 	if (!err) {
+		uint64_t now;
+
 		parse_list(m->store, (const char *)t.body.data, t.body.len, &b);
 		pthread_mutex_lock(&m->lock);
-		err = commit(m->store, &b, clock_ns(CLOCK_MONOTONIC), m->rv, sizeof(m->rv));
-		m->expired_ns = clock_ns(CLOCK_MONOTONIC);
-		pod_store__stats(m->store, &m->stats.store);
+		now = clock_ns(CLOCK_MONOTONIC);
+		err = commit(m->store, &b, now, m->rv, sizeof(m->rv)); /* a list expires too */
+		m->expired_ns = now;
 		if (!err && !m->stats.synced) {
 			m->stats.synced = true;
 			pthread_cond_broadcast(&m->cond);
 			log_info("pod metadata: the node's pods are listed; watching for changes",
 				 "node=%s pods=%llu bytes=%zu", m->node_name,
-				 (unsigned long long)m->stats.store.pods, t.body.len);
+				 (unsigned long long)m->store->pods.len, t.body.len);
 		}
 		pthread_mutex_unlock(&m->lock);
 		if (err)
@@ -1139,7 +1147,7 @@ static int watch_pods(struct k8s_meta *m)
 	if (!rv)
 		return -ENOMEM;
 	snprintf(extra, sizeof(extra), "&watch=true&allowWatchBookmarks=true&timeoutSeconds=%u&resourceVersion=%s",
-		 m->opts.watch_timeout_s, rv);
+		 m->watch_timeout_s, rv);
 	curl_free(rv);
 	url = pods_url(m, extra);
 	if (!url)
@@ -1147,7 +1155,7 @@ static int watch_pods(struct k8s_meta *m)
 	pthread_mutex_lock(&m->lock);
 	m->stats.watch_requests++;
 	pthread_mutex_unlock(&m->lock);
-	err = get(m, "watch", url, &t, on_watch_body, (long)m->opts.watch_timeout_s + 30, &status);
+	err = get(m, "watch", url, &t, on_watch_body, (long)m->watch_timeout_s + 30, &status);
 	free(url);
 	if (!err && status == 410)
 		err = -ESTALE;
@@ -1195,9 +1203,7 @@ static void *meta_main(void *arg)
 
 			err = watch_pods(m);
 			pthread_mutex_lock(&m->lock);
-			pod_store__expire(m->store, clock_ns(CLOCK_MONOTONIC));
-			m->expired_ns = clock_ns(CLOCK_MONOTONIC);
-			pod_store__stats(m->store, &m->stats.store);
+			expire_locked(m, clock_ns(CLOCK_MONOTONIC));
 			if (err == -ESTALE)
 				m->stats.relists++;
 			pthread_mutex_unlock(&m->lock);
@@ -1238,9 +1244,7 @@ struct k8s_meta *k8s_meta__new(const struct k8s_opts *opts)
 
 	if (!m)
 		return NULL;
-	m->opts = *opts;
-	if (!m->opts.watch_timeout_s)
-		m->opts.watch_timeout_s = 300;
+	m->watch_timeout_s = opts->watch_timeout_s ? opts->watch_timeout_s : 300;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	m->api_url = dup_or_null(opts->api_url);

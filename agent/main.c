@@ -84,7 +84,6 @@ struct agent {
 	struct unwind_cache *unwind;
 	struct labeler *labeler;
 	struct k8s_meta *k8s;
-	uint64_t k8s_generation; /* of the pod metadata the processes' labels were made with */
 	struct profile *profile;
 	struct exporter *exporter;
 	struct metrics_server *metrics;
@@ -780,15 +779,7 @@ static int run(struct agent *a)
 		}
 		if (unwind_cache__collect(a->unwind) && a->parked_head)
 			retry_parked(a, false);
-		if (a->k8s) {
-			uint64_t gen = labeler__generation(a->labeler);
-
-			/* pod metadata arrived or changed: label its processes again */
-			if (gen != a->k8s_generation) {
-				a->k8s_generation = gen;
-				proc_table__relabel(a->procs);
-			}
-		}
+		proc_table__relabel(a->procs); /* when pod metadata arrived or changed */
 		if (a->exporter && clock_ns(CLOCK_MONOTONIC) >= next_flush) {
 			flush_interval(a);
 			next_flush += a->opts.upload_interval_ns;
@@ -887,7 +878,6 @@ static void start_k8s(struct agent *a)
 		log_warn("the node's pods are not listed yet; sampling starts, and processes are labelled "
 			 "again once they are", "api=\"%s\" node=%s waited_ms=%llu", a->opts.k8s_api,
 			 a->opts.node_name, (unsigned long long)((clock_ns(CLOCK_MONOTONIC) - t0) / 1000000));
-	a->k8s_generation = k8s_meta__generation(a->k8s);
 }
 
 int main(int argc, char **argv)

@@ -434,9 +434,9 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 				return -ENOMEM;
 			break;
 		case OPT_K8S_API:
-			if (strcmp(optarg, "none") != 0 && strncmp(optarg, "http://", 7) != 0 &&
-			    strncmp(optarg, "https://", 8) != 0)
-				return bad("--k8s-api", optarg, "expected an https:// URL or none");
+			if (strcmp(optarg, "none") != 0 && !str_starts_with(optarg, "http://") &&
+			    !str_starts_with(optarg, "https://"))
+				return bad("--k8s-api", optarg, "expected an https:// or http:// URL, or none");
 			if (set_str(&o->k8s_api, optarg))
 				return -ENOMEM;
 			break;

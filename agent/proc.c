@@ -28,6 +28,7 @@ struct proc_table {
 	struct object *vdso;
 	struct object *anon;
 	uint64_t epoch;
+	uint64_t labels_generation; /* of the metadata the last relabelling pass saw */
 	struct proc_table_stats stats;
 };
 
@@ -397,6 +398,14 @@ static int proc_read_maps(struct proc_table *t, struct proc *p)
 }
 
 /* The process's name and labels, read when it appears and again after exec. */
+/* Gives p the labels l (a reference of its own), letting the old ones go. */
+static void set_labels(struct proc *p, struct proc_labels *l)
+{
+	proc_labels__put(p->labels);
+	p->labels = l;
+	p->labels_gen = 0;
+}
+
 static void read_identity(struct proc_table *t, struct proc *p)
 {
 	char path[64], *data = NULL;
@@ -408,11 +417,8 @@ static void read_identity(struct proc_table *t, struct proc *p)
 		str_copy(p->comm, data, sizeof(p->comm));
 		free(data);
 	}
-	if (t->labeler) {
-		proc_labels__put(p->labels);
-		p->labels = labeler__process(t->labeler, p->pid, p->comm);
-		p->labels_gen = 0;
-	}
+	if (t->labeler)
+		set_labels(p, labeler__process(t->labeler, p->pid, p->comm));
 }
 
 struct proc *proc_table__get(struct proc_table *t, uint32_t pid, bool create)
@@ -452,14 +458,18 @@ void proc_table__exec(struct proc_table *t, uint32_t pid)
 	}
 }
 
-uint32_t proc_table__relabel(struct proc_table *t)
+void proc_table__relabel(struct proc_table *t)
 {
 	size_t pos = 0;
-	uint32_t n = 0;
+	uint64_t gen;
 	void *v;
 
 	if (!t->labeler)
-		return 0;
+		return;
+	gen = labeler__generation(t->labeler);
+	if (gen == t->labels_generation)
+		return;
+	t->labels_generation = gen;
 	while (hmap_next(&t->procs, &pos, NULL, &v)) {
 		struct proc *p = v;
 		struct proc_labels *l;
@@ -469,13 +479,9 @@ uint32_t proc_table__relabel(struct proc_table *t)
 		l = labeler__process(t->labeler, p->pid, p->comm);
 		if (!l)
 			continue; /* out of memory: the old labels stay */
-		proc_labels__put(p->labels);
-		p->labels = l;
-		p->labels_gen = 0;
-		n++;
+		set_labels(p, l);
+		t->stats.relabels++;
 	}
-	t->stats.relabels += n;
-	return n;
 }
 
 static void proc_free(struct proc *p)

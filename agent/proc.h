@@ -115,10 +115,11 @@ struct proc *proc_table__get(struct proc_table *t, uint32_t pid, bool create);
 /* Exec: the mappings are stale; they are read again on next use. */
 void proc_table__exec(struct proc_table *t, uint32_t pid);
 /*
- * Labels again every process whose pod metadata changed since its labels were made (after the
- * labeler's generation moved). Returns how many were relabelled.
+ * When the labeler's generation has moved since the last call (pod metadata arrived or changed),
+ * labels again every process whose pod metadata changed since its labels were made (counted in
+ * stats.relabels). Cheap otherwise: call it often.
  */
-uint32_t proc_table__relabel(struct proc_table *t);
+void proc_table__relabel(struct proc_table *t);
 /* Exit: frees the process (its objects stay while frames refer to them). */
 void proc_table__exit(struct proc_table *t, uint32_t pid);
 

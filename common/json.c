@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "util.h"
 
 void json_reader_init(struct json_reader *r, const void *data, size_t len)
 {
@@ -135,17 +136,11 @@ static int hex4(const char *p, uint32_t *ret)
 	uint32_t v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		char c = p[i];
+		int d = hex_digit(p[i]);
 
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return -EINVAL;
+		v = v << 4 | (uint32_t)d;
 	}
 	*ret = v;
 	return 0;

@@ -245,7 +245,7 @@ void hex_encode(const uint8_t *data, size_t len, char *out)
 	out[2 * len] = 0;
 }
 
-static int hex_val(char c)
+int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -263,7 +263,7 @@ int hex_decode(const char *hex, uint8_t *out, size_t max)
 	if (n % 2 || n / 2 > max)
 		return -EINVAL;
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_val(hex[2 * i]), lo = hex_val(hex[2 * i + 1]);
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

@@ -52,6 +52,8 @@ const char *path_basename(const char *path);
 void str_printable(char *out, size_t size, const void *data, size_t len);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const uint8_t *data, size_t len, char *out);
+/* The value of one hex digit (either case), or -1. */
+int hex_digit(char c);
 /* Decodes hex; returns the number of bytes or -EINVAL. */
 int hex_decode(const char *hex, uint8_t *out, size_t max);
 
