@@ -3,7 +3,7 @@
  * The cost of pod metadata: applying a node's PodList (as the API server serializes pods, with
  * managedFields, spec and status), applying watch events, looking a process's pod up, and the
  * memory the cache keeps per pod. Writes the list it used to OUT (for a reference parser).
- * usage: k8s_bench PODS OUT
+ * usage: k8s_bench PODS [OUT]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +71,8 @@ int main(int argc, char **argv)
 	struct pod_store *ps;
 	char rv[64], svc[256], uid[40];
 	uint64_t rss0, rss1, peak;
-	double t0, t_list, t_event, t_lookup;
+	double t0, t_first = 0, t_list, t_event, t_lookup;
+	uint32_t nlabels;
 	FILE *f;
 
 	if (npods < 1 || npods > 100000) {
@@ -92,12 +93,18 @@ int main(int argc, char **argv)
 	proc_self_rss(&rss0, &peak);
 	ps = pod_store__new("node-1", 0);
 	rounds = MAX(1, 200000 / npods);
+	/* the first list builds every pod; later ones (a re-list, pods unchanged) only parse */
 	t0 = now_s();
-	for (int r = 0; r < rounds; r++)
+	for (int r = 0; r <= rounds; r++) {
 		if (pod_store__apply_list(ps, (const char *)list.data, list.len, 1, rv, sizeof(rv))) {
 			fprintf(stderr, "the list was refused\n");
 			return 1;
 		}
+		if (r == 0) {
+			t_first = now_s() - t0;
+			t0 = now_s();
+		}
+	}
 	t_list = (now_s() - t0) / rounds;
 	proc_self_rss(&rss1, &peak);
 
@@ -112,6 +119,10 @@ int main(int argc, char **argv)
 	}
 	t_event = (now_s() - t0) / 20000;
 
+	pod_store__labels(ps, "00000000-0000-4000-8000-000000000000", "", &ls, svc, sizeof(svc), NULL);
+	nlabels = ls.n;
+	label_set_free(&ls);
+	memset(&ls, 0, sizeof(ls));
 	t0 = now_s();
 	for (int i = 0; i < 200000; i++) {
 		snprintf(uid, sizeof(uid), "%08x-0000-4000-8000-%012x", i % npods, i % npods);
@@ -122,10 +133,11 @@ int main(int argc, char **argv)
 	t_lookup = (now_s() - t0) / 200000;
 
 	printf("pods=%d list_bytes=%zu bytes_per_pod=%zu\n", npods, list.len, list.len / (size_t)npods);
-	printf("list_apply_ms=%.3f list_MBps=%.0f us_per_pod=%.2f\n", t_list * 1e3, list.len / t_list / 1e6,
-	       t_list * 1e6 / npods);
-	printf("watch_event_us=%.2f lookup_us=%.3f (a process's labels, 12 of them)\n", t_event * 1e6,
-	       t_lookup * 1e6);
+	printf("first_list_ms=%.3f (builds every pod)\n", t_first * 1e3);
+	printf("list_apply_ms=%.3f list_MBps=%.0f us_per_pod=%.2f (a re-list, pods unchanged)\n", t_list * 1e3,
+	       list.len / t_list / 1e6, t_list * 1e6 / npods);
+	printf("watch_event_us=%.2f lookup_us=%.3f (a process's labels, %u of them)\n", t_event * 1e6,
+	       t_lookup * 1e6, nlabels);
 	printf("cache_rss_kib=%llu (%.0f bytes per pod)\n", (unsigned long long)(rss1 > rss0 ? rss1 - rss0 : 0) / 1024,
 	       (double)(rss1 > rss0 ? rss1 - rss0 : 0) / npods);
 	pod_store__free(ps);

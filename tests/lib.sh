@@ -154,11 +154,16 @@ start_receiver() {
 	python3 tests/tools/otlp_receiver.py --port "$RX_PORT" --dir "$1" --script "${2:-200}" &
 	RX_PID=$!
 	_children+=("$RX_PID")
+	wait_tcp "$RX_PORT" "the test receiver"
+}
+
+# wait_tcp PORT WHAT: waits (5 s at most) until something listens on 127.0.0.1:PORT, or fails
+wait_tcp() {
 	for _ in $(seq 50); do
-		(echo > "/dev/tcp/127.0.0.1/$RX_PORT") 2>/dev/null && return 0
+		(echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0
 		sleep 0.1
 	done
-	fail "the test receiver did not start"
+	fail "$2 did not start (port $1)"
 }
 
 # otlp SUBCOMMAND FILES...: the independent decoder (tests/tools/otlp.py)

@@ -80,7 +80,7 @@ PY
 port=$(free_port)
 BG_LOG=$ARTIFACTS/apiserver.log bg python3 tests/tools/fake_apiserver.py --port "$port" \
 	--cert "$tls/server.crt" --key "$tls/server.key" --token "$token" --dir "$api" --malformed-lists 1
-for _ in $(seq 50); do (echo > "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break; sleep 0.1; done
+wait_tcp "$port" "the stand-in API server"
 
 bg_in_cgroup "$d_a" "$(copy_as "$WL/split" in_checkout)" 30 1 1
 bg_in_cgroup "$d_b" "$(copy_as "$WL/split" in_db)" 30 1 1
@@ -89,8 +89,16 @@ bg_in_cgroup "$d_d" "$(copy_as "$WL/split" in_system)" 30 1 1
 sleep 0.3
 
 k8s_flags=(--k8s-api "https://127.0.0.1:$port" --k8s-ca-file "$tls/ca.crt" --node-name node-1)
-# the pod "late" is created 3 s into the run (its watch event)
-( sleep 3; mv "$api/late.event" "$api/events/0001.json" ) &
+# the pod "late" is created 1 s after the agent starts watching (its watch event: the stand-in
+# sends only the events that appear while a watch is open)
+(
+	for _ in $(seq 100); do
+		grep -qs '"watch": true' "$api/requests.jsonl" && break
+		sleep 0.1
+	done
+	sleep 1
+	mv "$api/late.event" "$api/events/0001.json"
+) &
 mover=$!
 "$AGENT" --duration 7 --format otlp --output "$ARTIFACTS/node.pb" "${k8s_flags[@]}" \
 	--k8s-token-file "$ARTIFACTS/token" --relabel 'drop k8s.namespace.name=~kube-system' \

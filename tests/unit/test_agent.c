@@ -413,6 +413,10 @@ static void test_daemon_options(void)
 	char *none[] = { "sonde-agent", NULL };
 	char *ep;
 
+	/* the defaults below are those outside a pod, even where the tests run in one */
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	unsetenv("KUBERNETES_SERVICE_PORT");
+	unsetenv("NODE_NAME");
 	CHECK(fd >= 0);
 	CHECK(write(fd, yaml, strlen(yaml)) == (ssize_t)strlen(yaml));
 	close(fd);
@@ -514,6 +518,16 @@ static void pod_json(struct buf *b, const char *uid, const char *name, const cha
 		   name, uid, labels, annotations, owner_kind, owner_name, node, containers);
 }
 
+/* A watch event of type TYPE for a pod of node-1 (into b, emptied first). */
+static void pod_event(struct buf *b, const char *type, const char *uid, const char *name,
+		      const char *owner_kind, const char *owner_name, const char *labels)
+{
+	buf_reset(b);
+	buf_printf(b, "{\"type\":\"%s\",\"object\":", type);
+	pod_json(b, uid, name, "node-1", owner_kind, owner_name, labels, "", "");
+	buf_puts(b, "}");
+}
+
 #define UID_A "0a0a0a0a-0000-4000-8000-00000000000a"
 #define UID_B "0b0b0b0b-0000-4000-8000-00000000000b"
 #define UID_C "0c0c0c0c-0000-4000-8000-00000000000c"
@@ -609,10 +623,7 @@ static void test_pod_store(void)
 
 	/* a status-only change keeps the version; a label change bumps it */
 	gen = pod_store__generation(ps);
-	buf_reset(&b);
-	buf_puts(&b, "{\"type\":\"MODIFIED\",\"object\":");
-	pod_json(&b, UID_B, "db-0", "node-1", "StatefulSet", "db", "\"app.kubernetes.io/name\":\"postgres\"", "", "");
-	buf_puts(&b, "}");
+	pod_event(&b, "MODIFIED", UID_B, "db-0", "StatefulSet", "db", "\"app.kubernetes.io/name\":\"postgres\"");
 	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	CHECK_STR(rv, "42");
 	CHECK_EQ_U64(pod_store__version(ps, UID_B), vb);
@@ -628,19 +639,13 @@ static void test_pod_store(void)
 	CHECK_STR(svc, "pg");
 
 	/* a new pod arrives by watch */
-	buf_reset(&b);
-	buf_puts(&b, "{\"type\":\"ADDED\",\"object\":");
-	pod_json(&b, UID_C, "moved", "node-1", "DaemonSet", "ds", "", "", "");
-	buf_puts(&b, "}");
+	pod_event(&b, "ADDED", UID_C, "moved", "DaemonSet", "ds", "");
 	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	CHECK(pod_labels(ps, UID_C, "", &ls, svc) > 0);
 	CHECK_STR(svc, "ds");
 
 	/* deleted: kept a while for processes still running, then forgotten */
-	buf_reset(&b);
-	buf_puts(&b, "{\"type\":\"DELETED\",\"object\":");
-	pod_json(&b, UID_A, "checkout-7d9f8b6c5d-x2x9q", "node-1", "ReplicaSet", "checkout-7d9f8b6c5d", "", "", "");
-	buf_puts(&b, "}");
+	pod_event(&b, "DELETED", UID_A, "checkout-7d9f8b6c5d-x2x9q", "ReplicaSet", "checkout-7d9f8b6c5d", "");
 	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	CHECK_EQ_U64(pod_store__version(ps, UID_A), va);
 	pod_store__expire(ps, now + POD_DELETED_TTL_NS - 1);
@@ -703,20 +708,14 @@ static void test_pod_store(void)
 
 		for (int i = 0; i < POD_MAX_LABELS + 12; i++)
 			buf_printf(&labels, "%s\"l%02d\":\"v\"", i ? "," : "", i);
-		buf_reset(&b);
-		buf_puts(&b, "{\"type\":\"ADDED\",\"object\":");
-		pod_json(&b, UID_A, "many", "node-1", "StatefulSet", "many", buf_cstr(&labels), "", "");
-		buf_puts(&b, "}");
+		pod_event(&b, "ADDED", UID_A, "many", "StatefulSet", "many", buf_cstr(&labels));
 		buf_free(&labels);
 	}
 	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	pod_store__stats(ps, &st);
 	CHECK_EQ_U64(st.labels_over_limit, 12);
 	/* a UID not as the API server writes them is refused */
-	buf_reset(&b);
-	buf_puts(&b, "{\"type\":\"ADDED\",\"object\":");
-	pod_json(&b, "0A0A0A0A-0000-4000-8000-00000000000A", "upper", "node-1", "StatefulSet", "x", "", "", "");
-	buf_puts(&b, "}");
+	pod_event(&b, "ADDED", "0A0A0A0A-0000-4000-8000-00000000000A", "upper", "StatefulSet", "x", "");
 	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	pod_store__stats(ps, &st);
 	CHECK_EQ_U64(st.pods, 1);

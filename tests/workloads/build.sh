@@ -23,7 +23,7 @@ $CC $NOFP -fPIC -shared -o "$out/libhot.so" "$src/libhot.c"
 $CC $NOFP -o "$out/shlib" "$src/shlib.c" -L"$out" -lhot -Wl,-rpath,"$out"
 $CC $NOFP -o "$out/qsort" "$src/qsort.c"
 $CC $NOFP -o "$out/sigload" "$src/sigload.c"
-$CC $NOFP -o "$out/pltload" "$src/pltload.c" -L"$out" -lhot -Wl,-rpath,"$out" -Wl,-z,lazy
+$CC $NOFP -fcf-protection=none -o "$out/pltload" "$src/pltload.c" -L"$out" -lhot -Wl,-rpath,"$out" -Wl,-z,lazy
 $CC $NOFP -o "$out/jit" "$src/jit.c"
 $CC $NOFP -o "$out/execer" "$src/execer.c"
 $CC $NOFP -o "$out/dlload" "$src/dlload.c" -ldl
