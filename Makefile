@@ -4,11 +4,24 @@
 #   make test        deps + build + every test (needs root for the BPF and end-to-end tiers)
 #   make run         deps + build + profile this whole machine and show the result
 #   make SANITIZE=1  build (and test) with ASan and UBSan
+#   make V=1         show every command (quiet otherwise)
+#   make check-format  fail if any source differs from clang-format's (make test runs it)
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
+# quiet unless V=1: one short line per step
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2)
+endif
+
 BUILD    ?= build
-ARCH     := x86
+# the kernel's name for this machine's architecture (vmlinux/<ARCH>, __TARGET_ARCH_<ARCH>)
+MACHINE  := $(shell uname -m)
+ARCH     := $(or $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(filter x86_64 aarch64,$(MACHINE)))),$(MACHINE))
 CC       ?= cc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -63,50 +76,61 @@ FORCE:
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h vmlinux/$(ARCH)/vmlinux.h
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(call say,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
+	$(call say,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
 
 $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/proto
-	$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/proto $<
-
-# generated sources are kept: make must not delete them as intermediates
-.SECONDARY: $(PROTO_C) $(PROTO_H) $(FUZZ_OBJS)
+	$(call say,PROTOC,$<)
+	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/proto $<
 
 $(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(FLAGS_STAMP)
-	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP) | $(SKELS) $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB_COMMON): $(call obj,$(COMMON_SRCS))
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 $(LIB_SYMBOLIZER): $(call obj,$(SYMBOLIZER_SRCS))
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 $(LIB_PROTO): $(PROTO_OBJS)
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 $(LIB_COLLECTOR): $(call obj,$(LIB_COLLECTOR_SRCS)) $(BUILD)/gen/ui_assets.o
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 
 # the web UI, embedded in the collector
 UI_FILES := $(sort $(wildcard collector/ui/*))
 $(BUILD)/gen/ui_assets.c: $(UI_FILES) scripts/embed.sh
 	@mkdir -p $(@D)
-	scripts/embed.sh $@ $(UI_FILES)
+	$(call say,EMBED,$@)
+	$(Q)scripts/embed.sh $@ $(UI_FILES)
 $(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c $(FLAGS_STAMP)
-	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Icollector -c $< -o $@
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Icollector -c $< -o $@
 
 $(BUILD)/sonde-agent: $(call obj,$(AGENT_SRCS)) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/sonde-collector: $(BUILD)/obj/collector/main.o $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/sonde: $(call obj,$(CLI_SRCS)) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- tests ----------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -115,7 +139,8 @@ LIB_AGENT_OBJS := $(call obj,$(filter-out agent/main.c,$(AGENT_SRCS)))
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
 FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(filter-out collector/api.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
@@ -126,25 +151,36 @@ FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Werror -Wno-unu
                 -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS)
 $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+	$(call say,FUZZCC,$<)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(PROTO_OBJS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+	$(call say,FUZZLD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 BENCH_BINS := $(BUILD)/bench/unwind_tables $(BUILD)/bench/symbolize_bench $(BUILD)/bench/otlp_load \
               $(BUILD)/bench/query_gen $(BUILD)/bench/k8s_bench
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 WORKLOADS := $(BUILD)/workloads/.stamp
 $(WORKLOADS): $(wildcard tests/workloads/*) tests/workloads/build.sh
-	tests/workloads/build.sh $(BUILD)/workloads
+	$(call say,BUILD,$(BUILD)/workloads)
+	$(Q)tests/workloads/build.sh $(BUILD)/workloads
 	@touch $@
 
 tests: all $(UNIT_BINS) $(WORKLOADS) $(BENCH_BINS) $(FUZZ_TARGETS)
 
+# every object and generated file is kept: make must not delete them as intermediates
+# (that would rebuild the unit tests, benchmarks and fuzzers on every run)
+.SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_OBJS) $(SKELS) $(FUZZ_OBJS) \
+            $(UNIT_BINS:$(BUILD)/tests/unit/%=$(BUILD)/obj/tests/unit/%.o) \
+            $(BENCH_BINS:$(BUILD)/bench/%=$(BUILD)/obj/bench/%.o)
+
 test: deps
+	$(MAKE) check-format
 	$(MAKE) tests
 	BUILD=$(BUILD) tests/run.sh
 
@@ -179,12 +215,21 @@ install:
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	@echo "installed; then: systemctl daemon-reload && systemctl enable --now sonde-collector sonde-agent"
 
+# the project's C sources (the generated kernel headers are not ours to format)
+FORMAT_SRCS = $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+	clang-format -i $(FORMAT_SRCS)
+check-format:
+	@out=$$(clang-format --dry-run $(FORMAT_SRCS) 2>&1); \
+	if [ -n "$$out" ]; then \
+		printf '%s\n' "$$out" | grep -E '^[^ ]+: (warning|error)' | cut -d: -f1 | sort | uniq -c >&2; \
+		echo "check-format: the files above differ from .clang-format's layout: run make format" >&2; \
+		exit 1; \
+	fi; echo "check-format: clean"
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test tests run clean format install FORCE
+.PHONY: all deps test tests run clean format check-format install FORCE
 
 -include $(shell find $(BUILD)/obj $(BUILD)/proto $(BUILD)/fuzz -name '*.d' 2>/dev/null)

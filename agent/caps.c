@@ -12,14 +12,46 @@
 #include "../common/util.h"
 
 static const char *const cap_names[] = {
-	"chown",	    "dac_override",	"dac_read_search", "fowner",	     "fsetid",
-	"kill",		    "setgid",		"setuid",	   "setpcap",	     "linux_immutable",
-	"net_bind_service", "net_broadcast",	"net_admin",	   "net_raw",	     "ipc_lock",
-	"ipc_owner",	    "sys_module",	"sys_rawio",	   "sys_chroot",     "sys_ptrace",
-	"sys_pacct",	    "sys_admin",	"sys_boot",	   "sys_nice",	     "sys_resource",
-	"sys_time",	    "sys_tty_config",	"mknod",	   "lease",	     "audit_write",
-	"audit_control",    "setfcap",		"mac_override",	   "mac_admin",	     "syslog",
-	"wake_alarm",	    "block_suspend",	"audit_read",	   "perfmon",	     "bpf",
+	"chown",
+	"dac_override",
+	"dac_read_search",
+	"fowner",
+	"fsetid",
+	"kill",
+	"setgid",
+	"setuid",
+	"setpcap",
+	"linux_immutable",
+	"net_bind_service",
+	"net_broadcast",
+	"net_admin",
+	"net_raw",
+	"ipc_lock",
+	"ipc_owner",
+	"sys_module",
+	"sys_rawio",
+	"sys_chroot",
+	"sys_ptrace",
+	"sys_pacct",
+	"sys_admin",
+	"sys_boot",
+	"sys_nice",
+	"sys_resource",
+	"sys_time",
+	"sys_tty_config",
+	"mknod",
+	"lease",
+	"audit_write",
+	"audit_control",
+	"setfcap",
+	"mac_override",
+	"mac_admin",
+	"syslog",
+	"wake_alarm",
+	"block_suspend",
+	"audit_read",
+	"perfmon",
+	"bpf",
 	"checkpoint_restore",
 };
 
@@ -48,7 +80,7 @@ int caps_read(struct caps *ret)
 
 static int capset3(uint64_t effective, uint64_t permitted, uint64_t inheritable)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[2];
 
 	for (int i = 0; i < 2; i++) {
@@ -106,7 +138,8 @@ const char *caps_names(uint64_t set, char *out, size_t size)
 		if (!(set & CAPS_BIT(cap)))
 			continue;
 		if (cap < (int)ARRAY_SIZE(cap_names))
-			n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "", cap_names[cap]);
+			n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "",
+					      cap_names[cap]);
 		else
 			n += (size_t)snprintf(out + n, size - n, "%scap_%d", n ? "," : "", cap);
 	}

@@ -5,7 +5,7 @@
 #include "cfi.h"
 
 #define MAX_REMEMBER 32 /* DW_CFA_remember_state depth */
-#define CIE_CACHE 64 /* CIEs remembered by offset; most files have a handful */
+#define CIE_CACHE 64	/* CIEs remembered by offset; most files have a handful */
 
 /* DW_EH_PE pointer encodings */
 #define PE_OMIT 0xff
@@ -151,7 +151,7 @@ struct cie {
 static const uint8_t *entry_bounds(const uint8_t *p, const uint8_t *end, const uint8_t **ret_end,
 				   bool *ret_64)
 {
-	struct reader r = { p, end, false };
+	struct reader r = {p, end, false};
 	uint64_t len = rd_fixed(&r, 4);
 
 	*ret_64 = false;
@@ -260,7 +260,7 @@ static int parse_cie(const struct cfi_section *sec, size_t off, struct cie *cie)
 enum rule_kind {
 	RULE_SAME = 0,
 	RULE_UNDEF,
-	RULE_OFFSET, /* at CFA + off */
+	RULE_OFFSET,	 /* at CFA + off */
 	RULE_VAL_OFFSET, /* value = CFA + off */
 	RULE_REGISTER,
 	RULE_EXPR, /* at the address the expression computes */
@@ -292,7 +292,7 @@ struct frame_state {
 /* Matches the PLT expression, `bregN off; deref`, or `bregN off`. */
 static void classify_cfa_expr(const uint8_t *e, size_t n, struct cfi_rule *out)
 {
-	struct reader r = { e, e + n, false };
+	struct reader r = {e, e + n, false};
 	uint8_t op;
 
 	out->cfa_kind = CFA_UNSUPPORTED;
@@ -346,7 +346,7 @@ static void classify_saved(const struct reg_rule *rr, uint8_t *kind, uint8_t *re
 		*off = rr->off;
 		return;
 	case RULE_EXPR: {
-		struct reader r = { rr->expr, rr->expr + rr->expr_len, false };
+		struct reader r = {rr->expr, rr->expr + rr->expr_len, false};
 		uint8_t op = (uint8_t)rd_fixed(&r, 1);
 
 		if (op >= 0x70 && op <= 0x8f) {
@@ -424,7 +424,7 @@ static int run_program(struct run_ctx *rc, const uint8_t *p, const uint8_t *end,
 		       struct frame_state *st, uint64_t loc, uint64_t end_pc)
 {
 	struct frame_state stack[MAX_REMEMBER];
-	struct reader r = { p, end, false };
+	struct reader r = {p, end, false};
 	const struct cie *cie = rc->cie;
 	unsigned depth = 0;
 	int ret;
@@ -551,7 +551,7 @@ static int run_program(struct run_ctx *rc, const uint8_t *p, const uint8_t *end,
 			r.p += n;
 			break;
 		}
-		case 0x10: /* expression */
+		case 0x10:   /* expression */
 		case 0x16: { /* val_expression */
 			uint64_t n;
 
@@ -577,14 +577,14 @@ static int run_program(struct run_ctx *rc, const uint8_t *p, const uint8_t *end,
 			return -EINVAL;
 		}
 		continue;
-set_offset:
+	set_offset:
 		rr = tracked(st, reg);
 		if (rr) {
 			rr->kind = RULE_OFFSET;
 			rr->off = off;
 		}
 		continue;
-advance:
+	advance:
 		if (r.err)
 			break;
 		if (rc->fn && next > loc) {
@@ -635,7 +635,7 @@ int cfi_parse(const struct cfi_section *sec, cfi_row_fn fn, void *ctx, struct cf
 {
 	struct cie cache[CIE_CACHE];
 	size_t ncache = 0, off = 0;
-	struct cfi_stats local = { 0 };
+	struct cfi_stats local = {0};
 
 	if (!stats)
 		stats = &local;
@@ -701,8 +701,8 @@ int cfi_parse(const struct cfi_section *sec, cfi_row_fn fn, void *ctx, struct cf
 			continue;
 		}
 		{
-			struct frame_state initial = { 0 }, st;
-			struct run_ctx rc = { sec, cie, NULL, NULL, NULL, stats };
+			struct frame_state initial = {0}, st;
+			struct run_ctx rc = {sec, cie, NULL, NULL, NULL, stats};
 
 			/* the CIE's instructions set the initial state; they emit no rows */
 			initial.rbp.kind = RULE_SAME;

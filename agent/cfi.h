@@ -21,17 +21,17 @@
 #define DWARF_NREGS 17
 
 enum cfa_kind {
-	CFA_NONE = 0, /* no unwind information here */
-	CFA_REG, /* CFA = reg + off (RSP, RBP, or another register known only at the leaf) */
+	CFA_NONE = 0,  /* no unwind information here */
+	CFA_REG,       /* CFA = reg + off (RSP, RBP, or another register known only at the leaf) */
 	CFA_DEREF_REG, /* CFA = *(reg + off): stack realignment (DW_OP_bregN off; DW_OP_deref) */
-	CFA_PLT, /* the PLT rule: CFA = RSP + 8 + ((RIP & 15) >= off ? 8 : 0) */
+	CFA_PLT,       /* the PLT rule: CFA = RSP + 8 + ((RIP & 15) >= off ? 8 : 0) */
 	CFA_UNSUPPORTED, /* an expression we do not evaluate */
 };
 
 enum saved_kind {
-	SAVED_SAME = 0, /* the caller's value is this frame's value (not saved) */
-	SAVED_AT_CFA, /* saved at CFA + off */
-	SAVED_AT_REG, /* saved at reg + off (DW_CFA_expression: DW_OP_bregN off) */
+	SAVED_SAME = 0,	 /* the caller's value is this frame's value (not saved) */
+	SAVED_AT_CFA,	 /* saved at CFA + off */
+	SAVED_AT_REG,	 /* saved at reg + off (DW_CFA_expression: DW_OP_bregN off) */
 	SAVED_UNDEFINED, /* no caller value: for the return address, the end of the stack */
 	SAVED_UNSUPPORTED,
 };
@@ -42,7 +42,7 @@ struct cfi_rule {
 	uint8_t rbp_kind; /* enum saved_kind */
 	uint8_t rbp_reg;
 	uint8_t ra_kind; /* enum saved_kind */
-	uint8_t signal; /* a signal trampoline: registers come from the ucontext on the stack */
+	uint8_t signal;	 /* a signal trampoline: registers come from the ucontext on the stack */
 	int16_t rbp_off;
 	int32_t cfa_off;
 	int16_t ra_off;
@@ -57,8 +57,8 @@ typedef int (*cfi_row_fn)(void *ctx, uint64_t start, uint64_t end, const struct 
 struct cfi_section {
 	const uint8_t *data;
 	size_t size;
-	uint64_t addr; /* the section's address (for pc-relative pointers in .eh_frame) */
-	bool is_eh_frame; /* .eh_frame layout; otherwise .debug_frame */
+	uint64_t addr;	    /* the section's address (for pc-relative pointers in .eh_frame) */
+	bool is_eh_frame;   /* .eh_frame layout; otherwise .debug_frame */
 	uint64_t text_addr; /* for DW_EH_PE_textrel, 0 if unknown */
 	uint64_t data_addr; /* for DW_EH_PE_datarel (.got), 0 if unknown */
 };

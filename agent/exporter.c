@@ -19,7 +19,7 @@
 #define DEFAULT_INITIAL_BACKOFF_MS 1000
 #define DEFAULT_MAX_BACKOFF_MS 30000
 #define MAX_RESPONSE_BYTES (4u << 20) /* the OTLP client default */
-#define MAX_RETRY_AFTER_S 300 /* a Retry-After above this is capped */
+#define MAX_RETRY_AFTER_S 300	      /* a Retry-After above this is capped */
 
 struct item {
 	struct item *next;
@@ -109,7 +109,8 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *ctx)
 	size_t len = size * n;
 
 	if (len > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
-		size_t v = len - 12 < sizeof(r->retry_after) - 1 ? len - 12 : sizeof(r->retry_after) - 1;
+		size_t v = len - 12 < sizeof(r->retry_after) - 1 ? len - 12
+								 : sizeof(r->retry_after) - 1;
 
 		memcpy(r->retry_after, ptr + 12, v);
 		r->retry_after[v] = 0;
@@ -158,7 +159,7 @@ enum outcome {
 /* Sends one request. Called without the lock. */
 static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_retry_after_s)
 {
-	struct response r = { 0 };
+	struct response r = {0};
 	char code[16], msg[256];
 	enum outcome out = DROP;
 	long status = 0;
@@ -176,19 +177,21 @@ static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_
 
 	pthread_mutex_lock(&ex->lock);
 	if (cc != CURLE_OK) {
-		const char *kind = cc == CURLE_OPERATION_TIMEDOUT ? "timeout" :
-				   cc == CURLE_WRITE_ERROR && r.too_big ? "response" :
-				   cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION ?
-									      "tls" :
-									      "connect";
+		const char *kind =
+			cc == CURLE_OPERATION_TIMEDOUT	       ? "timeout"
+			: cc == CURLE_WRITE_ERROR && r.too_big ? "response"
+			: cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION
+				? "tls"
+				: "connect";
 
 		first = count_error(ex, kind);
 		/* connection failures and timeouts are retried; an oversized answer is not */
 		out = r.too_big ? DROP : RETRY;
 		pthread_mutex_unlock(&ex->lock);
 		if (first)
-			log_warn(out == RETRY ? "cannot reach the collector; retrying with backoff" :
-						"the collector's answer is too large; request dropped",
+			log_warn(out == RETRY
+					 ? "cannot reach the collector; retrying with backoff"
+					 : "the collector's answer is too large; request dropped",
 				 "url=\"%s\" err=\"%s\"", ex->opts.url, curl_easy_strerror(cc));
 		goto done;
 	}
@@ -203,9 +206,13 @@ static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_
 			ex->stats.profiles_rejected += (uint64_t)rejected;
 			first = count_error(ex, "partial");
 			snprintf(msg, sizeof(msg), "%s",
-				 resp->partial_success->error_message ? resp->partial_success->error_message : "");
+				 resp->partial_success->error_message
+					 ? resp->partial_success->error_message
+					 : "");
 		}
-		ex->stats.profiles_sent += it->nprofiles - (rejected < (int64_t)it->nprofiles ? (uint64_t)rejected : it->nprofiles);
+		ex->stats.profiles_sent +=
+			it->nprofiles -
+			(rejected < (int64_t)it->nprofiles ? (uint64_t)rejected : it->nprofiles);
 		pthread_mutex_unlock(&ex->lock);
 		if (rejected && first)
 			log_warn("the collector rejected part of a request (not retried)",
@@ -224,11 +231,14 @@ static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_
 	if (first) {
 		status_message(&r.body, msg, sizeof(msg));
 		if (out == RETRY)
-			log_warn("the collector asks to retry later", "url=\"%s\" status=%ld retry_after=\"%s\" message=\"%s\"",
+			log_warn("the collector asks to retry later",
+				 "url=\"%s\" status=%ld retry_after=\"%s\" message=\"%s\"",
 				 ex->opts.url, status, r.retry_after, msg);
 		else
-			log_error("the collector refused a request; it is dropped, not retried (logged once per status)",
-				  "url=\"%s\" status=%ld message=\"%s\"", ex->opts.url, status, msg);
+			log_error("the collector refused a request; it is dropped, not retried "
+				  "(logged once per status)",
+				  "url=\"%s\" status=%ld message=\"%s\"", ex->opts.url, status,
+				  msg);
 	}
 done:
 	buf_free(&r.body);
@@ -257,8 +267,8 @@ static void unlink_head(struct exporter *ex)
 /* Sleeps until the deadline or shutdown; returns whether to stop. Called with the lock. */
 static bool wait_until(struct exporter *ex, uint64_t deadline_real_ns)
 {
-	struct timespec ts = { (time_t)(deadline_real_ns / NSEC_PER_SEC),
-			       (long)(deadline_real_ns % NSEC_PER_SEC) };
+	struct timespec ts = {(time_t)(deadline_real_ns / NSEC_PER_SEC),
+			      (long)(deadline_real_ns % NSEC_PER_SEC)};
 
 	while (!ex->stop && clock_ns(CLOCK_REALTIME) < deadline_real_ns)
 		pthread_cond_timedwait(&ex->cond, &ex->lock, &ts);
@@ -300,10 +310,12 @@ static void *sender_main(void *arg)
 				delay_ms = (uint64_t)MIN(retry_after, MAX_RETRY_AFTER_S) * 1000;
 			} else {
 				/* exponential, with jitter: half the step plus a random half */
-				uint64_t step = (uint64_t)ex->opts.initial_backoff_ms << MIN(attempt, 20u);
+				uint64_t step = (uint64_t)ex->opts.initial_backoff_ms
+						<< MIN(attempt, 20u);
 
 				step = MIN(step, (uint64_t)ex->opts.max_backoff_ms);
-				delay_ms = step / 2 + (uint64_t)rand_r(&ex->rand_state) % (step / 2 + 1);
+				delay_ms = step / 2 +
+					   (uint64_t)rand_r(&ex->rand_state) % (step / 2 + 1);
 			}
 			attempt++;
 			if (wait_until(ex, clock_ns(CLOCK_REALTIME) + delay_ms * 1000000))
@@ -361,14 +373,16 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 	curl_easy_setopt(ex->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(ex->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(ex->curl, CURLOPT_TIMEOUT_MS, (long)ex->opts.timeout_ms);
-	curl_easy_setopt(ex->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)MIN(ex->opts.timeout_ms, 10000u));
+	curl_easy_setopt(ex->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)MIN(ex->opts.timeout_ms, 10000u));
 	curl_easy_setopt(ex->curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(ex->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(ex->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(ex->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(ex->curl, CURLOPT_XFERINFODATA, ex);
 	curl_easy_setopt(ex->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(ex->curl, CURLOPT_USERAGENT, opts->user_agent ? opts->user_agent : "sonde-agent");
+	curl_easy_setopt(ex->curl, CURLOPT_USERAGENT,
+			 opts->user_agent ? opts->user_agent : "sonde-agent");
 	if (opts->ca_file)
 		curl_easy_setopt(ex->curl, CURLOPT_CAINFO, opts->ca_file);
 	if (pthread_create(&ex->thread, NULL, sender_main, ex))

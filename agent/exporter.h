@@ -15,15 +15,15 @@
 #define EXPORTER_MAX_HEADERS 32
 
 struct exporter_opts {
-	const char *url; /* the full endpoint: BASE/v1development/profiles */
+	const char *url;    /* the full endpoint: BASE/v1development/profiles */
 	const char *tenant; /* X-Scope-OrgID, or NULL */
 	const char *headers[EXPORTER_MAX_HEADERS]; /* "Key: Value" */
 	size_t nheaders;
-	const char *ca_file; /* extra trust for TLS, or NULL for the system store only */
-	uint64_t max_queue_bytes; /* 0 = 64 MiB */
-	uint32_t timeout_ms; /* per request; 0 = 30 s */
+	const char *ca_file;	     /* extra trust for TLS, or NULL for the system store only */
+	uint64_t max_queue_bytes;    /* 0 = 64 MiB */
+	uint32_t timeout_ms;	     /* per request; 0 = 30 s */
 	uint32_t initial_backoff_ms; /* 0 = 1 s */
-	uint32_t max_backoff_ms; /* 0 = 30 s */
+	uint32_t max_backoff_ms;     /* 0 = 30 s */
 	const char *user_agent;
 };
 
@@ -34,9 +34,9 @@ struct exporter_stats {
 	uint64_t profiles_sent;
 	uint64_t bytes_sent; /* request bodies, compressed */
 	uint64_t retries;
-	uint64_t send_cpu_ns; /* CPU time of the sending thread in requests */
+	uint64_t send_cpu_ns;	    /* CPU time of the sending thread in requests */
 	uint64_t profiles_rejected; /* by a partial success */
-	uint64_t dropped_requests; /* queue full, non-retryable error, or shutdown */
+	uint64_t dropped_requests;  /* queue full, non-retryable error, or shutdown */
 	uint64_t dropped_profiles;
 	uint64_t dropped_bytes;
 	uint64_t queue_requests;

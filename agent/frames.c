@@ -14,7 +14,7 @@ static uint32_t intern(struct profile *p, const char *s)
 static int add_placeholder(struct frame_syms *fs, struct profile *p, struct frame_sym *out,
 			   const char *module, uint64_t addr)
 {
-	struct frame_line l = { 0 };
+	struct frame_line l = {0};
 	char name[300];
 
 	snprintf(name, sizeof(name), "[%s+0x%llx]", module, (unsigned long long)addr);
@@ -30,7 +30,7 @@ static int add_placeholder(struct frame_syms *fs, struct profile *p, struct fram
 static int add_marker(struct frame_syms *fs, struct profile *p, struct frame_sym *out,
 		      const char *name)
 {
-	struct frame_line l = { 0 };
+	struct frame_line l = {0};
 
 	l.name = l.system_name = intern(p, name);
 	if (l.name == UINT32_MAX || VEC_PUSH(&fs->lines, l))

@@ -13,9 +13,9 @@
 #include "../symbolizer/symbolizer.h"
 
 struct frame_line {
-	uint32_t name; /* display name (string id) */
+	uint32_t name;	      /* display name (string id) */
 	uint32_t system_name; /* raw (mangled) name */
-	uint32_t file; /* 0 = unknown */
+	uint32_t file;	      /* 0 = unknown */
 	uint32_t line;
 };
 
@@ -23,7 +23,7 @@ struct frame_sym {
 	uint32_t first_line;
 	uint16_t nlines;
 	uint8_t symbolized; /* 0: the name is a [module+0xaddr] placeholder */
-	uint8_t kind; /* enum frame_kind */
+	uint8_t kind;	    /* enum frame_kind */
 };
 
 struct frame_syms {

@@ -16,8 +16,8 @@
 #include "../common/util.h"
 
 /* Sizes of the fields read from a pod (Kubernetes' own limits, rounded up) */
-#define NAME_MAX_LEN 256 /* DNS subdomain names: 253 */
-#define LABEL_KEY_MAX 320 /* prefix (253) '/' name (63) */
+#define NAME_MAX_LEN 256    /* DNS subdomain names: 253 */
+#define LABEL_KEY_MAX 320   /* prefix (253) '/' name (63) */
 #define LABEL_VALUE_MAX 256 /* label values: 63; the service annotation may be longer */
 #define RV_MAX 64
 #define SERVICE_ANNOTATION "resource.opentelemetry.io/service.name"
@@ -38,10 +38,10 @@ struct pod {
 	uint64_t version; /* the store's generation when its labels last changed */
 	uint64_t content_hash;
 	uint64_t deleted_ns; /* 0 while the API server has it */
-	uint64_t list_seq; /* the last list it was in */
-	uint32_t service; /* offset of the service name */
+	uint64_t list_seq;   /* the last list it was in */
+	uint32_t service;    /* offset of the service name */
 	uint32_t nkv, ncontainers;
-	struct kv *kv; /* labels the pod gives every process in it, in order */
+	struct kv *kv;	       /* labels the pod gives every process in it, in order */
 	struct kv *containers; /* container id -> name */
 	char strings[];
 };
@@ -258,7 +258,8 @@ static void parse_status(struct json_reader *r, struct draft *d)
 	if (!json_object_try(r))
 		return;
 	while (json_object_next(r, key, sizeof(key))) {
-		if (strcmp(key, "containerStatuses") == 0 || strcmp(key, "initContainerStatuses") == 0 ||
+		if (strcmp(key, "containerStatuses") == 0 ||
+		    strcmp(key, "initContainerStatuses") == 0 ||
 		    strcmp(key, "ephemeralContainerStatuses") == 0)
 			parse_container_statuses(r, d);
 		else
@@ -414,7 +415,7 @@ static void build(struct pod_builder *b, const struct draft *d, const char *node
 
 static struct pod *pod_from_draft(const struct draft *d, const char *node_name)
 {
-	struct pod_builder b = { 0 };
+	struct pod_builder b = {0};
 	struct pod *p = NULL;
 	size_t kv_bytes, c_bytes;
 	uint64_t h;
@@ -461,8 +462,8 @@ struct pod_batch {
 	enum batch_kind kind;
 	int result; /* of the parse: 0, -EINVAL, -ESTALE, -EPROTO, -ENOMEM */
 	VEC(struct pod *) pods;
-	char uid[37]; /* BATCH_DELETE */
-	char rv[RV_MAX]; /* "" when the answer has none */
+	char uid[37];		      /* BATCH_DELETE */
+	char rv[RV_MAX];	      /* "" when the answer has none */
 	struct pod_store_stats delta; /* counts to add to the store's */
 };
 
@@ -475,7 +476,7 @@ static struct pod *find(const struct pod_store *s, const char *uid)
 
 void pod_store__expire(struct pod_store *s, uint64_t now_ns)
 {
-	VEC(uint64_t) gone = { 0 };
+	VEC(uint64_t) gone = {0};
 	size_t pos = 0;
 	uint64_t key;
 	void *v;
@@ -483,7 +484,8 @@ void pod_store__expire(struct pod_store *s, uint64_t now_ns)
 	while (hmap_next(&s->pods, &pos, &key, &v)) {
 		struct pod *p = v;
 
-		if (p->deleted_ns && now_ns - p->deleted_ns >= POD_DELETED_TTL_NS && VEC_PUSH(&gone, key))
+		if (p->deleted_ns && now_ns - p->deleted_ns >= POD_DELETED_TTL_NS &&
+		    VEC_PUSH(&gone, key))
 			break; /* out of memory: the rest go next time */
 	}
 	/* deleting moves entries: not while iterating */
@@ -675,7 +677,8 @@ static void add_stats(struct pod_store_stats *to, const struct pod_store_stats *
 }
 
 /* Applies a parsed answer (taking its pods). Returns b->result, or -ENOMEM. */
-static int commit(struct pod_store *s, struct pod_batch *b, uint64_t now_ns, char *rv, size_t rv_size)
+static int commit(struct pod_store *s, struct pod_batch *b, uint64_t now_ns, char *rv,
+		  size_t rv_size)
 {
 	size_t pos = 0, i = 0;
 	int err = b->result;
@@ -751,7 +754,8 @@ uint64_t pod_store__labels(const struct pod_store *s, const char *uid, const cha
 			dropped++;
 	for (uint32_t i = 0; container_id && *container_id && i < p->ncontainers; i++) {
 		if (strcmp(p->strings + p->containers[i].key, container_id) == 0) {
-			if (label_set_put(ls, "k8s.container.name", p->strings + p->containers[i].value))
+			if (label_set_put(ls, "k8s.container.name",
+					  p->strings + p->containers[i].value))
 				dropped++;
 			break;
 		}
@@ -793,8 +797,8 @@ struct k8s_meta {
 	pthread_cond_t cond;
 	bool stop;
 	struct k8s_stats stats;
-	char rv[RV_MAX]; /* thread only (written under the lock) */
-	uint64_t expired_ns; /* when deleted pods were last expired */
+	char rv[RV_MAX];	/* thread only (written under the lock) */
+	uint64_t expired_ns;	/* when deleted pods were last expired */
 	char logged_error[160]; /* the last error logged, so it is logged once */
 };
 
@@ -835,7 +839,8 @@ static void request_failed(struct k8s_meta *m, const char *what, const char *fmt
 		str_copy(m->logged_error, why, sizeof(m->logged_error));
 		log_warn("pod metadata: request to the API server failed; retrying with backoff "
 			 "(logged once until it changes)",
-			 "request=%s url=\"%s\" node=%s err=\"%s\"", what, m->api_url, m->node_name, why);
+			 "request=%s url=\"%s\" node=%s err=\"%s\"", what, m->api_url, m->node_name,
+			 why);
 	}
 }
 
@@ -893,7 +898,7 @@ struct transfer {
 	size_t max;
 	bool too_big;
 	bool status_checked, status_ok;
-	int event_err; /* the watch: -ESTALE (410) or -EPROTO ends it */
+	int event_err;	/* the watch: -ESTALE (410) or -EPROTO ends it */
 	size_t scanned; /* bytes of body already searched for a newline */
 };
 
@@ -942,7 +947,8 @@ static int apply_lines(struct transfer *t, bool final)
 	int err = 0;
 
 	while (t->scanned < t->body.len) {
-		const uint8_t *nl = memchr(t->body.data + t->scanned, '\n', t->body.len - t->scanned);
+		const uint8_t *nl =
+			memchr(t->body.data + t->scanned, '\n', t->body.len - t->scanned);
 		size_t end;
 
 		if (!nl) {
@@ -1011,7 +1017,8 @@ static char *pods_url(struct k8s_meta *m, const char *extra)
 	if (!node)
 		return NULL;
 	/* spec.nodeName=NODE, itself escaped as the value of fieldSelector */
-	if (asprintf(&url, "%s/api/v1/pods?fieldSelector=spec.nodeName%%3D%s%s", m->api_url, node, extra) < 0)
+	if (asprintf(&url, "%s/api/v1/pods?fieldSelector=spec.nodeName%%3D%s%s", m->api_url, node,
+		     extra) < 0)
 		url = NULL;
 	curl_free(node);
 	return url;
@@ -1030,7 +1037,8 @@ static int get(struct k8s_meta *m, const char *what, const char *url, struct tra
 		if (err == -ENOMEM)
 			request_failed(m, what, "out of memory");
 		else
-			request_failed(m, what, "cannot read the token file %s: %s", m->token_file, strerror(-err));
+			request_failed(m, what, "cannot read the token file %s: %s", m->token_file,
+				       strerror(-err));
 		return err;
 	}
 	curl_easy_reset(m->curl);
@@ -1077,10 +1085,14 @@ static void status_failed(struct k8s_meta *m, const char *what, long status, con
 
 	str_printable(excerpt, sizeof(excerpt), body->data, body->len);
 	if (status == 401)
-		request_failed(m, what, "401 Unauthorized: the service account token was refused (%s)", excerpt);
+		request_failed(m, what,
+			       "401 Unauthorized: the service account token was refused (%s)",
+			       excerpt);
 	else if (status == 403)
-		request_failed(m, what, "403 Forbidden: the service account may not list and watch pods "
-				"(see deploy/kubernetes/agent-rbac.yaml): %s", excerpt);
+		request_failed(m, what,
+			       "403 Forbidden: the service account may not list and watch pods "
+			       "(see deploy/kubernetes/agent-rbac.yaml): %s",
+			       excerpt);
 	else
 		request_failed(m, what, "HTTP %ld: %s", status, excerpt);
 }
@@ -1091,7 +1103,7 @@ static void status_failed(struct k8s_meta *m, const char *what, long status, con
  */
 static int list_pods(struct k8s_meta *m, bool consistent)
 {
-	struct transfer t = { .m = m, .max = LIST_MAX_BYTES };
+	struct transfer t = {.m = m, .max = LIST_MAX_BYTES};
 	char *url = pods_url(m, consistent ? "" : "&resourceVersion=0");
 	struct pod_batch b;
 	long status;
@@ -1139,14 +1151,15 @@ static int list_pods(struct k8s_meta *m, bool consistent)
  */
 static int watch_pods(struct k8s_meta *m)
 {
-	struct transfer t = { .m = m, .max = EVENT_MAX_BYTES };
+	struct transfer t = {.m = m, .max = EVENT_MAX_BYTES};
 	char extra[3 * RV_MAX + 128], *rv = curl_easy_escape(m->curl, m->rv, 0), *url;
 	long status;
 	int err;
 
 	if (!rv)
 		return -ENOMEM;
-	snprintf(extra, sizeof(extra), "&watch=true&allowWatchBookmarks=true&timeoutSeconds=%u&resourceVersion=%s",
+	snprintf(extra, sizeof(extra),
+		 "&watch=true&allowWatchBookmarks=true&timeoutSeconds=%u&resourceVersion=%s",
 		 m->watch_timeout_s, rv);
 	curl_free(rv);
 	url = pods_url(m, extra);
@@ -1177,7 +1190,7 @@ static int watch_pods(struct k8s_meta *m)
 static bool sleep_ms(struct k8s_meta *m, uint64_t ms)
 {
 	uint64_t deadline = clock_ns(CLOCK_REALTIME) + ms * 1000000;
-	struct timespec ts = { (time_t)(deadline / NSEC_PER_SEC), (long)(deadline % NSEC_PER_SEC) };
+	struct timespec ts = {(time_t)(deadline / NSEC_PER_SEC), (long)(deadline % NSEC_PER_SEC)};
 	bool stop;
 
 	pthread_mutex_lock(&m->lock);
@@ -1252,8 +1265,8 @@ struct k8s_meta *k8s_meta__new(const struct k8s_opts *opts)
 	m->token_file = dup_or_null(opts->token_file);
 	m->ca_file = dup_or_null(opts->ca_file);
 	m->user_agent = strdup(opts->user_agent ? opts->user_agent : "sonde-agent");
-	if (!m->api_url || !m->node_name || !m->user_agent || (opts->token_file && !m->token_file) ||
-	    (opts->ca_file && !m->ca_file))
+	if (!m->api_url || !m->node_name || !m->user_agent ||
+	    (opts->token_file && !m->token_file) || (opts->ca_file && !m->ca_file))
 		goto fail;
 	n = strlen(m->api_url);
 	while (n && m->api_url[n - 1] == '/')
@@ -1268,7 +1281,8 @@ struct k8s_meta *k8s_meta__new(const struct k8s_opts *opts)
 	pthread_setname_np(m->thread, "sonde-k8s");
 	return m;
 fail:
-	log_error("cannot start the pod metadata client", "url=\"%s\"", opts->api_url ? opts->api_url : "");
+	log_error("cannot start the pod metadata client", "url=\"%s\"",
+		  opts->api_url ? opts->api_url : "");
 	k8s_meta__free(m);
 	return NULL;
 }
@@ -1300,7 +1314,7 @@ void k8s_meta__free(struct k8s_meta *m)
 int k8s_meta__wait_synced(struct k8s_meta *m, int timeout_ms)
 {
 	uint64_t deadline = clock_ns(CLOCK_REALTIME) + (uint64_t)timeout_ms * 1000000;
-	struct timespec ts = { (time_t)(deadline / NSEC_PER_SEC), (long)(deadline % NSEC_PER_SEC) };
+	struct timespec ts = {(time_t)(deadline / NSEC_PER_SEC), (long)(deadline % NSEC_PER_SEC)};
 	bool synced;
 
 	pthread_mutex_lock(&m->lock);

@@ -20,18 +20,18 @@
 #include "relabel.h"
 
 #define POD_STORE_MAX_PODS 4096 /* default bound on pods cached (kubelet's max-pods is 110) */
-#define POD_MAX_LABELS 48 /* pod labels kept per pod; the rest are counted */
-#define POD_MAX_CONTAINERS 64 /* container statuses kept per pod */
+#define POD_MAX_LABELS 48	/* pod labels kept per pod; the rest are counted */
+#define POD_MAX_CONTAINERS 64	/* container statuses kept per pod */
 #define POD_DELETED_TTL_NS (120ull * 1000000000ull) /* a deleted pod's metadata stays this long */
 
 struct pod_store_stats {
-	uint64_t pods; /* cached, including recently deleted */
-	uint64_t events; /* watch events applied */
-	uint64_t lists; /* lists applied */
-	uint64_t malformed; /* objects or events refused as malformed */
-	uint64_t pods_over_limit; /* pods not cached: the store was full */
+	uint64_t pods;		    /* cached, including recently deleted */
+	uint64_t events;	    /* watch events applied */
+	uint64_t lists;		    /* lists applied */
+	uint64_t malformed;	    /* objects or events refused as malformed */
+	uint64_t pods_over_limit;   /* pods not cached: the store was full */
 	uint64_t labels_over_limit; /* pod labels past POD_MAX_LABELS, or too long */
-	uint64_t other_node; /* pods of another node (ignored) */
+	uint64_t other_node;	    /* pods of another node (ignored) */
 };
 
 struct pod_store;
@@ -76,11 +76,11 @@ uint64_t pod_store__generation(const struct pod_store *s);
 void pod_store__stats(const struct pod_store *s, struct pod_store_stats *ret);
 
 struct k8s_opts {
-	const char *api_url; /* "https://host:port" */
-	const char *node_name; /* required */
+	const char *api_url;	/* "https://host:port" */
+	const char *node_name;	/* required */
 	const char *token_file; /* bearer token, read again for every request (it rotates); NULL */
-	const char *ca_file; /* NULL: the system store */
-	uint32_t max_pods; /* 0 = POD_STORE_MAX_PODS */
+	const char *ca_file;	/* NULL: the system store */
+	uint32_t max_pods;	/* 0 = POD_STORE_MAX_PODS */
 	uint32_t watch_timeout_s; /* 0 = 300: the server ends a watch after this; it is renewed */
 	const char *user_agent;
 };
@@ -90,8 +90,8 @@ struct k8s_stats {
 	uint64_t list_requests;
 	uint64_t watch_requests;
 	uint64_t request_errors; /* connection, TLS, HTTP status or malformed answer */
-	uint64_t relists; /* watches ended by 410 Gone */
-	bool synced; /* a list has been applied */
+	uint64_t relists;	 /* watches ended by 410 Gone */
+	bool synced;		 /* a list has been applied */
 };
 
 struct k8s_meta;

@@ -48,7 +48,8 @@ struct labeler *labeler__new(const struct labeler_opts *opts)
 			char err[256];
 
 			if (relabel_parse(opts->relabel[i], &lb->rules[i], err, sizeof(err))) {
-				log_error("invalid relabel rule", "rule=\"%s\" err=\"%s\"", opts->relabel[i], err);
+				log_error("invalid relabel rule", "rule=\"%s\" err=\"%s\"",
+					  opts->relabel[i], err);
 				labeler__free(lb);
 				return NULL;
 			}
@@ -111,7 +112,8 @@ static void build_add(struct labeler *lb, struct builder *b, const char *key, co
 {
 	if (!value || !*value)
 		return;
-	if (b->n >= LABELS_MAX || b->strings.len + strlen(key) + strlen(value) + 2 > LABELS_MAX_BYTES) {
+	if (b->n >= LABELS_MAX ||
+	    b->strings.len + strlen(key) + strlen(value) + 2 > LABELS_MAX_BYTES) {
 		lb->labels_dropped++;
 		return;
 	}
@@ -133,15 +135,15 @@ static bool all_hex(const char *s, size_t n)
 /* One path component: a container id, a pod UID or a unit, into ret. */
 static void cgroup_component(const char *c, size_t n, struct cgroup_meta *ret)
 {
-	static const char *const prefixes[] = { "cri-containerd-", "crio-", "docker-", "libpod-" };
+	static const char *const prefixes[] = {"cri-containerd-", "crio-", "docker-", "libpod-"};
 	const char *pod;
 
 	/* <prefix><64 hex>.scope, or a bare <64 hex> (cgroupfs driver, /docker/<id>) */
 	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
 		size_t pl = strlen(prefixes[i]);
 
-		if (n == pl + 64 + 6 && strncmp(c, prefixes[i], pl) == 0 && strncmp(c + pl + 64, ".scope", 6) == 0 &&
-		    all_hex(c + pl, 64)) {
+		if (n == pl + 64 + 6 && strncmp(c, prefixes[i], pl) == 0 &&
+		    strncmp(c + pl + 64, ".scope", 6) == 0 && all_hex(c + pl, 64)) {
 			memcpy(ret->container_id, c + pl, 64);
 			ret->container_id[64] = 0;
 			return;
@@ -156,8 +158,8 @@ static void cgroup_component(const char *c, size_t n, struct cgroup_meta *ret)
 	pod = NULL;
 	if (n == 3 + 36 && strncmp(c, "pod", 3) == 0)
 		pod = c + 3;
-	else if (n > 36 + 9 && strncmp(c, "kubepods", 8) == 0 && strncmp(c + n - 6, ".slice", 6) == 0 &&
-		 strncmp(c + n - 6 - 36 - 3, "pod", 3) == 0)
+	else if (n > 36 + 9 && strncmp(c, "kubepods", 8) == 0 &&
+		 strncmp(c + n - 6, ".slice", 6) == 0 && strncmp(c + n - 6 - 36 - 3, "pod", 3) == 0)
 		pod = c + n - 6 - 36;
 	if (pod) {
 		for (int i = 0; i < 36; i++)
@@ -185,7 +187,8 @@ void cgroup_meta_parse(const char *text, struct cgroup_meta *ret)
 
 			memset(&m, 0, sizeof(m));
 			for (const char *c = path + 1; c < end;) {
-				const char *slash = memchr(c, '/', (size_t)(end - c)), *ce = slash ? slash : end;
+				const char *slash = memchr(c, '/', (size_t)(end - c)),
+					   *ce = slash ? slash : end;
 
 				if (ce > c)
 					cgroup_component(c, (size_t)(ce - c), &m);
@@ -206,11 +209,11 @@ void cgroup_meta_parse(const char *text, struct cgroup_meta *ret)
 struct proc_labels *labeler__process(struct labeler *lb, uint32_t pid, const char *comm)
 {
 	struct cgroup_meta cg;
-	struct label_set ls = { 0 };
+	struct label_set ls = {0};
 	bool is_dropped;
 	char *cgtext = NULL;
 	size_t cglen;
-	struct builder b = { 0 };
+	struct builder b = {0};
 	struct proc_labels *l = NULL;
 	char path[64], exe[PATH_MAX], num[16], service[256] = "";
 	const char *exe_name = comm;

@@ -21,8 +21,8 @@ struct label {
 
 struct proc_labels {
 	uint32_t refs;
-	bool dropped; /* a relabel rule says: do not profile this process */
-	char pod_uid[37]; /* the pod it runs in (from its cgroup), or "" */
+	bool dropped;	      /* a relabel rule says: do not profile this process */
+	char pod_uid[37];     /* the pod it runs in (from its cgroup), or "" */
 	uint64_t pod_version; /* of the pod metadata these labels were made with; 0 = none */
 	uint32_t n;
 	struct label v[LABELS_MAX];
@@ -33,8 +33,8 @@ struct proc_labels {
 /* What a process's cgroup path says about where it runs. Empty strings when unknown. */
 struct cgroup_meta {
 	char container_id[65]; /* containerd, CRI-O, Docker: 64 hex digits */
-	char pod_uid[37]; /* Kubernetes, with dashes */
-	char unit[256]; /* the innermost systemd *.service unit (bare metal) */
+	char pod_uid[37];      /* Kubernetes, with dashes */
+	char unit[256];	       /* the innermost systemd *.service unit (bare metal) */
 };
 
 /*
@@ -51,8 +51,8 @@ struct k8s_meta;
 struct labeler_opts {
 	const char *host_name; /* NULL = gethostname() */
 	const char *node_name; /* k8s.node.name, or NULL */
-	struct k8s_meta *k8s; /* pod metadata (k8s.h), or NULL; not owned */
-	char *const *relabel; /* relabel rules (relabel.h), applied in order */
+	struct k8s_meta *k8s;  /* pod metadata (k8s.h), or NULL; not owned */
+	char *const *relabel;  /* relabel rules (relabel.h), applied in order */
 	size_t nrelabel;
 };
 

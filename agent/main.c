@@ -36,7 +36,7 @@
 #endif
 
 #define MAPS_REFRESH_NS (50 * 1000 * 1000ull) /* re-read /proc/PID/maps at most this often */
-#define MAX_USER_FRAMES 512 /* user frames kept per stack (DWARF unwinding) */
+#define MAX_USER_FRAMES 512		      /* user frames kept per stack (DWARF unwinding) */
 #define MAX_FRAMES (SONDE_MAX_KSTACK + MAX_USER_FRAMES + 2)
 #define FLUSH_WAIT_MS 30000 /* at exit, how long to wait for unwind tables still being built */
 #define STATS_EVERY_NS (1000 * 1000 * 1000ull) /* how often the metrics snapshot is refreshed */
@@ -58,15 +58,15 @@ struct snapshot {
 	uint64_t samples_dropped;
 	uint64_t parked_dropped;
 	uint64_t relabel_dropped; /* samples of processes a relabel rule drops */
-	uint64_t labels_dropped; /* labels left out of a process's set (too many) */
+	uint64_t labels_dropped;  /* labels left out of a process's set (too many) */
 	uint64_t bad_records;
 	uint64_t user_frames;
 	uint64_t unwind_calls;
-	uint64_t unwind_ns; /* time spent in the unwinder */
+	uint64_t unwind_ns;	   /* time spent in the unwinder */
 	uint64_t stack_copy_bytes; /* user stack bytes the samples carried */
 	uint64_t intervals;
 	uint64_t requests_queued; /* non-empty intervals handed to the exporter */
-	uint64_t otlp_bytes; /* uncompressed */
+	uint64_t otlp_bytes;	  /* uncompressed */
 	uint64_t otlp_gzip_bytes;
 	uint64_t name_cpu_ns; /* per step of flush_interval, CPU time of the main thread */
 	uint64_t encode_cpu_ns;
@@ -146,7 +146,7 @@ static int write_tee(struct agent *a)
 {
 	size_t n = strtab_count(&a->tee_lines);
 	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
-	struct buf out = { 0 };
+	struct buf out = {0};
 	int err;
 
 	if (!order)
@@ -160,9 +160,11 @@ static int write_tee(struct agent *a)
 			   (unsigned long long)a->tee_counts.v[order[i]]);
 	err = out.oom ? -ENOMEM : write_file_atomic(a->opts.output, out.data, out.len);
 	if (err)
-		log_error("cannot write the profile", "path=\"%s\" err=\"%s\"", a->opts.output, strerror(-err));
+		log_error("cannot write the profile", "path=\"%s\" err=\"%s\"", a->opts.output,
+			  strerror(-err));
 	else
-		log_info("profile written (a copy of what was shipped)", "path=\"%s\" stacks=%zu", a->opts.output, n);
+		log_info("profile written (a copy of what was shipped)", "path=\"%s\" stacks=%zu",
+			 a->opts.output, n);
 	free(order);
 	buf_free(&out);
 	return err;
@@ -178,7 +180,7 @@ static void on_signal(int sig)
 
 static int check_environment(const struct agent_opts *o)
 {
-	struct caps c = { 0 };
+	struct caps c = {0};
 	uint64_t caps = caps_read(&c) ? 0 : c.effective;
 	bool bpf_ok = (caps & CAPS_BIT(CAPS_SYS_ADMIN)) ||
 		      ((caps & CAPS_BIT(CAPS_BPF)) && (caps & CAPS_BIT(CAPS_PERFMON)));
@@ -192,8 +194,8 @@ static int check_environment(const struct agent_opts *o)
 	}
 	if (o->btf_path) {
 		if (access(o->btf_path, R_OK) < 0) {
-			log_error("cannot read the BTF file given with --btf", "path=\"%s\" err=\"%s\"",
-				  o->btf_path, strerror(errno));
+			log_error("cannot read the BTF file given with --btf",
+				  "path=\"%s\" err=\"%s\"", o->btf_path, strerror(errno));
 			return -ENOENT;
 		}
 	} else if (access(sys_btf, R_OK) < 0) {
@@ -441,16 +443,22 @@ static void publish_snapshot(struct agent *a, bool force)
 static void render_metrics(void *ctx, struct buf *out)
 {
 	static const char *const bpf_names[SONDE_STAT_NR] = {
-		[SONDE_STAT_SAMPLES] = "program_runs",	     [SONDE_STAT_FILTERED] = "filtered",
-		[SONDE_STAT_IDLE] = "idle",		     [SONDE_STAT_SENT] = "sent",
-		[SONDE_STAT_DROP_RINGBUF] = "ring_buffer_full", [SONDE_STAT_DROP_SCRATCH] = "no_scratch",
-		[SONDE_STAT_KSTACK_ERR] = "kernel_stack_error", [SONDE_STAT_USTACK_ERR] = "user_stack_error",
-		[SONDE_STAT_STACK_COPY_ERR] = "stack_copy_error", [SONDE_STAT_STACK_TRUNC] = "stack_copy_truncated",
-		[SONDE_STAT_EVENT_DROP] = "process_event_lost", [SONDE_STAT_PROCMAP_FULL] = "process_table_full",
+		[SONDE_STAT_SAMPLES] = "program_runs",
+		[SONDE_STAT_FILTERED] = "filtered",
+		[SONDE_STAT_IDLE] = "idle",
+		[SONDE_STAT_SENT] = "sent",
+		[SONDE_STAT_DROP_RINGBUF] = "ring_buffer_full",
+		[SONDE_STAT_DROP_SCRATCH] = "no_scratch",
+		[SONDE_STAT_KSTACK_ERR] = "kernel_stack_error",
+		[SONDE_STAT_USTACK_ERR] = "user_stack_error",
+		[SONDE_STAT_STACK_COPY_ERR] = "stack_copy_error",
+		[SONDE_STAT_STACK_TRUNC] = "stack_copy_truncated",
+		[SONDE_STAT_EVENT_DROP] = "process_event_lost",
+		[SONDE_STAT_PROCMAP_FULL] = "process_table_full",
 	};
 	struct agent *a = ctx;
 	struct snapshot s;
-	struct exporter_stats es = { 0 };
+	struct exporter_stats es = {0};
 	uint64_t rss = 0, peak = 0;
 	char labels[128];
 
@@ -471,11 +479,13 @@ static void render_metrics(void *ctx, struct buf *out)
 		snprintf(labels, sizeof(labels), "event=\"%s\"", bpf_names[i]);
 		metric_value(out, "sonde_agent_bpf_events_total", labels, (double)s.bpf[i]);
 	}
-	metric_single(out, "sonde_agent_samples_total", "counter", "Samples the agent received from the kernel.",
+	metric_single(out, "sonde_agent_samples_total", "counter",
+		      "Samples the agent received from the kernel.",
 		      (double)s.bpf[SONDE_STAT_SENT]);
-	metric_single(out, "sonde_agent_samples_recorded_total", "counter", "Samples added to a profile.",
-		      (double)s.samples_kept);
-	metric_header(out, "sonde_agent_samples_dropped_total", "counter", "Samples lost, by reason.");
+	metric_single(out, "sonde_agent_samples_recorded_total", "counter",
+		      "Samples added to a profile.", (double)s.samples_kept);
+	metric_header(out, "sonde_agent_samples_dropped_total", "counter",
+		      "Samples lost, by reason.");
 	metric_value(out, "sonde_agent_samples_dropped_total", "reason=\"ring_buffer_full\"",
 		     (double)s.bpf[SONDE_STAT_DROP_RINGBUF]);
 	metric_value(out, "sonde_agent_samples_dropped_total", "reason=\"profile_memory\"",
@@ -484,64 +494,81 @@ static void render_metrics(void *ctx, struct buf *out)
 		     (double)s.bad_records);
 	metric_value(out, "sonde_agent_samples_dropped_total", "reason=\"unwind_queue_full\"",
 		     (double)s.parked_dropped);
-	metric_value(out, "sonde_agent_samples_dropped_total", "reason=\"relabel\"", (double)s.relabel_dropped);
+	metric_value(out, "sonde_agent_samples_dropped_total", "reason=\"relabel\"",
+		     (double)s.relabel_dropped);
 	metric_header(out, "sonde_agent_stacks_total", "counter",
-		      "Samples by how their user stack unwound: complete, truncated, or the reason it stopped.");
+		      "Samples by how their user stack unwound: complete, truncated, or the reason "
+		      "it stopped.");
 	for (int i = 0; i < UNWIND_NSTATUS; i++) {
 		snprintf(labels, sizeof(labels), "status=\"%s\"", unwind_status_name(i));
 		metric_value(out, "sonde_agent_stacks_total", labels, (double)s.unwind_status[i]);
 	}
-	metric_single(out, "sonde_agent_unwind_seconds_total", "counter", "Time spent unwinding user stacks.",
-		      (double)s.unwind_ns / 1e9);
-	metric_single(out, "sonde_agent_profiles_sent_total", "counter", "Profiles (one per process and interval) the collector accepted.",
+	metric_single(out, "sonde_agent_unwind_seconds_total", "counter",
+		      "Time spent unwinding user stacks.", (double)s.unwind_ns / 1e9);
+	metric_single(out, "sonde_agent_profiles_sent_total", "counter",
+		      "Profiles (one per process and interval) the collector accepted.",
 		      (double)es.profiles_sent);
-	metric_single(out, "sonde_agent_requests_sent_total", "counter", "OTLP requests the collector accepted.",
-		      (double)es.requests_sent);
-	metric_single(out, "sonde_agent_bytes_sent_total", "counter", "Bytes of accepted requests, compressed.",
-		      (double)es.bytes_sent);
-	metric_header(out, "sonde_agent_export_errors_total", "counter", "Failed sends, by HTTP status or kind.");
+	metric_single(out, "sonde_agent_requests_sent_total", "counter",
+		      "OTLP requests the collector accepted.", (double)es.requests_sent);
+	metric_single(out, "sonde_agent_bytes_sent_total", "counter",
+		      "Bytes of accepted requests, compressed.", (double)es.bytes_sent);
+	metric_header(out, "sonde_agent_export_errors_total", "counter",
+		      "Failed sends, by HTTP status or kind.");
 	for (uint32_t i = 0; i < es.ncodes; i++) {
 		snprintf(labels, sizeof(labels), "code=\"%s\"", es.errors[i].code);
-		metric_value(out, "sonde_agent_export_errors_total", labels, (double)es.errors[i].count);
+		metric_value(out, "sonde_agent_export_errors_total", labels,
+			     (double)es.errors[i].count);
 	}
-	metric_single(out, "sonde_agent_export_retries_total", "counter", "Sends retried after a retryable failure.",
-		      (double)es.retries);
-	metric_single(out, "sonde_agent_export_cpu_seconds_total", "counter", "CPU time of the sending thread in requests (TLS, HTTP).",
+	metric_single(out, "sonde_agent_export_retries_total", "counter",
+		      "Sends retried after a retryable failure.", (double)es.retries);
+	metric_single(out, "sonde_agent_export_cpu_seconds_total", "counter",
+		      "CPU time of the sending thread in requests (TLS, HTTP).",
 		      (double)es.send_cpu_ns / 1e9);
-	metric_single(out, "sonde_agent_profiles_rejected_total", "counter", "Profiles a partial success rejected.",
-		      (double)es.profiles_rejected);
-	metric_single(out, "sonde_agent_export_dropped_profiles_total", "counter", "Profiles dropped without delivery: queue full, refused, or at shutdown.",
+	metric_single(out, "sonde_agent_profiles_rejected_total", "counter",
+		      "Profiles a partial success rejected.", (double)es.profiles_rejected);
+	metric_single(out, "sonde_agent_export_dropped_profiles_total", "counter",
+		      "Profiles dropped without delivery: queue full, refused, or at shutdown.",
 		      (double)es.dropped_profiles);
-	metric_single(out, "sonde_agent_export_dropped_bytes_total", "counter", "Bytes of dropped requests.",
-		      (double)es.dropped_bytes);
+	metric_single(out, "sonde_agent_export_dropped_bytes_total", "counter",
+		      "Bytes of dropped requests.", (double)es.dropped_bytes);
 	metric_single(out, "sonde_agent_queue_requests", "gauge", "Requests waiting to be sent.",
 		      (double)es.queue_requests);
 	metric_single(out, "sonde_agent_queue_bytes", "gauge", "Bytes waiting to be sent.",
 		      (double)es.queue_bytes);
-	metric_single(out, "sonde_agent_processes_tracked", "gauge", "Processes the agent keeps mappings of.",
-		      (double)s.procs.procs);
+	metric_single(out, "sonde_agent_processes_tracked", "gauge",
+		      "Processes the agent keeps mappings of.", (double)s.procs.procs);
 	metric_single(out, "sonde_agent_files_tracked", "gauge", "Mapped files the agent knows.",
 		      (double)s.procs.objects);
 	metric_single(out, "sonde_agent_unwind_table_bytes", "gauge", "Memory of unwind tables.",
 		      (double)s.unwind.bytes);
 	metric_single(out, "sonde_agent_symbol_bytes", "gauge", "Memory of loaded symbols.",
 		      (double)s.sym.bytes);
-	metric_header(out, "sonde_agent_debuginfod_requests_total", "counter", "Fetches from debuginfod, by result.");
-	metric_value(out, "sonde_agent_debuginfod_requests_total", "result=\"found\"", (double)s.sym.debuginfod_found);
-	metric_value(out, "sonde_agent_debuginfod_requests_total", "result=\"failed\"", (double)s.sym.debuginfod_failed);
-	metric_value(out, "sonde_agent_debuginfod_requests_total", "result=\"skipped\"", (double)s.sym.debuginfod_skipped);
-	metric_single(out, "sonde_agent_intervals_total", "counter", "Profiling intervals completed.",
-		      (double)s.intervals);
-	metric_header(out, "sonde_agent_encoded_bytes_total", "counter", "OTLP bytes encoded, before and after gzip.");
-	metric_value(out, "sonde_agent_encoded_bytes_total", "compression=\"none\"", (double)s.otlp_bytes);
-	metric_value(out, "sonde_agent_encoded_bytes_total", "compression=\"gzip\"", (double)s.otlp_gzip_bytes);
+	metric_header(out, "sonde_agent_debuginfod_requests_total", "counter",
+		      "Fetches from debuginfod, by result.");
+	metric_value(out, "sonde_agent_debuginfod_requests_total", "result=\"found\"",
+		     (double)s.sym.debuginfod_found);
+	metric_value(out, "sonde_agent_debuginfod_requests_total", "result=\"failed\"",
+		     (double)s.sym.debuginfod_failed);
+	metric_value(out, "sonde_agent_debuginfod_requests_total", "result=\"skipped\"",
+		     (double)s.sym.debuginfod_skipped);
+	metric_single(out, "sonde_agent_intervals_total", "counter",
+		      "Profiling intervals completed.", (double)s.intervals);
+	metric_header(out, "sonde_agent_encoded_bytes_total", "counter",
+		      "OTLP bytes encoded, before and after gzip.");
+	metric_value(out, "sonde_agent_encoded_bytes_total", "compression=\"none\"",
+		     (double)s.otlp_bytes);
+	metric_value(out, "sonde_agent_encoded_bytes_total", "compression=\"gzip\"",
+		     (double)s.otlp_gzip_bytes);
 	metric_header(out, "sonde_agent_encode_cpu_seconds_total", "counter",
 		      "CPU time of turning each interval into a request, by step.");
-	metric_value(out, "sonde_agent_encode_cpu_seconds_total", "step=\"name_frames\"", (double)s.name_cpu_ns / 1e9);
-	metric_value(out, "sonde_agent_encode_cpu_seconds_total", "step=\"encode\"", (double)s.encode_cpu_ns / 1e9);
-	metric_value(out, "sonde_agent_encode_cpu_seconds_total", "step=\"gzip\"", (double)s.gzip_cpu_ns / 1e9);
-	metric_single(out, "sonde_agent_resident_memory_bytes", "gauge", "Resident memory of the agent.",
-		      (double)rss);
+	metric_value(out, "sonde_agent_encode_cpu_seconds_total", "step=\"name_frames\"",
+		     (double)s.name_cpu_ns / 1e9);
+	metric_value(out, "sonde_agent_encode_cpu_seconds_total", "step=\"encode\"",
+		     (double)s.encode_cpu_ns / 1e9);
+	metric_value(out, "sonde_agent_encode_cpu_seconds_total", "step=\"gzip\"",
+		     (double)s.gzip_cpu_ns / 1e9);
+	metric_single(out, "sonde_agent_resident_memory_bytes", "gauge",
+		      "Resident memory of the agent.", (double)rss);
 	metric_single(out, "sonde_agent_labels_dropped_total", "counter",
 		      "Labels left out of a process's set: more than 64, or out of memory.",
 		      (double)s.labels_dropped);
@@ -553,21 +580,29 @@ static void render_metrics(void *ctx, struct buf *out)
 
 		k8s_meta__stats(a->k8s, &ks);
 		metric_single(out, "sonde_agent_k8s_synced", "gauge",
-			      "Whether the node's pods have been listed from the API server.", ks.synced);
-		metric_single(out, "sonde_agent_k8s_pods", "gauge", "Pods of this node whose metadata is cached.",
-			      (double)ks.store.pods);
-		metric_header(out, "sonde_agent_k8s_requests_total", "counter", "Requests to the API server, by kind.");
-		metric_value(out, "sonde_agent_k8s_requests_total", "request=\"list\"", (double)ks.list_requests);
-		metric_value(out, "sonde_agent_k8s_requests_total", "request=\"watch\"", (double)ks.watch_requests);
+			      "Whether the node's pods have been listed from the API server.",
+			      ks.synced);
+		metric_single(out, "sonde_agent_k8s_pods", "gauge",
+			      "Pods of this node whose metadata is cached.", (double)ks.store.pods);
+		metric_header(out, "sonde_agent_k8s_requests_total", "counter",
+			      "Requests to the API server, by kind.");
+		metric_value(out, "sonde_agent_k8s_requests_total", "request=\"list\"",
+			     (double)ks.list_requests);
+		metric_value(out, "sonde_agent_k8s_requests_total", "request=\"watch\"",
+			     (double)ks.watch_requests);
 		metric_single(out, "sonde_agent_k8s_request_errors_total", "counter",
-			      "Failed API server requests (connection, TLS, HTTP status, malformed answer).",
+			      "Failed API server requests (connection, TLS, HTTP status, malformed "
+			      "answer).",
 			      (double)ks.request_errors);
-		metric_single(out, "sonde_agent_k8s_watch_events_total", "counter", "Pod watch events applied.",
-			      (double)ks.store.events);
+		metric_single(out, "sonde_agent_k8s_watch_events_total", "counter",
+			      "Pod watch events applied.", (double)ks.store.events);
 		metric_single(out, "sonde_agent_k8s_relists_total", "counter",
-			      "Watches that had to start again from a new list (410 Gone).", (double)ks.relists);
-		metric_header(out, "sonde_agent_k8s_ignored_total", "counter", "Pod metadata not cached, by reason.");
-		metric_value(out, "sonde_agent_k8s_ignored_total", "reason=\"malformed\"", (double)ks.store.malformed);
+			      "Watches that had to start again from a new list (410 Gone).",
+			      (double)ks.relists);
+		metric_header(out, "sonde_agent_k8s_ignored_total", "counter",
+			      "Pod metadata not cached, by reason.");
+		metric_value(out, "sonde_agent_k8s_ignored_total", "reason=\"malformed\"",
+			     (double)ks.store.malformed);
 		metric_value(out, "sonde_agent_k8s_ignored_total", "reason=\"pods_over_limit\"",
 			     (double)ks.store.pods_over_limit);
 		metric_value(out, "sonde_agent_k8s_ignored_total", "reason=\"labels_over_limit\"",
@@ -600,9 +635,9 @@ static void flush_interval(struct agent *a)
 {
 	uint64_t now = clock_ns(CLOCK_MONOTONIC), t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), t1, t2;
 	struct otlp_meta meta = otlp_meta(a, a->interval_start_mono_ns, now);
-	struct frame_syms fs = { 0 };
-	struct otlp_stats os = { 0 };
-	struct buf raw = { 0 }, gz = { 0 };
+	struct frame_syms fs = {0};
+	struct otlp_stats os = {0};
+	struct buf raw = {0}, gz = {0};
 	size_t len;
 	int err;
 
@@ -612,7 +647,7 @@ static void flush_interval(struct agent *a)
 	err = frame_syms__build(&fs, a->profile, a->procs, a->sym);
 	t1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	if (!err && a->opts.output) {
-		struct buf folded = { 0 };
+		struct buf folded = {0};
 
 		err = output_folded(a->profile, &fs, &folded);
 		if (!err)
@@ -628,16 +663,19 @@ static void flush_interval(struct agent *a)
 	a->s.encode_cpu_ns += t2 - t1;
 	a->s.gzip_cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t2;
 	if (err) {
-		log_error("cannot encode the interval's profile; it is dropped", "err=\"%s\" samples=%llu",
-			  strerror(-err), (unsigned long long)profile__total(a->profile));
+		log_error("cannot encode the interval's profile; it is dropped",
+			  "err=\"%s\" samples=%llu", strerror(-err),
+			  (unsigned long long)profile__total(a->profile));
 		goto reset;
 	}
 	a->s.otlp_bytes += raw.len;
 	a->s.otlp_gzip_bytes += gz.len;
 	log_debug("interval encoded",
-		  "samples=%llu processes=%u stacks=%u locations=%u bytes=%zu gzip_bytes=%zu name_cpu_us=%llu encode_cpu_us=%llu",
-		  (unsigned long long)os.samples, os.resources, os.stacks, os.locations, raw.len, gz.len,
-		  (unsigned long long)(t1 - t0) / 1000, (unsigned long long)(t2 - t1) / 1000);
+		  "samples=%llu processes=%u stacks=%u locations=%u bytes=%zu gzip_bytes=%zu "
+		  "name_cpu_us=%llu encode_cpu_us=%llu",
+		  (unsigned long long)os.samples, os.resources, os.stacks, os.locations, raw.len,
+		  gz.len, (unsigned long long)(t1 - t0) / 1000,
+		  (unsigned long long)(t2 - t1) / 1000);
 	len = gz.len;
 	a->s.requests_queued++;
 	exporter__enqueue(a->exporter, buf_steal(&gz, &len), len, os.resources);
@@ -653,21 +691,22 @@ reset:
 /* One-shot mode: the whole run to --output. */
 static int write_output(struct agent *a)
 {
-	struct frame_syms fs = { 0 };
+	struct frame_syms fs = {0};
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 	struct output_meta meta = {
-		.start_unix_ns = (uint64_t)((int64_t)a->start_mono_ns + (int64_t)clock_ns(CLOCK_REALTIME) -
-					    (int64_t)now),
+		.start_unix_ns = (uint64_t)((int64_t)a->start_mono_ns +
+					    (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)now),
 		.duration_ns = now - a->start_mono_ns,
 		.period_ns = NSEC_PER_SEC / a->opts.frequency,
 	};
-	struct buf out = { 0 };
+	struct buf out = {0};
 	int err;
 
 	/* symbols load in the background: give the last of them a bounded wait */
 	if (symbolizer__wait(a->sym, (int)(a->opts.symbolize_timeout_ns / 1000000)))
 		log_warn("symbols still loading at the deadline: those frames keep [module+0xADDR]",
-			 "timeout_ms=%llu", (unsigned long long)(a->opts.symbolize_timeout_ns / 1000000));
+			 "timeout_ms=%llu",
+			 (unsigned long long)(a->opts.symbolize_timeout_ns / 1000000));
 	err = frame_syms__build(&fs, a->profile, a->procs, a->sym);
 	if (err)
 		goto out;
@@ -684,12 +723,15 @@ static int write_output(struct agent *a)
 		goto out;
 	err = write_file_atomic(a->opts.output, out.data, out.len);
 	if (!err)
-		log_info("profile written", "path=\"%s\" format=%s samples=%llu stacks=%zu "
-			 "frames_symbolized=%llu frames_unsymbolized=%llu frames_pending=%llu bytes=%zu",
+		log_info("profile written",
+			 "path=\"%s\" format=%s samples=%llu stacks=%zu "
+			 "frames_symbolized=%llu frames_unsymbolized=%llu frames_pending=%llu "
+			 "bytes=%zu",
 			 a->opts.output, output_format_name(a->opts.format),
 			 (unsigned long long)profile__total(a->profile),
 			 profile__nstacks(a->profile), (unsigned long long)fs.symbolized,
-			 (unsigned long long)fs.unsymbolized, (unsigned long long)fs.pending, out.len);
+			 (unsigned long long)fs.unsymbolized, (unsigned long long)fs.pending,
+			 out.len);
 out:
 	if (err)
 		log_error("cannot write the profile", "path=\"%s\" err=\"%s\"", a->opts.output,
@@ -707,12 +749,14 @@ static void log_stats(struct agent *a)
 
 	for (int i = 0; i < UNWIND_NSTATUS; i++)
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s=%llu", i ? " " : "",
-					unwind_status_name(i), (unsigned long long)a->s.unwind_status[i]);
+					unwind_status_name(i),
+					(unsigned long long)a->s.unwind_status[i]);
 	log_info("stacks",
-		 "%s user_frames=%llu parked_dropped=%llu relabel_dropped=%llu unwind_calls=%llu unwind_ns=%llu "
+		 "%s user_frames=%llu parked_dropped=%llu relabel_dropped=%llu unwind_calls=%llu "
+		 "unwind_ns=%llu "
 		 "stack_copy_bytes=%llu",
-		 line, (unsigned long long)a->s.user_frames, (unsigned long long)a->s.parked_dropped,
-		 (unsigned long long)a->s.relabel_dropped,
+		 line, (unsigned long long)a->s.user_frames,
+		 (unsigned long long)a->s.parked_dropped, (unsigned long long)a->s.relabel_dropped,
 		 (unsigned long long)a->s.unwind_calls, (unsigned long long)a->s.unwind_ns,
 		 (unsigned long long)a->s.stack_copy_bytes);
 	log_info("unwind tables",
@@ -745,7 +789,8 @@ static void log_symbols(struct agent *a)
 	struct symbolizer_stats ss;
 
 	symbolizer__stats(a->sym, &ss);
-	log_info("symbols", "modules=%llu loaded=%llu bytes=%llu lookups=%llu misses=%llu "
+	log_info("symbols",
+		 "modules=%llu loaded=%llu bytes=%llu lookups=%llu misses=%llu "
 		 "load_ms=%llu debug_files=%llu debuginfod_requests=%llu debuginfod_found=%llu "
 		 "debuginfod_failed=%llu debuginfod_skipped=%llu",
 		 (unsigned long long)ss.modules, (unsigned long long)ss.modules_loaded,
@@ -783,7 +828,8 @@ static int run(struct agent *a)
 		if (a->exporter && clock_ns(CLOCK_MONOTONIC) >= next_flush) {
 			flush_interval(a);
 			next_flush += a->opts.upload_interval_ns;
-			if (next_flush < clock_ns(CLOCK_MONOTONIC)) /* a slow interval: skip ahead */
+			if (next_flush <
+			    clock_ns(CLOCK_MONOTONIC)) /* a slow interval: skip ahead */
 				next_flush = clock_ns(CLOCK_MONOTONIC) + a->opts.upload_interval_ns;
 		}
 		publish_snapshot(a, false);
@@ -825,25 +871,28 @@ static int drop_privileges(struct agent *a)
 	if (a->opts.output)
 		keep |= CAPS_BIT(CAPS_DAC_OVERRIDE);
 	/*
-	 * Reading the BPF maps through their descriptors needs no capability since Linux 6.5; before,
-	 * with unprivileged BPF disabled, it needs CAP_BPF. Ask the kernel: try without it.
+	 * Reading the BPF maps through their descriptors needs no capability since Linux 6.5;
+	 * before, with unprivileged BPF disabled, it needs CAP_BPF. Ask the kernel: try without it.
 	 */
 	err = caps_set_effective(before.effective & keep);
 	if (!err && sampler__stats(a->sampler, stats) == -EPERM)
-		keep |= (before.permitted & CAPS_BIT(CAPS_BPF)) ? CAPS_BIT(CAPS_BPF) :
-								   before.permitted & CAPS_BIT(CAPS_SYS_ADMIN);
+		keep |= (before.permitted & CAPS_BIT(CAPS_BPF))
+				? CAPS_BIT(CAPS_BPF)
+				: before.permitted & CAPS_BIT(CAPS_SYS_ADMIN);
 	if (!err)
 		err = caps_drop(keep);
 	if (!err)
 		err = caps_read(&after);
 	if (err) {
-		log_error("cannot drop capabilities after setting up BPF", "err=\"%s\"", strerror(-err));
+		log_error("cannot drop capabilities after setting up BPF", "err=\"%s\"",
+			  strerror(-err));
 		return err;
 	}
 	log_info("capabilities dropped after BPF setup", "kept=%s dropped=%s bounding=%s",
 		 caps_names(after.permitted, kept, sizeof(kept)),
 		 caps_names(before.permitted & ~after.permitted, dropped, sizeof(dropped)),
-		 (after.bounding & ~keep) ? "unchanged (no CAP_SETPCAP; no_new_privs set)" : "reduced");
+		 (after.bounding & ~keep) ? "unchanged (no CAP_SETPCAP; no_new_privs set)"
+					  : "reduced");
 	return 0;
 }
 
@@ -865,8 +914,10 @@ static void start_k8s(struct agent *a)
 	if (!a->opts.k8s_api)
 		return;
 	if (!a->opts.node_name) {
-		log_warn("no pod metadata: this node's name is unknown (set NODE_NAME from the downward "
-			 "API, spec.nodeName, or pass --node-name)", "api=\"%s\"", a->opts.k8s_api);
+		log_warn("no pod metadata: this node's name is unknown (set NODE_NAME from the "
+			 "downward "
+			 "API, spec.nodeName, or pass --node-name)",
+			 "api=\"%s\"", a->opts.k8s_api);
 		return;
 	}
 	a->k8s = k8s_meta__new(&ko);
@@ -874,21 +925,24 @@ static void start_k8s(struct agent *a)
 		log_warn("no pod metadata: its client cannot start; profiling goes on without it");
 		return;
 	}
-	if (a->opts.k8s_wait_ns && k8s_meta__wait_synced(a->k8s, (int)(a->opts.k8s_wait_ns / 1000000)))
-		log_warn("the node's pods are not listed yet; sampling starts, and processes are labelled "
-			 "again once they are", "api=\"%s\" node=%s waited_ms=%llu", a->opts.k8s_api,
-			 a->opts.node_name, (unsigned long long)((clock_ns(CLOCK_MONOTONIC) - t0) / 1000000));
+	if (a->opts.k8s_wait_ns &&
+	    k8s_meta__wait_synced(a->k8s, (int)(a->opts.k8s_wait_ns / 1000000)))
+		log_warn("the node's pods are not listed yet; sampling starts, and processes are "
+			 "labelled "
+			 "again once they are",
+			 "api=\"%s\" node=%s waited_ms=%llu", a->opts.k8s_api, a->opts.node_name,
+			 (unsigned long long)((clock_ns(CLOCK_MONOTONIC) - t0) / 1000000));
 }
 
 int main(int argc, char **argv)
 {
-	struct agent a = { 0 };
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct agent a = {0};
+	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t cgroup_ids[AGENT_MAX_CGROUPS];
-	struct sampler_opts so = { .sz = sizeof(so) };
-	struct symbolizer_opts symo = { .sz = sizeof(symo) };
-	struct labeler_opts lo = { 0 };
-	struct profile_opts po = { 0 };
+	struct sampler_opts so = {.sz = sizeof(so)};
+	struct symbolizer_opts symo = {.sz = sizeof(symo)};
+	struct labeler_opts lo = {0};
+	struct profile_opts po = {0};
 	int err, ret = 1;
 
 	pthread_mutex_init(&a.snap_lock, NULL);
@@ -1002,12 +1056,13 @@ int main(int argc, char **argv)
 	sampler__start(a.sampler);
 	publish_snapshot(&a, true);
 	if (a.exporter)
-		log_info("sampling; shipping OTLP profiles", "event=%s frequency=%u cpus=%u endpoint=\"%s\" interval_s=%.1f",
+		log_info("sampling; shipping OTLP profiles",
+			 "event=%s frequency=%u cpus=%u endpoint=\"%s\" interval_s=%.1f",
 			 a.event_name, a.opts.frequency, a.ncpus, a.endpoint,
 			 (double)a.opts.upload_interval_ns / 1e9);
 	else
-		log_info("sampling", "event=%s frequency=%u cpus=%u pids=%u cgroups=%u", a.event_name,
-			 a.opts.frequency, a.ncpus, a.opts.npids, a.opts.ncgroups);
+		log_info("sampling", "event=%s frequency=%u cpus=%u pids=%u cgroups=%u",
+			 a.event_name, a.opts.frequency, a.ncpus, a.opts.npids, a.opts.ncgroups);
 
 	if (run(&a))
 		goto cleanup;
@@ -1028,17 +1083,20 @@ int main(int argc, char **argv)
 		symbolizer__wait(a.sym, (int)(a.opts.shutdown_timeout_ns / 2000000));
 		flush_interval(&a);
 		if (exporter__flush(a.exporter, deadline))
-			log_warn("shutdown deadline reached with profiles still queued; they are dropped",
+			log_warn("shutdown deadline reached with profiles still queued; they are "
+				 "dropped",
 				 "timeout_s=%.1f", (double)a.opts.shutdown_timeout_ns / 1e9);
 		exporter__stats(a.exporter, &es);
-		log_info("exporter stopped", "intervals=%llu requests_queued=%llu requests_sent=%llu "
+		log_info("exporter stopped",
+			 "intervals=%llu requests_queued=%llu requests_sent=%llu "
 			 "profiles_sent=%llu bytes_sent=%llu retries=%llu dropped_requests=%llu "
 			 "dropped_profiles=%llu queued=%llu",
 			 (unsigned long long)a.s.intervals, (unsigned long long)a.s.requests_queued,
-			 (unsigned long long)es.requests_sent,
-			 (unsigned long long)es.profiles_sent, (unsigned long long)es.bytes_sent,
-			 (unsigned long long)es.retries, (unsigned long long)es.dropped_requests,
-			 (unsigned long long)es.dropped_profiles, (unsigned long long)es.queue_requests);
+			 (unsigned long long)es.requests_sent, (unsigned long long)es.profiles_sent,
+			 (unsigned long long)es.bytes_sent, (unsigned long long)es.retries,
+			 (unsigned long long)es.dropped_requests,
+			 (unsigned long long)es.dropped_profiles,
+			 (unsigned long long)es.queue_requests);
 		log_symbols(&a);
 		if (a.opts.output && write_tee(&a))
 			goto cleanup;

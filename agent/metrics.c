@@ -23,7 +23,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      size_t *upload_data_size, void **req_cls)
 {
 	struct metrics_server *m = cls;
-	struct buf body = { 0 };
+	struct buf body = {0};
 
 	(void)version;
 	(void)upload_data;
@@ -32,12 +32,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return MHD_NO; /* no bodies here */
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		buf_puts(&body, "method not allowed\n");
-		return httpd_answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", &body, NULL, NULL);
+		return httpd_answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", &body, NULL,
+				    NULL);
 	}
 	if (strcmp(url, "/metrics") == 0) {
 		m->fn(m->ctx, &body);
-		return httpd_answer(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &body,
-				    NULL, NULL);
+		return httpd_answer(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+				    &body, NULL, NULL);
 	}
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/ready") == 0) {
 		buf_puts(&body, "ok\n");
@@ -50,9 +51,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 struct metrics_server *metrics_server__new(const char *addr, metrics_render_fn fn, void *ctx)
 {
 	static const struct MHD_OptionItem opts[] = {
-		{ MHD_OPTION_CONNECTION_LIMIT, 32, NULL },
-		{ MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL },
-		{ MHD_OPTION_END, 0, NULL },
+		{MHD_OPTION_CONNECTION_LIMIT, 32, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL},
+		{MHD_OPTION_END, 0, NULL},
 	};
 	struct metrics_server *m = calloc(1, sizeof(*m));
 
@@ -60,7 +61,8 @@ struct metrics_server *metrics_server__new(const char *addr, metrics_render_fn f
 		return NULL;
 	m->fn = fn;
 	m->ctx = ctx;
-	m->daemon = httpd_listen(addr, MHD_USE_INTERNAL_POLLING_THREAD, handle, m, opts, "metrics-addr");
+	m->daemon = httpd_listen(addr, MHD_USE_INTERNAL_POLLING_THREAD, handle, m, opts,
+				 "metrics-addr");
 	if (!m->daemon) {
 		free(m);
 		return NULL;

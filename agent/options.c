@@ -82,7 +82,8 @@ static const char usage[] =
 	"      --metrics-addr H:P    serve Prometheus metrics of the agent at /metrics\n"
 	"\n"
 	"Output (one-shot mode):\n"
-	"  -o, --output FILE         write the profile to FILE when the run ends (with --collector:\n"
+	"  -o, --output FILE         write the profile to FILE when the run ends (with "
+	"--collector:\n"
 	"                            also, folded stacks of everything shipped, for checking;\n"
 	"                            every distinct stack of the run is kept in memory)\n"
 	"  -f, --format FORMAT       folded (default) | pprof (gzipped profile.proto) | otlp\n"
@@ -130,45 +131,45 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{ "frequency", required_argument, NULL, 'F' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "pid", required_argument, NULL, 'p' },
-	{ "cgroup", required_argument, NULL, OPT_CGROUP },
-	{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
-	{ "ring-buffer-size", required_argument, NULL, OPT_RING_SIZE },
-	{ "no-hardware-event", no_argument, NULL, OPT_NO_HW },
-	{ "btf", required_argument, NULL, OPT_BTF },
-	{ "fp-stack", required_argument, NULL, OPT_FP_STACK },
-	{ "unwind-cache-size", required_argument, NULL, OPT_UNWIND_CACHE },
-	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
-	{ "no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD },
-	{ "debuginfod-timeout", required_argument, NULL, OPT_DEBUGINFOD_TIMEOUT },
-	{ "debuginfod-negative-ttl", required_argument, NULL, OPT_DEBUGINFOD_TTL },
-	{ "symbolize-timeout", required_argument, NULL, OPT_SYMBOLIZE_TIMEOUT },
-	{ "collector", required_argument, NULL, OPT_COLLECTOR },
-	{ "upload-interval", required_argument, NULL, OPT_UPLOAD_INTERVAL },
-	{ "tenant", required_argument, NULL, OPT_TENANT },
-	{ "header", required_argument, NULL, OPT_HEADER },
-	{ "relabel", required_argument, NULL, OPT_RELABEL },
-	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
-	{ "symbolize", required_argument, NULL, OPT_SYMBOLIZE },
-	{ "queue-size", required_argument, NULL, OPT_QUEUE_SIZE },
-	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
-	{ "max-retry-backoff", required_argument, NULL, OPT_MAX_BACKOFF },
-	{ "host-name", required_argument, NULL, OPT_HOST_NAME },
-	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
-	{ "node-name", required_argument, NULL, OPT_NODE_NAME },
-	{ "k8s-api", required_argument, NULL, OPT_K8S_API },
-	{ "k8s-token-file", required_argument, NULL, OPT_K8S_TOKEN_FILE },
-	{ "k8s-ca-file", required_argument, NULL, OPT_K8S_CA_FILE },
-	{ "k8s-wait", required_argument, NULL, OPT_K8S_WAIT },
-	{ "config", required_argument, NULL, 'c' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "format", required_argument, NULL, 'f' },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	{"frequency", required_argument, NULL, 'F'},
+	{"duration", required_argument, NULL, 'd'},
+	{"pid", required_argument, NULL, 'p'},
+	{"cgroup", required_argument, NULL, OPT_CGROUP},
+	{"stack-bytes", required_argument, NULL, OPT_STACK_BYTES},
+	{"ring-buffer-size", required_argument, NULL, OPT_RING_SIZE},
+	{"no-hardware-event", no_argument, NULL, OPT_NO_HW},
+	{"btf", required_argument, NULL, OPT_BTF},
+	{"fp-stack", required_argument, NULL, OPT_FP_STACK},
+	{"unwind-cache-size", required_argument, NULL, OPT_UNWIND_CACHE},
+	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD},
+	{"debuginfod-timeout", required_argument, NULL, OPT_DEBUGINFOD_TIMEOUT},
+	{"debuginfod-negative-ttl", required_argument, NULL, OPT_DEBUGINFOD_TTL},
+	{"symbolize-timeout", required_argument, NULL, OPT_SYMBOLIZE_TIMEOUT},
+	{"collector", required_argument, NULL, OPT_COLLECTOR},
+	{"upload-interval", required_argument, NULL, OPT_UPLOAD_INTERVAL},
+	{"tenant", required_argument, NULL, OPT_TENANT},
+	{"header", required_argument, NULL, OPT_HEADER},
+	{"relabel", required_argument, NULL, OPT_RELABEL},
+	{"ca-file", required_argument, NULL, OPT_CA_FILE},
+	{"symbolize", required_argument, NULL, OPT_SYMBOLIZE},
+	{"queue-size", required_argument, NULL, OPT_QUEUE_SIZE},
+	{"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
+	{"max-retry-backoff", required_argument, NULL, OPT_MAX_BACKOFF},
+	{"host-name", required_argument, NULL, OPT_HOST_NAME},
+	{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
+	{"node-name", required_argument, NULL, OPT_NODE_NAME},
+	{"k8s-api", required_argument, NULL, OPT_K8S_API},
+	{"k8s-token-file", required_argument, NULL, OPT_K8S_TOKEN_FILE},
+	{"k8s-ca-file", required_argument, NULL, OPT_K8S_CA_FILE},
+	{"k8s-wait", required_argument, NULL, OPT_K8S_WAIT},
+	{"config", required_argument, NULL, 'c'},
+	{"output", required_argument, NULL, 'o'},
+	{"format", required_argument, NULL, 'f'},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
 };
 
 void agent_opts__init(struct agent_opts *o)
@@ -259,7 +260,8 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 			break;
 		case 'd':
 			if (parse_duration_ns(optarg, &o->duration_ns))
-				return bad("--duration", optarg, "expected seconds, e.g. 10 or 1.5s or 5m");
+				return bad("--duration", optarg,
+					   "expected seconds, e.g. 10 or 1.5s or 5m");
 			break;
 		case 'p':
 			if (parse_u64(optarg, &u) || u < 1 || u > 0x3fffffff)
@@ -270,7 +272,8 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 			break;
 		case OPT_CGROUP:
 			if (o->ncgroups >= AGENT_MAX_CGROUPS)
-				return bad("--cgroup", optarg, "too many --cgroup flags (limit 1024)");
+				return bad("--cgroup", optarg,
+					   "too many --cgroup flags (limit 1024)");
 			o->cgroups[o->ncgroups] = strdup(optarg);
 			if (!o->cgroups[o->ncgroups++])
 				return -ENOMEM;
@@ -300,7 +303,8 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 		case OPT_DEBUGINFOD_TIMEOUT: {
 			uint64_t ns;
 
-			if (parse_duration_ns(optarg, &ns) || ns < 1000000 || ns > 600 * NSEC_PER_SEC)
+			if (parse_duration_ns(optarg, &ns) || ns < 1000000 ||
+			    ns > 600 * NSEC_PER_SEC)
 				return bad("--debuginfod-timeout", optarg, "expected 1ms to 10m");
 			o->debuginfod_timeout_ms = (uint32_t)(ns / 1000000);
 			break;
@@ -308,18 +312,22 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 		case OPT_DEBUGINFOD_TTL: {
 			uint64_t ns;
 
-			if (parse_duration_ns(optarg, &ns) || ns < NSEC_PER_SEC || ns > 7 * 86400 * NSEC_PER_SEC)
-				return bad("--debuginfod-negative-ttl", optarg, "expected 1s to 7d");
+			if (parse_duration_ns(optarg, &ns) || ns < NSEC_PER_SEC ||
+			    ns > 7 * 86400 * NSEC_PER_SEC)
+				return bad("--debuginfod-negative-ttl", optarg,
+					   "expected 1s to 7d");
 			o->debuginfod_negative_ttl_s = (uint32_t)(ns / NSEC_PER_SEC);
 			break;
 		}
 		case OPT_SYMBOLIZE_TIMEOUT:
 			if (parse_duration_ns(optarg, &o->symbolize_timeout_ns))
-				return bad("--symbolize-timeout", optarg, "expected a duration, e.g. 15s");
+				return bad("--symbolize-timeout", optarg,
+					   "expected a duration, e.g. 15s");
 			break;
 		case OPT_UNWIND_CACHE:
 			if (parse_size(optarg, &u) || u < (1 << 20))
-				return bad("--unwind-cache-size", optarg, "expected a size of 1M or more");
+				return bad("--unwind-cache-size", optarg,
+					   "expected a size of 1M or more");
 			o->unwind_cache_bytes = u;
 			break;
 		case OPT_FP_STACK:
@@ -357,15 +365,18 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 				return -ENOMEM;
 			break;
 		case OPT_COLLECTOR:
-			if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
-				return bad("--collector", optarg, "expected an http:// or https:// URL");
+			if (strncmp(optarg, "http://", 7) != 0 &&
+			    strncmp(optarg, "https://", 8) != 0)
+				return bad("--collector", optarg,
+					   "expected an http:// or https:// URL");
 			if (set_str(&o->collector, optarg))
 				return -ENOMEM;
 			break;
 		case OPT_UPLOAD_INTERVAL:
 			if (parse_duration_ns(optarg, &o->upload_interval_ns) ||
 			    o->upload_interval_ns < 100000000ull)
-				return bad("--upload-interval", optarg, "expected a duration of 100ms or more");
+				return bad("--upload-interval", optarg,
+					   "expected a duration of 100ms or more");
 			break;
 		case OPT_TENANT:
 			if (set_str(&o->tenant, optarg))
@@ -375,7 +386,8 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 			if (!strchr(optarg, ':') || optarg[0] == ':' || strpbrk(optarg, "\r\n"))
 				return bad("--header", optarg, "expected 'Name: value'");
 			if (o->nheaders >= AGENT_MAX_HEADERS)
-				return bad("--header", optarg, "too many --header flags (limit 32)");
+				return bad("--header", optarg,
+					   "too many --header flags (limit 32)");
 			o->headers[o->nheaders] = strdup(optarg);
 			if (!o->headers[o->nheaders++])
 				return -ENOMEM;
@@ -388,7 +400,8 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 				return bad("--relabel", optarg, why);
 			relabel_free(&r);
 			if (o->nrelabel >= AGENT_MAX_RELABEL)
-				return bad("--relabel", optarg, "too many --relabel rules (limit 64)");
+				return bad("--relabel", optarg,
+					   "too many --relabel rules (limit 64)");
 			o->relabel[o->nrelabel] = strdup(optarg);
 			if (!o->relabel[o->nrelabel++])
 				return -ENOMEM;
@@ -412,11 +425,13 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 			break;
 		case OPT_SHUTDOWN_TIMEOUT:
 			if (parse_duration_ns(optarg, &o->shutdown_timeout_ns))
-				return bad("--shutdown-timeout", optarg, "expected a duration, e.g. 10s");
+				return bad("--shutdown-timeout", optarg,
+					   "expected a duration, e.g. 10s");
 			break;
 		case OPT_MAX_BACKOFF:
 			if (parse_duration_ns(optarg, &o->max_backoff_ns) ||
-			    o->max_backoff_ns < 100000000ull || o->max_backoff_ns > 3600 * NSEC_PER_SEC)
+			    o->max_backoff_ns < 100000000ull ||
+			    o->max_backoff_ns > 3600 * NSEC_PER_SEC)
 				return bad("--max-retry-backoff", optarg, "expected 100ms to 1h");
 			break;
 		case OPT_HOST_NAME:
@@ -436,7 +451,8 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 		case OPT_K8S_API:
 			if (strcmp(optarg, "none") != 0 && !str_starts_with(optarg, "http://") &&
 			    !str_starts_with(optarg, "https://"))
-				return bad("--k8s-api", optarg, "expected an https:// or http:// URL, or none");
+				return bad("--k8s-api", optarg,
+					   "expected an https:// or http:// URL, or none");
 			if (set_str(&o->k8s_api, optarg))
 				return -ENOMEM;
 			break;
@@ -449,12 +465,14 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 				return -ENOMEM;
 			break;
 		case OPT_K8S_WAIT:
-			if (parse_duration_ns(optarg, &o->k8s_wait_ns) || o->k8s_wait_ns > 600 * NSEC_PER_SEC)
+			if (parse_duration_ns(optarg, &o->k8s_wait_ns) ||
+			    o->k8s_wait_ns > 600 * NSEC_PER_SEC)
 				return bad("--k8s-wait", optarg, "expected a duration up to 10m");
 			break;
 		case OPT_LOG_LEVEL:
 			if (log_parse_level(optarg, &o->log_level))
-				return bad("--log-level", optarg, "expected error, warn, info or debug");
+				return bad("--log-level", optarg,
+					   "expected error, warn, info or debug");
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -473,7 +491,8 @@ static int parse_args(struct agent_opts *o, int argc, char **argv, const char *w
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "sonde-agent: unexpected argument '%s' (see --help)\n", argv[optind]);
+		fprintf(stderr, "sonde-agent: unexpected argument '%s' (see --help)\n",
+			argv[optind]);
 		return -EINVAL;
 	}
 	return 0;
@@ -499,7 +518,8 @@ static int load_config(struct agent_opts *o, const char *path)
 /* In a pod, the API server and the service account's token and CA are found by convention. */
 static int k8s_defaults(struct agent_opts *o)
 {
-	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *host = getenv("KUBERNETES_SERVICE_HOST"),
+		   *port = getenv("KUBERNETES_SERVICE_PORT");
 	bool in_cluster = !o->k8s_api && host && *host;
 
 	if (o->k8s_api && strcmp(o->k8s_api, "none") == 0) {
@@ -509,8 +529,8 @@ static int k8s_defaults(struct agent_opts *o)
 	}
 	if (in_cluster) {
 		/* an IPv6 address goes in brackets */
-		if (asprintf(&o->k8s_api, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,
-			     port && *port ? port : "443") < 0) {
+		if (asprintf(&o->k8s_api, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s",
+			     host, port && *port ? port : "443") < 0) {
 			o->k8s_api = NULL;
 			return -ENOMEM;
 		}
@@ -547,7 +567,8 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 			env = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
 		if (env && *env) {
 			if (strncmp(env, "http://", 7) != 0 && strncmp(env, "https://", 8) != 0)
-				return bad("OTEL_EXPORTER_OTLP_ENDPOINT", env, "expected an http(s) URL");
+				return bad("OTEL_EXPORTER_OTLP_ENDPOINT", env,
+					   "expected an http(s) URL");
 			if (set_str(&o->collector, env))
 				return -ENOMEM;
 		}
@@ -558,7 +579,8 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 	if (err)
 		return err;
 	if (o->collector && o->output && o->format != OUTPUT_FOLDED) {
-		fprintf(stderr, "sonde-agent: with --collector, --output writes folded stacks only (a copy of "
+		fprintf(stderr, "sonde-agent: with --collector, --output writes folded stacks only "
+				"(a copy of "
 				"what was shipped, for checking)\n");
 		return -EINVAL;
 	}

@@ -26,7 +26,7 @@ enum output_format {
 };
 
 struct agent_opts {
-	uint32_t frequency; /* Hz */
+	uint32_t frequency;   /* Hz */
 	uint64_t duration_ns; /* 0 = until SIGINT/SIGTERM */
 	uint32_t pids[AGENT_MAX_PIDS];
 	uint32_t npids;
@@ -35,19 +35,19 @@ struct agent_opts {
 	char *output; /* one-shot output file, or NULL */
 	enum output_format format;
 	enum log_level log_level;
-	uint64_t ring_bytes; /* 0 = sized from the CPU count */
-	uint32_t stack_copy_bytes; /* user stack copied per sample */
+	uint64_t ring_bytes;	    /* 0 = sized from the CPU count */
+	uint32_t stack_copy_bytes;  /* user stack copied per sample */
 	uint64_t drain_interval_ns; /* how often the ring buffer is drained */
-	bool hardware_event; /* try the cycles PMU event before cpu-clock */
+	bool hardware_event;	    /* try the cycles PMU event before cpu-clock */
 	enum fp_stack_mode fp_stack;
-	uint64_t unwind_cache_bytes; /* memory for unwind tables */
-	uint64_t max_parked_bytes; /* samples waiting for an unwind table */
+	uint64_t unwind_cache_bytes;   /* memory for unwind tables */
+	uint64_t max_parked_bytes;     /* samples waiting for an unwind table */
 	uint64_t symbolize_timeout_ns; /* one-shot: how long to wait for symbols at the end */
 	uint32_t debuginfod_timeout_ms;
 	uint32_t debuginfod_negative_ttl_s;
 	bool no_debuginfod;
 	char *debug_dirs; /* ':'-separated, or NULL for /usr/lib/debug */
-	char *btf_path; /* external kernel BTF, or NULL for /sys/kernel/btf/vmlinux */
+	char *btf_path;	  /* external kernel BTF, or NULL for /sys/kernel/btf/vmlinux */
 	/* daemon mode: OTLP to a collector */
 	char *collector; /* base URL; NULL for one-shot mode */
 	uint64_t upload_interval_ns;
@@ -59,7 +59,7 @@ struct agent_opts {
 	char *ca_file;
 	uint64_t queue_bytes;
 	uint64_t shutdown_timeout_ns;
-	uint64_t max_backoff_ns; /* retry backoff cap */
+	uint64_t max_backoff_ns;     /* retry backoff cap */
 	bool symbolize_in_collector; /* --symbolize=collector */
 	char *metrics_addr;
 	char *host_name;
@@ -67,9 +67,9 @@ struct agent_opts {
 	/* pod metadata from the Kubernetes API server (k8s.h) */
 	char *k8s_api; /* URL, "none", or NULL: in-cluster when $KUBERNETES_SERVICE_HOST is set */
 	char *k8s_token_file; /* NULL: the pod's service account token */
-	char *k8s_ca_file; /* NULL: the pod's service account CA */
+	char *k8s_ca_file;    /* NULL: the pod's service account CA */
 	uint64_t k8s_wait_ns; /* at start, wait this long for the node's pod list */
-	char *config; /* the file the options came from, if any */
+	char *config;	      /* the file the options came from, if any */
 };
 
 /* Fills defaults. */

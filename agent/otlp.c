@@ -71,7 +71,7 @@ static bool attr_eq(const void *ctx, uint32_t idx, const void *key)
 
 static int32_t attr(struct enc *e, uint32_t key, bool is_int, int64_t ival, uint32_t sval)
 {
-	struct attr a = { key, is_int, is_int ? ival : 0, is_int ? 0 : sval, 0 };
+	struct attr a = {key, is_int, is_int ? ival : 0, is_int ? 0 : sval, 0};
 	uint64_t h = hash_bytes(&a, sizeof(a), 41);
 	int64_t idx = itab_find(&e->attr_idx, h, attr_eq, e, &a);
 
@@ -94,7 +94,7 @@ static bool func_eq(const void *ctx, uint32_t idx, const void *key)
 
 static int32_t function(struct enc *e, const struct frame_line *l)
 {
-	struct func_key k = { pstr(e, l->name), pstr(e, l->system_name), pstr(e, l->file) };
+	struct func_key k = {pstr(e, l->name), pstr(e, l->system_name), pstr(e, l->file)};
 	uint64_t h = hash_bytes(&k, sizeof(k), 43);
 	int64_t idx = itab_find(&e->func_idx, h, func_eq, e, &k);
 
@@ -141,12 +141,14 @@ static int32_t mapping_for(struct enc *e, uint32_t obj_id)
 	if (o) {
 		m->filename_strindex = (int32_t)str(e, o->name);
 		if (!o->elf_err)
-			elf_info__range(&o->elf, &m->memory_start, &m->memory_limit, &m->file_offset);
+			elf_info__range(&o->elf, &m->memory_start, &m->memory_limit,
+					&m->file_offset);
 		if (o->build_id[0]) {
 			m->attribute_indices = indices(e, 1);
 			if (m->attribute_indices) {
-				m->attribute_indices[0] = attr(e, str(e, "process.executable.build_id.gnu"),
-							       false, 0, str(e, o->build_id));
+				m->attribute_indices[0] =
+					attr(e, str(e, "process.executable.build_id.gnu"), false, 0,
+					     str(e, o->build_id));
 				m->n_attribute_indices = 1;
 			}
 		}
@@ -419,12 +421,13 @@ static ResourceProfiles *resource(struct enc *e, uint32_t labelset, Sample **sam
 		return NULL;
 	}
 	for (uint32_t i = 0; i < npairs; i++)
-		res->attributes[res->n_attributes++] =
-			key_value(e, profile__str(e->p, pairs[i].key), profile__str(e->p, pairs[i].value));
+		res->attributes[res->n_attributes++] = key_value(
+			e, profile__str(e->p, pairs[i].key), profile__str(e->p, pairs[i].value));
 	if (npairs == 0) /* kernel threads: no process of their own */
 		res->attributes[res->n_attributes++] = key_value(e, "service.name", "kernel");
 	scope->name = arena_strdup(&e->arena, "sonde-agent");
-	scope->version = arena_strdup(&e->arena, e->meta->agent_version ? e->meta->agent_version : "");
+	scope->version =
+		arena_strdup(&e->arena, e->meta->agent_version ? e->meta->agent_version : "");
 	pr->sample_type = value_type(e, "samples", "count");
 	pr->period_type = value_type(e, "cpu", "nanoseconds");
 	pr->period = (int64_t)e->meta->period_ns;
@@ -459,7 +462,7 @@ static int labelset_cmp_ctx(const void *a, const void *b, void *ctx)
 int otlp_encode(struct profile *p, const struct frame_syms *fs, struct proc_table *t,
 		const struct otlp_meta *meta, struct buf *out, struct otlp_stats *ret_stats)
 {
-	struct enc e = { .p = p, .fs = fs, .t = t, .meta = meta };
+	struct enc e = {.p = p, .fs = fs, .t = t, .meta = meta};
 	Request req;
 	Dictionary dict;
 	size_t nsamples = profile__nsamples(p), nframes = profile__nframes(p), nres = 0;
@@ -493,9 +496,10 @@ int otlp_encode(struct profile *p, const struct frame_syms *fs, struct proc_tabl
 	str(&e, "");
 	attr(&e, 0, false, 0, 0);
 	{
-		struct func_key zero = { 0 };
+		struct func_key zero = {0};
 
-		if (VEC_PUSH(&e.funcs, zero) || itab_add(&e.func_idx, hash_bytes(&zero, sizeof(zero), 43), 0))
+		if (VEC_PUSH(&e.funcs, zero) ||
+		    itab_add(&e.func_idx, hash_bytes(&zero, sizeof(zero), 43), 0))
 			e.oom = true;
 	}
 	{
@@ -545,7 +549,8 @@ int otlp_encode(struct profile *p, const struct frame_syms *fs, struct proc_tabl
 	dict.attribute_table = arena_calloc(&e.arena, e.attrs.len, sizeof(KeyValueAndUnit *));
 	dict.string_table = arena_calloc(&e.arena, strtab_count(&e.strings), sizeof(char *));
 	dict.link_table = arena_calloc(&e.arena, 1, sizeof(Link *));
-	if (!dict.function_table || !dict.attribute_table || !dict.string_table || !dict.link_table) {
+	if (!dict.function_table || !dict.attribute_table || !dict.string_table ||
+	    !dict.link_table) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -575,8 +580,7 @@ int otlp_encode(struct profile *p, const struct frame_syms *fs, struct proc_tabl
 				v->value_case = ANY_INT;
 				v->int_value = e.attrs.v[i].ival;
 			} else {
-				v->value_case =
-					ANY_STRING;
+				v->value_case = ANY_STRING;
 				v->string_value = (char *)strtab_get(&e.strings, e.attrs.v[i].sval);
 			}
 			kv->value = v;

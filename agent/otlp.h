@@ -18,9 +18,9 @@
 struct otlp_meta {
 	uint64_t start_unix_ns; /* the interval's start (wall clock) */
 	uint64_t duration_ns;
-	uint64_t period_ns; /* 1e9 / frequency */
-	int64_t mono_to_unix_ns; /* add to a sample's CLOCK_MONOTONIC time to get unix time */
-	bool raw_user_frames; /* --symbolize=collector: native user frames without lines */
+	uint64_t period_ns;	     /* 1e9 / frequency */
+	int64_t mono_to_unix_ns;     /* add to a sample's CLOCK_MONOTONIC time to get unix time */
+	bool raw_user_frames;	     /* --symbolize=collector: native user frames without lines */
 	const char *kernel_build_id; /* hex, or "" */
 	const char *agent_version;
 };

@@ -18,7 +18,7 @@ static void append_name(struct buf *b, const char *s)
 }
 
 struct folded {
-	struct strtab lines; /* distinct lines, without counts */
+	struct strtab lines;  /* distinct lines, without counts */
 	VEC(uint64_t) counts; /* by line id */
 };
 
@@ -32,8 +32,8 @@ static int line_cmp(const void *a, const void *b)
 
 int output_folded(struct profile *p, const struct frame_syms *fs, struct buf *out)
 {
-	struct folded f = { 0 };
-	struct buf line = { 0 };
+	struct folded f = {0};
+	struct buf line = {0};
 	uint32_t *order = NULL;
 	int err = 0;
 
@@ -111,7 +111,7 @@ static bool func_eq(const void *ctx, uint32_t idx, const void *key)
 
 static int64_t func_id(struct pprof_funcs *pf, const struct frame_line *l)
 {
-	struct func_key k = { l->name, l->system_name, l->file };
+	struct func_key k = {l->name, l->system_name, l->file};
 	uint64_t h = hash_bytes(&k, sizeof(k), 13);
 	int64_t idx = itab_find(&pf->idx, h, func_eq, pf, &k);
 
@@ -128,7 +128,7 @@ int output_pprof(struct profile *p, const struct frame_syms *fs, struct proc_tab
 {
 	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
 	Perftools__Profiles__ValueType st[2], pt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-	Perftools__Profiles__ValueType *stp[2] = { &st[0], &st[1] };
+	Perftools__Profiles__ValueType *stp[2] = {&st[0], &st[1]};
 	Perftools__Profiles__Sample *samples = NULL, **samplep = NULL;
 	Perftools__Profiles__Label *labels = NULL, **labelp = NULL;
 	Perftools__Profiles__Location *locs = NULL, **locp = NULL;
@@ -139,7 +139,7 @@ int output_pprof(struct profile *p, const struct frame_syms *fs, struct proc_tab
 	int64_t *values = NULL;
 	uint32_t *map_of_obj = NULL;
 	char **strings = NULL;
-	struct pprof_funcs pf = { 0 };
+	struct pprof_funcs pf = {0};
 	size_t nframes = profile__nframes(p), nsamples = profile__nsamples(p), nmaps = 0;
 	size_t nstr, nloc_ids = 0, packed_len;
 	uint32_t s_samples, s_count, s_cpu, s_ns, s_pid, s_tid, s_process, s_thread, max_obj = 0;
@@ -240,11 +240,13 @@ int output_pprof(struct profile *p, const struct frame_syms *fs, struct proc_tab
 			int64_t fid;
 
 			if (f->kind == FRAME_KERNEL) {
-				/* pprof has no frame kinds: mark kernel functions the way perf does */
+				/* pprof has no frame kinds: mark kernel functions the way perf does
+				 */
 				char name[1024];
 
 				snprintf(name, sizeof(name), "%s_[k]", profile__str(p, fl->name));
-				shown.name = shown.system_name = profile__string(p, name, strlen(name));
+				shown.name = shown.system_name =
+					profile__string(p, name, strlen(name));
 				if (shown.name == UINT32_MAX) {
 					err = -ENOMEM;
 					goto cleanup;

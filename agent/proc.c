@@ -21,8 +21,8 @@ struct proc_table {
 	struct symbolizer *sym;
 	struct unwind_cache *unwind;
 	struct labeler *labeler;
-	struct hmap procs; /* pid -> struct proc */
-	struct hmap objects_by_file; /* (dev, ino) key -> struct object */
+	struct hmap procs;	      /* pid -> struct proc */
+	struct hmap objects_by_file;  /* (dev, ino) key -> struct object */
 	VEC(struct object *) objects; /* by id; NULL slots are free */
 	VEC(uint32_t) free_ids;
 	struct object *vdso;
@@ -128,7 +128,8 @@ static int open_mapped_file(uint32_t pid, const struct maps_line *ml, const char
 	return fd < 0 ? -errno : fd;
 }
 
-static struct object *object_for_file(struct proc_table *t, uint32_t pid, const struct maps_line *ml)
+static struct object *object_for_file(struct proc_table *t, uint32_t pid,
+				      const struct maps_line *ml)
 {
 	uint64_t key = file_key(ml->dev, ml->ino);
 	struct object *o = hmap_get(&t->objects_by_file, key);
@@ -157,7 +158,8 @@ static struct object *object_for_file(struct proc_table *t, uint32_t pid, const 
 				o->module = symbolizer__module(t->sym, o->elf.build_id,
 							       o->elf.build_id_len, path, fd);
 			/* start building the unwind table now, before samples need it */
-			if (t->unwind && (o->elf.has_eh_frame || o->elf.has_debug_frame || o->is_go))
+			if (t->unwind &&
+			    (o->elf.has_eh_frame || o->elf.has_debug_frame || o->is_go))
 				o->unwind = unwind_cache__get(t->unwind, unwind_key(o), fd);
 		}
 		close(fd);
@@ -198,7 +200,8 @@ static struct object *object_vdso(struct proc_table *t)
 			     line = strtok_r(NULL, "\n", &save)) {
 				struct maps_line ml;
 
-				if (parse_maps_line(line, &ml) == 0 && strcmp(ml.path, "[vdso]") == 0)
+				if (parse_maps_line(line, &ml) == 0 &&
+				    strcmp(ml.path, "[vdso]") == 0)
 					size = ml.end - ml.start;
 			}
 			free(maps);
@@ -214,7 +217,8 @@ static struct object *object_vdso(struct proc_table *t)
 
 				if (fd >= 0) {
 					if (write(fd, image, size) == (ssize_t)size)
-						o->unwind = unwind_cache__get(t->unwind, unwind_key(o), fd);
+						o->unwind = unwind_cache__get(t->unwind,
+									      unwind_key(o), fd);
 					close(fd);
 				}
 			}
@@ -249,7 +253,7 @@ static struct object *object_anon(struct proc_table *t)
 	return o;
 }
 
-static struct maps empty_maps = { .refs = 1 }; /* shared; never freed */
+static struct maps empty_maps = {.refs = 1}; /* shared; never freed */
 
 struct maps *maps__get(struct maps *m)
 {
@@ -313,7 +317,7 @@ static int mapping_cmp(const void *a, const void *b)
 
 static int proc_read_maps(struct proc_table *t, struct proc *p)
 {
-	VEC(struct mapping) maps = { 0 };
+	VEC(struct mapping) maps = {0};
 	struct maps *snap = NULL;
 	char path[64], *data = NULL, *line, *save = NULL;
 	size_t len;
@@ -338,7 +342,7 @@ static int proc_read_maps(struct proc_table *t, struct proc *p)
 	}
 	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct maps_line ml;
-		struct mapping m = { 0 };
+		struct mapping m = {0};
 		uint64_t vaddr;
 
 		if (parse_maps_line(line, &ml) || ml.perms[2] != 'x')

@@ -23,19 +23,19 @@ enum object_kind {
 };
 
 struct object {
-	uint32_t id; /* index in the table; stable until the object is collected */
-	uint32_t refs; /* mappings that point here */
+	uint32_t id;	     /* index in the table; stable until the object is collected */
+	uint32_t refs;	     /* mappings that point here */
 	uint64_t last_epoch; /* last epoch a frame used this object */
 	enum object_kind kind;
 	uint64_t dev, ino;
-	char *path; /* as the process sees it */
+	char *path;	  /* as the process sees it */
 	const char *name; /* base name of path */
-	int elf_err; /* 0 when elf is valid */
+	int elf_err;	  /* 0 when elf is valid */
 	struct elf_info elf;
 	char build_id[2 * ELF_BUILD_ID_MAX + 1]; /* lowercase hex, "" if none */
-	struct sym_module *module; /* NULL when the file is unreadable */
+	struct sym_module *module;		 /* NULL when the file is unreadable */
 	struct unwind_entry *unwind; /* NULL without an unwind cache or a readable ELF file */
-	bool is_go; /* has a Go pc-line table */
+	bool is_go;		     /* has a Go pc-line table */
 };
 
 enum mapping_flags {
@@ -44,8 +44,8 @@ enum mapping_flags {
 
 struct mapping {
 	uint64_t start, end; /* process addresses [start, end) */
-	uint64_t pgoff; /* file offset of start */
-	uint64_t bias; /* ELF address = process address - bias */
+	uint64_t pgoff;	     /* file offset of start */
+	uint64_t bias;	     /* ELF address = process address - bias */
 	struct object *obj;
 	uint32_t flags;
 };
@@ -78,12 +78,12 @@ struct proc {
 	uint32_t pid;
 	uint64_t start_time; /* boot-based ns, from the kernel; tells pid reuse apart */
 	char comm[16];
-	struct maps *maps; /* never NULL after creation; empty when unknown */
+	struct maps *maps;	    /* never NULL after creation; empty when unknown */
 	struct proc_labels *labels; /* NULL without a labeler */
-	uint64_t labels_gen; /* profile generation labelset belongs to */
+	uint64_t labels_gen;	    /* profile generation labelset belongs to */
 	uint32_t labelset;
-	bool maps_valid; /* false after exec until re-read */
-	bool gone; /* /proc/PID vanished while reading */
+	bool maps_valid;       /* false after exec until re-read */
+	bool gone;	       /* /proc/PID vanished while reading */
 	uint64_t maps_read_ns; /* CLOCK_MONOTONIC of the last read */
 	uint64_t refreshes;
 };
@@ -94,7 +94,7 @@ struct proc_table_stats {
 	uint64_t maps_reads;
 	uint64_t maps_read_errors;
 	uint64_t unmapped_addrs; /* addresses in no known mapping */
-	uint64_t relabels; /* processes labelled again after their pod's metadata changed */
+	uint64_t relabels;	 /* processes labelled again after their pod's metadata changed */
 };
 
 struct proc_table;

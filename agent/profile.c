@@ -106,14 +106,14 @@ static bool labelset_eq(const void *ctx, uint32_t idx, const void *key)
 	const struct labelset_key *k = key;
 	const struct stack_ref *s = &p->labelsets.v[idx];
 
-	return s->len == k->n &&
-	       (k->n == 0 || memcmp(&p->label_pairs.v[s->off], k->pairs, k->n * sizeof(*k->pairs)) == 0);
+	return s->len == k->n && (k->n == 0 || memcmp(&p->label_pairs.v[s->off], k->pairs,
+						      k->n * sizeof(*k->pairs)) == 0);
 }
 
 uint32_t profile__labelset(struct profile *p, const struct proc_labels *labels)
 {
 	struct label_ids pairs[LABELS_MAX];
-	struct labelset_key k = { pairs, 0 };
+	struct labelset_key k = {pairs, 0};
 	struct stack_ref ref;
 	uint64_t h;
 	int64_t idx;
@@ -224,8 +224,7 @@ size_t profile__bytes(const struct profile *p)
 	return p->frames.cap * sizeof(*p->frames.v) + p->stack_frames.cap * sizeof(uint32_t) +
 	       p->stacks.cap * sizeof(*p->stacks.v) + strtab_bytes(&p->strings) +
 	       p->samples.cap * sizeof(*p->samples.v) + p->ts_pool.cap * sizeof(*p->ts_pool.v) +
-	       (p->frame_idx.cap + p->stack_idx.cap + p->sample_idx.cap) *
-		       sizeof(struct itab_slot);
+	       (p->frame_idx.cap + p->stack_idx.cap + p->sample_idx.cap) * sizeof(struct itab_slot);
 }
 
 int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc_name,
@@ -233,8 +232,8 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc
 		 uint64_t time_ns)
 {
 	uint32_t ids[PROFILE_MAX_FRAMES];
-	struct stack_key sk = { ids, 0 };
-	struct sample_agg key = { 0 };
+	struct stack_key sk = {ids, 0};
+	struct sample_agg key = {0};
 	uint64_t h;
 	int64_t idx;
 
@@ -243,12 +242,12 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc
 		return -E2BIG;
 	}
 	for (uint32_t i = 0; i < n && i < PROFILE_MAX_FRAMES; i++) {
-		struct frame marker = { .kind = FRAME_TRUNCATED };
+		struct frame marker = {.kind = FRAME_TRUNCATED};
 
 		/* a stack over the limit keeps its leaf end and says it was cut */
-		idx = intern_frame(p, (n > PROFILE_MAX_FRAMES && i == PROFILE_MAX_FRAMES - 1) ?
-					      &marker :
-					      &frames[i]);
+		idx = intern_frame(p, (n > PROFILE_MAX_FRAMES && i == PROFILE_MAX_FRAMES - 1)
+					      ? &marker
+					      : &frames[i]);
 		if (idx < 0)
 			goto oom;
 		ids[i] = (uint32_t)idx;
@@ -259,7 +258,7 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc
 	h = hash_bytes(ids, n * sizeof(uint32_t), 5);
 	idx = itab_find(&p->stack_idx, h, stack_eq, p, &sk);
 	if (idx < 0) {
-		struct stack_ref ref = { (uint32_t)p->stack_frames.len, n };
+		struct stack_ref ref = {(uint32_t)p->stack_frames.len, n};
 
 		if (VEC_RESERVE(&p->stack_frames, n))
 			goto oom;
@@ -295,7 +294,7 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid, const char *proc
 	}
 	if (p->opts.keep_timestamps) {
 		struct sample_agg *s = &p->samples.v[idx];
-		struct ts_node node = { time_ns, s->ts_head };
+		struct ts_node node = {time_ns, s->ts_head};
 
 		if (VEC_PUSH(&p->ts_pool, node) == 0) {
 			s->ts_head = (uint32_t)p->ts_pool.len;

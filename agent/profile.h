@@ -14,10 +14,10 @@
 #include "../common/hash.h"
 
 enum frame_kind {
-	FRAME_KERNEL = 1, /* addr: kernel address */
-	FRAME_USER, /* addr: ELF address in object obj_id */
-	FRAME_UNMAPPED, /* addr: process address in no known mapping */
-	FRAME_TRUNCATED, /* marker: the stack was deeper than we could follow */
+	FRAME_KERNEL = 1,   /* addr: kernel address */
+	FRAME_USER,	    /* addr: ELF address in object obj_id */
+	FRAME_UNMAPPED,	    /* addr: process address in no known mapping */
+	FRAME_TRUNCATED,    /* marker: the stack was deeper than we could follow */
 	FRAME_UNWIND_ERROR, /* marker: unwinding stopped at an error before the entry point */
 };
 
@@ -38,18 +38,18 @@ struct stack_ref {
 struct sample_agg {
 	uint32_t pid;
 	uint32_t tid;
-	uint32_t stack; /* stack id */
-	uint32_t proc_name; /* string id */
+	uint32_t stack;	      /* stack id */
+	uint32_t proc_name;   /* string id */
 	uint32_t thread_name; /* string id */
-	uint32_t labels; /* label set id (the process's resource attributes) */
-	uint32_t ts_count; /* timestamps kept for this entry */
+	uint32_t labels;      /* label set id (the process's resource attributes) */
+	uint32_t ts_count;    /* timestamps kept for this entry */
 	uint64_t count;
 	uint32_t ts_head; /* index+1 into the timestamp pool of the newest, 0 = none */
 	uint32_t pad;
 };
 
 struct profile_opts {
-	bool keep_timestamps; /* one timestamp per sample (OTLP) */
+	bool keep_timestamps;	    /* one timestamp per sample (OTLP) */
 	uint64_t max_samples_bytes; /* bound on aggregate + timestamp memory; 0 = 1 GiB */
 };
 
@@ -75,7 +75,8 @@ struct label_ids {
 struct proc_labels;
 uint32_t profile__labelset(struct profile *p, const struct proc_labels *labels);
 /* The pairs of a label set. */
-const struct label_ids *profile__labelset_get(const struct profile *p, uint32_t id, uint32_t *ret_n);
+const struct label_ids *profile__labelset_get(const struct profile *p, uint32_t id,
+					      uint32_t *ret_n);
 size_t profile__nlabelsets(const struct profile *p);
 /* Changes whenever ids go stale (reset): callers caching ids compare it. */
 uint64_t profile__generation(const struct profile *p);

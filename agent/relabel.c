@@ -31,8 +31,9 @@ static bool label_name_ok(const char *s, size_t n)
 	if (!n)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '.' || s[i] == '_' || s[i] == '-' || s[i] == '/'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-' ||
+		      s[i] == '/'))
 			return false;
 	return true;
 }
@@ -53,7 +54,8 @@ int relabel_parse(const char *text, struct relabel_rule *ret, char *err, size_t 
 	else if (alen == 9 && strncmp(text, "labeldrop", 9) == 0)
 		ret->action = RELABEL_LABELDROP;
 	else {
-		snprintf(err, err_size, "'%.*s' is not keep, drop, replace or labeldrop", (int)alen, text);
+		snprintf(err, err_size, "'%.*s' is not keep, drop, replace or labeldrop", (int)alen,
+			 text);
 		return -EINVAL;
 	}
 	if (!sp || !sp[1]) {
@@ -65,14 +67,16 @@ int relabel_parse(const char *text, struct relabel_rule *ret, char *err, size_t 
 		return compile(&ret->re, rest, err, err_size);
 	op = strstr(rest, "=~");
 	if (!op || !label_name_ok(rest, (size_t)(op - rest))) {
-		snprintf(err, err_size, "expected LABEL=~REGEX after '%.*s', got '%s'", (int)alen, text, rest);
+		snprintf(err, err_size, "expected LABEL=~REGEX after '%.*s', got '%s'", (int)alen,
+			 text, rest);
 		return -EINVAL;
 	}
 	if (ret->action == RELABEL_REPLACE) {
 		arrow = strstr(op + 2, " => ");
 		eq = arrow ? strchr(arrow + 4, '=') : NULL;
 		if (!arrow || !eq || !label_name_ok(arrow + 4, (size_t)(eq - arrow - 4))) {
-			snprintf(err, err_size, "expected 'replace LABEL=~REGEX => TARGET=VALUE', got '%s'", text);
+			snprintf(err, err_size,
+				 "expected 'replace LABEL=~REGEX => TARGET=VALUE', got '%s'", text);
 			return -EINVAL;
 		}
 		ret->target = strndup(arrow + 4, (size_t)(eq - arrow - 4));
@@ -85,7 +89,8 @@ int relabel_parse(const char *text, struct relabel_rule *ret, char *err, size_t 
 		e = re ? compile(&ret->re, re, err, err_size) : -ENOMEM;
 		free(re);
 	}
-	if (!e && (!ret->source || (ret->action == RELABEL_REPLACE && (!ret->target || !ret->replacement))))
+	if (!e && (!ret->source ||
+		   (ret->action == RELABEL_REPLACE && (!ret->target || !ret->replacement))))
 		e = -ENOMEM;
 	if (e) {
 		free(ret->source);
@@ -192,9 +197,10 @@ bool relabel_apply(const struct relabel_rule *rules, size_t n, struct label_set 
 		if ((rule->action == RELABEL_KEEP && !hit) || (rule->action == RELABEL_DROP && hit))
 			return false;
 		if (rule->action == RELABEL_REPLACE && hit) {
-			struct buf out = { 0 };
+			struct buf out = {0};
 
-			/* group 1 is the whole match (the anchoring parentheses): $1 is the user's first */
+			/* group 1 is the whole match (the anchoring parentheses): $1 is the user's
+			 * first */
 			expand(rule->replacement, v, m + 1, &out);
 			if (out.len && !out.oom) {
 				label_set_put(ls, rule->target, buf_cstr(&out));

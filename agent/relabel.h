@@ -23,7 +23,7 @@ enum relabel_action { RELABEL_KEEP, RELABEL_DROP, RELABEL_REPLACE, RELABEL_LABEL
 
 struct relabel_rule {
 	enum relabel_action action;
-	char *source; /* label name (not for labeldrop) */
+	char *source;		    /* label name (not for labeldrop) */
 	char *target, *replacement; /* replace */
 	regex_t re;
 };

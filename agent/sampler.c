@@ -54,7 +54,8 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 		size_t i, j = 0;
 
 		for (i = 0; line[i] && j < sizeof(libbpf_last_warning) - 1; i++)
-			libbpf_last_warning[j++] = (line[i] == '"' || line[i] == '\n') ? '\'' : line[i];
+			libbpf_last_warning[j++] =
+				(line[i] == '"' || line[i] == '\n') ? '\'' : line[i];
 		libbpf_last_warning[j] = 0;
 	}
 	/* a verifier log can be megabytes: its verdict is at the end */
@@ -164,7 +165,8 @@ struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn 
 	s->skel->rodata->stack_copy_max = MIN(opts->stack_copy_bytes, SONDE_STACK_COPY_MAX);
 	s->skel->bss->sampling_paused = opts->start_paused;
 	{
-		uint64_t ring = opts->ring_bytes ? opts->ring_bytes : default_ring_bytes(s->ncpus_possible);
+		uint64_t ring =
+			opts->ring_bytes ? opts->ring_bytes : default_ring_bytes(s->ncpus_possible);
 
 		s->skel->rodata->wakeup_bytes = ring / 4;
 		bpf_map__set_max_entries(s->skel->maps.events, (uint32_t)ring);
@@ -178,17 +180,20 @@ struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn 
 			char msg[128];
 
 			libbpf_strerror(err, msg, sizeof(msg));
-			log_error(opts->btf_path ? "cannot use the kernel BTF given with --btf" :
-						   "cannot prepare the BPF programs for this kernel",
+			log_error(opts->btf_path
+					  ? "cannot use the kernel BTF given with --btf"
+					  : "cannot prepare the BPF programs for this kernel",
 				  "err=\"%s\" libbpf=\"%s\"", msg, libbpf_last_warning);
 		} else if (err == -EPERM)
 			log_error("permission denied loading BPF programs: run as root, or grant "
-				  "CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_SYSLOG",
+				  "CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and "
+				  "CAP_SYSLOG",
 				  "err=\"%s\" libbpf=\"%s\"", strerror(-err), libbpf_last_warning);
 		else
-			log_error("the kernel rejected the BPF programs (run with --log-level debug "
-				  "for the verifier log)",
-				  "err=\"%s\" libbpf=\"%s\"", strerror(-err), libbpf_last_warning);
+			log_error(
+				"the kernel rejected the BPF programs (run with --log-level debug "
+				"for the verifier log)",
+				"err=\"%s\" libbpf=\"%s\"", strerror(-err), libbpf_last_warning);
 		goto fail;
 	}
 
@@ -244,7 +249,8 @@ static int open_event(bool hardware, uint32_t freq, int cpu)
 		attr.freq = 1;
 		attr.sample_freq = freq;
 	} else {
-		/* a fixed period in nanoseconds of CPU time: every sample is worth exactly 1/freq s */
+		/* a fixed period in nanoseconds of CPU time: every sample is worth exactly 1/freq s
+		 */
 		attr.type = PERF_TYPE_SOFTWARE;
 		attr.config = PERF_COUNT_SW_CPU_CLOCK;
 		attr.sample_period = NSEC_PER_SEC / freq;
@@ -283,11 +289,11 @@ int sampler__attach(struct sampler *s)
 		if (!online[cpu])
 			continue;
 		fd = open_event(hw, s->opts.frequency, cpu);
-		if (fd < 0 && hw && (fd == -ENOENT || fd == -EOPNOTSUPP || fd == -ENODEV ||
-				     fd == -EINVAL)) {
+		if (fd < 0 && hw &&
+		    (fd == -ENOENT || fd == -EOPNOTSUPP || fd == -ENODEV || fd == -EINVAL)) {
 			/* no PMU here (a VM): every CPU falls back to cpu-clock */
-			log_info("no hardware cycles event, sampling with cpu-clock",
-				 "err=\"%s\"", strerror(-fd));
+			log_info("no hardware cycles event, sampling with cpu-clock", "err=\"%s\"",
+				 strerror(-fd));
 			hw = false;
 			fd = open_event(hw, s->opts.frequency, cpu);
 		}
@@ -298,8 +304,8 @@ int sampler__attach(struct sampler *s)
 					  "grant CAP_PERFMON",
 					  "cpu=%d err=\"%s\"", cpu, strerror(-err));
 			else
-				log_error("cannot open the sampling perf event", "cpu=%d err=\"%s\"",
-					  cpu, strerror(-err));
+				log_error("cannot open the sampling perf event",
+					  "cpu=%d err=\"%s\"", cpu, strerror(-err));
 			return err;
 		}
 		link = bpf_program__attach_perf_event(s->skel->progs.sonde_sample, fd);
@@ -321,8 +327,10 @@ int sampler__attach(struct sampler *s)
 			struct bpf_link **link;
 			const char *tp;
 		} tps[] = {
-			{ s->skel->progs.sonde_exec, &s->skel->links.sonde_exec, "sched_process_exec" },
-			{ s->skel->progs.sonde_exit, &s->skel->links.sonde_exit, "sched_process_exit" },
+			{s->skel->progs.sonde_exec, &s->skel->links.sonde_exec,
+			 "sched_process_exec"},
+			{s->skel->progs.sonde_exit, &s->skel->links.sonde_exit,
+			 "sched_process_exit"},
 		};
 
 		for (size_t i = 0; i < ARRAY_SIZE(tps); i++) {

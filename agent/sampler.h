@@ -16,17 +16,17 @@ struct sampler;
 
 struct sampler_opts {
 	size_t sz;
-	uint32_t frequency; /* Hz per CPU */
+	uint32_t frequency;   /* Hz per CPU */
 	const uint32_t *pids; /* in-kernel filter; none = every process */
 	size_t npids;
 	const uint64_t *cgroup_ids; /* cgroup v2 ids; descendants match */
 	size_t ncgroup_ids;
 	uint64_t ring_bytes; /* 0 = 512 KiB per CPU, clamped to 4..256 MiB */
 	uint32_t stack_copy_bytes;
-	bool fp_stack; /* in-kernel frame-pointer walk of the user stack */
-	bool hardware_event; /* try cycles first */
+	bool fp_stack;	      /* in-kernel frame-pointer walk of the user stack */
+	bool hardware_event;  /* try cycles first */
 	const char *btf_path; /* custom kernel BTF, or NULL */
-	bool start_paused; /* attach without sampling until sampler__start() */
+	bool start_paused;    /* attach without sampling until sampler__start() */
 };
 
 /*

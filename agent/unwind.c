@@ -31,7 +31,7 @@ const char *unwind_status_name(enum unwind_status s)
 struct uregs {
 	uint64_t pc, sp, bp;
 	bool bp_known;
-	bool exact; /* pc is the interrupted instruction, not a return address */
+	bool exact;		       /* pc is the interrupted instruction, not a return address */
 	const struct sonde_regs *leaf; /* every register, in the leaf frame only */
 };
 
@@ -68,20 +68,48 @@ static bool reg_value(const struct uregs *r, unsigned reg, uint64_t *ret)
 	if (!l)
 		return false;
 	switch (reg) {
-	case 0: *ret = l->ax; return true;
-	case 1: *ret = l->dx; return true;
-	case 2: *ret = l->cx; return true;
-	case 3: *ret = l->bx; return true;
-	case 4: *ret = l->si; return true;
-	case 5: *ret = l->di; return true;
-	case 8: *ret = l->r8; return true;
-	case 9: *ret = l->r9; return true;
-	case 10: *ret = l->r10; return true;
-	case 11: *ret = l->r11; return true;
-	case 12: *ret = l->r12; return true;
-	case 13: *ret = l->r13; return true;
-	case 14: *ret = l->r14; return true;
-	case 15: *ret = l->r15; return true;
+	case 0:
+		*ret = l->ax;
+		return true;
+	case 1:
+		*ret = l->dx;
+		return true;
+	case 2:
+		*ret = l->cx;
+		return true;
+	case 3:
+		*ret = l->bx;
+		return true;
+	case 4:
+		*ret = l->si;
+		return true;
+	case 5:
+		*ret = l->di;
+		return true;
+	case 8:
+		*ret = l->r8;
+		return true;
+	case 9:
+		*ret = l->r9;
+		return true;
+	case 10:
+		*ret = l->r10;
+		return true;
+	case 11:
+		*ret = l->r11;
+		return true;
+	case 12:
+		*ret = l->r12;
+		return true;
+	case 13:
+		*ret = l->r13;
+		return true;
+	case 14:
+		*ret = l->r14;
+		return true;
+	case 15:
+		*ret = l->r15;
+		return true;
 	}
 	return false;
 }
@@ -218,8 +246,8 @@ enum unwind_status unwind_user(struct unwind_cache *cache, struct proc_table *pr
 			       const struct maps *maps, const struct sonde_sample *s,
 			       struct frame *out, uint32_t max, uint32_t *ret_n)
 {
-	struct stack_view sv = { (const uint8_t *)(s + 1), s->regs.sp, s->stack_bytes };
-	struct uregs r = { s->regs.ip, s->regs.sp, s->regs.bp, true, true, &s->regs };
+	struct stack_view sv = {(const uint8_t *)(s + 1), s->regs.sp, s->stack_bytes};
+	struct uregs r = {s->regs.ip, s->regs.sp, s->regs.bp, true, true, &s->regs};
 	enum unwind_status st = UNWIND_TRUNCATED_DEPTH;
 	uint32_t n = 0;
 
@@ -238,7 +266,8 @@ enum unwind_status unwind_user(struct unwind_cache *cache, struct proc_table *pr
 		struct go_func fn;
 
 		if (r.pc == 0 && n > 0) {
-			st = UNWIND_COMPLETE; /* a zeroed return address ends some runtimes' stacks */
+			st = UNWIND_COMPLETE; /* a zeroed return address ends some runtimes' stacks
+					       */
 			break;
 		}
 		memset(f, 0, sizeof(*f));
@@ -278,8 +307,8 @@ enum unwind_status unwind_user(struct unwind_cache *cache, struct proc_table *pr
 			break;
 	}
 	if (st != UNWIND_COMPLETE && st != UNWIND_PENDING)
-		put_marker(&out[n++], st <= UNWIND_TRUNCATED_DEPTH ? FRAME_TRUNCATED :
-								   FRAME_UNWIND_ERROR, st);
+		put_marker(&out[n++],
+			   st <= UNWIND_TRUNCATED_DEPTH ? FRAME_TRUNCATED : FRAME_UNWIND_ERROR, st);
 	*ret_n = n;
 	return st;
 }

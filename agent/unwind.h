@@ -19,17 +19,17 @@
 #include "../bpf/profile.h"
 
 enum unwind_status {
-	UNWIND_COMPLETE = 0, /* reached the outermost frame */
-	UNWIND_TRUNCATED_COPY, /* the stack copy ended first (a deeper stack than --stack-bytes) */
+	UNWIND_COMPLETE = 0,	/* reached the outermost frame */
+	UNWIND_TRUNCATED_COPY,	/* the stack copy ended first (a deeper stack than --stack-bytes) */
 	UNWIND_TRUNCATED_DEPTH, /* more frames than the limit */
-	UNWIND_PENDING, /* a table is still being built: try the sample again later */
-	UNWIND_ERR_UNMAPPED, /* an address in no executable mapping */
-	UNWIND_ERR_NO_CFI, /* code without unwind information (JIT, anonymous memory) */
-	UNWIND_ERR_RULE, /* a CFI rule we do not evaluate */
-	UNWIND_ERR_REGISTER, /* a rule needs a register not known in this frame */
-	UNWIND_ERR_LOOP, /* the stack pointer did not move towards the stack's base */
-	UNWIND_ERR_TABLE, /* the unwind table could not be built */
-	UNWIND_NO_USER, /* a kernel thread, or no user registers */
+	UNWIND_PENDING,		/* a table is still being built: try the sample again later */
+	UNWIND_ERR_UNMAPPED,	/* an address in no executable mapping */
+	UNWIND_ERR_NO_CFI,	/* code without unwind information (JIT, anonymous memory) */
+	UNWIND_ERR_RULE,	/* a CFI rule we do not evaluate */
+	UNWIND_ERR_REGISTER,	/* a rule needs a register not known in this frame */
+	UNWIND_ERR_LOOP,	/* the stack pointer did not move towards the stack's base */
+	UNWIND_ERR_TABLE,	/* the unwind table could not be built */
+	UNWIND_NO_USER,		/* a kernel thread, or no user registers */
 	UNWIND_NSTATUS,
 };
 

@@ -42,7 +42,7 @@ static int add_row(void *ctx, uint64_t start, uint64_t end, const struct cfi_rul
 	struct builder *b = ctx;
 	uint64_t h = hash_bytes(rule, sizeof(*rule), 17);
 	int64_t idx = itab_find(&b->rule_idx, h, rule_eq, b, rule);
-	struct build_row row = { start, end, 0 };
+	struct build_row row = {start, end, 0};
 
 	if (idx < 0) {
 		if (b->rules.len >= MAX_RULES) {
@@ -86,8 +86,8 @@ static int row_cmp(const void *a, const void *b)
 /* Turns sorted [start, end) rows into (pc, rule) starts with explicit gaps. */
 static int finish(struct builder *b, struct unwind_table *t)
 {
-	VEC(uint32_t) pcs = { 0 };
-	VEC(uint16_t) idx = { 0 };
+	VEC(uint32_t) pcs = {0};
+	VEC(uint16_t) idx = {0};
 	uint64_t base, covered = 0;
 
 	if (!b->rows.len)
@@ -107,7 +107,8 @@ static int finish(struct builder *b, struct unwind_table *t)
 			break; /* more than 4 GiB of code: keep the first 4 GiB */
 		if (pcs.len && start > covered) {
 			/* a gap between FDEs */
-			if (VEC_PUSH(&pcs, (uint32_t)(covered - base)) || VEC_PUSH(&idx, UNWIND_NO_RULE))
+			if (VEC_PUSH(&pcs, (uint32_t)(covered - base)) ||
+			    VEC_PUSH(&idx, UNWIND_NO_RULE))
 				goto oom;
 		}
 		if (!(idx.len && idx.v[idx.len - 1] == r->rule && start == covered)) {
@@ -176,10 +177,10 @@ static void find_sections(Elf *elf, struct sections *s)
 
 int unwind_table__build(int fd, struct unwind_table **ret)
 {
-	struct builder b = { .sorted = true };
+	struct builder b = {.sorted = true};
 	struct unwind_table *t = NULL;
 	struct sections sec;
-	struct cfi_section cs = { 0 };
+	struct cfi_section cs = {0};
 	Elf *elf;
 	int err = 0;
 

@@ -25,7 +25,7 @@
 struct unwind_table {
 	uint64_t base; /* ELF address of offset 0 */
 	uint32_t nrows;
-	uint32_t *pcs; /* row start, as offset from base; sorted */
+	uint32_t *pcs;	    /* row start, as offset from base; sorted */
 	uint16_t *rule_idx; /* UNWIND_NO_RULE where no FDE covers the range */
 	struct cfi_rule *rules;
 	uint32_t nrules;

@@ -55,11 +55,14 @@ static uint64_t count_samples(const Request *r)
 	uint64_t n = 0;
 
 	for (size_t i = 0; i < r->n_resource_profiles; i++)
-		for (size_t j = 0; r->resource_profiles[i] && j < r->resource_profiles[i]->n_scope_profiles; j++) {
+		for (size_t j = 0;
+		     r->resource_profiles[i] && j < r->resource_profiles[i]->n_scope_profiles;
+		     j++) {
 			const ScopeProfiles *sp = r->resource_profiles[i]->scope_profiles[j];
 
 			for (size_t k = 0; sp && k < sp->n_profiles; k++)
-				for (size_t s = 0; sp->profiles[k] && s < sp->profiles[k]->n_samples; s++) {
+				for (size_t s = 0;
+				     sp->profiles[k] && s < sp->profiles[k]->n_samples; s++) {
 					const Sample *x = sp->profiles[k]->samples[s];
 
 					n += MAX(x->n_values, x->n_timestamps_unix_nano);
@@ -75,9 +78,9 @@ static uint64_t count_samples(const Request *r)
 static int renamed(const struct file *f, const char *name, struct buf *out)
 {
 	AnyValue v = AnyValue_INIT;
-	VEC(AnyValue **) changed = { 0 };
-	VEC(AnyValue *) saved = { 0 };
-	struct buf raw = { 0 };
+	VEC(AnyValue **) changed = {0};
+	VEC(AnyValue *) saved = {0};
+	struct buf raw = {0};
 	size_t n;
 	int err = 0;
 
@@ -115,7 +118,7 @@ static void *worker(void *arg)
 {
 	struct load *l = arg;
 	CURL *c = curl_easy_init();
-	struct buf body = { 0 };
+	struct buf body = {0};
 	static pthread_mutex_t rename_lock = PTHREAD_MUTEX_INITIALIZER;
 
 	curl_easy_setopt(c, CURLOPT_URL, l->url);
@@ -136,7 +139,8 @@ static void *worker(void *arg)
 		f = &l->files[seq % l->nfiles];
 		buf_reset(&body);
 		if (l->unique_prefix) {
-			snprintf(name, sizeof(name), "%s-%llu", l->unique_prefix, (unsigned long long)seq);
+			snprintf(name, sizeof(name), "%s-%llu", l->unique_prefix,
+				 (unsigned long long)seq);
 			pthread_mutex_lock(&rename_lock); /* the decoded request is shared */
 			renamed(f, name, &body);
 			pthread_mutex_unlock(&rename_lock);
@@ -162,7 +166,8 @@ static void *worker(void *arg)
 			l->samples += f->samples;
 			VEC_PUSH(&l->latencies, dt);
 			if (l->acked)
-				fprintf(l->acked, "%s %llu\n", name[0] ? name : "-", (unsigned long long)f->samples);
+				fprintf(l->acked, "%s %llu\n", name[0] ? name : "-",
+					(unsigned long long)f->samples);
 		} else {
 			l->failed++;
 		}
@@ -183,15 +188,15 @@ static int u64_cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "concurrency", required_argument, NULL, 'c' },
-		{ "requests", required_argument, NULL, 'n' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "unique-services", required_argument, NULL, 'u' },
-		{ "header", required_argument, NULL, 'H' },
-		{ "acked", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
+		{"concurrency", required_argument, NULL, 'c'},
+		{"requests", required_argument, NULL, 'n'},
+		{"duration", required_argument, NULL, 'd'},
+		{"unique-services", required_argument, NULL, 'u'},
+		{"header", required_argument, NULL, 'H'},
+		{"acked", required_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
 	};
-	struct load l = { 0 };
+	struct load l = {0};
 	uint64_t conc = 4, reqs = 0, dur = 0, t0, elapsed;
 	pthread_t *threads;
 	int c;
@@ -217,13 +222,16 @@ int main(int argc, char **argv)
 			l.acked = fopen(optarg, "w");
 			break;
 		default:
-			fprintf(stderr, "usage: otlp_load [--concurrency N] [--requests N | --duration D] "
-					"[--unique-services PREFIX] [--header 'K: V'] [--acked FILE] URL FILE...\n");
+			fprintf(stderr,
+				"usage: otlp_load [--concurrency N] [--requests N | --duration D] "
+				"[--unique-services PREFIX] [--header 'K: V'] [--acked FILE] URL "
+				"FILE...\n");
 			return 2;
 		}
 	}
 	if (optind > argc - 2 || !conc || (!reqs && !dur)) {
-		fprintf(stderr, "otlp_load: give URL, request files, and --requests or --duration\n");
+		fprintf(stderr,
+			"otlp_load: give URL, request files, and --requests or --duration\n");
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_ALL);
@@ -243,7 +251,8 @@ int main(int argc, char **argv)
 		free(data);
 		f->req = request_unpack(NULL, f->raw.len, f->raw.data);
 		if (!f->req) {
-			fprintf(stderr, "otlp_load: %s is not an OTLP profiles request\n", argv[optind + 1 + i]);
+			fprintf(stderr, "otlp_load: %s is not an OTLP profiles request\n",
+				argv[optind + 1 + i]);
 			return 1;
 		}
 		f->samples = count_samples(f->req);
@@ -265,18 +274,24 @@ int main(int argc, char **argv)
 	elapsed = clock_ns(CLOCK_MONOTONIC) - t0;
 	if (l.latencies.len)
 		qsort(l.latencies.v, l.latencies.len, sizeof(uint64_t), u64_cmp);
-#define PCT(p) (l.latencies.len ? (double)l.latencies.v[(size_t)((double)(l.latencies.len - 1) * (p))] / 1e6 : 0.0)
+#define PCT(p)                                                                                \
+	(l.latencies.len                                                                      \
+		 ? (double)l.latencies.v[(size_t)((double)(l.latencies.len - 1) * (p))] / 1e6 \
+		 : 0.0)
 	printf("requests: %llu acknowledged, %llu failed (transport %llu", (unsigned long long)l.ok,
 	       (unsigned long long)l.failed, (unsigned long long)l.transport_errors);
 	for (int code = 100; code < 600; code++)
 		if (l.codes[code] && code != 200)
 			printf(", %d: %llu", code, (unsigned long long)l.codes[code]);
 	printf(") in %.2f s, %llu connections\n", (double)elapsed / 1e9, (unsigned long long)conc);
-	printf("throughput: %.1f requests/s, %.2f MB/s on the wire (gzip), %.2f MB/s of OTLP, %.0f samples/s\n",
-	       (double)l.ok / ((double)elapsed / 1e9), (double)l.bytes_wire / 1e6 / ((double)elapsed / 1e9),
-	       (double)l.bytes_raw / 1e6 / ((double)elapsed / 1e9), (double)l.samples / ((double)elapsed / 1e9));
-	printf("acknowledgement latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n", PCT(0.5), PCT(0.9),
-	       PCT(0.99), PCT(1.0));
+	printf("throughput: %.1f requests/s, %.2f MB/s on the wire (gzip), %.2f MB/s of OTLP, %.0f "
+	       "samples/s\n",
+	       (double)l.ok / ((double)elapsed / 1e9),
+	       (double)l.bytes_wire / 1e6 / ((double)elapsed / 1e9),
+	       (double)l.bytes_raw / 1e6 / ((double)elapsed / 1e9),
+	       (double)l.samples / ((double)elapsed / 1e9));
+	printf("acknowledgement latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+	       PCT(0.5), PCT(0.9), PCT(0.99), PCT(1.0));
 	if (l.acked)
 		fclose(l.acked);
 	for (size_t i = 0; i < l.nfiles; i++) {

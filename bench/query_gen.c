@@ -20,11 +20,12 @@
 
 int main(int argc, char **argv)
 {
-	uint64_t interval = 10 * NSEC_PER_SEC, block = 600 * NSEC_PER_SEC, days, base_min = UINT64_MAX;
+	uint64_t interval = 10 * NSEC_PER_SEC, block = 600 * NSEC_PER_SEC, days,
+		 base_min = UINT64_MAX;
 	uint64_t now = clock_ns(CLOCK_REALTIME), start, end, bytes = 0, rows = 0, nblocks = 0;
-	struct ingest_limits lim = { .max_body = 1u << 30 };
+	struct ingest_limits lim = {.max_body = 1u << 30};
 	struct ingest_request *r = NULL;
-	struct buf raw = { 0 }, body = { 0 };
+	struct buf raw = {0}, body = {0};
 	struct svcdata **base, **out;
 	const char *const *names;
 	char msg[INGEST_MSG_SIZE], err[256];
@@ -33,8 +34,8 @@ int main(int argc, char **argv)
 	size_t len, n;
 
 	if (argc < 4 || parse_u64(argv[2], &days) || days == 0 ||
-	    (argc > 4 && parse_duration_ns(argv[4], &interval)) || (argc > 5 && parse_duration_ns(argv[5], &block)) ||
-	    interval == 0 || block < interval) {
+	    (argc > 4 && parse_duration_ns(argv[4], &interval)) ||
+	    (argc > 5 && parse_duration_ns(argv[5], &block)) || interval == 0 || block < interval) {
 		fprintf(stderr, "usage: query_gen STORAGE DAYS REQUEST [INTERVAL [BLOCK]]\n");
 		return 2;
 	}
@@ -68,8 +69,8 @@ int main(int argc, char **argv)
 	end = now - now % block;
 	start = end - days * 86400 * NSEC_PER_SEC;
 	for (uint64_t w = start; w < end; w += block) {
-		struct block_write_opts bo = { .tenant = "anonymous", .level = 1, .zstd_level = 9 };
-		struct buf blk = { 0 };
+		struct block_write_opts bo = {.tenant = "anonymous", .level = 1, .zstd_level = 9};
+		struct buf blk = {0};
 		char key[OBJSTORE_MAX_KEY];
 		uint64_t lo = UINT64_MAX, hi = 0;
 
@@ -82,7 +83,8 @@ int main(int argc, char **argv)
 					return 1;
 				out[i]->profiles++;
 				for (size_t k = before; k < out[i]->rows.len; k++)
-					out[i]->rows.v[k].time_ns = out[i]->rows.v[k].time_ns - base_min + t;
+					out[i]->rows.v[k].time_ns =
+						out[i]->rows.v[k].time_ns - base_min + t;
 			}
 			for (size_t k = 0; k < out[i]->rows.len; k++) {
 				lo = MIN(lo, out[i]->rows.v[k].time_ns);
@@ -92,7 +94,8 @@ int main(int argc, char **argv)
 			out[i]->max_time_ns = hi;
 			rows += out[i]->rows.len;
 		}
-		if (block_encode(out, n, &bo, &blk) || block_key("anonymous", lo, hi, 1, key, sizeof(key)) ||
+		if (block_encode(out, n, &bo, &blk) ||
+		    block_key("anonymous", lo, hi, 1, key, sizeof(key)) ||
 		    objstore__put(s, key, blk.data, blk.len)) {
 			fprintf(stderr, "query_gen: cannot store a block: %s\n", objstore_error());
 			return 1;
@@ -103,7 +106,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			svcdata__free(out[i]);
 	}
-	printf("%llu blocks, %.1f MB, %llu samples of %zu services over %llu days (a profile every %.0f s)\n",
+	printf("%llu blocks, %.1f MB, %llu samples of %zu services over %llu days (a profile every "
+	       "%.0f s)\n",
 	       (unsigned long long)nblocks, (double)bytes / 1e6, (unsigned long long)rows, n,
 	       (unsigned long long)days, (double)interval / 1e9);
 	for (size_t i = 0; i < n; i++)

@@ -18,7 +18,7 @@
 
 int main(int argc, char **argv)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .no_debuginfod = true };
+	struct symbolizer_opts o = {.sz = sizeof(o), .no_debuginfod = true};
 	struct symbolizer *s = symbolizer__new(&o);
 	struct sym_result *r = malloc(sizeof(*r));
 	struct symbolizer_stats st;

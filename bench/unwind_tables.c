@@ -24,7 +24,7 @@ int main(void)
 	char line[4096];
 	uint64_t files = 0, elf = 0, with_cfi = 0, rows = 0, bytes = 0, ns = 0, failed = 0, go = 0;
 	uint64_t file_bytes = 0;
-	struct big top[10] = { 0 };
+	struct big top[10] = {0};
 
 	while (fgets(line, sizeof(line), stdin)) {
 		struct unwind_table *t = NULL;
@@ -66,15 +66,17 @@ int main(void)
 		}
 		unwind_table__free(t);
 	}
-	printf("files read: %llu, ELF: %llu (%.1f MiB), with CFI: %llu, Go: %llu, not parsed: %llu\n",
+	printf("files read: %llu, ELF: %llu (%.1f MiB), with CFI: %llu, Go: %llu, not parsed: "
+	       "%llu\n",
 	       (unsigned long long)files, (unsigned long long)elf, file_bytes / 1048576.0,
 	       (unsigned long long)with_cfi, (unsigned long long)go, (unsigned long long)failed);
 	printf("unwind tables: %llu rows, %.1f MiB (%.2f%% of the files), built in %.2f s "
 	       "(%.1f ms per file)\n",
-	       (unsigned long long)rows, bytes / 1048576.0, file_bytes ? 100.0 * bytes / file_bytes : 0,
-	       ns / 1e9, elf ? ns / 1e6 / elf : 0);
+	       (unsigned long long)rows, bytes / 1048576.0,
+	       file_bytes ? 100.0 * bytes / file_bytes : 0, ns / 1e9, elf ? ns / 1e6 / elf : 0);
 	printf("largest tables:\n");
 	for (int i = 0; i < 10 && top[i].bytes; i++)
-		printf("  %8.1f KiB %9u rows  %s\n", top[i].bytes / 1024.0, top[i].rows, top[i].path);
+		printf("  %8.1f KiB %9u rows  %s\n", top[i].bytes / 1024.0, top[i].rows,
+		       top[i].path);
 	return 0;
 }

@@ -22,7 +22,7 @@ const volatile bool filter_pids = false;
 const volatile bool filter_cgroups = false;
 const volatile bool collect_fp_stack = true;
 const volatile __u32 stack_copy_max = 32 * 1024; /* bytes, <= SONDE_STACK_COPY_MAX */
-const volatile __u64 wakeup_bytes = 1 << 20; /* wake the agent past this much unread data */
+const volatile __u64 wakeup_bytes = 1 << 20;	 /* wake the agent past this much unread data */
 /*
  * While set, the sampling program does nothing: the agent attaches first, drops privileges and
  * gets ready, then clears it (a write to mapped memory, no privilege needed).
@@ -83,25 +83,25 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-#define COPY_REGS()                                                                                \
-	do {                                                                                       \
-		COPY_REG(ip);                                                                      \
-		COPY_REG(sp);                                                                      \
-		COPY_REG(bp);                                                                      \
-		COPY_REG(bx);                                                                      \
-		COPY_REG(ax);                                                                      \
-		COPY_REG(cx);                                                                      \
-		COPY_REG(dx);                                                                      \
-		COPY_REG(si);                                                                      \
-		COPY_REG(di);                                                                      \
-		COPY_REG(r8);                                                                      \
-		COPY_REG(r9);                                                                      \
-		COPY_REG(r10);                                                                     \
-		COPY_REG(r11);                                                                     \
-		COPY_REG(r12);                                                                     \
-		COPY_REG(r13);                                                                     \
-		COPY_REG(r14);                                                                     \
-		COPY_REG(r15);                                                                     \
+#define COPY_REGS()            \
+	do {                   \
+		COPY_REG(ip);  \
+		COPY_REG(sp);  \
+		COPY_REG(bp);  \
+		COPY_REG(bx);  \
+		COPY_REG(ax);  \
+		COPY_REG(cx);  \
+		COPY_REG(dx);  \
+		COPY_REG(si);  \
+		COPY_REG(di);  \
+		COPY_REG(r8);  \
+		COPY_REG(r9);  \
+		COPY_REG(r10); \
+		COPY_REG(r11); \
+		COPY_REG(r12); \
+		COPY_REG(r13); \
+		COPY_REG(r14); \
+		COPY_REG(r15); \
 	} while (0)
 
 static __always_inline bool cgroup_allowed(void)

@@ -7,8 +7,8 @@
 enum cli_exit {
 	CLI_OK = 0,
 	CLI_NOT_FOUND = 1, /* ran, but (some of) what was asked for does not exist */
-	CLI_USAGE = 2, /* bad command line */
-	CLI_ERROR = 3, /* could not do it: I/O, server, data errors */
+	CLI_USAGE = 2,	   /* bad command line */
+	CLI_ERROR = 3,	   /* could not do it: I/O, server, data errors */
 };
 
 int cmd_symbolize(int argc, char **argv);

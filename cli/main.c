@@ -19,7 +19,8 @@ static const char usage[] =
 	"  diff        two selections or time ranges, node by node\n"
 	"  series      samples over time, optionally grouped by a label\n"
 	"  labels      label names, or the values of one\n"
-	"  export      the selected profile as pprof or folded stacks (with --url), or a service's\n"
+	"  export      the selected profile as pprof or folded stacks (with --url), or a "
+	"service's\n"
 	"              profile read from a storage directly (sonde export STORAGE --service S)\n"
 	"\n"
 	"Storage and binaries:\n"
@@ -35,20 +36,18 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "symbolize", cmd_symbolize },
-	{ "inspect", cmd_inspect },
-	{ "export", cmd_export },
-	{ "compact", cmd_compact },
-	{ "import", cmd_import },
+	{"symbolize", cmd_symbolize}, {"inspect", cmd_inspect}, {"export", cmd_export},
+	{"compact", cmd_compact},     {"import", cmd_import},
 };
 
-static const char *const query_commands[] = { "top", "flamegraph", "diff", "series", "labels" };
+static const char *const query_commands[] = {"top", "flamegraph", "diff", "series", "labels"};
 
 /* export with --url goes to the API; without, it reads a storage */
 static bool has_url(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--url") == 0 || strcmp(argv[i], "-u") == 0 || strncmp(argv[i], "--url=", 6) == 0)
+		if (strcmp(argv[i], "--url") == 0 || strcmp(argv[i], "-u") == 0 ||
+		    strncmp(argv[i], "--url=", 6) == 0)
 			return true;
 	return false;
 }

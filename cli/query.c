@@ -26,7 +26,8 @@ struct qargs {
 	double min_percent;
 };
 
-/* ---- HTTP ---------------------------------------------------------------------------------------- */
+/* ---- HTTP
+ * ---------------------------------------------------------------------------------------- */
 
 static size_t collect(char *p, size_t size, size_t n, void *ctx)
 {
@@ -41,7 +42,8 @@ static void add_param(CURL *c, struct buf *u, const char *name, const char *valu
 	if (!value)
 		return;
 	e = curl_easy_escape(c, value, 0);
-	buf_printf(u, "%s%s=%s", strchr((const char *)buf_cstr(u), '?') ? "&" : "?", name, e ? e : "");
+	buf_printf(u, "%s%s=%s", strchr((const char *)buf_cstr(u), '?') ? "&" : "?", name,
+		   e ? e : "");
 	curl_free(e);
 }
 
@@ -49,7 +51,7 @@ static void add_param(CURL *c, struct buf *u, const char *name, const char *valu
 static void print_error(const struct qargs *a, long status, struct buf *body)
 {
 	const char *b = buf_cstr(body), *p = strstr(b, "\"error\":\"");
-	struct buf msg = { 0 };
+	struct buf msg = {0};
 
 	if (p) {
 		for (p += 9; *p && *p != '"'; p++) {
@@ -68,7 +70,7 @@ static int api_get(const struct qargs *a, const char *op, struct buf *out, const
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
-	struct buf url = { 0 }, hdr = { 0 };
+	struct buf url = {0}, hdr = {0};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	int ret = CLI_OK;
@@ -101,7 +103,8 @@ static int api_get(const struct qargs *a, const char *op, struct buf *out, const
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
-		fprintf(stderr, "sonde %s: cannot reach %s: %s\n", a->cmd, a->url, *errbuf ? errbuf : curl_easy_strerror(rc));
+		fprintf(stderr, "sonde %s: cannot reach %s: %s\n", a->cmd, a->url,
+			*errbuf ? errbuf : curl_easy_strerror(rc));
 		ret = CLI_ERROR;
 	} else {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -117,7 +120,8 @@ static int api_get(const struct qargs *a, const char *op, struct buf *out, const
 	return ret;
 }
 
-/* ---- tab-separated answers --------------------------------------------------------------------- */
+/* ---- tab-separated answers ---------------------------------------------------------------------
+ */
 
 struct row {
 	char *f[6];
@@ -134,7 +138,7 @@ static void split_rows(struct buf *body, rows_t *rows, const char **note)
 	*note = NULL;
 	while (p && *p) {
 		char *nl = strchr(p, '\n');
-		struct row r = { 0 };
+		struct row r = {0};
 
 		if (nl)
 			*nl = 0;
@@ -166,7 +170,8 @@ static double pct(double a, double b)
 	return b > 0 ? 100.0 * a / b : 0;
 }
 
-/* ---- SVG -------------------------------------------------------------------------------------- */
+/* ---- SVG --------------------------------------------------------------------------------------
+ */
 
 static void xml_text(FILE *f, const char *s)
 {
@@ -194,8 +199,10 @@ static void xml_text(FILE *f, const char *s)
 static int write_svg(const char *path, const rows_t *rows, bool diff)
 {
 	const double width = 1200, row_h = 17;
-	double next[1024] = { 0 }, total = rows->len ? num(&rows->v[0], 2) + (diff ? num(&rows->v[0], 4) : 0) : 0;
-	double sum_l = rows->len ? num(&rows->v[0], 2) : 0, sum_r = rows->len ? num(&rows->v[0], 4) : 0;
+	double next[1024] = {0},
+	       total = rows->len ? num(&rows->v[0], 2) + (diff ? num(&rows->v[0], 4) : 0) : 0;
+	double sum_l = rows->len ? num(&rows->v[0], 2) : 0,
+	       sum_r = rows->len ? num(&rows->v[0], 4) : 0;
 	int max_depth = 0;
 	FILE *f;
 
@@ -204,7 +211,9 @@ static int write_svg(const char *path, const rows_t *rows, bool diff)
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"monospace\" font-size=\"11\">\n",
+	fprintf(f,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+		"font-family=\"monospace\" font-size=\"11\">\n",
 		width, (max_depth + 1) * row_h + 2);
 	for (size_t i = 0; i < rows->len && total > 0; i++) {
 		const struct row *r = &rows->v[i];
@@ -221,7 +230,8 @@ static int write_svg(const char *path, const rows_t *rows, bool diff)
 		for (const char *c = r->f[1]; *c; c++)
 			h = h * 31 + (unsigned char)*c;
 		if (diff) {
-			double l = sum_l > 0 ? num(r, 2) / sum_l : 0, rr = sum_r > 0 ? num(r, 4) / sum_r : 0;
+			double l = sum_l > 0 ? num(r, 2) / sum_l : 0,
+			       rr = sum_r > 0 ? num(r, 4) / sum_r : 0;
 			double k = fmin(1, fabs(rr - l) / fmax(fmax(l, rr), 1e-9));
 
 			red = (unsigned int)(220 + ((rr > l ? 227 : 49) - 220) * k);
@@ -234,13 +244,17 @@ static int write_svg(const char *path, const rows_t *rows, bool diff)
 		}
 		fputs("<g><title>", f);
 		xml_text(f, r->f[1]);
-		fprintf(f, " (%.0f, %.2f%%)</title><rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"rgb(%u,%u,%u)\"/>",
-			num(r, 2), pct(num(r, 2), sum_l), x, d * row_h, w, row_h - 1, red, green, blue);
+		fprintf(f,
+			" (%.0f, %.2f%%)</title><rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" "
+			"height=\"%.0f\" fill=\"rgb(%u,%u,%u)\"/>",
+			num(r, 2), pct(num(r, 2), sum_l), x, d * row_h, w, row_h - 1, red, green,
+			blue);
 		if (w > 40) {
 			char label[256];
 			size_t fit = (size_t)(w / 6.7);
 
-			snprintf(label, sizeof(label), "%.*s", (int)MIN(fit, sizeof(label) - 1), r->f[1]);
+			snprintf(label, sizeof(label), "%.*s", (int)MIN(fit, sizeof(label) - 1),
+				 r->f[1]);
 			fprintf(f, "<text x=\"%.1f\" y=\"%.0f\">", x + 3, d * row_h + 12);
 			xml_text(f, label);
 			fputs("</text>", f);
@@ -251,14 +265,15 @@ static int write_svg(const char *path, const rows_t *rows, bool diff)
 	return fclose(f) ? -errno : 0;
 }
 
-/* ---- the commands ------------------------------------------------------------------------------ */
+/* ---- the commands ------------------------------------------------------------------------------
+ */
 
 static int do_top(const struct qargs *a)
 {
 	char limit[32];
-	const char *extra[] = { "format", "tsv", "limit", limit, "sort", a->sort, NULL };
-	struct buf body = { 0 }, all = { 0 };
-	rows_t rows = { 0 };
+	const char *extra[] = {"format", "tsv", "limit", limit, "sort", a->sort, NULL};
+	struct buf body = {0}, all = {0};
+	rows_t rows = {0};
 	const char *note;
 	double total = 0;
 	int ret;
@@ -267,9 +282,9 @@ static int do_top(const struct qargs *a)
 	/* the total comes with the flame graph's root */
 	ret = api_get(a, "top", &body, extra);
 	if (!ret) {
-		const char *fx[] = { "format", "tsv", "max_nodes", "1", NULL };
+		const char *fx[] = {"format", "tsv", "max_nodes", "1", NULL};
 
-		rows_t root = { 0 };
+		rows_t root = {0};
 
 		ret = api_get(a, "flamegraph", &all, fx);
 		split_rows(&all, &root, &note);
@@ -288,8 +303,8 @@ static int do_top(const struct qargs *a)
 	for (size_t i = 0; i < rows.len; i++) {
 		const struct row *r = &rows.v[i];
 
-		printf("%6.2f%% %12.0f %6.2f%% %12.0f  %s\n", pct(num(r, 1), total), num(r, 1), pct(num(r, 2), total),
-		       num(r, 2), r->f[0]);
+		printf("%6.2f%% %12.0f %6.2f%% %12.0f  %s\n", pct(num(r, 1), total), num(r, 1),
+		       pct(num(r, 2), total), num(r, 2), r->f[0]);
 	}
 	printf("total %.0f samples\n", total);
 out:
@@ -302,10 +317,12 @@ out:
 static int do_flamegraph(const struct qargs *a, bool diff)
 {
 	char nodes[32];
-	const char *extra[] = { "format", "tsv", "max_nodes", nodes, "right_query", a->right_selector,
-				"right_from", a->right_from, "right_to", a->right_to, NULL };
-	struct buf body = { 0 };
-	rows_t rows = { 0 };
+	const char *extra[] = {"format",     "tsv",	    "max_nodes",
+			       nodes,	     "right_query", a->right_selector,
+			       "right_from", a->right_from, "right_to",
+			       a->right_to,  NULL};
+	struct buf body = {0};
+	rows_t rows = {0};
 	const char *note;
 	double total_l, total_r;
 	int ret;
@@ -328,7 +345,8 @@ static int do_flamegraph(const struct qargs *a, bool diff)
 		int e = write_svg(a->svg, &rows, diff);
 
 		if (e) {
-			fprintf(stderr, "sonde %s: cannot write %s: %s\n", a->cmd, a->svg, strerror(-e));
+			fprintf(stderr, "sonde %s: cannot write %s: %s\n", a->cmd, a->svg,
+				strerror(-e));
 			ret = CLI_ERROR;
 			goto out;
 		}
@@ -347,10 +365,11 @@ static int do_flamegraph(const struct qargs *a, bool diff)
 		if (MAX(l, rr) < a->min_percent)
 			continue;
 		if (diff)
-			printf("%6.2f%% %6.2f%% %+7.2f  %*s%s\n", l, rr, rr - l, depth * 2, "", r->f[1]);
-		else
-			printf("%6.2f%% %6.2f%% %10.0f  %*s%s\n", l, pct(num(r, 3), total_l), num(r, 2), depth * 2, "",
+			printf("%6.2f%% %6.2f%% %+7.2f  %*s%s\n", l, rr, rr - l, depth * 2, "",
 			       r->f[1]);
+		else
+			printf("%6.2f%% %6.2f%% %10.0f  %*s%s\n", l, pct(num(r, 3), total_l),
+			       num(r, 2), depth * 2, "", r->f[1]);
 	}
 	if (note)
 		printf("(%s)\n", note);
@@ -362,9 +381,9 @@ out:
 
 static int do_series(const struct qargs *a)
 {
-	const char *extra[] = { "format", "tsv", "group_by", a->group_by, "step", a->step, NULL };
-	struct buf body = { 0 };
-	rows_t rows = { 0 };
+	const char *extra[] = {"format", "tsv", "group_by", a->group_by, "step", a->step, NULL};
+	struct buf body = {0};
+	rows_t rows = {0};
 	const char *note;
 	double sum = 0;
 	int ret = api_get(a, "series", &body, extra);
@@ -398,8 +417,8 @@ out:
 
 static int do_labels(const struct qargs *a)
 {
-	const char *extra[] = { "format", "tsv", "name", a->name, NULL };
-	struct buf body = { 0 };
+	const char *extra[] = {"format", "tsv", "name", a->name, NULL};
+	struct buf body = {0};
 	int ret = api_get(a, a->name ? "label_values" : "labels", &body, extra);
 
 	if (!ret) {
@@ -417,8 +436,8 @@ static int do_labels(const struct qargs *a)
 static int do_export(const struct qargs *a)
 {
 	const char *fmt = a->format ? a->format : "pprof";
-	const char *extra[] = { "format", fmt, NULL };
-	struct buf body = { 0 };
+	const char *extra[] = {"format", fmt, NULL};
+	struct buf body = {0};
 	int ret;
 
 	if (strcmp(fmt, "pprof") == 0 && !a->output) {
@@ -430,7 +449,8 @@ static int do_export(const struct qargs *a)
 		int e = write_file_atomic(a->output, body.data, body.len);
 
 		if (e) {
-			fprintf(stderr, "sonde export: cannot write %s: %s\n", a->output, strerror(-e));
+			fprintf(stderr, "sonde export: cannot write %s: %s\n", a->output,
+				strerror(-e));
 			ret = CLI_ERROR;
 		}
 	} else if (!ret) {
@@ -461,23 +481,49 @@ static const char usage_common[] =
 
 int cmd_query(const char *cmd, int argc, char **argv)
 {
-	enum { O_FROM = 256, O_TO, O_TENANT, O_TOKEN, O_TYPE, O_SVG, O_FORMAT, O_GROUP, O_STEP, O_NAME,
-	       O_LIMIT, O_NODES, O_MIN, O_SORT, O_RQUERY, O_RFROM, O_RTO };
-	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },	  { "from", required_argument, NULL, O_FROM },
-		{ "to", required_argument, NULL, O_TO },	  { "tenant", required_argument, NULL, O_TENANT },
-		{ "token", required_argument, NULL, O_TOKEN },	  { "type", required_argument, NULL, O_TYPE },
-		{ "svg", required_argument, NULL, O_SVG },	  { "format", required_argument, NULL, O_FORMAT },
-		{ "output", required_argument, NULL, 'o' },	  { "group-by", required_argument, NULL, O_GROUP },
-		{ "step", required_argument, NULL, O_STEP },	  { "name", required_argument, NULL, O_NAME },
-		{ "limit", required_argument, NULL, O_LIMIT },	  { "max-nodes", required_argument, NULL, O_NODES },
-		{ "min-percent", required_argument, NULL, O_MIN }, { "sort", required_argument, NULL, O_SORT },
-		{ "right-query", required_argument, NULL, O_RQUERY },
-		{ "right-from", required_argument, NULL, O_RFROM },
-		{ "right-to", required_argument, NULL, O_RTO },	  { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	enum {
+		O_FROM = 256,
+		O_TO,
+		O_TENANT,
+		O_TOKEN,
+		O_TYPE,
+		O_SVG,
+		O_FORMAT,
+		O_GROUP,
+		O_STEP,
+		O_NAME,
+		O_LIMIT,
+		O_NODES,
+		O_MIN,
+		O_SORT,
+		O_RQUERY,
+		O_RFROM,
+		O_RTO
 	};
-	struct qargs a = { .cmd = cmd, .limit = 20, .max_nodes = 200, .min_percent = 0.5 };
+	static const struct option opts[] = {
+		{"url", required_argument, NULL, 'u'},
+		{"from", required_argument, NULL, O_FROM},
+		{"to", required_argument, NULL, O_TO},
+		{"tenant", required_argument, NULL, O_TENANT},
+		{"token", required_argument, NULL, O_TOKEN},
+		{"type", required_argument, NULL, O_TYPE},
+		{"svg", required_argument, NULL, O_SVG},
+		{"format", required_argument, NULL, O_FORMAT},
+		{"output", required_argument, NULL, 'o'},
+		{"group-by", required_argument, NULL, O_GROUP},
+		{"step", required_argument, NULL, O_STEP},
+		{"name", required_argument, NULL, O_NAME},
+		{"limit", required_argument, NULL, O_LIMIT},
+		{"max-nodes", required_argument, NULL, O_NODES},
+		{"min-percent", required_argument, NULL, O_MIN},
+		{"sort", required_argument, NULL, O_SORT},
+		{"right-query", required_argument, NULL, O_RQUERY},
+		{"right-from", required_argument, NULL, O_RFROM},
+		{"right-to", required_argument, NULL, O_RTO},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct qargs a = {.cmd = cmd, .limit = 20, .max_nodes = 200, .min_percent = 0.5};
 	int c, ret;
 	uint64_t u;
 
@@ -538,8 +584,8 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		case O_LIMIT:
 		case O_NODES:
 			if (parse_u64(optarg, &u) || u == 0 || u > 100000) {
-				fprintf(stderr, "sonde %s: invalid --%s '%s': expected 1..100000\n", cmd,
-					c == O_LIMIT ? "limit" : "max-nodes", optarg);
+				fprintf(stderr, "sonde %s: invalid --%s '%s': expected 1..100000\n",
+					cmd, c == O_LIMIT ? "limit" : "max-nodes", optarg);
 				return CLI_USAGE;
 			}
 			*(c == O_LIMIT ? &a.limit : &a.max_nodes) = (unsigned long)u;
@@ -551,42 +597,57 @@ int cmd_query(const char *cmd, int argc, char **argv)
 			printf("Usage: sonde %s [OPTIONS] [SELECTOR]\n\n", cmd);
 			if (strcmp(cmd, "top") == 0)
 				fputs("Top functions by self time (--sort total: by total).\n\n"
-				      "      --limit N          functions to show (default 20)\n", stdout);
+				      "      --limit N          functions to show (default 20)\n",
+				      stdout);
 			else if (strcmp(cmd, "flamegraph") == 0 || strcmp(cmd, "diff") == 0)
-				fputs(strcmp(cmd, "diff") == 0 ?
-					      "The flame graph of SELECTOR over --from..--to (left) against --right-query\n"
-					      "over --right-from..--right-to (right; each defaults to the left's), as\n"
-					      "percentages of each side and their change.\n\n"
-					      "      --right-query SEL, --right-from T, --right-to T\n" :
-					      "The merged flame graph as an indented tree (or --svg FILE).\n\n",
+				fputs(strcmp(cmd, "diff") == 0
+					      ? "The flame graph of SELECTOR over --from..--to "
+						"(left) against --right-query\n"
+						"over --right-from..--right-to (right; each "
+						"defaults to the left's), as\n"
+						"percentages of each side and their change.\n\n"
+						"      --right-query SEL, --right-from T, "
+						"--right-to T\n"
+					      : "The merged flame graph as an indented tree (or "
+						"--svg FILE).\n\n",
 				      stdout),
-					fputs("      --max-nodes N      nodes the collector sends (default 200; the smallest\n"
-					      "                         are folded into \"other\")\n"
-					      "      --min-percent P    hide nodes under P%% (default 0.5)\n"
-					      "      --svg FILE         write an SVG flame graph instead\n",
+					fputs("      --max-nodes N      nodes the collector sends "
+					      "(default 200; the smallest\n"
+					      "                         are folded into "
+					      "\"other\")\n"
+					      "      --min-percent P    hide nodes under P%% "
+					      "(default 0.5)\n"
+					      "      --svg FILE         write an SVG flame graph "
+					      "instead\n",
 					      stdout);
 			else if (strcmp(cmd, "series") == 0)
 				fputs("Samples over time.\n\n"
-				      "      --step D           (default: about 120 steps over the range)\n"
-				      "      --group-by LABEL   one series per value of LABEL\n", stdout);
+				      "      --step D           (default: about 120 steps over the "
+				      "range)\n"
+				      "      --group-by LABEL   one series per value of LABEL\n",
+				      stdout);
 			else if (strcmp(cmd, "labels") == 0)
 				fputs("Label names, or the values of --name LABEL.\n\n", stdout);
 			else
 				fputs("The selected profile, merged.\n\n"
-				      "      --format F         pprof (default; needs -o) | folded\n"
-				      "  -o, --output FILE\n", stdout);
+				      "      --format F         pprof (default; needs -o) | "
+				      "folded\n"
+				      "  -o, --output FILE\n",
+				      stdout);
 			fputs(usage_common, stdout);
 			return CLI_OK;
 		default:
-			fprintf(stderr, "sonde %s: unknown option or missing value '%s' (see --help)\n", cmd,
-				argv[optind - 1]);
+			fprintf(stderr,
+				"sonde %s: unknown option or missing value '%s' (see --help)\n",
+				cmd, argv[optind - 1]);
 			return CLI_USAGE;
 		}
 	}
 	if (optind < argc)
 		a.selector = argv[optind++];
 	if (optind < argc) {
-		fprintf(stderr, "sonde %s: unexpected argument '%s' (one SELECTOR; see --help)\n", cmd, argv[optind]);
+		fprintf(stderr, "sonde %s: unexpected argument '%s' (one SELECTOR; see --help)\n",
+			cmd, argv[optind]);
 		return CLI_USAGE;
 	}
 	curl_global_init(CURL_GLOBAL_ALL);

@@ -25,8 +25,8 @@
 #include "../common/util.h"
 
 static const char *const section_names[SEC_NR] = {
-	"strings", "mappings", "functions", "locations", "stacks",
-	"series", "col_series", "col_time", "col_stack", "col_value",
+	"strings", "mappings",	 "functions", "locations", "stacks",
+	"series",  "col_series", "col_time",  "col_stack", "col_value",
 };
 
 /* Opens a storage; one on the file system must exist already unless the command writes to it. */
@@ -65,10 +65,10 @@ struct totals {
 	uint64_t corrupt;
 };
 
-static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, bool json, bool first,
-			  struct totals *tot, struct buf *out)
+static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, bool json,
+			  bool first, struct totals *tot, struct buf *out)
 {
-	block_refs all = { 0 }, visible = { 0 };
+	block_refs all = {0}, visible = {0};
 	char err[512];
 	int e;
 
@@ -88,11 +88,12 @@ static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, b
 		json_string(out, tenant);
 		buf_puts(out, ",\"blocks\":[");
 	} else {
-		buf_printf(out, "tenant %s: %zu blocks, %zu visible\n", tenant, all.len, visible.len);
+		buf_printf(out, "tenant %s: %zu blocks, %zu visible\n", tenant, all.len,
+			   visible.len);
 	}
 	for (size_t i = 0; i < all.len; i++) {
 		const struct block_ref *r = &all.v[i];
-		struct block_info bi = { 0 };
+		struct block_info bi = {0};
 		bool vis = false;
 		char t0[32], t1[32];
 
@@ -121,12 +122,18 @@ static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, b
 		if (json) {
 			buf_printf(out, "%s{\"key\":", i ? "," : "");
 			json_string(out, r->key);
-			buf_printf(out, ",\"level\":%u,\"visible\":%s,\"size\":%llu,\"min_time_ns\":%llu,\"max_time_ns\":%llu,\"sources\":%u,\"services\":[",
+			buf_printf(out,
+				   ",\"level\":%u,\"visible\":%s,\"size\":%llu,\"min_time_ns\":%"
+				   "llu,\"max_time_ns\":%llu,\"sources\":%u,\"services\":[",
 				   bi.level, vis ? "true" : "false", (unsigned long long)r->size,
-				   (unsigned long long)bi.min_time_ns, (unsigned long long)bi.max_time_ns, bi.nsources);
+				   (unsigned long long)bi.min_time_ns,
+				   (unsigned long long)bi.max_time_ns, bi.nsources);
 		} else {
-			buf_printf(out, "  block %s\n    level %u, %s .. %s, %llu bytes, %u services, replaces %u blocks%s\n",
-				   r->key, bi.level, t0, t1, (unsigned long long)r->size, bi.nservices, bi.nsources,
+			buf_printf(out,
+				   "  block %s\n    level %u, %s .. %s, %llu bytes, %u services, "
+				   "replaces %u blocks%s\n",
+				   r->key, bi.level, t0, t1, (unsigned long long)r->size,
+				   bi.nservices, bi.nsources,
 				   vis ? "" : ", REPLACED (to be deleted)");
 		}
 		for (uint32_t k = 0; k < bi.nservices; k++) {
@@ -140,7 +147,8 @@ static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, b
 					tot->section_bytes[x] += si->sections[x].clen;
 			}
 			if (verify) {
-				struct svcdata *sd = reader_service(s, r, &bi, k, SECS_ALL, &e, err, sizeof(err));
+				struct svcdata *sd = reader_service(s, r, &bi, k, SECS_ALL, &e, err,
+								    sizeof(err));
 
 				if (!sd) {
 					tot->corrupt++;
@@ -151,26 +159,42 @@ static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, b
 			if (json) {
 				buf_printf(out, "%s{\"name\":", k ? "," : "");
 				json_string(out, si->name);
-				buf_printf(out, ",\"profiles\":%llu,\"samples\":%llu,\"total\":%lld,\"series\":%llu,\"stacks\":%llu,\"locations\":%llu,\"functions\":%llu,\"mappings\":%llu,\"strings\":%llu,\"min_time_ns\":%llu,\"max_time_ns\":%llu,\"bytes\":{",
-					   (unsigned long long)si->profiles, (unsigned long long)si->rows,
-					   (long long)si->total, (unsigned long long)si->series - 1,
-					   (unsigned long long)si->nodes - 1, (unsigned long long)si->locations - 1,
-					   (unsigned long long)si->functions - 1, (unsigned long long)si->mappings - 1,
-					   (unsigned long long)si->strings - 1, (unsigned long long)si->min_time_ns,
+				buf_printf(out,
+					   ",\"profiles\":%llu,\"samples\":%llu,\"total\":%lld,"
+					   "\"series\":%llu,\"stacks\":%llu,\"locations\":%llu,"
+					   "\"functions\":%llu,\"mappings\":%llu,\"strings\":%llu,"
+					   "\"min_time_ns\":%llu,\"max_time_ns\":%llu,\"bytes\":{",
+					   (unsigned long long)si->profiles,
+					   (unsigned long long)si->rows, (long long)si->total,
+					   (unsigned long long)si->series - 1,
+					   (unsigned long long)si->nodes - 1,
+					   (unsigned long long)si->locations - 1,
+					   (unsigned long long)si->functions - 1,
+					   (unsigned long long)si->mappings - 1,
+					   (unsigned long long)si->strings - 1,
+					   (unsigned long long)si->min_time_ns,
 					   (unsigned long long)si->max_time_ns);
 				for (int x = 0; x < SEC_NR; x++)
-					buf_printf(out, "%s\"%s\":%llu", x ? "," : "", section_names[x],
+					buf_printf(out, "%s\"%s\":%llu", x ? "," : "",
+						   section_names[x],
 						   (unsigned long long)si->sections[x].clen);
 				buf_puts(out, "}}");
 			} else {
-				buf_printf(out, "    service %s: %llu profiles, %llu samples (total %lld), %llu series, %llu stacks, %llu locations, %llu functions, %llu mappings, %llu strings\n      bytes:",
-					   si->name, (unsigned long long)si->profiles, (unsigned long long)si->rows,
-					   (long long)si->total, (unsigned long long)si->series - 1,
-					   (unsigned long long)si->nodes - 1, (unsigned long long)si->locations - 1,
-					   (unsigned long long)si->functions - 1, (unsigned long long)si->mappings - 1,
+				buf_printf(out,
+					   "    service %s: %llu profiles, %llu samples (total "
+					   "%lld), %llu series, %llu stacks, %llu locations, %llu "
+					   "functions, %llu mappings, %llu strings\n      bytes:",
+					   si->name, (unsigned long long)si->profiles,
+					   (unsigned long long)si->rows, (long long)si->total,
+					   (unsigned long long)si->series - 1,
+					   (unsigned long long)si->nodes - 1,
+					   (unsigned long long)si->locations - 1,
+					   (unsigned long long)si->functions - 1,
+					   (unsigned long long)si->mappings - 1,
 					   (unsigned long long)si->strings - 1);
 				for (int x = 0; x < SEC_NR; x++)
-					buf_printf(out, " %s %llu", section_names[x], (unsigned long long)si->sections[x].clen);
+					buf_printf(out, " %s %llu", section_names[x],
+						   (unsigned long long)si->sections[x].clen);
 				buf_putc(out, '\n');
 			}
 		}
@@ -194,17 +218,19 @@ static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, b
 int cmd_inspect(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tenant", required_argument, NULL, 't' },
-		{ "no-verify", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"tenant", required_argument, NULL, 't'},
+		{"no-verify", no_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
 		"Usage: sonde inspect [OPTIONS] STORAGE_URL\n"
 		"\n"
-		"Lists the blocks in a collector's storage (file:///PATH, a path, or s3://BUCKET/PREFIX?...)\n"
-		"with their tenant, services, time range and counts, and the bytes of each section; reads\n"
+		"Lists the blocks in a collector's storage (file:///PATH, a path, or "
+		"s3://BUCKET/PREFIX?...)\n"
+		"with their tenant, services, time range and counts, and the bytes of each "
+		"section; reads\n"
 		"and checks every section of every block.\n"
 		"\n"
 		"      --tenant T     only this tenant\n"
@@ -212,10 +238,11 @@ int cmd_inspect(int argc, char **argv)
 		"      --json         machine-readable output\n"
 		"  -h, --help         show this help\n"
 		"\n"
-		"Exit codes: 0 all blocks readable, 2 usage error, 3 a block is corrupt or the storage fails.\n";
-	struct name_list tenants = { 0 };
-	struct totals tot = { 0 };
-	struct buf out = { 0 };
+		"Exit codes: 0 all blocks readable, 2 usage error, 3 a block is corrupt or the "
+		"storage fails.\n";
+	struct name_list tenants = {0};
+	struct totals tot = {0};
+	struct buf out = {0};
 	const char *tenant = NULL;
 	bool verify = true, json = false;
 	struct objstore *s;
@@ -238,7 +265,8 @@ int cmd_inspect(int argc, char **argv)
 			fputs(usage, stdout);
 			return CLI_OK;
 		default:
-			fprintf(stderr, "sonde inspect: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			fprintf(stderr, "sonde inspect: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
 			return CLI_USAGE;
 		}
 	}
@@ -265,7 +293,9 @@ int cmd_inspect(int argc, char **argv)
 	for (size_t i = 0; !e && i < tenants.v.len; i++)
 		e = inspect_tenant(s, tenants.v.v[i], verify, json, i == 0, &tot, &out);
 	if (json) {
-		buf_printf(&out, "],\"blocks\":%llu,\"visible\":%llu,\"bytes\":%llu,\"samples\":%llu,\"corrupt\":%llu,\"section_bytes\":{",
+		buf_printf(&out,
+			   "],\"blocks\":%llu,\"visible\":%llu,\"bytes\":%llu,\"samples\":%llu,"
+			   "\"corrupt\":%llu,\"section_bytes\":{",
 			   (unsigned long long)tot.blocks, (unsigned long long)tot.visible,
 			   (unsigned long long)tot.bytes, (unsigned long long)tot.samples,
 			   (unsigned long long)tot.corrupt);
@@ -276,22 +306,33 @@ int cmd_inspect(int argc, char **argv)
 	} else if (!e) {
 		uint64_t sym = tot.section_bytes[SEC_STRINGS] + tot.section_bytes[SEC_MAPPINGS] +
 			       tot.section_bytes[SEC_FUNCTIONS] + tot.section_bytes[SEC_LOCATIONS];
-		uint64_t stacks = tot.section_bytes[SEC_STACKS], series = tot.section_bytes[SEC_SERIES];
-		uint64_t cols = tot.section_bytes[SEC_COL_SERIES] + tot.section_bytes[SEC_COL_TIME] +
-				tot.section_bytes[SEC_COL_STACK] + tot.section_bytes[SEC_COL_VALUE];
+		uint64_t stacks = tot.section_bytes[SEC_STACKS],
+			 series = tot.section_bytes[SEC_SERIES];
+		uint64_t cols = tot.section_bytes[SEC_COL_SERIES] +
+				tot.section_bytes[SEC_COL_TIME] + tot.section_bytes[SEC_COL_STACK] +
+				tot.section_bytes[SEC_COL_VALUE];
 		double all = (double)MAX(tot.bytes, 1);
 
-		buf_printf(&out, "total: %llu blocks (%llu visible), %llu bytes, %llu samples in visible blocks",
+		buf_printf(&out,
+			   "total: %llu blocks (%llu visible), %llu bytes, %llu samples in visible "
+			   "blocks",
 			   (unsigned long long)tot.blocks, (unsigned long long)tot.visible,
 			   (unsigned long long)tot.bytes, (unsigned long long)tot.samples);
 		if (tot.samples && tot.visible == tot.blocks)
-			buf_printf(&out, " (%.2f bytes per sample)", (double)tot.bytes / (double)tot.samples);
-		buf_printf(&out, "\n  symbols %.1f%%, stacks %.1f%%, series %.1f%%, samples %.1f%%, headers and footers %.1f%%\n",
-			   100.0 * (double)sym / all, 100.0 * (double)stacks / all, 100.0 * (double)series / all,
-			   100.0 * (double)cols / all, 100.0 * (double)(tot.bytes - MIN(tot.bytes, sym + stacks + series + cols)) / all);
+			buf_printf(&out, " (%.2f bytes per sample)",
+				   (double)tot.bytes / (double)tot.samples);
+		buf_printf(
+			&out,
+			"\n  symbols %.1f%%, stacks %.1f%%, series %.1f%%, samples %.1f%%, headers "
+			"and footers %.1f%%\n",
+			100.0 * (double)sym / all, 100.0 * (double)stacks / all,
+			100.0 * (double)series / all, 100.0 * (double)cols / all,
+			100.0 * (double)(tot.bytes - MIN(tot.bytes, sym + stacks + series + cols)) /
+				all);
 		if (verify)
-			buf_printf(&out, "%s\n", tot.corrupt ? "CORRUPT blocks found (see above)" :
-							       "every section of every block read and checked");
+			buf_printf(&out, "%s\n",
+				   tot.corrupt ? "CORRUPT blocks found (see above)"
+					       : "every section of every block read and checked");
 	}
 	if (out.len)
 		fwrite(out.data, 1, out.len, stdout);
@@ -308,39 +349,40 @@ int cmd_inspect(int argc, char **argv)
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tenant", required_argument, NULL, 't' },
-		{ "service", required_argument, NULL, 's' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "to", required_argument, NULL, 'T' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"tenant", required_argument, NULL, 't'}, {"service", required_argument, NULL, 's'},
+		{"from", required_argument, NULL, 'f'},	  {"to", required_argument, NULL, 'T'},
+		{"format", required_argument, NULL, 'F'}, {"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
 		"Usage: sonde export [OPTIONS] STORAGE_URL --service NAME\n"
 		"\n"
-		"Writes the profile of a service over a time range, read from a collector's storage.\n"
+		"Writes the profile of a service over a time range, read from a collector's "
+		"storage.\n"
 		"\n"
 		"      --service NAME   the service (service.name of the profiles; required)\n"
 		"      --tenant T       default: anonymous\n"
-		"      --from TIME      default: the beginning; TIME is RFC 3339 (2026-11-21T10:00:00Z),\n"
+		"      --from TIME      default: the beginning; TIME is RFC 3339 "
+		"(2026-11-21T10:00:00Z),\n"
 		"                       Unix seconds, now, now-1h or -30m\n"
 		"      --to TIME        default: now\n"
-		"      --format F       folded (default: PROCESS;root;...;leaf COUNT per line) | pprof\n"
+		"      --format F       folded (default: PROCESS;root;...;leaf COUNT per line) | "
+		"pprof\n"
 		"                       (gzipped profile.proto)\n"
 		"  -o, --output FILE    default: standard output (folded only)\n"
 		"  -h, --help           show this help\n"
 		"\n"
-		"Exit codes: 0 ok, 1 no samples in the range, 2 usage error, 3 storage or data error.\n";
-	struct engine_query q = { .tenant = "anonymous", .from_ns = 0, .collapse_ns = ENGINE_NO_TIME };
+		"Exit codes: 0 ok, 1 no samples in the range, 2 usage error, 3 storage or data "
+		"error.\n";
+	struct engine_query q = {
+		.tenant = "anonymous", .from_ns = 0, .collapse_ns = ENGINE_NO_TIME};
 	const char *from = NULL, *to = NULL, *format = "folded", *output = NULL, *service = NULL;
-	struct selection sel = { 0 };
-	struct selector selector = { 0 };
+	struct selection sel = {0};
+	struct selector selector = {0};
 	uint64_t now = clock_ns(CLOCK_REALTIME);
 	struct svcdata *sd = NULL;
 	struct objstore *s;
-	struct buf out = { 0 };
+	struct buf out = {0};
 	char err[512];
 	int c, e, ret = CLI_OK;
 
@@ -370,7 +412,8 @@ int cmd_export(int argc, char **argv)
 			fputs(usage, stdout);
 			return CLI_OK;
 		default:
-			fprintf(stderr, "sonde export: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			fprintf(stderr, "sonde export: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
 			return CLI_USAGE;
 		}
 	}
@@ -383,8 +426,11 @@ int cmd_export(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	q.to_ns = now;
-	if ((from && parse_time_ns(from, now, &q.from_ns)) || (to && parse_time_ns(to, now, &q.to_ns))) {
-		fprintf(stderr, "sonde export: invalid time '%s': use 2026-11-21T10:00:00Z, Unix seconds, now, now-1h or -30m\n",
+	if ((from && parse_time_ns(from, now, &q.from_ns)) ||
+	    (to && parse_time_ns(to, now, &q.to_ns))) {
+		fprintf(stderr,
+			"sonde export: invalid time '%s': use 2026-11-21T10:00:00Z, Unix seconds, "
+			"now, now-1h or -30m\n",
 			from && parse_time_ns(from, now, &q.from_ns) ? from : to);
 		return CLI_USAGE;
 	}
@@ -393,7 +439,8 @@ int cmd_export(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (strcmp(format, "folded") != 0 && strcmp(format, "pprof") != 0) {
-		fprintf(stderr, "sonde export: invalid --format '%s': expected folded or pprof\n", format);
+		fprintf(stderr, "sonde export: invalid --format '%s': expected folded or pprof\n",
+			format);
 		return CLI_USAGE;
 	}
 	if (strcmp(format, "pprof") == 0 && !output) {
@@ -424,7 +471,8 @@ int cmd_export(int argc, char **argv)
 	if (output) {
 		e = write_file_atomic(output, out.data, out.len);
 		if (e) {
-			fprintf(stderr, "sonde export: cannot write %s: %s\n", output, strerror(-e));
+			fprintf(stderr, "sonde export: cannot write %s: %s\n", output,
+				strerror(-e));
 			ret = CLI_ERROR;
 			goto out;
 		}
@@ -433,7 +481,8 @@ int cmd_export(int argc, char **argv)
 			fwrite(out.data, 1, out.len, stdout);
 	}
 	if (!sd->rows.len) {
-		fprintf(stderr, "sonde export: no samples of service '%s' (tenant %s) in that time range\n",
+		fprintf(stderr,
+			"sonde export: no samples of service '%s' (tenant %s) in that time range\n",
 			service, q.tenant);
 		ret = CLI_NOT_FOUND;
 	}
@@ -451,26 +500,27 @@ out:
 int cmd_compact(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tenant", required_argument, NULL, 't' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "block-duration", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"tenant", required_argument, NULL, 't'},
+		{"force", no_argument, NULL, 'f'},
+		{"block-duration", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
 		"Usage: sonde compact [OPTIONS] STORAGE_URL\n"
 		"\n"
 		"Runs one compaction pass over a collector's storage, as the collector does every\n"
 		"--compact-interval. Only one compactor may work on a storage: run this where the\n"
-		"collector runs with --no-compaction, or is stopped (a file storage is locked while a\n"
+		"collector runs with --no-compaction, or is stopped (a file storage is locked "
+		"while a\n"
 		"collector uses it).\n"
 		"\n"
 		"      --tenant T           only this tenant\n"
 		"      --force              merge every window now, also those not ended yet\n"
 		"      --block-duration D   the windows (default 10m, as the collector's)\n"
 		"  -h, --help               show this help\n";
-	struct compactor_opts co = { 0 };
-	struct compactor_stats st = { 0 };
+	struct compactor_opts co = {0};
+	struct compactor_stats st = {0};
 	const char *tenant = NULL;
 	bool force = false;
 	struct objstore *s;
@@ -487,8 +537,10 @@ int cmd_compact(int argc, char **argv)
 			force = true;
 			break;
 		case 'b':
-			if (parse_duration_ns(optarg, &co.block_duration_ns) || co.block_duration_ns < NSEC_PER_SEC) {
-				fprintf(stderr, "sonde compact: invalid --block-duration '%s'\n", optarg);
+			if (parse_duration_ns(optarg, &co.block_duration_ns) ||
+			    co.block_duration_ns < NSEC_PER_SEC) {
+				fprintf(stderr, "sonde compact: invalid --block-duration '%s'\n",
+					optarg);
 				return CLI_USAGE;
 			}
 			break;
@@ -496,7 +548,8 @@ int cmd_compact(int argc, char **argv)
 			fputs(usage, stdout);
 			return CLI_OK;
 		default:
-			fprintf(stderr, "sonde compact: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			fprintf(stderr, "sonde compact: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
 			return CLI_USAGE;
 		}
 	}
@@ -515,7 +568,8 @@ int cmd_compact(int argc, char **argv)
 	}
 	co.store = s;
 	e = compactor_pass(&co, tenant, force, &st);
-	printf("compaction: %llu blocks merged into %llu, %llu -> %llu bytes, %llu deleted, %llu errors\n",
+	printf("compaction: %llu blocks merged into %llu, %llu -> %llu bytes, %llu deleted, %llu "
+	       "errors\n",
 	       (unsigned long long)st.blocks_in, (unsigned long long)st.compactions,
 	       (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
 	       (unsigned long long)st.deleted, (unsigned long long)st.errors);
@@ -528,20 +582,22 @@ int cmd_compact(int argc, char **argv)
 int cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tenant", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"tenant", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
 		"Usage: sonde import [OPTIONS] STORAGE_URL FILE...\n"
 		"\n"
-		"Stores OTLP profiles requests (ExportProfilesServiceRequest, protobuf, gzipped or not),\n"
+		"Stores OTLP profiles requests (ExportProfilesServiceRequest, protobuf, gzipped or "
+		"not),\n"
 		"as an agent would send them, into a collector's storage: one block per file.\n"
 		"\n"
 		"      --tenant T   default: anonymous\n"
 		"  -h, --help       show this help\n"
 		"\n"
-		"Exit codes: 0 all stored, 2 usage error, 3 a file is unreadable or invalid, or the storage fails.\n";
+		"Exit codes: 0 all stored, 2 usage error, 3 a file is unreadable or invalid, or "
+		"the storage fails.\n";
 	const char *tenant = "anonymous";
 	struct objstore *s;
 	int c, ret = CLI_OK;
@@ -557,7 +613,8 @@ int cmd_import(int argc, char **argv)
 			fputs(usage, stdout);
 			return CLI_OK;
 		default:
-			fprintf(stderr, "sonde import: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			fprintf(stderr, "sonde import: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
 			return CLI_USAGE;
 		}
 	}
@@ -569,10 +626,10 @@ int cmd_import(int argc, char **argv)
 	if (!s)
 		return CLI_USAGE;
 	for (int i = optind + 1; i < argc; i++) {
-		struct ingest_limits lim = { 0 };
+		struct ingest_limits lim = {0};
 		struct ingest_request *r = NULL;
-		struct block_write_opts bo = { .tenant = tenant };
-		struct buf raw = { 0 }, body = { 0 }, blk = { 0 };
+		struct block_write_opts bo = {.tenant = tenant};
+		struct buf raw = {0}, body = {0}, blk = {0};
 		struct svcdata **svcs = NULL;
 		const char *const *names;
 		char *data = NULL, msg[INGEST_MSG_SIZE], key[OBJSTORE_MAX_KEY];
@@ -597,7 +654,7 @@ int cmd_import(int argc, char **argv)
 			}
 		} else {
 			body = raw;
-			raw = (struct buf){ 0 };
+			raw = (struct buf){0};
 		}
 		e = ingest_decode(body.data, body.len, &lim, &r, msg, sizeof(msg));
 		if (e) {
@@ -635,7 +692,7 @@ int cmd_import(int argc, char **argv)
 			goto next;
 		}
 		printf("%s: stored as %s (%zu bytes)\n", argv[i], key, blk.len);
-next:
+	next:
 		for (size_t k = 0; svcs && k < n; k++)
 			svcdata__free(svcs[k]);
 		free(svcs);

@@ -39,15 +39,15 @@ static const char usage[] =
 int cmd_symbolize(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "build-id", required_argument, NULL, 'b' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "debug-dir", required_argument, NULL, 'd' },
-		{ "no-debuginfod", no_argument, NULL, 'n' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"build-id", required_argument, NULL, 'b'},
+		{"raw", no_argument, NULL, 'r'},
+		{"debug-dir", required_argument, NULL, 'd'},
+		{"no-debuginfod", no_argument, NULL, 'n'},
+		{"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct symbolizer_opts so = { .sz = sizeof(so) };
+	struct symbolizer_opts so = {.sz = sizeof(so)};
 	struct symbolizer *s = NULL;
 	struct sym_module *m = NULL;
 	struct sym_result *r = NULL;
@@ -75,7 +75,8 @@ int cmd_symbolize(int argc, char **argv)
 			break;
 		case 't':
 			if (parse_duration_ns(optarg, &timeout_ns)) {
-				fprintf(stderr, "sonde symbolize: invalid --timeout '%s'\n", optarg);
+				fprintf(stderr, "sonde symbolize: invalid --timeout '%s'\n",
+					optarg);
 				return CLI_USAGE;
 			}
 			break;
@@ -83,7 +84,8 @@ int cmd_symbolize(int argc, char **argv)
 			fputs(usage, stdout);
 			return CLI_OK;
 		default:
-			fprintf(stderr, "sonde symbolize: unknown or incomplete option '%s' (see --help)\n",
+			fprintf(stderr,
+				"sonde symbolize: unknown or incomplete option '%s' (see --help)\n",
 				argv[optind - 1]);
 			return CLI_USAGE;
 		}
@@ -96,7 +98,8 @@ int cmd_symbolize(int argc, char **argv)
 	if (build_id_hex) {
 		build_id_len = hex_decode(build_id_hex, build_id, sizeof(build_id));
 		if (build_id_len <= 0) {
-			fprintf(stderr, "sonde symbolize: '%s' is not a hex build ID\n", build_id_hex);
+			fprintf(stderr, "sonde symbolize: '%s' is not a hex build ID\n",
+				build_id_hex);
 			return CLI_USAGE;
 		}
 	}
@@ -163,9 +166,10 @@ int cmd_symbolize(int argc, char **argv)
 		}
 		if (err) {
 			fprintf(stderr, "sonde symbolize: %s\n",
-				err == -ENODATA ? "no symbols for this build ID (no debug file in the "
-						  "debug directories, none from debuginfod)" :
-						  strerror(-err));
+				err == -ENODATA
+					? "no symbols for this build ID (no debug file in the "
+					  "debug directories, none from debuginfod)"
+					: strerror(-err));
 			ret = CLI_ERROR;
 			goto out;
 		}

@@ -22,7 +22,8 @@
 
 bool api_path(const char *path)
 {
-	return strncmp(path, API, strlen(API)) == 0 || strcmp(path, "/") == 0 || strncmp(path, "/ui/", 4) == 0;
+	return strncmp(path, API, strlen(API)) == 0 || strcmp(path, "/") == 0 ||
+	       strncmp(path, "/ui/", 4) == 0;
 }
 
 static void reply_error(struct api_reply *r, unsigned int status, const char *fmt, ...)
@@ -59,7 +60,8 @@ struct params {
 
 /* Parses query/from/to/type (with a prefix for a diff's right side); false after an error reply. */
 static bool parse_params(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
-			 const char *prefix, const struct params *dflt, struct params *p, struct api_reply *r)
+			 const char *prefix, const struct params *dflt, struct params *p,
+			 struct api_reply *r)
 {
 	char name[32], err[300] = "";
 	const char *sel, *from, *to;
@@ -71,7 +73,8 @@ static bool parse_params(const struct api_opts *o, struct MHD_Connection *conn, 
 	snprintf(name, sizeof(name), "%squery", prefix);
 	sel = arg(conn, name);
 	if (!sel && dflt)
-		sel = arg(conn, "query"); /* the right side of a diff: the left's selector by default */
+		sel = arg(conn,
+			  "query"); /* the right side of a diff: the left's selector by default */
 	e = selector_parse(sel ? sel : "{}", &p->sel, err, sizeof(err));
 	if (e) {
 		if (e == -ENOMEM)
@@ -88,7 +91,9 @@ static bool parse_params(const struct api_opts *o, struct MHD_Connection *conn, 
 	if (!from && dflt)
 		p->q.from_ns = dflt->q.from_ns;
 	else if (parse_time_ns(from ? from : "now-1h", now, &p->q.from_ns)) {
-		reply_error(r, 400, "%s: '%s' is not a time (RFC 3339, Unix seconds, now, now-1h, -30m)", name, from);
+		reply_error(r, 400,
+			    "%s: '%s' is not a time (RFC 3339, Unix seconds, now, now-1h, -30m)",
+			    name, from);
 		goto bad;
 	}
 	snprintf(name, sizeof(name), "%sto", prefix);
@@ -96,16 +101,22 @@ static bool parse_params(const struct api_opts *o, struct MHD_Connection *conn, 
 	if (!to && dflt)
 		p->q.to_ns = dflt->q.to_ns;
 	else if (parse_time_ns(to ? to : "now", now, &p->q.to_ns)) {
-		reply_error(r, 400, "%s: '%s' is not a time (RFC 3339, Unix seconds, now, now-1h, -30m)", name, to);
+		reply_error(r, 400,
+			    "%s: '%s' is not a time (RFC 3339, Unix seconds, now, now-1h, -30m)",
+			    name, to);
 		goto bad;
 	}
 	if (p->q.from_ns > p->q.to_ns) {
-		reply_error(r, 400, "the time range is inverted: %sfrom is after %sto", prefix, prefix);
+		reply_error(r, 400, "the time range is inverted: %sfrom is after %sto", prefix,
+			    prefix);
 		goto bad;
 	}
 	if (p->q.to_ns - p->q.from_ns > max_range) {
-		reply_error(r, 400, "the time range is %.1f days, over the limit of %.1f days (--query-max-range)",
-			    (double)(p->q.to_ns - p->q.from_ns) / 86400e9, (double)max_range / 86400e9);
+		reply_error(r, 400,
+			    "the time range is %.1f days, over the limit of %.1f days "
+			    "(--query-max-range)",
+			    (double)(p->q.to_ns - p->q.from_ns) / 86400e9,
+			    (double)max_range / 86400e9);
 		goto bad;
 	}
 	p->tsv = arg(conn, "format") && strcmp(arg(conn, "format"), "tsv") == 0;
@@ -116,12 +127,12 @@ bad:
 }
 
 /* Runs a selection; false after an error reply. */
-static bool run(const struct api_opts *o, struct params *p, enum engine_need need, struct selection *sel,
-		struct api_reply *r)
+static bool run(const struct api_opts *o, struct params *p, enum engine_need need,
+		struct selection *sel, struct api_reply *r)
 {
 	char err[600];
-	int e = engine_select(o->store, &p->q, need, o->max_rows ? o->max_rows : DEFAULT_MAX_ROWS, sel, err,
-			      sizeof(err));
+	int e = engine_select(o->store, &p->q, need, o->max_rows ? o->max_rows : DEFAULT_MAX_ROWS,
+			      sel, err, sizeof(err));
 
 	if (!e)
 		return true;
@@ -138,8 +149,8 @@ static bool run(const struct api_opts *o, struct params *p, enum engine_need nee
 }
 
 /* step: given (a duration) or about 120 points over the range, whole seconds at least */
-static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, struct params *p, uint64_t *ret,
-		       struct api_reply *r)
+static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, struct params *p,
+		       uint64_t *ret, struct api_reply *r)
 {
 	uint64_t max_range = o->max_range_ns ? o->max_range_ns : DEFAULT_MAX_RANGE;
 	const char *s = arg(conn, "step");
@@ -147,7 +158,8 @@ static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, st
 
 	if (s) {
 		if (parse_duration_ns(s, &step) || step < 1000000) {
-			reply_error(r, 400, "step: '%s' is not a duration of 1ms or more (10s, 1m)", s);
+			reply_error(r, 400, "step: '%s' is not a duration of 1ms or more (10s, 1m)",
+				    s);
 			return false;
 		}
 	} else {
@@ -155,15 +167,19 @@ static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, st
 		step = (step + NSEC_PER_SEC - 1) / NSEC_PER_SEC * NSEC_PER_SEC;
 	}
 	if (step > max_range) {
-		reply_error(r, 400, "step: '%s' is longer than the longest range (--query-max-range)", s);
+		reply_error(r, 400,
+			    "step: '%s' is longer than the longest range (--query-max-range)", s);
 		return false;
 	}
-	/* steps are aligned to multiples of step, so rows can be summed per step as they are read */
+	/* steps are aligned to multiples of step, so rows can be summed per step as they are read
+	 */
 	p->q.from_ns -= p->q.from_ns % step;
 	range = p->q.to_ns - p->q.from_ns;
 	if (range / step + 1 > MAX_STEPS) {
-		reply_error(r, 400, "step: %llu steps over the range, over the limit of %d; use a longer step",
-			    (unsigned long long)(range / step + 1), MAX_STEPS);
+		reply_error(
+			r, 400,
+			"step: %llu steps over the range, over the limit of %d; use a longer step",
+			(unsigned long long)(range / step + 1), MAX_STEPS);
 		return false;
 	}
 	p->q.collapse_ns = step;
@@ -178,7 +194,8 @@ static bool parse_count(struct MHD_Connection *conn, const char *name, uint64_t 
 
 	*ret = dflt;
 	if (s && (parse_u64(s, ret) || *ret == 0 || *ret > max)) {
-		reply_error(r, 400, "%s: '%s' is not a number from 1 to %llu", name, s, (unsigned long long)max);
+		reply_error(r, 400, "%s: '%s' is not a number from 1 to %llu", name, s,
+			    (unsigned long long)max);
 		return false;
 	}
 	return true;
@@ -214,12 +231,12 @@ static void stats_json(const struct selection *sel, struct buf *b)
 		   (unsigned long long)sel->stats.rows);
 }
 
-static void op_flamegraph(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant, bool diff,
-			  bool top, struct api_reply *r)
+static void op_flamegraph(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
+			  bool diff, bool top, struct api_reply *r)
 {
 	struct params left, right;
-	struct selection a = { 0 }, b = { 0 };
-	struct fgraph g = { 0 };
+	struct selection a = {0}, b = {0};
+	struct fgraph g = {0};
 	uint64_t nodes = 0, limit = 0;
 	int e = 0;
 
@@ -232,16 +249,18 @@ static void op_flamegraph(const struct api_opts *o, struct MHD_Connection *conn,
 	}
 	if (diff)
 		right.q.collapse_ns = ENGINE_NO_TIME;
-	if ((top ? parse_count(conn, "limit", 100, 100000, &limit, r) :
-		   parse_count(conn, "max_nodes", DEFAULT_NODES, MAX_NODES, &nodes, r)) &&
+	if ((top ? parse_count(conn, "limit", 100, 100000, &limit, r)
+		 : parse_count(conn, "max_nodes", DEFAULT_NODES, MAX_NODES, &nodes, r)) &&
 	    run(o, &left, NEED_STACKS, &a, r) && (!diff || run(o, &right, NEED_STACKS, &b, r))) {
 		e = fgraph_add_selection(&g, &a, 0);
 		if (!e && diff)
 			e = fgraph_add_selection(&g, &b, 1);
 		r->status = 200;
-		r->type = left.tsv ? "text/tab-separated-values; charset=utf-8" : "application/json";
+		r->type =
+			left.tsv ? "text/tab-separated-values; charset=utf-8" : "application/json";
 		if (!e && top) {
-			bool by_total = arg(conn, "sort") && strcmp(arg(conn, "sort"), "total") == 0;
+			bool by_total =
+				arg(conn, "sort") && strcmp(arg(conn, "sort"), "total") == 0;
 
 			e = fgraph_top(&g, (size_t)limit, by_total, left.tsv, &r->body);
 		} else if (!e && left.tsv) {
@@ -265,11 +284,11 @@ static void op_flamegraph(const struct api_opts *o, struct MHD_Connection *conn,
 		selector_free(&right.sel);
 }
 
-static void op_time(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant, const char *op,
-		    struct api_reply *r)
+static void op_time(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
+		    const char *op, struct api_reply *r)
 {
 	struct params p;
-	struct selection sel = { 0 };
+	struct selection sel = {0};
 	uint64_t step, n = 0;
 	const char *group = arg(conn, "group_by");
 	int e = 0;
@@ -281,17 +300,22 @@ static void op_time(const struct api_opts *o, struct MHD_Connection *conn, const
 	    (strcmp(op, "profiles") != 0 || parse_count(conn, "limit", 1000, 100000, &n, r)) &&
 	    run(o, &p, NEED_VALUES, &sel, r)) {
 		r->status = 200;
-		r->type = p.tsv && strcmp(op, "series") == 0 ? "text/tab-separated-values; charset=utf-8" :
-							     "application/json";
+		r->type = p.tsv && strcmp(op, "series") == 0
+				  ? "text/tab-separated-values; charset=utf-8"
+				  : "application/json";
 		if (strcmp(op, "series") == 0)
-			e = engine_series(&sel, group, p.q.from_ns, p.q.to_ns, step, MAX_SERIES_VALUES, p.tsv, &r->body);
+			e = engine_series(&sel, group, p.q.from_ns, p.q.to_ns, step,
+					  MAX_SERIES_VALUES, p.tsv, &r->body);
 		else if (strcmp(op, "heatmap") == 0)
-			e = engine_heatmap(&sel, p.q.from_ns, p.q.to_ns, step, (unsigned int)n, &r->body);
+			e = engine_heatmap(&sel, p.q.from_ns, p.q.to_ns, step, (unsigned int)n,
+					   &r->body);
 		else
-			e = engine_profiles(&sel, p.q.from_ns, p.q.to_ns, step, (size_t)n, &r->body);
+			e = engine_profiles(&sel, p.q.from_ns, p.q.to_ns, step, (size_t)n,
+					    &r->body);
 		if (e == -E2BIG)
 			reply_error(r, 400,
-				    "the answer would hold over %d values (groups x steps): use a longer step, "
+				    "the answer would hold over %d values (groups x steps): use a "
+				    "longer step, "
 				    "or group by a label with fewer values",
 				    MAX_SERIES_VALUES);
 		else if (e)
@@ -301,16 +325,18 @@ static void op_time(const struct api_opts *o, struct MHD_Connection *conn, const
 	selector_free(&p.sel);
 }
 
-static void op_labels(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant, const char *op,
-		      struct api_reply *r)
+static void op_labels(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
+		      const char *op, struct api_reply *r)
 {
 	struct params p;
-	struct selection sel = { 0 };
+	struct selection sel = {0};
 	const char *name = arg(conn, "name");
 	int e = 0;
 
 	if (strcmp(op, "label_values") == 0 && !name) {
-		reply_error(r, 400, "name: the label whose values to list is required (label_values?name=service_name)");
+		reply_error(r, 400,
+			    "name: the label whose values to list is required "
+			    "(label_values?name=service_name)");
 		return;
 	}
 	if (!parse_params(o, conn, tenant, "", NULL, &p, r))
@@ -332,10 +358,11 @@ static void op_labels(const struct api_opts *o, struct MHD_Connection *conn, con
 	selector_free(&p.sel);
 }
 
-static void op_export(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant, struct api_reply *r)
+static void op_export(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
+		      struct api_reply *r)
 {
 	struct params p;
-	struct selection sel = { 0 };
+	struct selection sel = {0};
 	const char *fmt = arg(conn, "format") ? arg(conn, "format") : "pprof";
 	struct svcdata *sd;
 	int e;
@@ -349,7 +376,9 @@ static void op_export(const struct api_opts *o, struct MHD_Connection *conn, con
 	p.q.collapse_ns = ENGINE_NO_TIME;
 	if (run(o, &p, NEED_STACKS, &sel, r)) {
 		sd = selection_merge(&sel);
-		e = !sd ? -ENOMEM : strcmp(fmt, "pprof") == 0 ? render_pprof(sd, &r->body) : render_folded(sd, &r->body);
+		e = !sd				? -ENOMEM
+		    : strcmp(fmt, "pprof") == 0 ? render_pprof(sd, &r->body)
+						: render_folded(sd, &r->body);
 		svcdata__free(sd);
 		r->status = 200;
 		if (strcmp(fmt, "pprof") == 0) {
@@ -383,8 +412,8 @@ static void ui_file(const char *path, struct api_reply *r)
 	reply_error(r, 404, "no such file: %s", path);
 }
 
-void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant, const char *path,
-		struct api_reply *r)
+void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
+		const char *path, struct api_reply *r)
 {
 	const char *op = path + strlen(API);
 
@@ -397,15 +426,18 @@ void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const cha
 		op_flamegraph(o, conn, tenant, true, false, r);
 	else if (strcmp(op, "top") == 0)
 		op_flamegraph(o, conn, tenant, false, true, r);
-	else if (strcmp(op, "series") == 0 || strcmp(op, "heatmap") == 0 || strcmp(op, "profiles") == 0)
+	else if (strcmp(op, "series") == 0 || strcmp(op, "heatmap") == 0 ||
+		 strcmp(op, "profiles") == 0)
 		op_time(o, conn, tenant, op, r);
-	else if (strcmp(op, "labels") == 0 || strcmp(op, "label_values") == 0 || strcmp(op, "profile_types") == 0)
+	else if (strcmp(op, "labels") == 0 || strcmp(op, "label_values") == 0 ||
+		 strcmp(op, "profile_types") == 0)
 		op_labels(o, conn, tenant, op, r);
 	else if (strcmp(op, "export") == 0)
 		op_export(o, conn, tenant, r);
 	else
 		reply_error(r, 404,
-			    "no such endpoint: %s (flamegraph, diff, top, series, heatmap, profiles, labels, "
+			    "no such endpoint: %s (flamegraph, diff, top, series, heatmap, "
+			    "profiles, labels, "
 			    "label_values, profile_types, export)",
 			    path);
 	if (r->body.oom)

@@ -15,7 +15,7 @@
 
 struct api_opts {
 	struct objstore *store;
-	uint64_t max_rows; /* samples one query may hold (after merging by time); 0 = 20M */
+	uint64_t max_rows;     /* samples one query may hold (after merging by time); 0 = 20M */
 	uint64_t max_range_ns; /* the longest time range; 0 = 31 days */
 };
 
@@ -30,7 +30,7 @@ struct api_reply {
 bool api_path(const char *path);
 
 /* Answers GET path for tenant (already authorized). */
-void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant, const char *path,
-		struct api_reply *r);
+void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
+		const char *path, struct api_reply *r);
 
 #endif

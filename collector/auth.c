@@ -65,14 +65,16 @@ struct auth *auth__load(const char *path, char *err, size_t err_size)
 		n = sscanf(line, "%512s %79s %1s", token, tenant, extra);
 		if (n != 2 || !tenant_valid(tenant) || strlen(token) < MIN_TOKEN) {
 			snprintf(err, err_size,
-				 "%s:%zu: expected 'TOKEN TENANT' (a token of %d to %d characters, a tenant of "
+				 "%s:%zu: expected 'TOKEN TENANT' (a token of %d to %d characters, "
+				 "a tenant of "
 				 "letters, digits, '.', '_', '-')",
 				 path, lineno, MIN_TOKEN, MAX_TOKEN);
 			goto fail;
 		}
 		for (size_t i = 0; i < a->n; i++) {
 			if (strcmp(a->v[i].token, token) == 0) {
-				snprintf(err, err_size, "%s:%zu: this token is given twice", path, lineno);
+				snprintf(err, err_size, "%s:%zu: this token is given twice", path,
+					 lineno);
 				goto fail;
 			}
 		}

@@ -16,8 +16,8 @@
 #define MAX_STRING (1u << 20) /* bytes of one string in a block */
 
 static const char *const section_names[SEC_NR] = {
-	"strings", "mappings", "functions", "locations", "stacks",
-	"series", "col_series", "col_time", "col_stack", "col_value",
+	"strings", "mappings",	 "functions", "locations", "stacks",
+	"series",  "col_series", "col_time",  "col_stack", "col_value",
 };
 
 bool tenant_valid(const char *t)
@@ -27,8 +27,8 @@ bool tenant_valid(const char *t)
 	if (n == 0 || n > 64 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
 		return false;
 	for (; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9') ||
-		      *t == '.' || *t == '_' || *t == '-'))
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+		      (*t >= '0' && *t <= '9') || *t == '.' || *t == '_' || *t == '-'))
 			return false;
 	return true;
 }
@@ -44,7 +44,8 @@ int block_key(const char *tenant, uint64_t min_ns, uint64_t max_ns, uint32_t lev
 	hex_encode(rnd, sizeof(rnd), hex);
 	if ((size_t)snprintf(key, key_size, "%s/blocks/%013llu-%013llu-L%u-%s.block", tenant,
 			     (unsigned long long)(min_ns / 1000000),
-			     (unsigned long long)((max_ns + 999999) / 1000000), level, hex) >= key_size)
+			     (unsigned long long)((max_ns + 999999) / 1000000), level,
+			     hex) >= key_size)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -63,7 +64,8 @@ bool block_key_parse(const char *key, char *ret_tenant, size_t tenant_size, uint
 	name = slash + 8;
 	if (strchr(name, '/') || strlen(name) >= BLOCK_ID_MAX + 6)
 		return false;
-	if (sscanf(name, "%13llu-%13llu-L%u-%16[0-9a-f].block%n", &lo, &hi, &level, hex, &end) != 4 ||
+	if (sscanf(name, "%13llu-%13llu-L%u-%16[0-9a-f].block%n", &lo, &hi, &level, hex, &end) !=
+		    4 ||
 	    name[end] || strlen(hex) != 16 || lo > hi)
 		return false;
 	memcpy(ret_tenant, key, (size_t)(slash - key));
@@ -199,10 +201,13 @@ static void enc_columns(const struct svcdata *sd, uint64_t unit, uint64_t base, 
 		prev_series = sd->rows.v[i].series;
 		i = j;
 	}
-	/* time: in units, from the block's start for a series' first row, else from the row before */
+	/* time: in units, from the block's start for a series' first row, else from the row before
+	 */
 	for (i = 0; i < sd->rows.len; i++) {
 		const struct sd_row *r = &sd->rows.v[i];
-		uint64_t prev = i && sd->rows.v[i - 1].series == r->series ? sd->rows.v[i - 1].time_ns : base;
+		uint64_t prev = i && sd->rows.v[i - 1].series == r->series
+					? sd->rows.v[i - 1].time_ns
+					: base;
 
 		buf_put_uvarint(cols[1], (r->time_ns - prev) / unit);
 		buf_put_uvarint(cols[2], r->stack);
@@ -210,13 +215,15 @@ static void enc_columns(const struct svcdata *sd, uint64_t unit, uint64_t base, 
 	}
 }
 
-static int compress_section(const struct buf *in, int level, struct buf *out, struct block_section_info *si)
+static int compress_section(const struct buf *in, int level, struct buf *out,
+			    struct block_section_info *si)
 {
 	size_t bound = ZSTD_compressBound(in->len), n;
 
 	if (buf_reserve(out, bound))
 		return -ENOMEM;
-	n = ZSTD_compress(out->data + out->len, bound, in->data ? in->data : (const uint8_t *)"", in->len, level);
+	n = ZSTD_compress(out->data + out->len, bound, in->data ? in->data : (const uint8_t *)"",
+			  in->len, level);
 	if (ZSTD_isError(n))
 		return -EIO;
 	si->offset = out->len;
@@ -275,10 +282,10 @@ int block_encode(struct svcdata **services, size_t n, const struct block_write_o
 {
 	uint64_t unit = opts->time_unit_ns ? opts->time_unit_ns : 1000000;
 	int level = opts->zstd_level ? opts->zstd_level : 3;
-	struct block_info bi = { 0 };
+	struct block_info bi = {0};
 	struct svcdata **sorted = NULL;
-	struct buf sec = { 0 }, footer = { 0 };
-	struct buf cols[4] = { 0 };
+	struct buf sec = {0}, footer = {0};
+	struct buf cols[4] = {0};
 	size_t start = out->len;
 	int err = 0;
 
@@ -332,7 +339,7 @@ int block_encode(struct svcdata **services, size_t n, const struct block_write_o
 		bi.max_time_ns = MAX(bi.max_time_ns, sd->max_time_ns);
 		for (int k = 0; k < 4; k++)
 			buf_reset(&cols[k]);
-		struct buf *cp[4] = { &cols[0], &cols[1], &cols[2], &cols[3] };
+		struct buf *cp[4] = {&cols[0], &cols[1], &cols[2], &cols[3]};
 		enc_columns(sd, unit, base, cp);
 		for (int k = 0; k < SEC_NR && !err; k++) {
 			struct buf *in = &sec;
@@ -446,7 +453,7 @@ void block_info_free(struct block_info *bi)
 int block_parse_footer(const uint8_t *tail, size_t tail_len, uint64_t object_size,
 		       struct block_info *ret, size_t *ret_need, char *err, size_t err_size)
 {
-	struct block_info bi = { 0 };
+	struct block_info bi = {0};
 	const uint8_t *t;
 	struct cursor c;
 	uint32_t flen, fcrc;
@@ -454,13 +461,15 @@ int block_parse_footer(const uint8_t *tail, size_t tail_len, uint64_t object_siz
 
 	if (object_size < BLOCK_HEADER_SIZE + BLOCK_TRAILER_SIZE || tail_len < BLOCK_TRAILER_SIZE ||
 	    tail_len > object_size)
-		return bad(err, err_size, "too short for a block (%llu bytes)", (unsigned long long)object_size);
+		return bad(err, err_size, "too short for a block (%llu bytes)",
+			   (unsigned long long)object_size);
 	t = tail + tail_len - BLOCK_TRAILER_SIZE;
 	if (memcmp(t + 8, END_MAGIC, 8) != 0)
 		return bad(err, err_size, "no block trailer (truncated, or not a block)");
 	flen = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
 	fcrc = (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
-	if (flen > BLOCK_MAX_FOOTER || (uint64_t)flen + BLOCK_HEADER_SIZE + BLOCK_TRAILER_SIZE > object_size)
+	if (flen > BLOCK_MAX_FOOTER ||
+	    (uint64_t)flen + BLOCK_HEADER_SIZE + BLOCK_TRAILER_SIZE > object_size)
 		return bad(err, err_size, "footer length %u out of range", flen);
 	if ((size_t)flen + BLOCK_TRAILER_SIZE > tail_len) {
 		*ret_need = (size_t)flen + BLOCK_TRAILER_SIZE;
@@ -470,10 +479,11 @@ int block_parse_footer(const uint8_t *tail, size_t tail_len, uint64_t object_siz
 	if ((uint32_t)crc32(0, t, flen) != fcrc)
 		return bad(err, err_size, "footer checksum mismatch");
 	data_end = object_size - BLOCK_TRAILER_SIZE - flen;
-	c = (struct cursor){ t, t + flen, false };
+	c = (struct cursor){t, t + flen, false};
 	n = cursor_uvarint(&c);
 	if (c.err || n != BLOCK_VERSION)
-		return bad(err, err_size, "block format version %llu is not one this build reads (%d)",
+		return bad(err, err_size,
+			   "block format version %llu is not one this build reads (%d)",
 			   (unsigned long long)n, BLOCK_VERSION);
 	bi.version = BLOCK_VERSION;
 	bi.size = object_size;
@@ -540,13 +550,14 @@ int block_parse_footer(const uint8_t *tail, size_t tail_len, uint64_t object_siz
 			    si->offset > data_end - si->clen || si->ulen > BLOCK_MAX_SECTION)
 				c.err = true;
 		}
-		if (!s->name || s->min_time_ns > s->max_time_ns || s->strings == 0 || s->mappings == 0 ||
-		    s->functions == 0 || s->locations == 0 || s->nodes == 0 || s->series == 0 ||
-		    s->strings > UINT32_MAX || s->mappings > UINT32_MAX || s->functions > UINT32_MAX ||
-		    s->locations > UINT32_MAX || s->nodes > UINT32_MAX || s->series > UINT32_MAX ||
-		    s->rows > BLOCK_MAX_SECTION)
+		if (!s->name || s->min_time_ns > s->max_time_ns || s->strings == 0 ||
+		    s->mappings == 0 || s->functions == 0 || s->locations == 0 || s->nodes == 0 ||
+		    s->series == 0 || s->strings > UINT32_MAX || s->mappings > UINT32_MAX ||
+		    s->functions > UINT32_MAX || s->locations > UINT32_MAX ||
+		    s->nodes > UINT32_MAX || s->series > UINT32_MAX || s->rows > BLOCK_MAX_SECTION)
 			c.err = true;
-		if (i && s->name && bi.services[i - 1].name && strcmp(bi.services[i - 1].name, s->name) >= 0)
+		if (i && s->name && bi.services[i - 1].name &&
+		    strcmp(bi.services[i - 1].name, s->name) >= 0)
 			c.err = true; /* names sorted and distinct: a reader bisects */
 	}
 	if (c.err || c.p != c.end) {
@@ -622,7 +633,8 @@ static int dec_strings(struct dec *d, struct cursor *c)
 			return -EBADMSG;
 		p = cursor_bytes(c, len);
 		/* distinct strings, no NUL: a second copy would break interning on merge */
-		if (!p || memchr(p, 0, len) || strtab_find(&d->sd->strings, (const char *)p, len) != STRTAB_NONE)
+		if (!p || memchr(p, 0, len) ||
+		    strtab_find(&d->sd->strings, (const char *)p, len) != STRTAB_NONE)
 			return -EBADMSG;
 		if (strtab_intern(&d->sd->strings, (const char *)p, len) == STRTAB_NONE)
 			return -ENOMEM;
@@ -782,7 +794,8 @@ static int dec_columns(struct dec *d, struct cursor cols[4], uint64_t unit, bool
 	uint32_t series = 0;
 
 	/* every row takes at least a byte of the time and value columns */
-	if (rows > (uint64_t)(cols[1].end - cols[1].p) || rows > (uint64_t)(cols[3].end - cols[3].p))
+	if (rows > (uint64_t)(cols[1].end - cols[1].p) ||
+	    rows > (uint64_t)(cols[3].end - cols[3].p))
 		return -EBADMSG;
 	if (VEC_RESERVE(&d->sd->rows, rows))
 		return -ENOMEM;
@@ -805,7 +818,9 @@ static int dec_columns(struct dec *d, struct cursor cols[4], uint64_t unit, bool
 			t += dt * unit;
 			r.series = series;
 			r.time_ns = t;
-			r.stack = with_stacks ? CHECK_ID(&cols[2], cursor_uvarint(&cols[2]), d->si->nodes) : 0;
+			r.stack = with_stacks ? CHECK_ID(&cols[2], cursor_uvarint(&cols[2]),
+							 d->si->nodes)
+					      : 0;
 			r.value = cursor_svarint(&cols[3]);
 			d->sd->rows.v[d->sd->rows.len++] = r;
 		}
@@ -830,15 +845,16 @@ static int section(const struct block_info *bi, size_t svc, int k, const uint8_t
 		return bad(err, err_size, "section %s outside the bytes read", section_names[k]);
 	p = data + (si->offset - data_off);
 	if ((uint32_t)crc32(0, p, (uInt)si->clen) != si->crc)
-		return bad(err, err_size, "section %s of service '%s': checksum mismatch", section_names[k],
-			   bi->services[svc].name);
+		return bad(err, err_size, "section %s of service '%s': checksum mismatch",
+			   section_names[k], bi->services[svc].name);
 	buf_reset(out);
 	if (buf_reserve(out, si->ulen + 1))
 		return -ENOMEM;
 	n = ZSTD_decompress(out->data, si->ulen + 1, p, si->clen);
 	if (ZSTD_isError(n) || n != si->ulen)
 		return bad(err, err_size, "section %s of service '%s': %s", section_names[k],
-			   bi->services[svc].name, ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong length");
+			   bi->services[svc].name,
+			   ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong length");
 	out->len = n;
 	return 0;
 }
@@ -848,19 +864,22 @@ struct svcdata *block_decode_service(const struct block_info *bi, size_t svc, ui
 				     int *ret_err, char *err, size_t err_size)
 {
 	const struct block_service_info *si = &bi->services[svc];
-	struct buf bufs[SEC_NR] = { 0 };
+	struct buf bufs[SEC_NR] = {0};
 	struct cursor cols[4];
-	struct dec d = { .si = si, .err = err, .err_size = err_size };
+	struct dec d = {.si = si, .err = err, .err_size = err_size};
 	int e = 0;
 
 	/* what each section needs decoded before it */
-	if (mask & ((1u << SEC_MAPPINGS) | (1u << SEC_FUNCTIONS) | (1u << SEC_LOCATIONS) | (1u << SEC_SERIES)))
+	if (mask & ((1u << SEC_MAPPINGS) | (1u << SEC_FUNCTIONS) | (1u << SEC_LOCATIONS) |
+		    (1u << SEC_SERIES)))
 		mask |= 1u << SEC_STRINGS;
 	if (mask & (1u << SEC_LOCATIONS))
 		mask |= (1u << SEC_MAPPINGS) | (1u << SEC_FUNCTIONS);
 	if (mask & (1u << SEC_STACKS))
-		mask |= 1u << SEC_LOCATIONS | (1u << SEC_STRINGS) | (1u << SEC_MAPPINGS) | (1u << SEC_FUNCTIONS);
-	if (mask & ((1u << SEC_COL_SERIES) | (1u << SEC_COL_TIME) | (1u << SEC_COL_VALUE) | (1u << SEC_COL_STACK)))
+		mask |= 1u << SEC_LOCATIONS | (1u << SEC_STRINGS) | (1u << SEC_MAPPINGS) |
+			(1u << SEC_FUNCTIONS);
+	if (mask & ((1u << SEC_COL_SERIES) | (1u << SEC_COL_TIME) | (1u << SEC_COL_VALUE) |
+		    (1u << SEC_COL_STACK)))
 		mask |= (1u << SEC_COL_SERIES) | (1u << SEC_COL_TIME) | (1u << SEC_COL_VALUE);
 	d.sd = svcdata__new(si->name);
 	if (!d.sd) {
@@ -874,17 +893,17 @@ struct svcdata *block_decode_service(const struct block_info *bi, size_t svc, ui
 	for (int k = 0; k < SEC_NR && !e; k++)
 		if (mask & (1u << k))
 			e = section(bi, svc, k, data, data_off, data_len, &bufs[k], err, err_size);
-#define RUN(k, fn)                                                                                 \
-	do {                                                                                       \
-		if (!e && (mask & (1u << (k)))) {                                                  \
-			struct cursor c = { bufs[k].data, bufs[k].data + bufs[k].len, false };     \
-			e = fn(&d, &c);                                                            \
-			if (!e && c.p != c.end)                                                    \
-				e = -EBADMSG;                                                      \
-			if (e == -EBADMSG)                                                         \
-				bad(err, err_size, "section %s of service '%s' is malformed",      \
-				    section_names[k], si->name);                                   \
-		}                                                                                  \
+#define RUN(k, fn)                                                                            \
+	do {                                                                                  \
+		if (!e && (mask & (1u << (k)))) {                                             \
+			struct cursor c = {bufs[k].data, bufs[k].data + bufs[k].len, false};  \
+			e = fn(&d, &c);                                                       \
+			if (!e && c.p != c.end)                                               \
+				e = -EBADMSG;                                                 \
+			if (e == -EBADMSG)                                                    \
+				bad(err, err_size, "section %s of service '%s' is malformed", \
+				    section_names[k], si->name);                              \
+		}                                                                             \
 	} while (0)
 	RUN(SEC_STRINGS, dec_strings);
 	RUN(SEC_MAPPINGS, dec_mappings);
@@ -895,11 +914,14 @@ struct svcdata *block_decode_service(const struct block_info *bi, size_t svc, ui
 #undef RUN
 	if (!e && (mask & (1u << SEC_COL_SERIES))) {
 		for (int k = 0; k < 4; k++)
-			cols[k] = (struct cursor){ bufs[SEC_COL_SERIES + k].data,
-						   bufs[SEC_COL_SERIES + k].data + bufs[SEC_COL_SERIES + k].len, false };
+			cols[k] = (struct cursor){bufs[SEC_COL_SERIES + k].data,
+						  bufs[SEC_COL_SERIES + k].data +
+							  bufs[SEC_COL_SERIES + k].len,
+						  false};
 		e = dec_columns(&d, cols, bi->time_unit_ns, mask & (1u << SEC_COL_STACK));
 		if (e == -EBADMSG)
-			bad(err, err_size, "the sample columns of service '%s' are malformed", si->name);
+			bad(err, err_size, "the sample columns of service '%s' are malformed",
+			    si->name);
 	}
 	for (int k = 0; k < SEC_NR; k++)
 		buf_free(&bufs[k]);

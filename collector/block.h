@@ -23,7 +23,7 @@
 #define BLOCK_VERSION 1
 #define BLOCK_HEADER_SIZE 16
 #define BLOCK_TRAILER_SIZE 16
-#define BLOCK_MAX_FOOTER (16u << 20) /* bytes */
+#define BLOCK_MAX_FOOTER (16u << 20)   /* bytes */
 #define BLOCK_MAX_SECTION (1ULL << 30) /* bytes, uncompressed */
 #define BLOCK_MAX_SOURCES 100000
 #define BLOCK_ID_MAX 64
@@ -47,9 +47,9 @@ enum block_section {
 
 struct block_section_info {
 	uint64_t offset; /* in the object */
-	uint64_t clen; /* compressed */
-	uint64_t ulen; /* uncompressed */
-	uint32_t crc; /* CRC-32 of the compressed bytes */
+	uint64_t clen;	 /* compressed */
+	uint64_t ulen;	 /* uncompressed */
+	uint32_t crc;	 /* CRC-32 of the compressed bytes */
 };
 
 struct block_service_info {
@@ -66,8 +66,8 @@ struct block_service_info {
 struct block_info {
 	uint32_t version;
 	char *tenant;
-	uint64_t created_ns; /* Unix time */
-	uint32_t level; /* 0: written by ingest; n: a compaction of blocks up to level n-1 */
+	uint64_t created_ns;   /* Unix time */
+	uint32_t level;	       /* 0: written by ingest; n: a compaction of blocks up to level n-1 */
 	uint64_t time_unit_ns; /* sample times are multiples of this */
 	uint64_t min_time_ns;
 	uint64_t max_time_ns;
@@ -75,14 +75,14 @@ struct block_info {
 	char (*sources)[BLOCK_ID_MAX]; /* ids of the blocks this one replaces (compaction) */
 	uint32_t nservices;
 	struct block_service_info *services; /* sorted by name */
-	uint64_t size; /* of the whole object */
+	uint64_t size;			     /* of the whole object */
 };
 
 struct block_write_opts {
 	const char *tenant;
 	uint32_t level;
-	uint64_t time_unit_ns; /* 0 = 1 ms */
-	int zstd_level; /* 0 = 3 */
+	uint64_t time_unit_ns;	    /* 0 = 1 ms */
+	int zstd_level;		    /* 0 = 3 */
 	const char *const *sources; /* block ids, or NULL */
 	size_t nsources;
 };

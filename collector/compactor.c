@@ -49,12 +49,12 @@ static uint64_t id_hash(const char *id)
 }
 
 /* Merges inputs[0..n) of tenant into one block and deletes them. Returns 0 or -errno (logged). */
-static int merge(const struct compactor_opts *o, const char *tenant, struct block_ref *const *inputs,
-		 size_t n, struct compactor_stats *stats)
+static int merge(const struct compactor_opts *o, const char *tenant,
+		 struct block_ref *const *inputs, size_t n, struct compactor_stats *stats)
 {
-	VEC(struct svcdata *) out = { 0 };
+	VEC(struct svcdata *) out = {0};
 	const char **sources = calloc(n, sizeof(*sources));
-	struct buf blk = { 0 };
+	struct buf blk = {0};
 	char key[OBJSTORE_MAX_KEY], err[512] = "";
 	uint32_t level = 0;
 	uint64_t lo = UINT64_MAX, hi = 0, bytes_in = 0;
@@ -63,14 +63,15 @@ static int merge(const struct compactor_opts *o, const char *tenant, struct bloc
 	if (!sources)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !e; i++) {
-		struct block_info bi = { 0 };
+		struct block_info bi = {0};
 
 		sources[i] = inputs[i]->id;
 		level = MAX(level, inputs[i]->level + 1);
 		bytes_in += inputs[i]->size;
 		e = reader_footer(o->store, inputs[i], &bi, err, sizeof(err));
 		for (uint32_t s = 0; !e && s < bi.nservices; s++) {
-			struct svcdata *src = reader_service(o->store, inputs[i], &bi, s, SECS_ALL, &e, err, sizeof(err));
+			struct svcdata *src = reader_service(o->store, inputs[i], &bi, s, SECS_ALL,
+							     &e, err, sizeof(err));
 			struct svcdata *dst = NULL;
 
 			if (!src)
@@ -92,12 +93,12 @@ static int merge(const struct compactor_opts *o, const char *tenant, struct bloc
 		block_info_free(&bi);
 	}
 	if (!e) {
-		struct block_write_opts bo = { .tenant = tenant,
-					       .level = level,
-					       .time_unit_ns = o->time_unit_ns,
-					       .zstd_level = o->zstd_level,
-					       .sources = sources,
-					       .nsources = n };
+		struct block_write_opts bo = {.tenant = tenant,
+					      .level = level,
+					      .time_unit_ns = o->time_unit_ns,
+					      .zstd_level = o->zstd_level,
+					      .sources = sources,
+					      .nsources = n};
 
 		e = block_encode(out.v, out.len, &bo, &blk);
 		if (e)
@@ -110,7 +111,8 @@ static int merge(const struct compactor_opts *o, const char *tenant, struct bloc
 		}
 	}
 	if (!e && lo == UINT64_MAX)
-		lo = hi = inputs[0]->min_ms * 1000000; /* nothing in them: a block that only replaces */
+		lo = hi = inputs[0]->min_ms *
+			  1000000; /* nothing in them: a block that only replaces */
 	if (!e)
 		e = block_key(tenant, lo, hi, level, key, sizeof(key));
 	if (!e) {
@@ -119,16 +121,17 @@ static int merge(const struct compactor_opts *o, const char *tenant, struct bloc
 			snprintf(err, sizeof(err), "%s", objstore_error());
 	}
 	if (e) {
-		log_warn("compaction failed; it is tried again on the next pass", "tenant=%s blocks=%zu err=\"%s\"",
-			 tenant, n, err);
+		log_warn("compaction failed; it is tried again on the next pass",
+			 "tenant=%s blocks=%zu err=\"%s\"", tenant, n, err);
 		stats->errors++;
 	} else {
 		stats->compactions++;
 		stats->blocks_in += n;
 		stats->bytes_in += bytes_in;
 		stats->bytes_out += blk.len;
-		log_debug("blocks merged", "tenant=%s key=%s inputs=%zu bytes_in=%llu bytes_out=%zu", tenant,
-			  key, n, (unsigned long long)bytes_in, blk.len);
+		log_debug("blocks merged",
+			  "tenant=%s key=%s inputs=%zu bytes_in=%llu bytes_out=%zu", tenant, key, n,
+			  (unsigned long long)bytes_in, blk.len);
 		/* the new block hides the inputs already; a failed delete is retried next pass */
 		for (size_t i = 0; i < n; i++)
 			if (objstore__delete(o->store, inputs[i]->key) == 0)
@@ -144,7 +147,8 @@ static int merge(const struct compactor_opts *o, const char *tenant, struct bloc
 
 static int ref_cmp(const void *a, const void *b)
 {
-	const struct block_ref *x = *(struct block_ref *const *)a, *y = *(struct block_ref *const *)b;
+	const struct block_ref *x = *(struct block_ref *const *)a,
+			       *y = *(struct block_ref *const *)b;
 
 	if (x->min_ms != y->min_ms)
 		return x->min_ms < y->min_ms ? -1 : 1;
@@ -154,27 +158,30 @@ static int ref_cmp(const void *a, const void *b)
 static int tenant_pass(const struct compactor_opts *o, const char *tenant, bool force,
 		       struct compactor_stats *stats)
 {
-	uint64_t window_ms = o->block_duration_ns / 1000000, now_ms = clock_ns(CLOCK_REALTIME) / 1000000;
-	block_refs all = { 0 };
-	struct hmap replaced = { 0 }, dirty = { 0 };
-	VEC(struct block_ref *) live = { 0 };
+	uint64_t window_ms = o->block_duration_ns / 1000000,
+		 now_ms = clock_ns(CLOCK_REALTIME) / 1000000;
+	block_refs all = {0};
+	struct hmap replaced = {0}, dirty = {0};
+	VEC(struct block_ref *) live = {0};
 	char err[512];
 	int e, first_err = 0;
 
 	e = reader_list(o->store, tenant, &all);
 	if (e) {
-		log_warn("compaction cannot list blocks", "tenant=%s err=\"%s\"", tenant, objstore_error());
+		log_warn("compaction cannot list blocks", "tenant=%s err=\"%s\"", tenant,
+			 objstore_error());
 		return e;
 	}
 	/* 1. what merged blocks replace, and which merged blocks still have inputs around */
 	for (size_t i = 0; i < all.len; i++) {
-		struct block_info bi = { 0 };
+		struct block_info bi = {0};
 
 		if (all.v[i].level == 0)
 			continue;
 		e = reader_footer(o->store, &all.v[i], &bi, err, sizeof(err));
 		if (e) {
-			log_warn("compaction skips an unreadable block", "key=%s err=\"%s\"", all.v[i].key, err);
+			log_warn("compaction skips an unreadable block", "key=%s err=\"%s\"",
+				 all.v[i].key, err);
 			first_err = first_err ? first_err : e;
 			hmap_put(&dirty, id_hash(all.v[i].id), (void *)1);
 			continue;
@@ -206,8 +213,9 @@ static int tenant_pass(const struct compactor_opts *o, const char *tenant, bool 
 	for (size_t i = 0; i < live.len;) {
 		uint64_t w = live.v[i]->min_ms / window_ms;
 		size_t j = i, nl0 = 0;
-		bool ended = force || now_ms > (w + 1) * window_ms + o->delay_ns / 1000000, blocked = false;
-		VEC(struct block_ref *) pick = { 0 };
+		bool ended = force || now_ms > (w + 1) * window_ms + o->delay_ns / 1000000,
+		     blocked = false;
+		VEC(struct block_ref *) pick = {0};
 		uint64_t bytes = 0;
 
 		while (j < live.len && live.v[j]->min_ms / window_ms == w) {
@@ -245,7 +253,7 @@ int compactor_pass(const struct compactor_opts *opts, const char *tenant, bool f
 		   struct compactor_stats *stats)
 {
 	struct compactor_opts o = *opts;
-	struct name_list t = { 0 };
+	struct name_list t = {0};
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	int e = 0, first = 0;
 
@@ -276,8 +284,9 @@ static void *compactor_main(void *arg)
 	pthread_mutex_lock(&c->lock);
 	while (!c->stop) {
 		uint64_t deadline = clock_ns(CLOCK_REALTIME) + c->opts.interval_ns;
-		struct timespec ts = { (time_t)(deadline / NSEC_PER_SEC), (long)(deadline % NSEC_PER_SEC) };
-		struct compactor_stats s = { 0 };
+		struct timespec ts = {(time_t)(deadline / NSEC_PER_SEC),
+				      (long)(deadline % NSEC_PER_SEC)};
+		struct compactor_stats s = {0};
 
 		while (!c->stop && pthread_cond_timedwait(&c->cond, &c->lock, &ts) == 0)
 			;

@@ -22,17 +22,17 @@ struct compactor_opts {
 	struct objstore *store;
 	uint64_t block_duration_ns; /* 0 = 10 min */
 	uint64_t delay_ns;
-	uint64_t interval_ns; /* 0 = 30 s */
-	uint64_t time_unit_ns; /* 0 = 1 ms */
-	uint32_t l0_threshold; /* 0 = 16 */
+	uint64_t interval_ns;	  /* 0 = 30 s */
+	uint64_t time_unit_ns;	  /* 0 = 1 ms */
+	uint32_t l0_threshold;	  /* 0 = 16 */
 	uint64_t max_input_bytes; /* one merge reads at most this much; 0 = 512 MiB */
-	int zstd_level; /* 0 = 9 */
+	int zstd_level;		  /* 0 = 9 */
 };
 
 struct compactor_stats {
 	uint64_t passes;
 	uint64_t compactions; /* blocks written */
-	uint64_t blocks_in; /* blocks merged */
+	uint64_t blocks_in;   /* blocks merged */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	uint64_t deleted;

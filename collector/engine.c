@@ -32,7 +32,7 @@ static const char *skip_ws(const char *p)
 static const char *parse_quoted(const char *p, char **ret)
 {
 	char q = *p++;
-	struct buf b = { 0 };
+	struct buf b = {0};
 
 	for (; *p && *p != q; p++) {
 		if (*p == '\\' && p[1]) {
@@ -53,7 +53,8 @@ static const char *parse_quoted(const char *p, char **ret)
 
 static bool name_char(char c, bool first)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!first && c >= '0' && c <= '9');
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (!first && c >= '0' && c <= '9');
 }
 
 /*
@@ -75,7 +76,8 @@ static const char *regex_hazard(const char *re)
 				p++;
 			after_atom = true, after_rep = false;
 		} else if (*p == '[') {
-			/* a bracket expression is one atom: ']' right after '[' or '[^' is literal */
+			/* a bracket expression is one atom: ']' right after '[' or '[^' is literal
+			 */
 			p++;
 			if (*p == '^')
 				p++;
@@ -94,7 +96,8 @@ static const char *regex_hazard(const char *re)
 				return "repeats a repetition (such as a++ or a*{2})";
 			if (*p == '{') {
 				lo = strtoul(p + 1, &end, 10);
-				hi = *end == ',' ? (end[1] == '}' ? lo : strtoul(end + 1, &end, 10)) : lo;
+				hi = *end == ',' ? (end[1] == '}' ? lo : strtoul(end + 1, &end, 10))
+						 : lo;
 				if (lo > 1000 || hi > 1000)
 					return "counts a repetition over 1000";
 				product *= (double)MAX(MAX(lo, hi), 1);
@@ -121,7 +124,7 @@ int selector_parse(const char *text, struct selector *ret, char *err, size_t err
 	if (braces)
 		p = skip_ws(p + 1);
 	while (*p && *p != '}') {
-		struct matcher m = { 0 };
+		struct matcher m = {0};
 		const char *start = p;
 		char rerr[128];
 		int rc;
@@ -149,19 +152,22 @@ int selector_parse(const char *text, struct selector *ret, char *err, size_t err
 		else {
 			free(m.name);
 			selector_free(ret);
-			return sel_fail(err, err_size, text, p, "expected =, !=, =~ or !~ after the label name");
+			return sel_fail(err, err_size, text, p,
+					"expected =, !=, =~ or !~ after the label name");
 		}
 		p = skip_ws(p);
 		if ((*p != '"' && *p != '\'') || !(p = parse_quoted(p, &m.value))) {
 			free(m.name);
 			selector_free(ret);
-			return sel_fail(err, err_size, text, p ? p : start, "expected a quoted value");
+			return sel_fail(err, err_size, text, p ? p : start,
+					"expected a quoted value");
 		}
 		if ((m.op == MATCH_RE || m.op == MATCH_NRE) &&
 		    (strlen(m.value) > MAX_REGEX || regex_hazard(m.value))) {
-			snprintf(err, err_size, "invalid selector: the regular expression of %s %s", m.name,
-				 strlen(m.value) > MAX_REGEX ? "is too long (over 1024 characters)" :
-							       regex_hazard(m.value));
+			snprintf(err, err_size, "invalid selector: the regular expression of %s %s",
+				 m.name,
+				 strlen(m.value) > MAX_REGEX ? "is too long (over 1024 characters)"
+							     : regex_hazard(m.value));
 			free(m.name);
 			free(m.value);
 			selector_free(ret);
@@ -183,7 +189,9 @@ int selector_parse(const char *text, struct selector *ret, char *err, size_t err
 			free(anchored);
 			if (rc) {
 				regerror(rc, &m.re, rerr, sizeof(rerr));
-				snprintf(err, err_size, "invalid selector: the regular expression of %s: %s", m.name, rerr);
+				snprintf(err, err_size,
+					 "invalid selector: the regular expression of %s: %s",
+					 m.name, rerr);
 				free(m.name);
 				free(m.value);
 				selector_free(ret);
@@ -203,7 +211,8 @@ int selector_parse(const char *text, struct selector *ret, char *err, size_t err
 		if (*p == ',')
 			p = skip_ws(p + 1);
 		else if (*p && *p != '}')
-			return selector_free(ret), sel_fail(err, err_size, text, p, "expected ',' or '}'");
+			return selector_free(ret),
+			       sel_fail(err, err_size, text, p, "expected ',' or '}'");
 	}
 	if (braces != (*p == '}')) {
 		selector_free(ret);
@@ -233,7 +242,8 @@ void selector_free(struct selector *sel)
 
 int selector_service(struct selector *ret, const char *service)
 {
-	struct matcher m = { .name = strdup("service_name"), .op = MATCH_EQ, .value = strdup(service) };
+	struct matcher m = {
+		.name = strdup("service_name"), .op = MATCH_EQ, .value = strdup(service)};
 
 	memset(ret, 0, sizeof(*ret));
 	if (!m.name || !m.value || VEC_PUSH(&ret->m, m)) {
@@ -279,7 +289,8 @@ static char key_char(char c)
 	return name_char(c, false) ? c : '_';
 }
 
-/* Whether a stored key ("process.executable.name") is a selector name ("process_executable_name"). */
+/* Whether a stored key ("process.executable.name") is a selector name ("process_executable_name").
+ */
 static bool key_is(const char *key, const char *name)
 {
 	for (; *key && *name; key++, name++)
@@ -321,15 +332,17 @@ static bool keep_row(void *ctx, const struct svcdata *src, const struct sd_row *
 static bool type_matches(const struct svcdata *sd, uint32_t type, const char *want)
 {
 	const struct sd_type *t = &sd->types.v[type];
-	const char *st = strtab_get(&sd->strings, t->sample_type), *su = strtab_get(&sd->strings, t->sample_unit);
+	const char *st = strtab_get(&sd->strings, t->sample_type),
+		   *su = strtab_get(&sd->strings, t->sample_unit);
 	size_t n = strlen(st);
 
-	return !want || (strncmp(want, st, n) == 0 && want[n] == ':' && strcmp(want + n + 1, su) == 0);
+	return !want ||
+	       (strncmp(want, st, n) == 0 && want[n] == ':' && strcmp(want + n + 1, su) == 0);
 }
 
 /* Which series of src the selector and type keep; false when none. seen: names found. */
-static int series_filter(const struct svcdata *src, const struct engine_query *q, struct keep_ctx *k,
-			 bool *seen, bool *any)
+static int series_filter(const struct svcdata *src, const struct engine_query *q,
+			 struct keep_ctx *k, bool *seen, bool *any)
 {
 	*any = false;
 	k->series_ok.len = 0;
@@ -356,7 +369,8 @@ static int series_filter(const struct svcdata *src, const struct engine_query *q
 static bool service_may_match(const struct engine_query *q, const char *service)
 {
 	for (size_t m = 0; m < q->sel->m.len; m++)
-		if (strcmp(q->sel->m.v[m].name, "service_name") == 0 && !match_one(&q->sel->m.v[m], service))
+		if (strcmp(q->sel->m.v[m].name, "service_name") == 0 &&
+		    !match_one(&q->sel->m.v[m], service))
 			return false;
 	return true;
 }
@@ -376,19 +390,20 @@ static struct svcdata *find_service(struct selection *sel, struct hmap *idx, con
 	return NULL;
 }
 
-static int select_once(struct objstore *s, const struct engine_query *q, uint32_t mask, uint64_t max_rows,
-		       struct selection *ret, bool *seen, char *err, size_t err_size)
+static int select_once(struct objstore *s, const struct engine_query *q, uint32_t mask,
+		       uint64_t max_rows, struct selection *ret, bool *seen, char *err,
+		       size_t err_size)
 {
-	block_refs refs = { 0 };
-	struct keep_ctx k = { q->from_ns, q->to_ns, { 0 } };
-	struct hmap idx = { 0 }; /* service name hash -> index in ret->svc + 1 */
+	block_refs refs = {0};
+	struct keep_ctx k = {q->from_ns, q->to_ns, {0}};
+	struct hmap idx = {0}; /* service name hash -> index in ret->svc + 1 */
 	uint64_t rows = 0;
 	int e;
 
-	e = reader_visible(s, q->tenant, q->from_ns / 1000000, (q->to_ns + 999999) / 1000000, &refs, err,
-			   err_size);
+	e = reader_visible(s, q->tenant, q->from_ns / 1000000, (q->to_ns + 999999) / 1000000, &refs,
+			   err, err_size);
 	for (size_t i = 0; !e && i < refs.len; i++) {
-		struct block_info bi = { 0 };
+		struct block_info bi = {0};
 
 		e = reader_footer(s, &refs.v[i], &bi, err, err_size);
 		if (e)
@@ -399,7 +414,8 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 			struct svcdata *src, *dst;
 			bool any;
 
-			if (si->max_time_ns < q->from_ns || si->min_time_ns > q->to_ns || !service_may_match(q, si->name))
+			if (si->max_time_ns < q->from_ns || si->min_time_ns > q->to_ns ||
+			    !service_may_match(q, si->name))
 				continue;
 			src = reader_service(s, &refs.v[i], &bi, j, mask, &e, err, err_size);
 			if (!src)
@@ -414,7 +430,8 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 				if (!dst || VEC_PUSH(&ret->svc, dst)) {
 					svcdata__free(dst);
 					e = -ENOMEM;
-				} else if (!hmap_get(&idx, h) && hmap_put(&idx, h, (void *)(uintptr_t)ret->svc.len)) {
+				} else if (!hmap_get(&idx, h) &&
+					   hmap_put(&idx, h, (void *)(uintptr_t)ret->svc.len)) {
 					e = -ENOMEM;
 				}
 			}
@@ -423,21 +440,25 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 
 				e = svcdata__merge(dst, src, keep_row, &k);
 				dst->profiles += si->profiles;
-				if (!e && q->collapse_ns && dst->rows.len > 2 * dst->collapsed_rows + 4096)
-					dst->collapsed_rows = svcdata__sort_rows(dst, q->collapse_ns);
+				if (!e && q->collapse_ns &&
+				    dst->rows.len > 2 * dst->collapsed_rows + 4096)
+					dst->collapsed_rows =
+						svcdata__sort_rows(dst, q->collapse_ns);
 				rows = rows - before + dst->rows.len; /* over all services */
 				if (!e && rows > max_rows && q->collapse_ns) {
 					rows = 0;
 					for (size_t x = 0; x < ret->svc.len; x++) {
 						struct svcdata *o = ret->svc.v[x];
 
-						o->collapsed_rows = svcdata__sort_rows(o, q->collapse_ns);
+						o->collapsed_rows =
+							svcdata__sort_rows(o, q->collapse_ns);
 						rows += o->rows.len;
 					}
 				}
 				if (!e && rows > max_rows) {
 					snprintf(err, err_size,
-						 "the query selects over %llu samples: narrow the selector or the time range",
+						 "the query selects over %llu samples: narrow the "
+						 "selector or the time range",
 						 (unsigned long long)max_rows);
 					e = -E2BIG;
 				}
@@ -468,8 +489,8 @@ static int svc_cmp(const void *a, const void *b)
 	return strcmp((*(struct svcdata *const *)a)->name, (*(struct svcdata *const *)b)->name);
 }
 
-int engine_select(struct objstore *s, const struct engine_query *q, enum engine_need need, uint64_t max_rows,
-		  struct selection *ret, char *err, size_t err_size)
+int engine_select(struct objstore *s, const struct engine_query *q, enum engine_need need,
+		  uint64_t max_rows, struct selection *ret, char *err, size_t err_size)
 {
 	static const uint32_t masks[] = {
 		/* the sample columns too: a series counts when it has samples in the range */
@@ -494,7 +515,9 @@ int engine_select(struct objstore *s, const struct engine_query *q, enum engine_
 		return e;
 	}
 	if (ret->svc.len == 0 && q->type && !seen[MAX_MATCHERS]) {
-		snprintf(err, err_size, "unknown profile type '%s': none in the time range (see profile_types)", q->type);
+		snprintf(err, err_size,
+			 "unknown profile type '%s': none in the time range (see profile_types)",
+			 q->type);
 		return -EINVAL;
 	}
 	if (ret->svc.len == 0) {
@@ -502,8 +525,10 @@ int engine_select(struct objstore *s, const struct engine_query *q, enum engine_
 		for (size_t m = 0; m < q->sel->m.len; m++) {
 			const struct matcher *mt = &q->sel->m.v[m];
 
-			if (!seen[m] && strcmp(mt->name, "service_name") != 0 && !match_one(mt, NULL)) {
-				snprintf(err, err_size, "unknown label '%s': no profile in the time range has it",
+			if (!seen[m] && strcmp(mt->name, "service_name") != 0 &&
+			    !match_one(mt, NULL)) {
+				snprintf(err, err_size,
+					 "unknown label '%s': no profile in the time range has it",
 					 mt->name);
 				return -EINVAL;
 			}
@@ -538,7 +563,7 @@ static int64_t node_child(struct fgraph *g, uint32_t parent, const char *name, s
 	uint32_t id = strtab_intern(&g->names, name, len);
 	uint64_t key;
 	void *v;
-	struct fg_node n = { 0 };
+	struct fg_node n = {0};
 
 	if (id == STRTAB_NONE)
 		return -ENOMEM;
@@ -559,7 +584,7 @@ static int64_t node_child(struct fgraph *g, uint32_t parent, const char *name, s
 
 static int fgraph_init(struct fgraph *g)
 {
-	struct fg_node root = { 0 };
+	struct fg_node root = {0};
 
 	if (g->nodes.len)
 		return 0;
@@ -572,7 +597,7 @@ static int fgraph_init(struct fgraph *g)
 static int64_t graph_node(struct fgraph *g, const struct svcdata *sd, uint32_t proc, uint32_t stack,
 			  struct hmap *memo, struct buf *names)
 {
-	VEC(uint32_t) chain = { 0 };
+	VEC(uint32_t) chain = {0};
 	int64_t at = proc;
 	void *v;
 
@@ -602,7 +627,8 @@ static int64_t graph_node(struct fgraph *g, const struct svcdata *sd, uint32_t p
 			at = node_child(g, (uint32_t)at, p, (size_t)((next ? next : end) - p));
 			p = next;
 		}
-		if (at >= 0 && hmap_put(memo, (uint64_t)chain.v[i] + 1, (void *)(uintptr_t)(at + 1)))
+		if (at >= 0 &&
+		    hmap_put(memo, (uint64_t)chain.v[i] + 1, (void *)(uintptr_t)(at + 1)))
 			at = -ENOMEM;
 	}
 	VEC_FREE(&chain);
@@ -611,8 +637,8 @@ static int64_t graph_node(struct fgraph *g, const struct svcdata *sd, uint32_t p
 
 int fgraph_add(struct fgraph *g, const struct svcdata *sd, int side)
 {
-	struct hmap procs = { 0 }; /* process name id + 1 -> struct hmap * of its memo */
-	struct buf names = { 0 };
+	struct hmap procs = {0}; /* process name id + 1 -> struct hmap * of its memo */
+	struct buf names = {0};
 	int err = fgraph_init(g);
 
 	g->totals_done = false;
@@ -627,11 +653,14 @@ int fgraph_add(struct fgraph *g, const struct svcdata *sd, int side)
 		/* rows come sorted by series: the process node changes only with it */
 		if (r->series != last_series) {
 			const char *proc = svcdata__label(sd, r->series, "process.executable.name");
-			struct buf pname = { 0 };
+			struct buf pname = {0};
 
 			for (const char *c = proc && *proc ? proc : sd->name; *c; c++)
-				buf_putc(&pname, *c == ';' || *c == '\n' ? ':' : *c == '\t' || *c == '\r' ? ' ' : (uint8_t)*c);
-			pn = node_child(g, 0, pname.data ? (const char *)pname.data : "", pname.len);
+				buf_putc(&pname, *c == ';' || *c == '\n'    ? ':'
+						 : *c == '\t' || *c == '\r' ? ' '
+									    : (uint8_t)*c);
+			pn = node_child(g, 0, pname.data ? (const char *)pname.data : "",
+					pname.len);
 			buf_free(&pname);
 			if (pn < 0) {
 				err = (int)pn;
@@ -695,8 +724,8 @@ static void fgraph_totals(struct fgraph *g)
 			g->nodes.v[i].total[s] = g->nodes.v[i].self[s];
 	for (size_t i = g->nodes.len; i-- > 1;)
 		for (int s = 0; s < 2; s++)
-			g->nodes.v[g->nodes.v[i].parent].total[s] =
-				value_add(g->nodes.v[g->nodes.v[i].parent].total[s], g->nodes.v[i].total[s]);
+			g->nodes.v[g->nodes.v[i].parent].total[s] = value_add(
+				g->nodes.v[g->nodes.v[i].parent].total[s], g->nodes.v[i].total[s]);
 	g->totals_done = true;
 }
 
@@ -721,7 +750,8 @@ static int64_t keep_threshold(const struct fgraph *g, size_t max_nodes)
 		return max_nodes < 2 && g->nodes.len > max_nodes ? INT64_MAX : 0;
 	w = malloc(g->nodes.len * sizeof(*w));
 	if (!w)
-		return INT64_MAX; /* out of memory: the root alone, folded, rather than everything */
+		return INT64_MAX; /* out of memory: the root alone, folded, rather than everything
+				   */
 	for (size_t i = 0; i < g->nodes.len; i++)
 		w[i] = weight(&g->nodes.v[i]);
 	qsort(w, g->nodes.len, sizeof(*w), cmp_desc);
@@ -757,7 +787,8 @@ static void emit_node(struct emit *em, const struct fgraph *g, const char *name,
 	struct buf *o = em->out;
 
 	if (em->tsv) {
-		buf_printf(o, "%u\t%s\t%lld\t%lld", depth, name, (long long)total[0], (long long)self[0]);
+		buf_printf(o, "%u\t%s\t%lld\t%lld", depth, name, (long long)total[0],
+			   (long long)self[0]);
 		if (em->diff)
 			buf_printf(o, "\t%lld\t%lld", (long long)total[1], (long long)self[1]);
 		buf_putc(o, '\n');
@@ -782,17 +813,18 @@ static int emit_tree(struct fgraph *g, int64_t threshold, struct emit *em, uint6
 	struct frame {
 		uint32_t node, depth;
 	};
-	VEC(struct frame) stack = { 0 };
+	VEC(struct frame) stack = {0};
 	int err = 0;
 
-	if (VEC_PUSH(&stack, ((struct frame){ 0, 0 })))
+	if (VEC_PUSH(&stack, ((struct frame){0, 0})))
 		return -ENOMEM;
 	while (stack.len && !err) {
 		struct frame f = stack.v[--stack.len];
 		const struct fg_node *n = &g->nodes.v[f.node];
-		struct fg_node other = { .name = UINT32_MAX, .parent = f.node };
-		const char *name = f.node == 0 ? "total" : n->name == UINT32_MAX ? "other" :
-								   strtab_get(&g->names, n->name);
+		struct fg_node other = {.name = UINT32_MAX, .parent = f.node};
+		const char *name = f.node == 0		   ? "total"
+				   : n->name == UINT32_MAX ? "other"
+							   : strtab_get(&g->names, n->name);
 
 		emit_node(em, g, name, f.depth, n->total, n->self);
 		em->kids.len = 0;
@@ -804,7 +836,8 @@ static int emit_tree(struct fgraph *g, int64_t threshold, struct emit *em, uint6
 				continue;
 			}
 			for (int s = 0; s < 2; s++)
-				other.self[s] = other.total[s] = value_add(other.total[s], k->total[s]);
+				other.self[s] = other.total[s] =
+					value_add(other.total[s], k->total[s]);
 		}
 		if (em->kids.len > 1)
 			qsort_r(em->kids.v, em->kids.len, sizeof(*em->kids.v), child_cmp, g);
@@ -813,10 +846,11 @@ static int emit_tree(struct fgraph *g, int64_t threshold, struct emit *em, uint6
 			err = VEC_PUSH(&g->nodes, other);
 			(*folded)++;
 			if (!err)
-				err = VEC_PUSH(&stack, ((struct frame){ (uint32_t)(g->nodes.len - 1), f.depth + 1 }));
+				err = VEC_PUSH(&stack, ((struct frame){(uint32_t)(g->nodes.len - 1),
+								       f.depth + 1}));
 		}
 		for (size_t k = em->kids.len; k-- > 0 && !err;)
-			err = VEC_PUSH(&stack, ((struct frame){ em->kids.v[k], f.depth + 1 }));
+			err = VEC_PUSH(&stack, ((struct frame){em->kids.v[k], f.depth + 1}));
 	}
 	VEC_FREE(&stack);
 	return err;
@@ -840,7 +874,7 @@ static int fgraph_emit(struct fgraph *g, size_t max_nodes, struct emit *em, uint
 
 int fgraph_json(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out)
 {
-	struct emit em = { out, diff, false, 0, { 0 } };
+	struct emit em = {out, diff, false, 0, {0}};
 	uint64_t folded;
 	int err;
 
@@ -859,7 +893,7 @@ int fgraph_json(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out)
 
 int fgraph_tsv(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out)
 {
-	struct emit em = { out, diff, true, 0, { 0 } };
+	struct emit em = {out, diff, true, 0, {0}};
 	uint64_t folded;
 	int err;
 
@@ -894,7 +928,7 @@ int fgraph_top(struct fgraph *g, size_t limit, bool by_total, bool tsv, struct b
 	size_t nnames = strtab_count(&g->names);
 	struct fn_total *fn = calloc(nnames ? nnames : 1, sizeof(*fn));
 	uint32_t *on_path = calloc(nnames ? nnames : 1, sizeof(*on_path));
-	VEC(uint32_t) stack = { 0 };
+	VEC(uint32_t) stack = {0};
 	int64_t all;
 	size_t n = 0;
 	int err = 0;
@@ -911,7 +945,8 @@ int fgraph_top(struct fgraph *g, size_t limit, bool by_total, bool tsv, struct b
 	 * Entries: node, or node | 1 << 31 for "leaving node".
 	 */
 	for (uint32_t c = g->nodes.v[0].first_child; c && !err; c = g->nodes.v[c].next_sibling)
-		for (uint32_t k = g->nodes.v[c].first_child; k && !err; k = g->nodes.v[k].next_sibling)
+		for (uint32_t k = g->nodes.v[c].first_child; k && !err;
+		     k = g->nodes.v[k].next_sibling)
 			err = VEC_PUSH(&stack, k);
 	while (stack.len && !err) {
 		uint32_t e = stack.v[--stack.len], node = e & ~(1u << 31);
@@ -941,12 +976,14 @@ int fgraph_top(struct fgraph *g, size_t limit, bool by_total, bool tsv, struct b
 		const char *name = strtab_get(&g->names, fn[i].name);
 
 		if (tsv) {
-			buf_printf(out, "%s\t%lld\t%lld\n", name, (long long)fn[i].self, (long long)fn[i].total);
+			buf_printf(out, "%s\t%lld\t%lld\n", name, (long long)fn[i].self,
+				   (long long)fn[i].total);
 			continue;
 		}
 		buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
 		json_string(out, name);
-		buf_printf(out, ",\"self\":%lld,\"total\":%lld}", (long long)fn[i].self, (long long)fn[i].total);
+		buf_printf(out, ",\"self\":%lld,\"total\":%lld}", (long long)fn[i].self,
+			   (long long)fn[i].total);
 	}
 	if (!tsv)
 		buf_puts(out, "]}");
@@ -990,7 +1027,7 @@ static int cells_add(struct cells *c, const char *group, uint32_t step, int64_t 
 		cl->value = value_add(cl->value, value);
 		return 0;
 	}
-	if (VEC_PUSH(&c->v, ((struct cell){ g, step, value })))
+	if (VEC_PUSH(&c->v, ((struct cell){g, step, value})))
 		return -ENOMEM;
 	return hmap_put(&c->idx, key, (void *)(uintptr_t)c->v.len);
 }
@@ -1025,10 +1062,10 @@ static void series_selector(const struct svcdata *sd, uint32_t series, struct bu
 }
 
 /* Fills cells: by the value of group_by, or by series (group_by NULL and by_series), or one. */
-static int fill_cells(const struct selection *sel, const char *group_by, bool by_series, uint64_t from_ns,
-		      uint64_t step_ns, struct cells *c)
+static int fill_cells(const struct selection *sel, const char *group_by, bool by_series,
+		      uint64_t from_ns, uint64_t step_ns, struct cells *c)
 {
-	struct buf key = { 0 };
+	struct buf key = {0};
 	int err = 0;
 
 	for (size_t i = 0; !err && i < sel->svc.len; i++) {
@@ -1067,14 +1104,15 @@ static int cell_cmp(const void *a, const void *b)
 	return x->step < y->step ? -1 : x->step > y->step;
 }
 
-int engine_series(const struct selection *sel, const char *group_by, uint64_t from_ns, uint64_t to_ns,
-		  uint64_t step_ns, uint64_t max_values, bool tsv, struct buf *out)
+int engine_series(const struct selection *sel, const char *group_by, uint64_t from_ns,
+		  uint64_t to_ns, uint64_t step_ns, uint64_t max_values, bool tsv, struct buf *out)
 {
-	struct cells c = { 0 };
+	struct cells c = {0};
 	uint32_t nsteps = (uint32_t)((to_ns - from_ns) / step_ns + 1);
 	int err = fill_cells(sel, group_by, false, from_ns, step_ns, &c);
 
-	if (!err && (strtab_count(&c.groups) ? strtab_count(&c.groups) : 1) * (uint64_t)nsteps > max_values)
+	if (!err &&
+	    (strtab_count(&c.groups) ? strtab_count(&c.groups) : 1) * (uint64_t)nsteps > max_values)
 		err = -E2BIG;
 	if (err)
 		goto out;
@@ -1082,7 +1120,8 @@ int engine_series(const struct selection *sel, const char *group_by, uint64_t fr
 		qsort(c.v.v, c.v.len, sizeof(*c.v.v), cell_cmp);
 	if (!tsv) {
 		buf_printf(out, "{\"from_ms\":%llu,\"step_ms\":%llu,\"steps\":%u,\"series\":[",
-			   (unsigned long long)(from_ns / 1000000), (unsigned long long)(step_ns / 1000000), nsteps);
+			   (unsigned long long)(from_ns / 1000000),
+			   (unsigned long long)(step_ns / 1000000), nsteps);
 	}
 	for (size_t i = 0; i < c.v.len;) {
 		uint32_t g = c.v.v[i].group;
@@ -1101,10 +1140,14 @@ int engine_series(const struct selection *sel, const char *group_by, uint64_t fr
 			if (j < c.v.len && c.v.v[j].group == g && c.v.v[j].step == st)
 				v = c.v.v[j++].value;
 			if (tsv) {
-				/* a label value from the network: no tab or newline may shift the columns */
+				/* a label value from the network: no tab or newline may shift the
+				 * columns */
 				for (const char *ch = *name ? name : "-"; *ch; ch++)
-					buf_putc(out, *ch == '\t' || *ch == '\n' || *ch == '\r' ? ' ' : (uint8_t)*ch);
-				buf_printf(out, "\t%llu\t%lld\n", (unsigned long long)((from_ns + st * step_ns) / 1000000),
+					buf_putc(out, *ch == '\t' || *ch == '\n' || *ch == '\r'
+							      ? ' '
+							      : (uint8_t)*ch);
+				buf_printf(out, "\t%llu\t%lld\n",
+					   (unsigned long long)((from_ns + st * step_ns) / 1000000),
 					   (long long)v);
 			} else {
 				buf_printf(out, "%s%lld", st ? "," : "", (long long)v);
@@ -1127,7 +1170,7 @@ out:
 int engine_heatmap(const struct selection *sel, uint64_t from_ns, uint64_t to_ns, uint64_t step_ns,
 		   unsigned int nbuckets, struct buf *out)
 {
-	struct cells c = { 0 };
+	struct cells c = {0};
 	uint32_t nsteps = (uint32_t)((to_ns - from_ns) / step_ns + 1);
 	int64_t max = 0;
 	uint64_t *counts = NULL;
@@ -1145,17 +1188,21 @@ int engine_heatmap(const struct selection *sel, uint64_t from_ns, uint64_t to_ns
 	/* bucket b holds values in (max * b / n, max * (b + 1) / n] */
 	for (size_t i = 0; i < c.v.len; i++) {
 		int64_t v = c.v.v[i].value;
-		unsigned int b = v <= 0 || max == 0 ? 0 : (unsigned int)(((__int128)v * nbuckets - 1) / max);
+		unsigned int b =
+			v <= 0 || max == 0 ? 0 : (unsigned int)(((__int128)v * nbuckets - 1) / max);
 
 		counts[(size_t)c.v.v[i].step * nbuckets + MIN(b, nbuckets - 1)]++;
 	}
-	buf_printf(out, "{\"from_ms\":%llu,\"step_ms\":%llu,\"steps\":%u,\"buckets\":%u,\"max\":%lld,\"counts\":[",
-		   (unsigned long long)(from_ns / 1000000), (unsigned long long)(step_ns / 1000000), nsteps,
-		   nbuckets, (long long)max);
+	buf_printf(out,
+		   "{\"from_ms\":%llu,\"step_ms\":%llu,\"steps\":%u,\"buckets\":%u,\"max\":%lld,"
+		   "\"counts\":[",
+		   (unsigned long long)(from_ns / 1000000), (unsigned long long)(step_ns / 1000000),
+		   nsteps, nbuckets, (long long)max);
 	for (uint32_t st = 0; st < nsteps; st++) {
 		buf_puts(out, st ? ",[" : "[");
 		for (unsigned int b = 0; b < nbuckets; b++)
-			buf_printf(out, "%s%llu", b ? "," : "", (unsigned long long)counts[(size_t)st * nbuckets + b]);
+			buf_printf(out, "%s%llu", b ? "," : "",
+				   (unsigned long long)counts[(size_t)st * nbuckets + b]);
 		buf_putc(out, ']');
 	}
 	buf_puts(out, "]}");
@@ -1178,7 +1225,7 @@ static int cell_value_cmp(const void *a, const void *b)
 int engine_profiles(const struct selection *sel, uint64_t from_ns, uint64_t to_ns, uint64_t step_ns,
 		    size_t limit, struct buf *out)
 {
-	struct cells c = { 0 };
+	struct cells c = {0};
 	int err = fill_cells(sel, NULL, true, from_ns, step_ns, &c);
 
 	(void)to_ns;
@@ -1186,15 +1233,17 @@ int engine_profiles(const struct selection *sel, uint64_t from_ns, uint64_t to_n
 		goto out;
 	if (c.v.len)
 		qsort(c.v.v, c.v.len, sizeof(*c.v.v), cell_value_cmp);
-	buf_printf(out, "{\"step_ms\":%llu,\"count\":%zu,\"profiles\":[", (unsigned long long)(step_ns / 1000000),
-		   c.v.len);
+	buf_printf(out, "{\"step_ms\":%llu,\"count\":%zu,\"profiles\":[",
+		   (unsigned long long)(step_ns / 1000000), c.v.len);
 	for (size_t i = 0; i < c.v.len && i < limit; i++) {
 		uint64_t t = from_ns + c.v.v[i].step * step_ns;
 
 		buf_puts(out, i ? ",{\"selector\":" : "{\"selector\":");
 		json_string(out, strtab_get(&c.groups, c.v.v[i].group));
-		buf_printf(out, ",\"from_ms\":%llu,\"to_ms\":%llu,\"value\":%lld}", (unsigned long long)(t / 1000000),
-			   (unsigned long long)((t + step_ns - 1) / 1000000), (long long)c.v.v[i].value);
+		buf_printf(out, ",\"from_ms\":%llu,\"to_ms\":%llu,\"value\":%lld}",
+			   (unsigned long long)(t / 1000000),
+			   (unsigned long long)((t + step_ns - 1) / 1000000),
+			   (long long)c.v.v[i].value);
 	}
 	buf_puts(out, "]}");
 	err = out->oom ? -ENOMEM : 0;
@@ -1203,7 +1252,8 @@ out:
 	return err;
 }
 
-/* ---- labels ------------------------------------------------------------------------------------ */
+/* ---- labels ------------------------------------------------------------------------------------
+ */
 
 static int str_id_cmp(const void *a, const void *b, void *ctx)
 {
@@ -1243,8 +1293,8 @@ static int emit_sorted(const struct strtab *t, bool tsv, struct buf *out)
 
 int engine_label_names(const struct selection *sel, bool tsv, struct buf *out)
 {
-	struct strtab names = { 0 };
-	struct buf key = { 0 };
+	struct strtab names = {0};
+	struct buf key = {0};
 	int err = 0;
 
 	if (strtab_intern(&names, "", 0) == STRTAB_NONE ||
@@ -1257,7 +1307,8 @@ int engine_label_names(const struct selection *sel, bool tsv, struct buf *out)
 			buf_reset(&key);
 			for (const char *c = strtab_get(&sd->strings, sd->labels.v[l].key); *c; c++)
 				buf_putc(&key, (uint8_t)key_char(*c));
-			if (strtab_intern(&names, key.data ? (const char *)key.data : "", key.len) == STRTAB_NONE)
+			if (strtab_intern(&names, key.data ? (const char *)key.data : "",
+					  key.len) == STRTAB_NONE)
 				err = -ENOMEM;
 		}
 	}
@@ -1270,7 +1321,7 @@ int engine_label_names(const struct selection *sel, bool tsv, struct buf *out)
 
 int engine_label_values(const struct selection *sel, const char *name, bool tsv, struct buf *out)
 {
-	struct strtab values = { 0 };
+	struct strtab values = {0};
 	int err = strtab_intern(&values, "", 0) == STRTAB_NONE ? -ENOMEM : 0;
 
 	for (size_t i = 0; !err && i < sel->svc.len; i++) {
@@ -1291,8 +1342,8 @@ int engine_label_values(const struct selection *sel, const char *name, bool tsv,
 
 int engine_types(const struct selection *sel, bool tsv, struct buf *out)
 {
-	struct strtab types = { 0 };
-	struct buf t = { 0 };
+	struct strtab types = {0};
+	struct buf t = {0};
 	int err = strtab_intern(&types, "", 0) == STRTAB_NONE ? -ENOMEM : 0;
 
 	for (size_t i = 0; !err && i < sel->svc.len; i++) {
@@ -1304,7 +1355,8 @@ int engine_types(const struct selection *sel, bool tsv, struct buf *out)
 			buf_reset(&t);
 			buf_printf(&t, "%s:%s", strtab_get(&sd->strings, ty->sample_type),
 				   strtab_get(&sd->strings, ty->sample_unit));
-			if (t.oom || strtab_intern(&types, (const char *)t.data, t.len) == STRTAB_NONE)
+			if (t.oom ||
+			    strtab_intern(&types, (const char *)t.data, t.len) == STRTAB_NONE)
 				err = -ENOMEM;
 		}
 	}

@@ -46,7 +46,7 @@ struct engine_query {
 	const char *tenant;
 	const struct selector *sel;
 	uint64_t from_ns, to_ns; /* inclusive */
-	const char *type; /* "samples:count" (sample type:unit), or NULL for any */
+	const char *type;	 /* "samples:count" (sample type:unit), or NULL for any */
 	/*
 	 * Rows of a series and stack within one multiple of this many ns are summed as they are
 	 * read (times truncated to it), which bounds memory by stacks rather than samples: a
@@ -58,9 +58,9 @@ struct engine_query {
 #define ENGINE_NO_TIME (1ULL << 63)
 
 struct engine_stats {
-	uint64_t blocks; /* read (footers) */
+	uint64_t blocks;   /* read (footers) */
 	uint64_t services; /* decoded */
-	uint64_t rows; /* kept */
+	uint64_t rows;	   /* kept */
 };
 
 /* What an operation needs of the samples. */
@@ -129,8 +129,8 @@ int fgraph_top(struct fgraph *g, size_t limit, bool by_total, bool tsv, struct b
  * "group time_ms value". Buckets start at from_ns. -E2BIG when groups x steps is over
  * max_values (the answer is dense).
  */
-int engine_series(const struct selection *sel, const char *group_by, uint64_t from_ns, uint64_t to_ns,
-		  uint64_t step_ns, uint64_t max_values, bool tsv, struct buf *out);
+int engine_series(const struct selection *sel, const char *group_by, uint64_t from_ns,
+		  uint64_t to_ns, uint64_t step_ns, uint64_t max_values, bool tsv, struct buf *out);
 /* Per step, the distribution of per-profile (series and step) totals over nbuckets ranges. */
 int engine_heatmap(const struct selection *sel, uint64_t from_ns, uint64_t to_ns, uint64_t step_ns,
 		   unsigned int nbuckets, struct buf *out);

@@ -66,7 +66,8 @@ struct ingest_request {
 	struct ingest_counts counts;
 };
 
-static int fail(char *msg, size_t size, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *msg, size_t size, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static int fail(char *msg, size_t size, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -77,7 +78,8 @@ static int fail(char *msg, size_t size, int err, const char *fmt, ...)
 	return err;
 }
 
-/* ---- validation ------------------------------------------------------------------------------- */
+/* ---- validation -------------------------------------------------------------------------------
+ */
 
 struct tables {
 	size_t strings, mappings, locations, functions, links, attributes, stacks;
@@ -85,7 +87,7 @@ struct tables {
 
 static struct tables table_sizes(const Dictionary *d)
 {
-	struct tables t = { 0 };
+	struct tables t = {0};
 
 	if (d) {
 		t.strings = d->n_string_table;
@@ -105,15 +107,20 @@ static struct tables table_sizes(const Dictionary *d)
 static bool has_string_form(const AnyValue *v)
 {
 	return v && (v->value_case == ANY_STRING || v->value_case == ANY_STRINDEX ||
-		     v->value_case == ANY_INT || v->value_case == ANY_BOOL || v->value_case == ANY_DOUBLE);
+		     v->value_case == ANY_INT || v->value_case == ANY_BOOL ||
+		     v->value_case == ANY_DOUBLE);
 }
 
-static int check_any(const AnyValue *v, const struct tables *t, char *msg, size_t size, const char *where)
+static int check_any(const AnyValue *v, const struct tables *t, char *msg, size_t size,
+		     const char *where)
 {
 	if (v && v->value_case == ANY_STRINDEX && BAD_INDEX(v->string_value_strindex, t->strings))
-		return fail(msg, size, -EBADMSG, "%s.value.string_value_strindex %d out of range (string_table has %zu entries)",
+		return fail(msg, size, -EBADMSG,
+			    "%s.value.string_value_strindex %d out of range (string_table has %zu "
+			    "entries)",
 			    where, v->string_value_strindex, t->strings);
-	if (v && v->value_case == ANY_STRING && v->string_value && strlen(v->string_value) > (1u << 20))
+	if (v && v->value_case == ANY_STRING && v->string_value &&
+	    strlen(v->string_value) > (1u << 20))
 		return fail(msg, size, -EBADMSG, "%s.value: a string over 1 MiB", where);
 	return 0;
 }
@@ -128,8 +135,10 @@ static int check_key_values(KeyValue **kv, size_t n, const struct tables *t, cha
 			continue;
 		snprintf(w, sizeof(w), "%s.attributes[%zu]", where, i);
 		if (BAD_INDEX(kv[i]->key_strindex, t->strings))
-			return fail(msg, size, -EBADMSG, "%s.key_strindex %d out of range (string_table has %zu entries)",
-				    w, kv[i]->key_strindex, t->strings);
+			return fail(
+				msg, size, -EBADMSG,
+				"%s.key_strindex %d out of range (string_table has %zu entries)", w,
+				kv[i]->key_strindex, t->strings);
 		if (check_any(kv[i]->value, t, msg, size, w))
 			return -EBADMSG;
 	}
@@ -141,17 +150,19 @@ static int check_indices(const int32_t *v, size_t n, size_t limit, char *msg, si
 {
 	for (size_t i = 0; i < n; i++)
 		if (BAD_INDEX(v[i], limit))
-			return fail(msg, size, -EBADMSG, "%s[%zu] = %d out of range (%s has %zu entries)", what,
-				    i, v[i], table, limit);
+			return fail(msg, size, -EBADMSG,
+				    "%s[%zu] = %d out of range (%s has %zu entries)", what, i, v[i],
+				    table, limit);
 	return 0;
 }
 
-#define STR(field, what, i)                                                                        \
-	do {                                                                                       \
-		if (BAD_INDEX(field, t.strings))                                                   \
-			return fail(msg, size, -EBADMSG,                                           \
-				    "%s[%zu]." #field " %d out of range (string_table has %zu entries)", \
-				    what, (size_t)(i), (int)(field), t.strings);                   \
+#define STR(field, what, i)                                                            \
+	do {                                                                           \
+		if (BAD_INDEX(field, t.strings))                                       \
+			return fail(msg, size, -EBADMSG,                               \
+				    "%s[%zu]." #field                                  \
+				    " %d out of range (string_table has %zu entries)", \
+				    what, (size_t)(i), (int)(field), t.strings);       \
 	} while (0)
 
 static int validate_dictionary(const Dictionary *d, char *msg, size_t size)
@@ -172,7 +183,8 @@ static int validate_dictionary(const Dictionary *d, char *msg, size_t size)
 			continue;
 		STR(m->filename_strindex, "mapping_table", i);
 		snprintf(what, sizeof(what), "mapping_table[%zu].attribute_indices", i);
-		if (check_indices(m->attribute_indices, m->n_attribute_indices, t.attributes, msg, size, what, "attribute_table"))
+		if (check_indices(m->attribute_indices, m->n_attribute_indices, t.attributes, msg,
+				  size, what, "attribute_table"))
 			return -EBADMSG;
 	}
 	for (size_t i = 0; i < d->n_function_table; i++) {
@@ -190,18 +202,23 @@ static int validate_dictionary(const Dictionary *d, char *msg, size_t size)
 		if (!l)
 			continue;
 		if (BAD_INDEX(l->mapping_index, t.mappings))
-			return fail(msg, size, -EBADMSG, "location_table[%zu].mapping_index %d out of range (mapping_table has %zu entries)",
+			return fail(msg, size, -EBADMSG,
+				    "location_table[%zu].mapping_index %d out of range "
+				    "(mapping_table has %zu entries)",
 				    i, l->mapping_index, t.mappings);
 		if (l->n_lines > SVC_MAX_LINES)
-			return fail(msg, size, -EBADMSG, "location_table[%zu] has %zu lines (at most %d)", i,
-				    l->n_lines, SVC_MAX_LINES);
+			return fail(msg, size, -EBADMSG,
+				    "location_table[%zu] has %zu lines (at most %d)", i, l->n_lines,
+				    SVC_MAX_LINES);
 		for (size_t k = 0; k < l->n_lines; k++)
 			if (l->lines[k] && BAD_INDEX(l->lines[k]->function_index, t.functions))
 				return fail(msg, size, -EBADMSG,
-					    "location_table[%zu].lines[%zu].function_index %d out of range (function_table has %zu entries)",
+					    "location_table[%zu].lines[%zu].function_index %d out "
+					    "of range (function_table has %zu entries)",
 					    i, k, l->lines[k]->function_index, t.functions);
 		snprintf(what, sizeof(what), "location_table[%zu].attribute_indices", i);
-		if (check_indices(l->attribute_indices, l->n_attribute_indices, t.attributes, msg, size, what, "attribute_table"))
+		if (check_indices(l->attribute_indices, l->n_attribute_indices, t.attributes, msg,
+				  size, what, "attribute_table"))
 			return -EBADMSG;
 	}
 	for (size_t i = 0; i < d->n_stack_table; i++) {
@@ -210,10 +227,12 @@ static int validate_dictionary(const Dictionary *d, char *msg, size_t size)
 		if (!s)
 			continue;
 		if (s->n_location_indices > SVC_MAX_STACK_DEPTH)
-			return fail(msg, size, -EBADMSG, "stack_table[%zu] has %zu frames (at most %d)", i,
+			return fail(msg, size, -EBADMSG,
+				    "stack_table[%zu] has %zu frames (at most %d)", i,
 				    s->n_location_indices, SVC_MAX_STACK_DEPTH);
 		snprintf(what, sizeof(what), "stack_table[%zu].location_indices", i);
-		if (check_indices(s->location_indices, s->n_location_indices, t.locations, msg, size, what, "location_table"))
+		if (check_indices(s->location_indices, s->n_location_indices, t.locations, msg,
+				  size, what, "location_table"))
 			return -EBADMSG;
 	}
 	for (size_t i = 0; i < d->n_attribute_table; i++) {
@@ -245,7 +264,8 @@ static int validate_profile(const Profile *p, const struct tables *tp, const cha
 		STR(p->period_type->unit_strindex, where, 0);
 	}
 	snprintf(what, sizeof(what), "%s.attribute_indices", where);
-	if (check_indices(p->attribute_indices, p->n_attribute_indices, t.attributes, msg, size, what, "attribute_table"))
+	if (check_indices(p->attribute_indices, p->n_attribute_indices, t.attributes, msg, size,
+			  what, "attribute_table"))
 		return -EBADMSG;
 	for (size_t i = 0; i < p->n_samples; i++) {
 		const Sample *s = p->samples[i];
@@ -253,19 +273,28 @@ static int validate_profile(const Profile *p, const struct tables *tp, const cha
 		if (!s)
 			continue;
 		if (BAD_INDEX(s->stack_index, t.stacks))
-			return fail(msg, size, -EBADMSG, "%s.samples[%zu].stack_index %d out of range (stack_table has %zu entries)",
+			return fail(msg, size, -EBADMSG,
+				    "%s.samples[%zu].stack_index %d out of range (stack_table has "
+				    "%zu entries)",
 				    where, i, s->stack_index, t.stacks);
 		if (BAD_INDEX(s->link_index, t.links))
-			return fail(msg, size, -EBADMSG, "%s.samples[%zu].link_index %d out of range (link_table has %zu entries)",
+			return fail(msg, size, -EBADMSG,
+				    "%s.samples[%zu].link_index %d out of range (link_table has "
+				    "%zu entries)",
 				    where, i, s->link_index, t.links);
 		snprintf(what, sizeof(what), "%s.samples[%zu].attribute_indices", where, i);
-		if (check_indices(s->attribute_indices, s->n_attribute_indices, t.attributes, msg, size, what, "attribute_table"))
+		if (check_indices(s->attribute_indices, s->n_attribute_indices, t.attributes, msg,
+				  size, what, "attribute_table"))
 			return -EBADMSG;
-		if (s->n_values && s->n_timestamps_unix_nano && s->n_values != s->n_timestamps_unix_nano)
-			return fail(msg, size, -EBADMSG, "%s.samples[%zu]: %zu values but %zu timestamps (they must match)",
-				    where, i, s->n_values, s->n_timestamps_unix_nano);
+		if (s->n_values && s->n_timestamps_unix_nano &&
+		    s->n_values != s->n_timestamps_unix_nano)
+			return fail(
+				msg, size, -EBADMSG,
+				"%s.samples[%zu]: %zu values but %zu timestamps (they must match)",
+				where, i, s->n_values, s->n_timestamps_unix_nano);
 		if (!s->n_values && !s->n_timestamps_unix_nano)
-			return fail(msg, size, -EBADMSG, "%s.samples[%zu]: neither values nor timestamps", where, i);
+			return fail(msg, size, -EBADMSG,
+				    "%s.samples[%zu]: neither values nor timestamps", where, i);
 		*rows += MAX(s->n_values, s->n_timestamps_unix_nano);
 	}
 	return 0;
@@ -348,19 +377,24 @@ int ingest_decode(const uint8_t *body, size_t len, const struct ingest_limits *l
 	int err = 0;
 
 	if (len > max_body)
-		return fail(msg, size, -EFBIG, "the request is %zu bytes, over the limit of %zu", len, max_body);
+		return fail(msg, size, -EFBIG, "the request is %zu bytes, over the limit of %zu",
+			    len, max_body);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return fail(msg, size, -ENOMEM, "out of memory");
-	r->bounded.limit = limits && limits->max_decoded ? limits->max_decoded : 16 * len + (1u << 20);
-	r->alloc = (ProtobufCAllocator){ bounded_alloc, bounded_free, &r->bounded };
+	r->bounded.limit =
+		limits && limits->max_decoded ? limits->max_decoded : 16 * len + (1u << 20);
+	r->alloc = (ProtobufCAllocator){bounded_alloc, bounded_free, &r->bounded};
 	r->msg = request_unpack(&r->alloc, len, body);
 	if (!r->msg) {
-		err = r->bounded.over ?
-			      fail(msg, size, -EFBIG, "the request takes over %zu bytes decoded (a limit against decompression bombs)",
-				   r->bounded.limit) :
-			      fail(msg, size, -EBADMSG,
-				   "not a valid ExportProfilesServiceRequest (protobuf) of opentelemetry.proto.collector.profiles.v1development");
+		err = r->bounded.over
+			      ? fail(msg, size, -EFBIG,
+				     "the request takes over %zu bytes decoded (a limit against "
+				     "decompression bombs)",
+				     r->bounded.limit)
+			      : fail(msg, size, -EBADMSG,
+				     "not a valid ExportProfilesServiceRequest (protobuf) of "
+				     "opentelemetry.proto.collector.profiles.v1development");
 		goto out;
 	}
 	t = table_sizes(r->msg->dictionary);
@@ -382,7 +416,8 @@ int ingest_decode(const uint8_t *body, size_t len, const struct ingest_limits *l
 			continue;
 		snprintf(where, sizeof(where), "resource_profiles[%zu].resource", i);
 		if (rp->resource &&
-		    check_key_values(rp->resource->attributes, rp->resource->n_attributes, &t, msg, size, where)) {
+		    check_key_values(rp->resource->attributes, rp->resource->n_attributes, &t, msg,
+				     size, where)) {
 			err = -EBADMSG;
 			break;
 		}
@@ -393,8 +428,11 @@ int ingest_decode(const uint8_t *body, size_t len, const struct ingest_limits *l
 			for (size_t k = 0; sp && !err && k < sp->n_profiles; k++) {
 				if (!sp->profiles[k])
 					continue;
-				snprintf(where, sizeof(where), "resource_profiles[%zu].scope_profiles[%zu].profiles[%zu]", i, j, k);
-				err = validate_profile(sp->profiles[k], &t, where, &r->counts.samples, msg, size);
+				snprintf(where, sizeof(where),
+					 "resource_profiles[%zu].scope_profiles[%zu].profiles[%zu]",
+					 i, j, k);
+				err = validate_profile(sp->profiles[k], &t, where,
+						       &r->counts.samples, msg, size);
 				r->counts.profiles++;
 			}
 		}
@@ -451,7 +489,8 @@ size_t ingest_request_services(const struct ingest_request *r, const char *const
 	return r->services.len;
 }
 
-/* ---- into svcdata ------------------------------------------------------------------------------ */
+/* ---- into svcdata ------------------------------------------------------------------------------
+ */
 
 struct apply {
 	const Dictionary *d;
@@ -493,7 +532,8 @@ static uint32_t a_cstring(struct apply *a, const char *s)
 }
 
 /* The string value of attribute idx for key, or NULL. */
-static const char *attr_value(struct apply *a, int32_t idx, const char *key, char *tmp, size_t tmp_size)
+static const char *attr_value(struct apply *a, int32_t idx, const char *key, char *tmp,
+			      size_t tmp_size)
 {
 	const KeyValueAndUnit *kv;
 
@@ -506,11 +546,11 @@ static const char *attr_value(struct apply *a, int32_t idx, const char *key, cha
 
 static uint32_t a_mapping(struct apply *a, int32_t idx)
 {
-	static const char *const build_id_keys[] = { "process.executable.build_id.gnu",
-						     "process.executable.build_id.go",
-						     "process.executable.build_id.htlhash" };
+	static const char *const build_id_keys[] = {"process.executable.build_id.gnu",
+						    "process.executable.build_id.go",
+						    "process.executable.build_id.htlhash"};
 	const Mapping *m;
-	struct sd_mapping x = { 0 };
+	struct sd_mapping x = {0};
 	char tmp[64];
 
 	if (idx <= 0 || (size_t)idx >= a->t.mappings)
@@ -526,7 +566,8 @@ static uint32_t a_mapping(struct apply *a, int32_t idx)
 		/* the first build ID there is, by preference */
 		for (size_t k = 0; k < ARRAY_SIZE(build_id_keys) && !x.build_id; k++)
 			for (size_t i = 0; i < m->n_attribute_indices && !x.build_id; i++) {
-				const char *v = attr_value(a, m->attribute_indices[i], build_id_keys[k], tmp, sizeof(tmp));
+				const char *v = attr_value(a, m->attribute_indices[i],
+							   build_id_keys[k], tmp, sizeof(tmp));
 
 				if (v && *v)
 					x.build_id = a_cstring(a, v);
@@ -540,7 +581,7 @@ static uint32_t a_mapping(struct apply *a, int32_t idx)
 static uint32_t a_function(struct apply *a, int32_t idx)
 {
 	const Function *f;
-	struct sd_function x = { 0 };
+	struct sd_function x = {0};
 
 	if (idx <= 0 || (size_t)idx >= a->t.functions)
 		return 0;
@@ -561,7 +602,7 @@ static uint32_t a_function(struct apply *a, int32_t idx)
 static uint32_t a_location(struct apply *a, int32_t idx)
 {
 	const Location *l;
-	struct sd_location x = { 0 };
+	struct sd_location x = {0};
 	char tmp[64];
 
 	if (idx <= 0 || (size_t)idx >= a->t.locations)
@@ -574,7 +615,8 @@ static uint32_t a_location(struct apply *a, int32_t idx)
 		x.mapping = a_mapping(a, l->mapping_index);
 		x.address = l->address;
 		for (size_t i = 0; i < l->n_attribute_indices; i++) {
-			const char *v = attr_value(a, l->attribute_indices[i], "profile.frame.type", tmp, sizeof(tmp));
+			const char *v = attr_value(a, l->attribute_indices[i], "profile.frame.type",
+						   tmp, sizeof(tmp));
 
 			if (v) {
 				x.frame_type = a_cstring(a, v);
@@ -582,7 +624,7 @@ static uint32_t a_location(struct apply *a, int32_t idx)
 			}
 		}
 		for (size_t i = 0; i < l->n_lines; i++) {
-			struct sd_line ln = { 0 };
+			struct sd_line ln = {0};
 
 			if (l->lines[i]) {
 				ln.function = a_function(a, l->lines[i]->function_index);
@@ -659,7 +701,7 @@ static int apply_profile(struct apply *a, const Profile *p, const struct sd_labe
 			 size_t nres, uint64_t now_ns)
 {
 	struct sd_label labels[SVC_MAX_LABELS];
-	struct sd_type type = { 0 };
+	struct sd_type type = {0};
 	uint64_t t0 = p->time_unix_nano ? p->time_unix_nano : now_ns;
 	uint32_t type_id;
 	size_t nbase;
@@ -741,7 +783,7 @@ static int apply_resource(struct apply *a, const ResourceProfiles *rp, uint64_t 
 			;
 		if (j == n && n == SVC_MAX_LABELS)
 			continue;
-		labels[j] = (struct sd_label){ k, val };
+		labels[j] = (struct sd_label){k, val};
 		n += j == n;
 	}
 	for (size_t j = 0; !err && j < rp->n_scope_profiles; j++) {
@@ -760,7 +802,7 @@ int ingest_apply(const struct ingest_request *r, struct svcdata *const *dst, uin
 	int err = 0;
 
 	for (size_t s = 0; !err && s < r->services.len; s++) {
-		struct apply a = { .d = d, .sd = dst[s], .t = table_sizes(d) };
+		struct apply a = {.d = d, .sd = dst[s], .t = table_sizes(d)};
 
 		a.strings = memo(a.t.strings);
 		a.mappings = memo(a.t.mappings);
@@ -771,7 +813,8 @@ int ingest_apply(const struct ingest_request *r, struct svcdata *const *dst, uin
 		if (a.attrs)
 			for (size_t i = 0; i < a.t.attributes; i++)
 				a.attrs[i].key = NONE;
-		if (!a.strings || !a.mappings || !a.functions || !a.locations || !a.stacks || !a.attrs)
+		if (!a.strings || !a.mappings || !a.functions || !a.locations || !a.stacks ||
+		    !a.attrs)
 			err = -ENOMEM;
 		for (size_t i = 0; !err && i < r->msg->n_resource_profiles; i++)
 			if (r->resource_service.v[i] == s && r->msg->resource_profiles[i])

@@ -20,8 +20,9 @@
 #define INGEST_MSG_SIZE 512
 
 struct ingest_limits {
-	size_t max_body; /* bytes after gzip inflation; 0 = 64 MiB */
-	size_t max_decoded; /* bytes the decoded message may take in memory; 0 = 16 x body + 1 MiB */
+	size_t max_body;    /* bytes after gzip inflation; 0 = 64 MiB */
+	size_t max_decoded; /* bytes the decoded message may take in memory; 0 = 16 x body + 1 MiB
+			     */
 };
 
 struct ingest_request;
@@ -38,7 +39,7 @@ void ingest_request_free(struct ingest_request *r);
 struct ingest_counts {
 	uint64_t resources;
 	uint64_t profiles;
-	uint64_t samples; /* rows: one per value/timestamp */
+	uint64_t samples;	     /* rows: one per value/timestamp */
 	uint64_t dropped_attributes; /* values with no string form (arrays, maps, bytes) */
 };
 void ingest_request_counts(const struct ingest_request *r, struct ingest_counts *ret);

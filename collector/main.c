@@ -30,30 +30,49 @@ static void extra_metrics(void *ctx, struct buf *out)
 {
 	struct collector *c = ctx;
 	struct objstore_stats os;
-	struct compactor_stats cs = { 0 };
+	struct compactor_stats cs = {0};
 
 	objstore__stats(c->store, &os);
-	metric_header(out, "sonde_collector_storage_operations_total", "counter", "Object storage operations that succeeded, by kind.");
-	metric_value(out, "sonde_collector_storage_operations_total", "op=\"put\"", (double)os.puts);
-	metric_value(out, "sonde_collector_storage_operations_total", "op=\"get\"", (double)os.gets);
-	metric_value(out, "sonde_collector_storage_operations_total", "op=\"list\"", (double)os.lists);
-	metric_value(out, "sonde_collector_storage_operations_total", "op=\"delete\"", (double)os.deletes);
-	metric_single(out, "sonde_collector_storage_errors_total", "counter", "Object storage operations that failed.", (double)os.errors);
-	metric_single(out, "sonde_collector_storage_retries_total", "counter", "Object storage requests retried (S3).", (double)os.retries);
-	metric_header(out, "sonde_collector_query_cache_total", "counter", "Storage reads of queries, answered from the cache or not.");
-	metric_value(out, "sonde_collector_query_cache_total", "result=\"hit\"", (double)os.cache_hits);
-	metric_value(out, "sonde_collector_query_cache_total", "result=\"miss\"", (double)os.cache_misses);
-	metric_single(out, "sonde_collector_query_cache_bytes", "gauge", "Memory of the query cache.", (double)os.cache_bytes);
-	metric_header(out, "sonde_collector_storage_bytes_total", "counter", "Bytes written to and read from object storage.");
-	metric_value(out, "sonde_collector_storage_bytes_total", "direction=\"written\"", (double)os.bytes_put);
-	metric_value(out, "sonde_collector_storage_bytes_total", "direction=\"read\"", (double)os.bytes_got);
+	metric_header(out, "sonde_collector_storage_operations_total", "counter",
+		      "Object storage operations that succeeded, by kind.");
+	metric_value(out, "sonde_collector_storage_operations_total", "op=\"put\"",
+		     (double)os.puts);
+	metric_value(out, "sonde_collector_storage_operations_total", "op=\"get\"",
+		     (double)os.gets);
+	metric_value(out, "sonde_collector_storage_operations_total", "op=\"list\"",
+		     (double)os.lists);
+	metric_value(out, "sonde_collector_storage_operations_total", "op=\"delete\"",
+		     (double)os.deletes);
+	metric_single(out, "sonde_collector_storage_errors_total", "counter",
+		      "Object storage operations that failed.", (double)os.errors);
+	metric_single(out, "sonde_collector_storage_retries_total", "counter",
+		      "Object storage requests retried (S3).", (double)os.retries);
+	metric_header(out, "sonde_collector_query_cache_total", "counter",
+		      "Storage reads of queries, answered from the cache or not.");
+	metric_value(out, "sonde_collector_query_cache_total", "result=\"hit\"",
+		     (double)os.cache_hits);
+	metric_value(out, "sonde_collector_query_cache_total", "result=\"miss\"",
+		     (double)os.cache_misses);
+	metric_single(out, "sonde_collector_query_cache_bytes", "gauge",
+		      "Memory of the query cache.", (double)os.cache_bytes);
+	metric_header(out, "sonde_collector_storage_bytes_total", "counter",
+		      "Bytes written to and read from object storage.");
+	metric_value(out, "sonde_collector_storage_bytes_total", "direction=\"written\"",
+		     (double)os.bytes_put);
+	metric_value(out, "sonde_collector_storage_bytes_total", "direction=\"read\"",
+		     (double)os.bytes_got);
 	if (c->compactor)
 		compactor__stats(c->compactor, &cs);
-	metric_single(out, "sonde_collector_compactions_total", "counter", "Blocks written by compaction.", (double)cs.compactions);
-	metric_single(out, "sonde_collector_compacted_blocks_total", "counter", "Blocks merged into others.", (double)cs.blocks_in);
-	metric_single(out, "sonde_collector_compaction_errors_total", "counter", "Compactions that failed (retried later).", (double)cs.errors);
-	metric_single(out, "sonde_collector_blocks_deleted_total", "counter", "Blocks deleted once merged.", (double)cs.deleted);
-	metric_single(out, "sonde_collector_compaction_seconds_total", "counter", "Time spent compacting.", (double)cs.ns / 1e9);
+	metric_single(out, "sonde_collector_compactions_total", "counter",
+		      "Blocks written by compaction.", (double)cs.compactions);
+	metric_single(out, "sonde_collector_compacted_blocks_total", "counter",
+		      "Blocks merged into others.", (double)cs.blocks_in);
+	metric_single(out, "sonde_collector_compaction_errors_total", "counter",
+		      "Compactions that failed (retried later).", (double)cs.errors);
+	metric_single(out, "sonde_collector_blocks_deleted_total", "counter",
+		      "Blocks deleted once merged.", (double)cs.deleted);
+	metric_single(out, "sonde_collector_compaction_seconds_total", "counter",
+		      "Time spent compacting.", (double)cs.ns / 1e9);
 }
 
 /* The storage must answer before the collector says it is ready. */
@@ -67,9 +86,9 @@ static int stop_at_first(void *ctx, const char *key, uint64_t size)
 
 int main(int argc, char **argv)
 {
-	struct collector c = { 0 };
-	struct segwriter_opts wo = { 0 };
-	struct server_opts so = { 0 };
+	struct collector c = {0};
+	struct segwriter_opts wo = {0};
+	struct server_opts so = {0};
 	char err[512], probe[64];
 	sigset_t sigs;
 	int e, sig, status = 1;
@@ -90,7 +109,8 @@ int main(int argc, char **argv)
 
 	c.store = objstore__open(c.opts.storage, err, sizeof(err));
 	if (!c.store) {
-		log_error("cannot use the storage", "storage=\"%s\" err=\"%s\"", c.opts.storage, err);
+		log_error("cannot use the storage", "storage=\"%s\" err=\"%s\"", c.opts.storage,
+			  err);
 		goto out;
 	}
 	if (c.opts.query_cache_bytes && objstore__set_cache(c.store, c.opts.query_cache_bytes)) {
@@ -99,15 +119,15 @@ int main(int argc, char **argv)
 	}
 	e = objstore__claim(c.store);
 	if (e) {
-		log_error("cannot use the storage", "storage=\"%s\" err=\"%s\"", objstore__url(c.store),
-			  objstore_error());
+		log_error("cannot use the storage", "storage=\"%s\" err=\"%s\"",
+			  objstore__url(c.store), objstore_error());
 		goto out;
 	}
 	/* list, write and delete now: wrong credentials or a read-only disk stop the start */
 	e = objstore__list(c.store, "", stop_at_first, NULL);
 	if (e < 0) {
-		log_error("the storage does not answer", "storage=\"%s\" err=\"%s\"", objstore__url(c.store),
-			  objstore_error());
+		log_error("the storage does not answer", "storage=\"%s\" err=\"%s\"",
+			  objstore__url(c.store), objstore_error());
 		goto out;
 	}
 	snprintf(probe, sizeof(probe), ".probe-%d", (int)getpid());
@@ -115,8 +135,8 @@ int main(int argc, char **argv)
 	if (!e)
 		e = objstore__delete(c.store, probe);
 	if (e) {
-		log_error("cannot write to the storage", "storage=\"%s\" err=\"%s\"", objstore__url(c.store),
-			  objstore_error());
+		log_error("cannot write to the storage", "storage=\"%s\" err=\"%s\"",
+			  objstore__url(c.store), objstore_error());
 		goto out;
 	}
 	if (c.opts.auth_token_file) {
@@ -171,7 +191,8 @@ int main(int argc, char **argv)
 		 (double)c.opts.shutdown_timeout_ns / 1e9);
 	server__quiesce(c.server);
 	if (segwriter__drain(c.writer, clock_ns(CLOCK_MONOTONIC) + c.opts.shutdown_timeout_ns))
-		log_warn("the shutdown deadline passed with data not stored; those requests get 503 and are resent",
+		log_warn("the shutdown deadline passed with data not stored; those requests get "
+			 "503 and are resent",
 			 "timeout_s=%.1f", (double)c.opts.shutdown_timeout_ns / 1e9);
 	/* let the answers go out before the connections close: a second at most */
 	if (!server__wait_answered(c.server, clock_ns(CLOCK_MONOTONIC) + NSEC_PER_SEC))

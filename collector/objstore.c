@@ -60,8 +60,8 @@ bool objstore_key_valid(const char *key)
 			comp = p + 1;
 			continue;
 		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '.' || *p == '_' || *p == '-'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
 			return false;
 	}
 }
@@ -95,7 +95,11 @@ struct objstore *objstore__open(const char *url, char *err, size_t err_size)
 	else if (strncmp(url, "file://", 7) == 0)
 		s = objstore_file_open(url + 7, err, err_size);
 	else if (strstr(url, "://"))
-		s = (snprintf(err, err_size, "unsupported storage URL '%s': use file:///PATH, a path, or s3://BUCKET/PREFIX", url), NULL);
+		s = (snprintf(err, err_size,
+			      "unsupported storage URL '%s': use file:///PATH, a path, or "
+			      "s3://BUCKET/PREFIX",
+			      url),
+		     NULL);
 	else
 		s = objstore_file_open(url, err, err_size);
 	if (!s)
@@ -146,7 +150,8 @@ int objstore__put(struct objstore *s, const char *key, const void *data, size_t 
 	return err;
 }
 
-/* ---- the read cache: an LRU list and a hash map of (key, offset, length) ------------------------ */
+/* ---- the read cache: an LRU list and a hash map of (key, offset, length) ------------------------
+ */
 
 struct centry {
 	struct centry *prev, *next; /* most recently used first */
@@ -208,7 +213,8 @@ static void cache_free(struct objcache *c)
 	free(c);
 }
 
-static bool cache_get(struct objstore *s, const char *key, uint64_t off, uint64_t len, struct buf *out)
+static bool cache_get(struct objstore *s, const char *key, uint64_t off, uint64_t len,
+		      struct buf *out)
 {
 	struct objcache *c = s->cache;
 	uint64_t h = centry_hash(key, off, len);
@@ -233,7 +239,8 @@ static bool cache_get(struct objstore *s, const char *key, uint64_t off, uint64_
 	return hit;
 }
 
-static void cache_put(struct objstore *s, const char *key, uint64_t off, const uint8_t *data, uint64_t len)
+static void cache_put(struct objstore *s, const char *key, uint64_t off, const uint8_t *data,
+		      uint64_t len)
 {
 	struct objcache *c = s->cache;
 	uint64_t size = len + sizeof(struct centry) + strlen(key);
@@ -451,8 +458,8 @@ static int file_put(struct objstore *s, const char *key, const void *data, size_
 	snprintf(tmp, sizeof(tmp), TMP_DIR "/%d-%llu", getpid(), (unsigned long long)seq);
 	err = make_parents(f, key);
 	if (err)
-		return objstore_fail(err, "cannot create the directories of %s/%s: %s", f->root, key,
-				     strerror(-err));
+		return objstore_fail(err, "cannot create the directories of %s/%s: %s", f->root,
+				     key, strerror(-err));
 	fd = openat(f->root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 && errno == ENOENT && mkdirat(f->root_fd, TMP_DIR, 0755) == 0)
 		fd = openat(f->root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -497,7 +504,8 @@ static int file_put(struct objstore *s, const char *key, const void *data, size_
 	return 0;
 }
 
-static int file_get(struct objstore *s, const char *key, uint64_t off, uint64_t len, struct buf *out)
+static int file_get(struct objstore *s, const char *key, uint64_t off, uint64_t len,
+		    struct buf *out)
 {
 	struct file_store *f = (struct file_store *)s;
 	int fd = openat(f->root_fd, key, O_RDONLY | O_CLOEXEC);
@@ -564,9 +572,9 @@ static int name_cmp(const void *a, const void *b)
 static int walk(struct file_store *f, const char *dir, const char *prefix, bool dirs,
 		objstore_list_fn fn, void *ctx)
 {
-	int fd = dir[0] ? openat(f->root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) :
-			  dup(f->root_fd);
-	VEC(char *) names = { 0 };
+	int fd = dir[0] ? openat(f->root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			: dup(f->root_fd);
+	VEC(char *) names = {0};
 	struct dirent *de;
 	DIR *d;
 	int err = 0;
@@ -583,9 +591,11 @@ static int walk(struct file_store *f, const char *dir, const char *prefix, bool 
 	while ((de = readdir(d))) {
 		char *name;
 
-		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
-		if (!dir[0] && (strcmp(de->d_name, TMP_DIR) == 0 || strcmp(de->d_name, LOCK_FILE) == 0))
+		if (!dir[0] &&
+		    (strcmp(de->d_name, TMP_DIR) == 0 || strcmp(de->d_name, LOCK_FILE) == 0))
 			continue;
 		name = strdup(de->d_name);
 		if (!name || VEC_PUSH(&names, name)) {
@@ -602,7 +612,8 @@ static int walk(struct file_store *f, const char *dir, const char *prefix, bool 
 		size_t plen = strlen(prefix), n;
 		struct stat st;
 
-		n = (size_t)snprintf(path, sizeof(path), "%s%s%s", dir, dir[0] ? "/" : "", names.v[i]);
+		n = (size_t)snprintf(path, sizeof(path), "%s%s%s", dir, dir[0] ? "/" : "",
+				     names.v[i]);
 		if (n >= sizeof(path) || !objstore_key_valid(path))
 			continue; /* not ours */
 		/* skip what the prefix rules out: neither a prefix of it nor under it */
@@ -626,7 +637,8 @@ static int walk(struct file_store *f, const char *dir, const char *prefix, bool 
 	return err;
 }
 
-static int file_list(struct objstore *s, const char *prefix, bool dirs, objstore_list_fn fn, void *ctx)
+static int file_list(struct objstore *s, const char *prefix, bool dirs, objstore_list_fn fn,
+		     void *ctx)
 {
 	struct file_store *f = (struct file_store *)s;
 	char dir[OBJSTORE_MAX_KEY], *slash;
@@ -669,14 +681,16 @@ static int file_claim(struct objstore *s)
 	fd = openat(f->root_fd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		err = -errno;
-		return objstore_fail(err, "cannot create %s/" LOCK_FILE ": %s", f->root, strerror(-err));
+		return objstore_fail(err, "cannot create %s/" LOCK_FILE ": %s", f->root,
+				     strerror(-err));
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		err = -errno;
 		close(fd);
 		if (err == -EWOULDBLOCK)
 			return objstore_fail(-EBUSY, "another collector is using %s", f->root);
-		return objstore_fail(err, "cannot lock %s/" LOCK_FILE ": %s", f->root, strerror(-err));
+		return objstore_fail(err, "cannot lock %s/" LOCK_FILE ": %s", f->root,
+				     strerror(-err));
 	}
 	f->lock_fd = fd;
 	/* what a crash left half-written: never renamed into place, so never seen by readers */

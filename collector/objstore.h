@@ -35,7 +35,7 @@ struct objstore_stats {
 	uint64_t retries;
 	uint64_t errors;
 	uint64_t cache_hits, cache_misses; /* ranged reads answered from / not in the cache */
-	uint64_t cache_bytes; /* held now */
+	uint64_t cache_bytes;		   /* held now */
 };
 
 /*

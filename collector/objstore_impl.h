@@ -9,8 +9,10 @@
 
 struct objstore_ops {
 	int (*put)(struct objstore *s, const char *key, const void *data, size_t len);
-	int (*get)(struct objstore *s, const char *key, uint64_t off, uint64_t len, struct buf *out);
-	int (*list)(struct objstore *s, const char *prefix, bool dirs, objstore_list_fn fn, void *ctx);
+	int (*get)(struct objstore *s, const char *key, uint64_t off, uint64_t len,
+		   struct buf *out);
+	int (*list)(struct objstore *s, const char *prefix, bool dirs, objstore_list_fn fn,
+		    void *ctx);
 	int (*del)(struct objstore *s, const char *key);
 	int (*claim)(struct objstore *s);
 	void (*free)(struct objstore *s);
@@ -36,8 +38,9 @@ void objstore_count(struct objstore *s, uint64_t *counter, uint64_t n);
  * canonical already (encoded, parameters sorted).
  */
 void s3_signature(const char *method, const char *canonical_uri, const char *canonical_query,
-		  const char *host, const char *payload_hash, const char *amz_date, const char *region,
-		  const char *secret_key, const char *session_token, char out[65]);
+		  const char *host, const char *payload_hash, const char *amz_date,
+		  const char *region, const char *secret_key, const char *session_token,
+		  char out[65]);
 
 struct objstore *objstore_file_open(const char *path, char *err, size_t err_size);
 struct objstore *objstore_s3_open(const char *url, char *err, size_t err_size);

@@ -26,9 +26,9 @@
 struct s3_store {
 	struct objstore base;
 	char *bucket;
-	char *prefix; /* "" or ending in '/' */
+	char *prefix;	/* "" or ending in '/' */
 	char *endpoint; /* scheme://host[:port], no trailing slash */
-	char *host; /* the Host header: endpoint host, or bucket.host for virtual-host style */
+	char *host;	/* the Host header: endpoint host, or bucket.host for virtual-host style */
 	char *scheme;
 	char *region;
 	bool path_style;
@@ -108,22 +108,25 @@ static void uri_encode(struct buf *out, const char *s, bool keep_slash)
 }
 
 void s3_signature(const char *method, const char *canonical_uri, const char *canonical_query,
-		  const char *host, const char *payload_hash, const char *amz_date, const char *region,
-		  const char *secret_key, const char *session_token, char out[65])
+		  const char *host, const char *payload_hash, const char *amz_date,
+		  const char *region, const char *secret_key, const char *session_token,
+		  char out[65])
 {
-	struct buf canon = { 0 }, sts = { 0 };
+	struct buf canon = {0}, sts = {0};
 	char canon_hash[65], date[9], secret[300];
 	uint8_t k1[32], k2[32], k3[32], k4[32], sig[32];
 
 	str_copy(date, amz_date, sizeof(date));
 	buf_printf(&canon, "%s\n%s\n%s\n", method, canonical_uri, canonical_query);
-	buf_printf(&canon, "host:%s\nx-amz-content-sha256:%s\nx-amz-date:%s\n", host, payload_hash, amz_date);
+	buf_printf(&canon, "host:%s\nx-amz-content-sha256:%s\nx-amz-date:%s\n", host, payload_hash,
+		   amz_date);
 	if (session_token)
 		buf_printf(&canon, "x-amz-security-token:%s\n", session_token);
 	buf_printf(&canon, "\nhost;x-amz-content-sha256;x-amz-date%s\n%s",
 		   session_token ? ";x-amz-security-token" : "", payload_hash);
 	sha256_hex(canon.data, canon.len, canon_hash);
-	buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, date, region, canon_hash);
+	buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, date, region,
+		   canon_hash);
 	buf_cstr(&sts);
 	snprintf(secret, sizeof(secret), "AWS4%s", secret_key);
 	hmac(secret, strlen(secret), date, k1);
@@ -161,9 +164,10 @@ struct request {
  * Builds the URL and the signed headers of r. Returns 0 or -ENOMEM. The caller frees *ret_url
  * and the header list.
  */
-static int sign(struct s3_store *s, struct request *r, char **ret_url, struct curl_slist **ret_headers)
+static int sign(struct s3_store *s, struct request *r, char **ret_url,
+		struct curl_slist **ret_headers)
 {
-	struct buf path = { 0 }, query = { 0 }, url = { 0 }, hdr = { 0 };
+	struct buf path = {0}, query = {0}, url = {0}, hdr = {0};
 	char amz_date[17], date[9], payload_hash[65], sig_hex[65], full_key[OBJSTORE_MAX_KEY + 256];
 	struct curl_slist *headers = NULL, *h;
 	struct tm tm;
@@ -198,20 +202,20 @@ static int sign(struct s3_store *s, struct request *r, char **ret_url, struct cu
 	buf_cstr(&query);
 	buf_cstr(&path);
 
-	s3_signature(r->method, (char *)path.data, (char *)query.data, s->host, payload_hash, amz_date,
-		     s->region, s->secret_key, s->session_token, sig_hex);
-	buf_printf(&url, "%s://%s%s%s%s", s->scheme, s->host, (char *)path.data, query.len ? "?" : "",
-		   (char *)query.data);
-#define ADD_HEADER(...)                                                                            \
-	do {                                                                                       \
-		buf_reset(&hdr);                                                                   \
-		buf_printf(&hdr, __VA_ARGS__);                                                     \
-		h = curl_slist_append(headers, buf_cstr(&hdr));                                    \
-		if (!h) {                                                                          \
-			err = -ENOMEM;                                                             \
-			goto out;                                                                  \
-		}                                                                                  \
-		headers = h;                                                                       \
+	s3_signature(r->method, (char *)path.data, (char *)query.data, s->host, payload_hash,
+		     amz_date, s->region, s->secret_key, s->session_token, sig_hex);
+	buf_printf(&url, "%s://%s%s%s%s", s->scheme, s->host, (char *)path.data,
+		   query.len ? "?" : "", (char *)query.data);
+#define ADD_HEADER(...)                                         \
+	do {                                                    \
+		buf_reset(&hdr);                                \
+		buf_printf(&hdr, __VA_ARGS__);                  \
+		h = curl_slist_append(headers, buf_cstr(&hdr)); \
+		if (!h) {                                       \
+			err = -ENOMEM;                          \
+			goto out;                               \
+		}                                               \
+		headers = h;                                    \
 	} while (0)
 	ADD_HEADER("x-amz-date: %s", amz_date);
 	ADD_HEADER("x-amz-content-sha256: %s", payload_hash);
@@ -250,11 +254,11 @@ out:
 /* ---- requests ------------------------------------------------------------------------------ */
 
 struct response {
-	struct buf *body; /* where a 2xx body goes (NULL: discarded) */
+	struct buf *body;    /* where a 2xx body goes (NULL: discarded) */
 	struct buf err_body; /* any other body */
 	size_t limit;
 	size_t start; /* body->len before this attempt */
-	long status; /* of the status line seen last */
+	long status;  /* of the status line seen last */
 	bool too_big;
 };
 
@@ -311,7 +315,11 @@ static bool xml_tag(const char *xml, const char **pos, const char *tag, char *ou
 		static const struct {
 			const char *ent;
 			char c;
-		} ents[] = { { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' } };
+		} ents[] = {{"&amp;", '&'},
+			    {"&lt;", '<'},
+			    {"&gt;", '>'},
+			    {"&quot;", '"'},
+			    {"&apos;", '\''}};
 		bool done = false;
 
 		if (*p == '&') {
@@ -363,7 +371,7 @@ static int perform(struct s3_store *s, struct request *r, struct buf *body, size
 	snprintf(what, sizeof(what), "%s s3://%s/%s%s", r->method, s->bucket, s->prefix,
 		 r->key ? r->key : "");
 	for (int attempt = 0; attempt < S3_ATTEMPTS; attempt++) {
-		struct response resp = { .body = body, .limit = limit, .start = body_start };
+		struct response resp = {.body = body, .limit = limit, .start = body_start};
 		struct curl_slist *headers = NULL;
 		char *url = NULL, errbuf[CURL_ERROR_SIZE] = "";
 		CURL *c;
@@ -411,11 +419,13 @@ static int perform(struct s3_store *s, struct request *r, struct buf *body, size
 		cc = curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
 		if (cc == CURLE_OK && resp.status >= 200 && resp.status < 300) {
-			err = body && body->oom ? objstore_fail(-ENOMEM, "%s: out of memory", what) : 0;
+			err = body && body->oom ? objstore_fail(-ENOMEM, "%s: out of memory", what)
+						: 0;
 		} else if (cc != CURLE_OK) {
 			err = objstore_fail(resp.too_big ? -EFBIG : -EIO, "%s: %s", what,
-					    resp.too_big ? "answer too large" :
-					    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+					    resp.too_big ? "answer too large"
+					    : errbuf[0]	 ? errbuf
+							 : curl_easy_strerror(cc));
 			retry = !resp.too_big;
 		} else {
 			char code[128] = "", msg[256] = "";
@@ -423,9 +433,11 @@ static int perform(struct s3_store *s, struct request *r, struct buf *body, size
 
 			buf_cstr(&resp.err_body);
 			if (resp.err_body.data) {
-				xml_tag((const char *)resp.err_body.data, &pos, "Code", code, sizeof(code));
+				xml_tag((const char *)resp.err_body.data, &pos, "Code", code,
+					sizeof(code));
 				pos = NULL;
-				xml_tag((const char *)resp.err_body.data, &pos, "Message", msg, sizeof(msg));
+				xml_tag((const char *)resp.err_body.data, &pos, "Message", msg,
+					sizeof(msg));
 			}
 			err = objstore_fail(status_errno(resp.status), "%s: HTTP %ld %s%s%s", what,
 					    resp.status, code, msg[0] ? ": " : "", msg);
@@ -443,14 +455,15 @@ static int perform(struct s3_store *s, struct request *r, struct buf *body, size
 
 static int s3_put(struct objstore *base, const char *key, const void *data, size_t len)
 {
-	struct request r = { .method = "PUT", .key = key, .body = data, .body_len = len };
+	struct request r = {.method = "PUT", .key = key, .body = data, .body_len = len};
 
 	return perform((struct s3_store *)base, &r, NULL, S3_MAX_RESPONSE);
 }
 
-static int s3_get(struct objstore *base, const char *key, uint64_t off, uint64_t len, struct buf *out)
+static int s3_get(struct objstore *base, const char *key, uint64_t off, uint64_t len,
+		  struct buf *out)
 {
-	struct request r = { .method = "GET", .key = key };
+	struct request r = {.method = "GET", .key = key};
 	char range[64];
 
 	if (len == 0)
@@ -497,10 +510,11 @@ static int dir_of_key(void *ctx, const char *key, uint64_t size)
 static int s3_list_pages(struct s3_store *s, const char *prefix, bool dirs, objstore_list_fn fn,
 			 void *ctx, uint64_t *ret_found);
 
-static int s3_list(struct objstore *base, const char *prefix, bool dirs, objstore_list_fn fn, void *ctx)
+static int s3_list(struct objstore *base, const char *prefix, bool dirs, objstore_list_fn fn,
+		   void *ctx)
 {
 	struct s3_store *s = (struct s3_store *)base;
-	struct dir_scan d = { .skip = strlen(prefix), .fn = fn, .ctx = ctx };
+	struct dir_scan d = {.skip = strlen(prefix), .fn = fn, .ctx = ctx};
 	uint64_t found = 0;
 	int err;
 
@@ -519,23 +533,23 @@ static int s3_list_pages(struct s3_store *s, const char *prefix, bool dirs, objs
 {
 	char full[OBJSTORE_MAX_KEY + 256], token[1024] = "", max_keys[16];
 	size_t plen = strlen(s->prefix) + strlen(prefix);
-	struct buf body = { 0 };
+	struct buf body = {0};
 	int err = 0;
 
 	snprintf(full, sizeof(full), "%s%s", s->prefix, prefix);
 	snprintf(max_keys, sizeof(max_keys), "%d", S3_LIST_PAGE);
 	for (;;) {
-		struct request r = { .method = "GET", .key = NULL };
+		struct request r = {.method = "GET", .key = NULL};
 		char truncated[16] = "", item[OBJSTORE_MAX_KEY + 256], size_s[32];
 		const char *pos = NULL, *xml;
 
-		r.params[r.nparams++] = (struct query_param){ "list-type", "2" };
-		r.params[r.nparams++] = (struct query_param){ "prefix", full };
-		r.params[r.nparams++] = (struct query_param){ "max-keys", max_keys };
+		r.params[r.nparams++] = (struct query_param){"list-type", "2"};
+		r.params[r.nparams++] = (struct query_param){"prefix", full};
+		r.params[r.nparams++] = (struct query_param){"max-keys", max_keys};
 		if (dirs)
-			r.params[r.nparams++] = (struct query_param){ "delimiter", "/" };
+			r.params[r.nparams++] = (struct query_param){"delimiter", "/"};
 		if (token[0])
-			r.params[r.nparams++] = (struct query_param){ "continuation-token", token };
+			r.params[r.nparams++] = (struct query_param){"continuation-token", token};
 		buf_reset(&body);
 		err = perform(s, &r, &body, S3_MAX_RESPONSE);
 		if (err)
@@ -545,7 +559,8 @@ static int s3_list_pages(struct s3_store *s, const char *prefix, bool dirs, objs
 			while (xml_tag(xml, &pos, "Prefix", item, sizeof(item))) {
 				size_t n = strlen(item);
 
-				/* <CommonPrefixes><Prefix>p/x/</Prefix>; the request's own <Prefix> is shorter */
+				/* <CommonPrefixes><Prefix>p/x/</Prefix>; the request's own <Prefix>
+				 * is shorter */
 				if (n <= plen || item[n - 1] != '/')
 					continue;
 				item[n - 1] = 0;
@@ -561,7 +576,8 @@ static int s3_list_pages(struct s3_store *s, const char *prefix, bool dirs, objs
 
 				if (xml_tag(xml, &spos, "Size", size_s, sizeof(size_s)))
 					parse_u64(size_s, &size);
-				if (strlen(item) < strlen(s->prefix) || !objstore_key_valid(item + strlen(s->prefix)))
+				if (strlen(item) < strlen(s->prefix) ||
+				    !objstore_key_valid(item + strlen(s->prefix)))
 					continue; /* not ours */
 				++*ret_found;
 				err = fn(ctx, item + strlen(s->prefix), size);
@@ -582,7 +598,7 @@ static int s3_list_pages(struct s3_store *s, const char *prefix, bool dirs, objs
 
 static int s3_del(struct objstore *base, const char *key)
 {
-	struct request r = { .method = "DELETE", .key = key };
+	struct request r = {.method = "DELETE", .key = key};
 	int err = perform((struct s3_store *)base, &r, NULL, S3_MAX_RESPONSE);
 
 	return err == -ENOENT ? 0 : err;
@@ -596,7 +612,8 @@ static const struct objstore_ops s3_ops = {
 	.free = s3_free,
 };
 
-/* The value of name in a query string "a=1&b=2" (percent-decoding not needed: our values are plain). */
+/* The value of name in a query string "a=1&b=2" (percent-decoding not needed: our values are
+ * plain). */
 static bool query_value(const char *query, const char *name, char *out, size_t out_size)
 {
 	size_t n = strlen(name);
@@ -618,7 +635,7 @@ static bool query_value(const char *query, const char *name, char *out, size_t o
 
 static bool query_known(const char *query, char *bad, size_t bad_size)
 {
-	static const char *const known[] = { "endpoint", "region", "path_style" };
+	static const char *const known[] = {"endpoint", "region", "path_style"};
 
 	for (const char *p = query; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
 		size_t len = strcspn(p, "=&");
@@ -637,7 +654,8 @@ static bool query_known(const char *query, char *bad, size_t bad_size)
 struct objstore *objstore_s3_open(const char *url, char *err, size_t err_size)
 {
 	const char *rest = url + 5, *slash, *q;
-	char endpoint[512] = "", region[64] = "us-east-1", path_style[16] = "", bad[80], prefix[OBJSTORE_MAX_KEY];
+	char endpoint[512] = "", region[64] = "us-east-1", path_style[16] = "", bad[80],
+	     prefix[OBJSTORE_MAX_KEY];
 	const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY");
 	const char *tok = getenv("AWS_SESSION_TOKEN"), *env_region = getenv("AWS_REGION");
 	struct s3_store *s;
@@ -666,12 +684,18 @@ struct objstore *objstore_s3_open(const char *url, char *err, size_t err_size)
 	while (plen && prefix[plen - 1] == '/')
 		prefix[--plen] = 0;
 	if (plen && !objstore_key_valid(prefix)) {
-		snprintf(err, err_size, "invalid S3 URL '%s': the prefix may hold letters, digits, '.', '_', '-' and '/'", url);
+		snprintf(err, err_size,
+			 "invalid S3 URL '%s': the prefix may hold letters, digits, '.', '_', '-' "
+			 "and '/'",
+			 url);
 		return NULL;
 	}
 	if (q) {
 		if (!query_known(q + 1, bad, sizeof(bad))) {
-			snprintf(err, err_size, "invalid S3 URL '%s': unknown parameter '%s' (known: endpoint, region, path_style)", url, bad);
+			snprintf(err, err_size,
+				 "invalid S3 URL '%s': unknown parameter '%s' (known: endpoint, "
+				 "region, path_style)",
+				 url, bad);
 			return NULL;
 		}
 		query_value(q + 1, "endpoint", endpoint, sizeof(endpoint));
@@ -679,11 +703,16 @@ struct objstore *objstore_s3_open(const char *url, char *err, size_t err_size)
 		query_value(q + 1, "path_style", path_style, sizeof(path_style));
 	}
 	if (!ak || !*ak || !sk || !*sk) {
-		snprintf(err, err_size, "S3 storage needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+		snprintf(err, err_size,
+			 "S3 storage needs credentials: set AWS_ACCESS_KEY_ID and "
+			 "AWS_SECRET_ACCESS_KEY");
 		return NULL;
 	}
-	if (endpoint[0] && strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) {
-		snprintf(err, err_size, "invalid S3 endpoint '%s': expected http://HOST[:PORT] or https://...", endpoint);
+	if (endpoint[0] && strncmp(endpoint, "http://", 7) != 0 &&
+	    strncmp(endpoint, "https://", 8) != 0) {
+		snprintf(err, err_size,
+			 "invalid S3 endpoint '%s': expected http://HOST[:PORT] or https://...",
+			 endpoint);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -707,7 +736,8 @@ struct objstore *objstore_s3_open(const char *url, char *err, size_t err_size)
 	s->scheme = strndup(endpoint, (size_t)(strstr(endpoint, "://") - endpoint));
 	if (s->path_style) {
 		s->host = strdup(strstr(endpoint, "://") + 3);
-	} else if (asprintf(&s->host, "%s.%s", s->bucket ? s->bucket : "", strstr(endpoint, "://") + 3) < 0) {
+	} else if (asprintf(&s->host, "%s.%s", s->bucket ? s->bucket : "",
+			    strstr(endpoint, "://") + 3) < 0) {
 		s->host = NULL;
 	}
 	s->access_key = strdup(ak);

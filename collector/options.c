@@ -13,35 +13,47 @@ static const char usage[] =
 	"Usage: sonde-collector [OPTIONS]\n"
 	"\n"
 	"Receives OTLP profiles over HTTP (POST /v1development/profiles), stores each one once as\n"
-	"compact deduplicated blocks in a directory or an S3 bucket, and compacts them. Serves the\n"
+	"compact deduplicated blocks in a directory or an S3 bucket, and compacts them. Serves "
+	"the\n"
 	"query API (/api/v1/, docs/query-api.md) and the web UI at /.\n"
 	"\n"
-	"  -l, --listen HOST:PORT     where to serve (default 127.0.0.1:4040; 0.0.0.0:4040 for all)\n"
+	"  -l, --listen HOST:PORT     where to serve (default 127.0.0.1:4040; 0.0.0.0:4040 for "
+	"all)\n"
 	"  -s, --storage URL          file:///PATH or a path (default ./data), or\n"
-	"                             s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true with\n"
-	"                             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment\n"
-	"      --auth-token-file F    require 'Authorization: Bearer TOKEN'; F has a 'TOKEN TENANT'\n"
+	"                             s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true "
+	"with\n"
+	"                             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
+	"environment\n"
+	"      --auth-token-file F    require 'Authorization: Bearer TOKEN'; F has a 'TOKEN "
+	"TENANT'\n"
 	"                             per line (without it, the tenant is X-Scope-OrgID, default\n"
 	"                             'anonymous')\n"
 	"      --max-body-size N      largest request, after gzip inflation (default 64M)\n"
-	"      --segment-max-size N   write a tenant's data once it takes this much memory (default 8M)\n"
-	"      --segment-max-age D    ... or once the oldest of it is this old (default 1s); a request\n"
+	"      --segment-max-size N   write a tenant's data once it takes this much memory "
+	"(default 8M)\n"
+	"      --segment-max-age D    ... or once the oldest of it is this old (default 1s); a "
+	"request\n"
 	"                             is acknowledged when its data is stored\n"
-	"      --max-pending-size N   memory for data not yet stored; past it, requests get 503 with\n"
+	"      --max-pending-size N   memory for data not yet stored; past it, requests get 503 "
+	"with\n"
 	"                             Retry-After (default 256M)\n"
 	"      --time-resolution D    sample times are kept to this resolution (default 1ms)\n"
-	"      --block-duration D     compaction merges the blocks of each window this long into one\n"
+	"      --block-duration D     compaction merges the blocks of each window this long into "
+	"one\n"
 	"                             (default 10m)\n"
-	"      --compact-delay D      a window is merged for good this long after it ends (default 1m)\n"
+	"      --compact-delay D      a window is merged for good this long after it ends (default "
+	"1m)\n"
 	"      --compact-interval D   how often compaction looks for work (default 30s)\n"
 	"      --no-compaction        never compact (for a second collector on the same storage)\n"
 	"      --threads N            HTTP threads (default: the CPUs)\n"
 	"      --max-connections N    (default 1024)\n"
 	"      --shutdown-timeout D   on SIGTERM, time to store what was received (default 10s)\n"
-	"      --query-max-samples N  samples one query may hold, after summing those of a stack in\n"
+	"      --query-max-samples N  samples one query may hold, after summing those of a stack "
+	"in\n"
 	"                             the same step (default 20000000); more is refused with 400\n"
 	"      --query-max-range D    the longest time range of a query (default 31d)\n"
-	"      --query-cache-size N   storage reads kept in memory for queries (default 256M; 0: none)\n"
+	"      --query-cache-size N   storage reads kept in memory for queries (default 256M; 0: "
+	"none)\n"
 	"      --log-level LEVEL      error | warn | info (default) | debug\n"
 	"  -c, --config FILE          read options from YAML: keys are the long option names\n"
 	"  -h, --help                 show this help\n"
@@ -68,29 +80,29 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{ "listen", required_argument, NULL, 'l' },
-	{ "storage", required_argument, NULL, 's' },
-	{ "auth-token-file", required_argument, NULL, OPT_AUTH },
-	{ "max-body-size", required_argument, NULL, OPT_MAX_BODY },
-	{ "segment-max-size", required_argument, NULL, OPT_SEG_SIZE },
-	{ "segment-max-age", required_argument, NULL, OPT_SEG_AGE },
-	{ "max-pending-size", required_argument, NULL, OPT_PENDING },
-	{ "time-resolution", required_argument, NULL, OPT_TIME_RES },
-	{ "block-duration", required_argument, NULL, OPT_BLOCK_DURATION },
-	{ "compact-delay", required_argument, NULL, OPT_COMPACT_DELAY },
-	{ "compact-interval", required_argument, NULL, OPT_COMPACT_INTERVAL },
-	{ "no-compaction", no_argument, NULL, OPT_NO_COMPACTION },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
-	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "query-max-samples", required_argument, NULL, OPT_QUERY_SAMPLES },
-	{ "query-max-range", required_argument, NULL, OPT_QUERY_RANGE },
-	{ "query-cache-size", required_argument, NULL, OPT_QUERY_CACHE },
-	{ "config", required_argument, NULL, 'c' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	{"listen", required_argument, NULL, 'l'},
+	{"storage", required_argument, NULL, 's'},
+	{"auth-token-file", required_argument, NULL, OPT_AUTH},
+	{"max-body-size", required_argument, NULL, OPT_MAX_BODY},
+	{"segment-max-size", required_argument, NULL, OPT_SEG_SIZE},
+	{"segment-max-age", required_argument, NULL, OPT_SEG_AGE},
+	{"max-pending-size", required_argument, NULL, OPT_PENDING},
+	{"time-resolution", required_argument, NULL, OPT_TIME_RES},
+	{"block-duration", required_argument, NULL, OPT_BLOCK_DURATION},
+	{"compact-delay", required_argument, NULL, OPT_COMPACT_DELAY},
+	{"compact-interval", required_argument, NULL, OPT_COMPACT_INTERVAL},
+	{"no-compaction", no_argument, NULL, OPT_NO_COMPACTION},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"max-connections", required_argument, NULL, OPT_MAX_CONN},
+	{"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"query-max-samples", required_argument, NULL, OPT_QUERY_SAMPLES},
+	{"query-max-range", required_argument, NULL, OPT_QUERY_RANGE},
+	{"query-cache-size", required_argument, NULL, OPT_QUERY_CACHE},
+	{"config", required_argument, NULL, 'c'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
 };
 
 void collector_opts__init(struct collector_opts *o)
@@ -144,13 +156,14 @@ static int size_arg(const char *where, const char *flag, const char *v, uint64_t
 	return 0;
 }
 
-static int duration_arg(const char *where, const char *flag, const char *v, uint64_t lo, uint64_t hi,
-			uint64_t *ret)
+static int duration_arg(const char *where, const char *flag, const char *v, uint64_t lo,
+			uint64_t hi, uint64_t *ret)
 {
 	uint64_t x;
 
 	if (parse_duration_ns(v, &x) || x < lo || x > hi)
-		return bad(where, flag, v, "expected a duration such as 1s or 500ms, within the allowed range");
+		return bad(where, flag, v,
+			   "expected a duration such as 1s or 500ms, within the allowed range");
 	*ret = x;
 	return 0;
 }
@@ -174,31 +187,36 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 			err = set_str(&o->auth_token_file, optarg);
 			break;
 		case OPT_MAX_BODY:
-			err = size_arg(where, "max-body-size", optarg, 1024, 1ULL << 30, &o->max_body_bytes);
+			err = size_arg(where, "max-body-size", optarg, 1024, 1ULL << 30,
+				       &o->max_body_bytes);
 			break;
 		case OPT_SEG_SIZE:
-			err = size_arg(where, "segment-max-size", optarg, 4096, 1ULL << 30, &o->segment_max_bytes);
+			err = size_arg(where, "segment-max-size", optarg, 4096, 1ULL << 30,
+				       &o->segment_max_bytes);
 			break;
 		case OPT_SEG_AGE:
-			err = duration_arg(where, "segment-max-age", optarg, 1000000, 600 * NSEC_PER_SEC,
-					   &o->segment_max_age_ns);
+			err = duration_arg(where, "segment-max-age", optarg, 1000000,
+					   600 * NSEC_PER_SEC, &o->segment_max_age_ns);
 			break;
 		case OPT_PENDING:
-			err = size_arg(where, "max-pending-size", optarg, 1 << 20, 1ULL << 40, &o->max_pending_bytes);
+			err = size_arg(where, "max-pending-size", optarg, 1 << 20, 1ULL << 40,
+				       &o->max_pending_bytes);
 			break;
 		case OPT_TIME_RES:
-			err = duration_arg(where, "time-resolution", optarg, 1, 60 * NSEC_PER_SEC, &o->time_unit_ns);
+			err = duration_arg(where, "time-resolution", optarg, 1, 60 * NSEC_PER_SEC,
+					   &o->time_unit_ns);
 			break;
 		case OPT_BLOCK_DURATION:
-			err = duration_arg(where, "block-duration", optarg, NSEC_PER_SEC, 7 * 86400 * NSEC_PER_SEC,
-					   &o->block_duration_ns);
+			err = duration_arg(where, "block-duration", optarg, NSEC_PER_SEC,
+					   7 * 86400 * NSEC_PER_SEC, &o->block_duration_ns);
 			break;
 		case OPT_COMPACT_DELAY:
-			err = duration_arg(where, "compact-delay", optarg, 0, 86400 * NSEC_PER_SEC, &o->compact_delay_ns);
+			err = duration_arg(where, "compact-delay", optarg, 0, 86400 * NSEC_PER_SEC,
+					   &o->compact_delay_ns);
 			break;
 		case OPT_COMPACT_INTERVAL:
-			err = duration_arg(where, "compact-interval", optarg, 100000000, 86400 * NSEC_PER_SEC,
-					   &o->compact_interval_ns);
+			err = duration_arg(where, "compact-interval", optarg, 100000000,
+					   86400 * NSEC_PER_SEC, &o->compact_interval_ns);
 			break;
 		case OPT_NO_COMPACTION:
 			o->no_compaction = true;
@@ -214,24 +232,27 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 			o->max_connections = (unsigned int)u;
 			break;
 		case OPT_SHUTDOWN:
-			err = duration_arg(where, "shutdown-timeout", optarg, 0, 3600 * NSEC_PER_SEC,
-					   &o->shutdown_timeout_ns);
+			err = duration_arg(where, "shutdown-timeout", optarg, 0,
+					   3600 * NSEC_PER_SEC, &o->shutdown_timeout_ns);
 			break;
 		case OPT_LOG_LEVEL:
 			if (log_parse_level(optarg, &o->log_level))
-				return bad(where, "log-level", optarg, "expected error, warn, info or debug");
+				return bad(where, "log-level", optarg,
+					   "expected error, warn, info or debug");
 			break;
 		case OPT_QUERY_SAMPLES:
 			if (parse_u64(optarg, &u) || u < 1000 || u > (1ULL << 34))
-				return bad(where, "query-max-samples", optarg, "expected 1000 or more");
+				return bad(where, "query-max-samples", optarg,
+					   "expected 1000 or more");
 			o->query_max_samples = u;
 			break;
 		case OPT_QUERY_RANGE:
-			err = duration_arg(where, "query-max-range", optarg, NSEC_PER_SEC, 3660 * 86400 * NSEC_PER_SEC,
-					   &o->query_max_range_ns);
+			err = duration_arg(where, "query-max-range", optarg, NSEC_PER_SEC,
+					   3660 * 86400 * NSEC_PER_SEC, &o->query_max_range_ns);
 			break;
 		case OPT_QUERY_CACHE:
-			err = size_arg(where, "query-cache-size", optarg, 0, 1ULL << 40, &o->query_cache_bytes);
+			err = size_arg(where, "query-cache-size", optarg, 0, 1ULL << 40,
+				       &o->query_cache_bytes);
 			break;
 		case 'c':
 			break; /* read before */
@@ -242,19 +263,21 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 			printf("sonde-collector %s\n", SONDE_VERSION);
 			return 1;
 		case ':':
-			fprintf(stderr, "sonde-collector: %soption '%s' needs a value (see --help)\n", where,
-				argv[optind - 1]);
+			fprintf(stderr,
+				"sonde-collector: %soption '%s' needs a value (see --help)\n",
+				where, argv[optind - 1]);
 			return -EINVAL;
 		default:
-			fprintf(stderr, "sonde-collector: %sunknown option '%s' (see --help)\n", where,
-				argv[optind - 1]);
+			fprintf(stderr, "sonde-collector: %sunknown option '%s' (see --help)\n",
+				where, argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
 	if (err)
 		return err == -ENOMEM ? -ENOMEM : -EINVAL;
 	if (optind < argc) {
-		fprintf(stderr, "sonde-collector: %sunexpected argument '%s' (see --help)\n", where, argv[optind]);
+		fprintf(stderr, "sonde-collector: %sunexpected argument '%s' (see --help)\n", where,
+			argv[optind]);
 		return -EINVAL;
 	}
 	return 0;
@@ -286,7 +309,8 @@ int collector_opts__parse(struct collector_opts *o, int argc, char **argv)
 	if (!o->storage && set_str(&o->storage, "./data"))
 		return -ENOMEM;
 	if (o->time_unit_ns > o->segment_max_age_ns * 1000) {
-		fprintf(stderr, "sonde-collector: --time-resolution is too coarse for --segment-max-age\n");
+		fprintf(stderr,
+			"sonde-collector: --time-resolution is too coarse for --segment-max-age\n");
 		return -EINVAL;
 	}
 	return 0;

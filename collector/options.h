@@ -18,7 +18,7 @@ struct collector_opts {
 	uint64_t max_pending_bytes;
 	uint64_t time_unit_ns;
 	uint64_t block_duration_ns; /* compaction window */
-	uint64_t compact_delay_ns; /* a window is final this long after it ends */
+	uint64_t compact_delay_ns;  /* a window is final this long after it ends */
 	uint64_t compact_interval_ns;
 	bool no_compaction;
 	unsigned int threads;

@@ -13,13 +13,16 @@
 #include "../common/strtab.h"
 #include "../common/util.h"
 
-/* ---- names of frames -------------------------------------------------------------------------- */
+/* ---- names of frames --------------------------------------------------------------------------
+ */
 
 /* Names come from the network: the separators of folded and TSV lines become ':' or ' '. */
 static void append_name(struct buf *b, const char *s)
 {
 	for (; *s; s++)
-		buf_putc(b, *s == ';' || *s == '\n' ? ':' : *s == '\t' || *s == '\r' ? ' ' : (uint8_t)*s);
+		buf_putc(b, *s == ';' || *s == '\n'    ? ':'
+			    : *s == '\t' || *s == '\r' ? ' '
+						       : (uint8_t)*s);
 }
 
 static bool is_kernel(const struct svcdata *sd, const struct sd_location *l)
@@ -36,7 +39,8 @@ void query_location_frames(const struct svcdata *sd, uint32_t loc, struct buf *b
 		const char *file = kernel ? "kernel" : "unknown";
 
 		if (!kernel && l->mapping) {
-			const char *f = strtab_get(&sd->strings, sd->mappings.v[l->mapping].filename);
+			const char *f =
+				strtab_get(&sd->strings, sd->mappings.v[l->mapping].filename);
 
 			if (*f)
 				file = path_basename(f);
@@ -74,10 +78,10 @@ static int line_cmp(const void *a, const void *b, void *ctx)
 
 int render_folded(const struct svcdata *sd, struct buf *out)
 {
-	struct strtab lines = { 0 };
-	VEC(int64_t) values = { 0 };
-	VEC(uint32_t) path = { 0 };
-	struct buf line = { 0 };
+	struct strtab lines = {0};
+	VEC(int64_t) values = {0};
+	VEC(uint32_t) path = {0};
+	struct buf line = {0};
 	uint32_t *order = NULL;
 	int err = 0;
 
@@ -119,7 +123,8 @@ int render_folded(const struct svcdata *sd, struct buf *out)
 				order[i] = (uint32_t)i;
 			qsort_r(order, n, sizeof(*order), line_cmp, &lines);
 			for (size_t i = 0; i < n; i++)
-				buf_printf(out, "%s %lld\n", strtab_get(&lines, order[i]), (long long)values.v[order[i]]);
+				buf_printf(out, "%s %lld\n", strtab_get(&lines, order[i]),
+					   (long long)values.v[order[i]]);
 			if (out->oom)
 				err = -ENOMEM;
 		}
@@ -161,14 +166,15 @@ static void *palloc(struct pp *p, size_t n, size_t size)
 int render_pprof(const struct svcdata *sd, struct buf *out)
 {
 	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
-	Perftools__Profiles__ValueType st[2], pt, *stp[2] = { &st[0], &st[1] };
-	struct pp p = { 0 };
-	VEC(uint64_t) ids = { 0 };
-	size_t nmap = sd->mappings.len - 1, nfun = sd->functions.len - 1, nloc = sd->locations.len - 1;
+	Perftools__Profiles__ValueType st[2], pt, *stp[2] = {&st[0], &st[1]};
+	struct pp p = {0};
+	VEC(uint64_t) ids = {0};
+	size_t nmap = sd->mappings.len - 1, nfun = sd->functions.len - 1,
+	       nloc = sd->locations.len - 1;
 	int64_t period = 0;
 	uint8_t *packed = NULL;
 	size_t packed_len;
-	struct hmap samples = { 0 }; /* (series, stack) -> sample index + 1 */
+	struct hmap samples = {0}; /* (series, stack) -> sample index + 1 */
 	Perftools__Profiles__Sample **sv = NULL;
 	size_t ns = 0, nkernel = 0;
 	bool *unnamed;
@@ -216,7 +222,8 @@ int render_pprof(const struct svcdata *sd, struct buf *out)
 			unnamed && !unnamed[i + 1];
 		prof.mapping[prof.n_mapping++] = x;
 	}
-	/* a function's name gets "_[k]" where a kernel location uses it, as the agent writes them */
+	/* a function's name gets "_[k]" where a kernel location uses it, as the agent writes them
+	 */
 	for (size_t i = 1; i < sd->locations.len; i++)
 		if (is_kernel(sd, &sd->locations.v[i]))
 			nkernel += sd->locations.v[i].nlines;
@@ -230,7 +237,8 @@ int render_pprof(const struct svcdata *sd, struct buf *out)
 		perftools__profiles__function__init(x);
 		x->id = i + 1;
 		x->name = pstr(&p, strtab_get(&sd->strings, f->name));
-		x->system_name = pstr(&p, strtab_get(&sd->strings, f->system_name ? f->system_name : f->name));
+		x->system_name = pstr(
+			&p, strtab_get(&sd->strings, f->system_name ? f->system_name : f->name));
 		x->filename = pstr(&p, strtab_get(&sd->strings, f->filename));
 		x->start_line = f->start_line;
 		prof.function[prof.n_function++] = x;
@@ -261,14 +269,16 @@ int render_pprof(const struct svcdata *sd, struct buf *out)
 		if (is_kernel(sd, l) && l->nlines) {
 			/* kernel names carry "_[k]": give these lines functions of their own */
 			for (size_t k = 0; k < x->n_line; k++) {
-				const struct sd_function *f = &sd->functions.v[x->line[k]->function_id];
+				const struct sd_function *f =
+					&sd->functions.v[x->line[k]->function_id];
 				Perftools__Profiles__Function *fn = palloc(&p, 1, sizeof(*fn));
 				char name[512];
 
 				if (!fn || !prof.function)
 					break;
 				perftools__profiles__function__init(fn);
-				snprintf(name, sizeof(name), "%s_[k]", strtab_get(&sd->strings, f->name));
+				snprintf(name, sizeof(name), "%s_[k]",
+					 strtab_get(&sd->strings, f->name));
 				fn->id = prof.n_function + 1;
 				fn->name = fn->system_name = pstr(&p, name);
 				prof.function[prof.n_function++] = fn;
@@ -322,8 +332,12 @@ int render_pprof(const struct svcdata *sd, struct buf *out)
 				if (!lb)
 					break;
 				perftools__profiles__label__init(lb);
-				lb->key = pstr(&p, strtab_get(&sd->strings, sd->labels.v[se->first_label + k].key));
-				lb->str = pstr(&p, strtab_get(&sd->strings, sd->labels.v[se->first_label + k].value));
+				lb->key =
+					pstr(&p, strtab_get(&sd->strings,
+							    sd->labels.v[se->first_label + k].key));
+				lb->str = pstr(&p,
+					       strtab_get(&sd->strings,
+							  sd->labels.v[se->first_label + k].value));
 				x->label[x->n_label++] = lb;
 			}
 		}
@@ -363,11 +377,12 @@ out:
 	return err;
 }
 
-/* ---- times ------------------------------------------------------------------------------------ */
+/* ---- times ------------------------------------------------------------------------------------
+ */
 
 int parse_time_ns(const char *s, uint64_t now_ns, uint64_t *ret)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	uint64_t d;
 	const char *end;
 

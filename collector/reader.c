@@ -13,7 +13,7 @@
 static int add_block(void *ctx, const char *key, uint64_t size)
 {
 	block_refs *out = ctx;
-	struct block_ref r = { 0 };
+	struct block_ref r = {0};
 	char tenant[80];
 
 	if (!block_key_parse(key, tenant, sizeof(tenant), &r.min_ms, &r.max_ms, &r.level, r.id))
@@ -47,7 +47,7 @@ static int tenant_dir(void *ctx, const char *name, uint64_t size)
 
 int reader_tenants(struct objstore *s, objstore_list_fn fn, void *ctx)
 {
-	struct tenant_filter f = { fn, ctx };
+	struct tenant_filter f = {fn, ctx};
 
 	return objstore__list_dirs(s, "", tenant_dir, &f);
 }
@@ -72,10 +72,10 @@ void name_list_free(struct name_list *l)
 	VEC_FREE(&l->v);
 }
 
-int reader_footer(struct objstore *s, const struct block_ref *ref, struct block_info *ret, char *err,
-		  size_t err_size)
+int reader_footer(struct objstore *s, const struct block_ref *ref, struct block_info *ret,
+		  char *err, size_t err_size)
 {
-	struct buf tail = { 0 };
+	struct buf tail = {0};
 	size_t want = (size_t)MIN(ref->size, FIRST_TAIL), need = 0;
 	int e;
 
@@ -112,16 +112,18 @@ struct svcdata *reader_service(struct objstore *s, const struct block_ref *ref,
 {
 	uint32_t full = mask;
 	struct svcdata *sd;
-	struct buf data = { 0 };
+	struct buf data = {0};
 	uint64_t off, len;
 	int e;
 
 	/* the sections a decoder needs before the ones asked for (see block_decode_service) */
 	if (full & ((1u << SEC_STACKS) | (1u << SEC_LOCATIONS)))
-		full |= (1u << SEC_STRINGS) | (1u << SEC_MAPPINGS) | (1u << SEC_FUNCTIONS) | (1u << SEC_LOCATIONS);
+		full |= (1u << SEC_STRINGS) | (1u << SEC_MAPPINGS) | (1u << SEC_FUNCTIONS) |
+			(1u << SEC_LOCATIONS);
 	if (full & ((1u << SEC_MAPPINGS) | (1u << SEC_FUNCTIONS) | (1u << SEC_SERIES)))
 		full |= 1u << SEC_STRINGS;
-	if (full & ((1u << SEC_COL_SERIES) | (1u << SEC_COL_TIME) | (1u << SEC_COL_STACK) | (1u << SEC_COL_VALUE)))
+	if (full & ((1u << SEC_COL_SERIES) | (1u << SEC_COL_TIME) | (1u << SEC_COL_STACK) |
+		    (1u << SEC_COL_VALUE)))
 		full |= (1u << SEC_COL_SERIES) | (1u << SEC_COL_TIME) | (1u << SEC_COL_VALUE);
 	block_service_range(bi, svc, full, &off, &len);
 	e = objstore__get(s, ref->key, off, len, &data);
@@ -144,8 +146,8 @@ struct svcdata *reader_service(struct objstore *s, const struct block_ref *ref,
 int reader_visible(struct objstore *s, const char *tenant, uint64_t from_ms, uint64_t to_ms,
 		   block_refs *out, char *err, size_t err_size)
 {
-	block_refs all = { 0 };
-	struct hmap hidden = { 0 };
+	block_refs all = {0};
+	struct hmap hidden = {0};
 	int e;
 
 	e = reader_list(s, tenant, &all);
@@ -155,7 +157,7 @@ int reader_visible(struct objstore *s, const char *tenant, uint64_t from_ms, uin
 	}
 	for (size_t i = 0; i < all.len; i++) {
 		struct block_ref *r = &all.v[i];
-		struct block_info bi = { 0 };
+		struct block_info bi = {0};
 
 		if (r->level == 0 || r->max_ms < from_ms || r->min_ms > to_ms)
 			continue;
@@ -165,7 +167,8 @@ int reader_visible(struct objstore *s, const char *tenant, uint64_t from_ms, uin
 		if (e)
 			goto out;
 		for (uint32_t k = 0; k < bi.nsources; k++)
-			if (hmap_put(&hidden, hash_bytes(bi.sources[k], strlen(bi.sources[k]), 1) | 1,
+			if (hmap_put(&hidden,
+				     hash_bytes(bi.sources[k], strlen(bi.sources[k]), 1) | 1,
 				     (void *)1)) {
 				block_info_free(&bi);
 				e = -ENOMEM;

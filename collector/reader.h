@@ -37,8 +37,8 @@ int name_list_add(void *ctx, const char *name, uint64_t size);
 void name_list_free(struct name_list *l);
 
 /* Reads the footer of a block. Returns 0, -EBADMSG (reason in err) or -errno. */
-int reader_footer(struct objstore *s, const struct block_ref *ref, struct block_info *ret, char *err,
-		  size_t err_size);
+int reader_footer(struct objstore *s, const struct block_ref *ref, struct block_info *ret,
+		  char *err, size_t err_size);
 
 /*
  * Reads and decodes the sections in mask of service svc of a block whose footer is bi. NULL on

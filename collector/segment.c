@@ -42,8 +42,8 @@ struct tenant {
 
 struct segwriter {
 	struct segwriter_opts opts;
-	pthread_mutex_t lock; /* guards everything below but the tenants' heads */
-	pthread_cond_t cond; /* work for the writers */
+	pthread_mutex_t lock;	/* guards everything below but the tenants' heads */
+	pthread_cond_t cond;	/* work for the writers */
 	pthread_cond_t drained; /* a head was written */
 	VEC(struct tenant *) tenants;
 	struct head *ready, *ready_tail;
@@ -192,16 +192,16 @@ int segwriter__add(struct segwriter *w, const char *tenant, const struct ingest_
 		dst[i] = h->services.v[id];
 	}
 	if (!err) {
-		struct waiter wt = { done, ctx, clock_ns(CLOCK_MONOTONIC) };
+		struct waiter wt = {done, ctx, clock_ns(CLOCK_MONOTONIC)};
 
 		err = VEC_PUSH(&h->waiters, wt);
 		if (!err) {
 			err = ingest_apply(r, dst, clock_ns(CLOCK_REALTIME));
 			if (err) {
 				/*
-				 * Part of the request may be in the head and it cannot be taken out:
-				 * the whole head is failed (nothing in it was acknowledged yet), so
-				 * every client resends and nothing is stored twice.
+				 * Part of the request may be in the head and it cannot be taken
+				 * out: the whole head is failed (nothing in it was acknowledged
+				 * yet), so every client resends and nothing is stored twice.
 				 */
 				t->open = NULL;
 				failed = h;
@@ -257,11 +257,11 @@ static void collect_due(struct segwriter *w, uint64_t now)
 /* Encodes and stores h as a block. Returns 0 or -errno (logged). */
 static int write_head(struct segwriter *w, struct head *h, uint64_t *ret_bytes)
 {
-	struct block_write_opts bo = { .tenant = h->tenant,
-				       .level = 0,
-				       .time_unit_ns = w->opts.time_unit_ns,
-				       .zstd_level = w->opts.zstd_level };
-	struct buf out = { 0 };
+	struct block_write_opts bo = {.tenant = h->tenant,
+				      .level = 0,
+				      .time_unit_ns = w->opts.time_unit_ns,
+				      .zstd_level = w->opts.zstd_level};
+	struct buf out = {0};
 	char key[OBJSTORE_MAX_KEY];
 	uint64_t lo = UINT64_MAX, hi = 0;
 	int err;
@@ -291,9 +291,9 @@ static int write_head(struct segwriter *w, struct head *h, uint64_t *ret_bytes)
 		goto out;
 	}
 	*ret_bytes = out.len;
-	log_debug("block written", "tenant=%s key=%s bytes=%zu services=%zu samples=%llu requests=%zu",
-		  h->tenant, key, out.len, h->services.len, (unsigned long long)h->samples,
-		  h->waiters.len);
+	log_debug("block written",
+		  "tenant=%s key=%s bytes=%zu services=%zu samples=%llu requests=%zu", h->tenant,
+		  key, out.len, h->services.len, (unsigned long long)h->samples, h->waiters.len);
 out:
 	buf_free(&out);
 	return err;
@@ -374,7 +374,8 @@ struct segwriter *segwriter__new(const struct segwriter_opts *opts)
 	}
 	for (unsigned int i = 0; i < w->opts.threads; i++) {
 		if (pthread_create(&w->threads[i], NULL, writer_main, w)) {
-			log_error("cannot start a block writer thread", "err=\"%s\"", strerror(errno));
+			log_error("cannot start a block writer thread", "err=\"%s\"",
+				  strerror(errno));
 			segwriter__free(w);
 			return NULL;
 		}

@@ -18,28 +18,28 @@
 
 struct segwriter_opts {
 	struct objstore *store;
-	uint64_t max_bytes; /* a head this big is written at once; 0 = 8 MiB */
-	uint64_t max_age_ns; /* a head this old is written; 0 = 1 s */
+	uint64_t max_bytes;	    /* a head this big is written at once; 0 = 8 MiB */
+	uint64_t max_age_ns;	    /* a head this old is written; 0 = 1 s */
 	uint64_t max_pending_bytes; /* 0 = 256 MiB */
-	uint64_t time_unit_ns; /* block time resolution; 0 = 1 ms */
-	int zstd_level; /* 0 = 3 */
-	unsigned int threads; /* writers; 0 = 2 */
+	uint64_t time_unit_ns;	    /* block time resolution; 0 = 1 ms */
+	int zstd_level;		    /* 0 = 3 */
+	unsigned int threads;	    /* writers; 0 = 2 */
 };
 
 struct segwriter_stats {
 	uint64_t requests; /* added */
-	uint64_t acked; /* acknowledged (durable) */
-	uint64_t failed; /* failed by a write error or out of memory */
-	uint64_t refused; /* -EBUSY */
+	uint64_t acked;	   /* acknowledged (durable) */
+	uint64_t failed;   /* failed by a write error or out of memory */
+	uint64_t refused;  /* -EBUSY */
 	uint64_t samples;
 	uint64_t profiles;
 	uint64_t blocks; /* written */
 	uint64_t block_bytes;
 	uint64_t write_errors;
-	uint64_t write_ns; /* encoding + storing, summed */
-	uint64_t ack_ns; /* from add to acknowledgement, summed over acked requests */
+	uint64_t write_ns;	/* encoding + storing, summed */
+	uint64_t ack_ns;	/* from add to acknowledgement, summed over acked requests */
 	uint64_t pending_bytes; /* now */
-	uint64_t open_heads; /* now */
+	uint64_t open_heads;	/* now */
 };
 
 /* err is 0 once the request is durable, else a negative errno (the request is not stored). */

@@ -34,7 +34,7 @@ enum {
 	GRPC_UNAUTHENTICATED = 16,
 };
 
-static const unsigned int counted_codes[] = { 200, 400, 401, 403, 404, 405, 413, 415, 500, 503 };
+static const unsigned int counted_codes[] = {200, 400, 401, 403, 404, 405, 413, 415, 500, 503};
 
 struct server {
 	struct server_opts opts;
@@ -56,9 +56,9 @@ struct server {
 };
 
 enum req_state {
-	REQ_BODY, /* receiving the body */
+	REQ_BODY,    /* receiving the body */
 	REQ_WAITING, /* suspended until the writer acknowledges */
-	REQ_ACKED, /* the writer called back */
+	REQ_ACKED,   /* the writer called back */
 };
 
 struct req {
@@ -114,11 +114,11 @@ static int grpc_code(unsigned int http)
 }
 
 /* An OTLP error: a google.rpc.Status carrying message, as protobuf. */
-static enum MHD_Result otlp_error(struct server *s, struct MHD_Connection *conn, unsigned int status,
-				  const char *retry_after, const char *msg)
+static enum MHD_Result otlp_error(struct server *s, struct MHD_Connection *conn,
+				  unsigned int status, const char *retry_after, const char *msg)
 {
 	RpcStatus st = RpcStatus_INIT;
-	struct buf body = { 0 };
+	struct buf body = {0};
 	size_t n;
 
 	st.code = grpc_code(status);
@@ -137,7 +137,7 @@ static enum MHD_Result otlp_error(struct server *s, struct MHD_Connection *conn,
 static enum MHD_Result text(struct server *s, struct MHD_Connection *conn, unsigned int status,
 			    const char *msg)
 {
-	struct buf body = { 0 };
+	struct buf body = {0};
 
 	buf_puts(&body, msg);
 	count_code(s, status);
@@ -152,43 +152,69 @@ static void metrics(struct server *s, struct buf *out)
 
 	segwriter__stats(s->opts.writer, &ws);
 	pthread_mutex_lock(&s->lock);
-	metric_header(out, "sonde_collector_requests_total", "counter", "OTLP and other HTTP requests answered, by status.");
+	metric_header(out, "sonde_collector_requests_total", "counter",
+		      "OTLP and other HTTP requests answered, by status.");
 	for (size_t i = 0; i < ARRAY_SIZE(counted_codes); i++) {
 		snprintf(labels, sizeof(labels), "code=\"%u\"", counted_codes[i]);
-		metric_value(out, "sonde_collector_requests_total", labels, (double)s->stats.by_code[i]);
+		metric_value(out, "sonde_collector_requests_total", labels,
+			     (double)s->stats.by_code[i]);
 	}
-	metric_value(out, "sonde_collector_requests_total", "code=\"other\"", (double)s->stats.other_codes);
-	metric_header(out, "sonde_collector_received_bytes_total", "counter", "OTLP request bodies, as sent and inflated.");
-	metric_value(out, "sonde_collector_received_bytes_total", "encoding=\"wire\"", (double)s->stats.bytes_received);
-	metric_value(out, "sonde_collector_received_bytes_total", "encoding=\"inflated\"", (double)s->stats.bytes_inflated);
+	metric_value(out, "sonde_collector_requests_total", "code=\"other\"",
+		     (double)s->stats.other_codes);
+	metric_header(out, "sonde_collector_received_bytes_total", "counter",
+		      "OTLP request bodies, as sent and inflated.");
+	metric_value(out, "sonde_collector_received_bytes_total", "encoding=\"wire\"",
+		     (double)s->stats.bytes_received);
+	metric_value(out, "sonde_collector_received_bytes_total", "encoding=\"inflated\"",
+		     (double)s->stats.bytes_inflated);
 	metric_single(out, "sonde_collector_decode_seconds_total", "counter",
-		      "Time spent inflating, decoding and validating requests.", (double)s->stats.decode_ns / 1e9);
-	metric_single(out, "sonde_collector_dropped_attributes_total", "counter",
-		      "Attribute values with no string form (arrays, maps, bytes), not kept as labels.",
-		      (double)s->stats.dropped_attributes);
-	metric_single(out, "sonde_collector_queries_total", "counter", "Query API and UI requests answered.",
-		      (double)s->stats.queries);
-	metric_single(out, "sonde_collector_query_seconds_total", "counter", "Time spent answering queries.",
-		      (double)s->stats.query_ns / 1e9);
+		      "Time spent inflating, decoding and validating requests.",
+		      (double)s->stats.decode_ns / 1e9);
+	metric_single(
+		out, "sonde_collector_dropped_attributes_total", "counter",
+		"Attribute values with no string form (arrays, maps, bytes), not kept as labels.",
+		(double)s->stats.dropped_attributes);
+	metric_single(out, "sonde_collector_queries_total", "counter",
+		      "Query API and UI requests answered.", (double)s->stats.queries);
+	metric_single(out, "sonde_collector_query_seconds_total", "counter",
+		      "Time spent answering queries.", (double)s->stats.query_ns / 1e9);
 	pthread_mutex_unlock(&s->lock);
-	metric_single(out, "sonde_collector_ingested_requests_total", "counter", "Requests taken in by the segment writer.", (double)ws.requests);
-	metric_single(out, "sonde_collector_acknowledged_requests_total", "counter", "Requests acknowledged once durable.", (double)ws.acked);
-	metric_single(out, "sonde_collector_failed_requests_total", "counter", "Requests failed after being taken in (a storage error); clients resend.", (double)ws.failed);
-	metric_single(out, "sonde_collector_refused_requests_total", "counter", "Requests refused for back-pressure (503).", (double)ws.refused);
-	metric_single(out, "sonde_collector_profiles_total", "counter", "OTLP profiles taken in.", (double)ws.profiles);
-	metric_single(out, "sonde_collector_samples_total", "counter", "Sample values taken in.", (double)ws.samples);
-	metric_single(out, "sonde_collector_blocks_written_total", "counter", "Level-0 blocks written.", (double)ws.blocks);
-	metric_single(out, "sonde_collector_block_bytes_written_total", "counter", "Bytes of level-0 blocks written.", (double)ws.block_bytes);
-	metric_single(out, "sonde_collector_block_write_errors_total", "counter", "Blocks that could not be encoded or stored.", (double)ws.write_errors);
-	metric_single(out, "sonde_collector_block_write_seconds_total", "counter", "Time spent encoding and storing blocks.", (double)ws.write_ns / 1e9);
-	metric_single(out, "sonde_collector_ack_seconds_total", "counter", "Time from taking a request in to acknowledging it, summed.", (double)ws.ack_ns / 1e9);
-	metric_single(out, "sonde_collector_pending_bytes", "gauge", "Memory of data waiting to be written.", (double)ws.pending_bytes);
-	metric_single(out, "sonde_collector_open_heads", "gauge", "Tenants with data waiting to be written.", (double)ws.open_heads);
-	metric_single(out, "sonde_collector_buffered_request_bytes", "gauge", "Request bodies being received or decoded.", (double)atomic_load(&s->buffered));
+	metric_single(out, "sonde_collector_ingested_requests_total", "counter",
+		      "Requests taken in by the segment writer.", (double)ws.requests);
+	metric_single(out, "sonde_collector_acknowledged_requests_total", "counter",
+		      "Requests acknowledged once durable.", (double)ws.acked);
+	metric_single(out, "sonde_collector_failed_requests_total", "counter",
+		      "Requests failed after being taken in (a storage error); clients resend.",
+		      (double)ws.failed);
+	metric_single(out, "sonde_collector_refused_requests_total", "counter",
+		      "Requests refused for back-pressure (503).", (double)ws.refused);
+	metric_single(out, "sonde_collector_profiles_total", "counter", "OTLP profiles taken in.",
+		      (double)ws.profiles);
+	metric_single(out, "sonde_collector_samples_total", "counter", "Sample values taken in.",
+		      (double)ws.samples);
+	metric_single(out, "sonde_collector_blocks_written_total", "counter",
+		      "Level-0 blocks written.", (double)ws.blocks);
+	metric_single(out, "sonde_collector_block_bytes_written_total", "counter",
+		      "Bytes of level-0 blocks written.", (double)ws.block_bytes);
+	metric_single(out, "sonde_collector_block_write_errors_total", "counter",
+		      "Blocks that could not be encoded or stored.", (double)ws.write_errors);
+	metric_single(out, "sonde_collector_block_write_seconds_total", "counter",
+		      "Time spent encoding and storing blocks.", (double)ws.write_ns / 1e9);
+	metric_single(out, "sonde_collector_ack_seconds_total", "counter",
+		      "Time from taking a request in to acknowledging it, summed.",
+		      (double)ws.ack_ns / 1e9);
+	metric_single(out, "sonde_collector_pending_bytes", "gauge",
+		      "Memory of data waiting to be written.", (double)ws.pending_bytes);
+	metric_single(out, "sonde_collector_open_heads", "gauge",
+		      "Tenants with data waiting to be written.", (double)ws.open_heads);
+	metric_single(out, "sonde_collector_buffered_request_bytes", "gauge",
+		      "Request bodies being received or decoded.",
+		      (double)atomic_load(&s->buffered));
 	if (s->opts.extra_metrics)
 		s->opts.extra_metrics(s->opts.extra_ctx, out);
 	proc_self_rss(&rss, &peak);
-	metric_single(out, "sonde_collector_resident_memory_bytes", "gauge", "Resident memory of the collector.", (double)rss);
+	metric_single(out, "sonde_collector_resident_memory_bytes", "gauge",
+		      "Resident memory of the collector.", (double)rss);
 }
 
 /* Called by a writer thread once the request is durable (err 0) or failed. */
@@ -209,13 +235,15 @@ static void on_done(void *ctx, int err)
 static enum MHD_Result ack(struct server *s, struct req *r)
 {
 	Response resp = Response_INIT;
-	struct buf body = { 0 };
+	struct buf body = {0};
 	size_t n;
 
 	if (r->result == -EBUSY || r->result == -ECANCELED)
-		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "the collector is shutting down; retry");
+		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
+				  "the collector is shutting down; retry");
 	if (r->result == -ENOMEM)
-		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "the collector is out of memory; retry later");
+		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
+				  "the collector is out of memory; retry later");
 	if (r->result)
 		return otlp_error(s, r->conn, 503, RETRY_AFTER_STORE,
 				  "the collector cannot write to its storage now; retry later");
@@ -239,10 +267,10 @@ static void release_body(struct server *s, struct req *r)
 /* The body is in: inflate, decode, validate, hand to the writer, suspend. */
 static enum MHD_Result submit(struct server *s, struct req *r)
 {
-	struct ingest_limits lim = { .max_body = s->opts.max_body_bytes };
+	struct ingest_limits lim = {.max_body = s->opts.max_body_bytes};
 	struct ingest_request *ir = NULL;
 	struct ingest_counts counts;
-	struct buf inflated = { 0 };
+	struct buf inflated = {0};
 	const struct buf *body = &r->body;
 	char msg[INGEST_MSG_SIZE];
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
@@ -254,7 +282,8 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 	if (r->gzip) {
 		err = gunzip_bounded(r->body.data, r->body.len, s->opts.max_body_bytes, &inflated);
 		if (err == -EFBIG) {
-			snprintf(msg, sizeof(msg), "the request inflates to over %llu bytes (--max-body-size)",
+			snprintf(msg, sizeof(msg),
+				 "the request inflates to over %llu bytes (--max-body-size)",
 				 (unsigned long long)s->opts.max_body_bytes);
 			buf_free(&inflated);
 			release_body(s, r);
@@ -263,9 +292,12 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 		if (err) {
 			buf_free(&inflated);
 			release_body(s, r);
-			return err == -ENOMEM ? otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "out of memory; retry later") :
-						otlp_error(s, r->conn, 400, NULL,
-							   "Content-Encoding is gzip but the body is not valid gzip (corrupt or truncated)");
+			return err == -ENOMEM
+				       ? otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
+						    "out of memory; retry later")
+				       : otlp_error(s, r->conn, 400, NULL,
+						    "Content-Encoding is gzip but the body is not "
+						    "valid gzip (corrupt or truncated)");
 		}
 		body = &inflated;
 	}
@@ -299,8 +331,10 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 	if (err) {
 		pthread_mutex_unlock(&r->lock);
 		return err == -EBUSY ? otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
-						  "the collector is behind writing to storage (or shutting down); retry")
-				     : otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "out of memory; retry later");
+						  "the collector is behind writing to storage (or "
+						  "shutting down); retry")
+				     : otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
+						  "out of memory; retry later");
 	}
 	if (r->state == REQ_ACKED) {
 		/* already durable (a fast writer): answer now */
@@ -317,25 +351,31 @@ static enum MHD_Result submit(struct server *s, struct req *r)
  * The tenant of a request: the token's with --auth-token-file (org, X-Scope-OrgID, may only
  * repeat it), else org, else the default. Returns 0 or an HTTP status with msg.
  */
-static unsigned int resolve_tenant(struct server *s, struct MHD_Connection *conn, const char *org, char *tenant,
-				   size_t tenant_size, char *msg, size_t size)
+static unsigned int resolve_tenant(struct server *s, struct MHD_Connection *conn, const char *org,
+				   char *tenant, size_t tenant_size, char *msg, size_t size)
 {
 	if (s->opts.auth) {
-		const char *t = auth__tenant(s->opts.auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"));
+		const char *t = auth__tenant(
+			s->opts.auth,
+			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"));
 
 		if (!t) {
-			snprintf(msg, size, "a valid 'Authorization: Bearer TOKEN' header is required");
+			snprintf(msg, size,
+				 "a valid 'Authorization: Bearer TOKEN' header is required");
 			return 401;
 		}
 		if (org && *org && strcmp(org, t) != 0) {
-			snprintf(msg, size, "this token is not for tenant '%.64s' (X-Scope-OrgID)", org);
+			snprintf(msg, size, "this token is not for tenant '%.64s' (X-Scope-OrgID)",
+				 org);
 			return 403;
 		}
 		str_copy(tenant, t, tenant_size);
 		return 0;
 	}
 	if (org && *org && !tenant_valid(org)) {
-		snprintf(msg, size, "invalid X-Scope-OrgID: a tenant is 1 to 64 letters, digits, '.', '_' or '-'");
+		snprintf(msg, size,
+			 "invalid X-Scope-OrgID: a tenant is 1 to 64 letters, digits, '.', '_' or "
+			 "'-'");
 		return 400;
 	}
 	str_copy(tenant, org && *org ? org : DEFAULT_TENANT, tenant_size);
@@ -364,18 +404,20 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 	if (!ctype || (strncasecmp(ctype, "application/x-protobuf", 22) != 0 &&
 		       strncasecmp(ctype, "application/protobuf", 20) != 0)) {
 		snprintf(msg, size, "Content-Type must be application/x-protobuf%s",
-			 ctype && strncasecmp(ctype, "application/json", 16) == 0 ?
-				 " (OTLP/JSON is not supported by this collector)" :
-				 "");
+			 ctype && strncasecmp(ctype, "application/json", 16) == 0
+				 ? " (OTLP/JSON is not supported by this collector)"
+				 : "");
 		return 415;
 	}
 	if (cenc && *cenc && strcasecmp(cenc, "gzip") != 0 && strcasecmp(cenc, "identity") != 0) {
-		snprintf(msg, size, "Content-Encoding '%.32s' is not supported: send gzip or none", cenc);
+		snprintf(msg, size, "Content-Encoding '%.32s' is not supported: send gzip or none",
+			 cenc);
 		return 415;
 	}
 	r->gzip = cenc && strcasecmp(cenc, "gzip") == 0;
 	if (clen && parse_u64(clen, &len) == 0 && len > s->opts.max_body_bytes) {
-		snprintf(msg, size, "the request is %llu bytes, over the limit of %llu (--max-body-size)",
+		snprintf(msg, size,
+			 "the request is %llu bytes, over the limit of %llu (--max-body-size)",
 			 (unsigned long long)len, (unsigned long long)s->opts.max_body_bytes);
 		return 413;
 	}
@@ -397,7 +439,7 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 	if (strncmp(url, "/api/", 5) == 0) {
 		status = resolve_tenant(s, conn, org, tenant, sizeof(tenant), msg, sizeof(msg));
 		if (status) {
-			struct buf body = { 0 };
+			struct buf body = {0};
 
 			buf_puts(&body, "{\"error\":");
 			json_string(&body, msg);
@@ -414,7 +456,8 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 	s->stats.query_ns += clock_ns(CLOCK_MONOTONIC) - t0;
 	pthread_mutex_unlock(&s->lock);
 	count_code(s, r.status);
-	log_debug("query", "path=%s status=%u ms=%.1f", url, r.status, (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e6);
+	log_debug("query", "path=%s status=%u ms=%.1f", url, r.status,
+		  (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 	return httpd_answer(conn, r.status, r.type, &r.body, r.header, r.header_value);
 }
 
@@ -435,19 +478,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 				return text(s, conn, 405, "method not allowed\n");
 			if (strcmp(url, "/metrics") == 0) {
-				struct buf body = { 0 };
+				struct buf body = {0};
 
 				metrics(s, &body);
 				count_code(s, 200);
-				return httpd_answer(conn, 200, "text/plain; version=0.0.4; charset=utf-8", &body,
-						    NULL, NULL);
+				return httpd_answer(conn, 200,
+						    "text/plain; version=0.0.4; charset=utf-8",
+						    &body, NULL, NULL);
 			}
 			if (strcmp(url, "/ready") == 0)
-				return atomic_load(&s->ready) ? text(s, conn, 200, "ready\n") :
-								text(s, conn, 503, "not ready\n");
+				return atomic_load(&s->ready) ? text(s, conn, 200, "ready\n")
+							      : text(s, conn, 503, "not ready\n");
 			if (s->opts.api.store && api_path(url))
 				return api(s, conn, url);
-			return text(s, conn, 404, "not found: OTLP profiles go to POST " OTLP_PATH "\n");
+			return text(s, conn, 404,
+				    "not found: OTLP profiles go to POST " OTLP_PATH "\n");
 		}
 		if (strcmp(method, "POST") != 0)
 			return otlp_error(s, conn, 405, NULL, "OTLP profiles are sent with POST");
@@ -496,7 +541,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (r->too_big) {
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "the request is over the limit of %llu bytes (--max-body-size)",
+		snprintf(msg, sizeof(msg),
+			 "the request is over the limit of %llu bytes (--max-body-size)",
 			 (unsigned long long)s->opts.max_body_bytes);
 		return otlp_error(s, conn, 413, NULL, msg);
 	}
@@ -523,7 +569,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	pthread_mutex_lock(&r->lock);
 	if (r->state == REQ_WAITING) {
 		/* cannot happen while suspended: MHD keeps suspended connections open */
-		log_warn("a connection ended while its request waited to be stored", "tenant=%s", r->tenant);
+		log_warn("a connection ended while its request waited to be stored", "tenant=%s",
+			 r->tenant);
 	}
 	pthread_mutex_unlock(&r->lock);
 	release_body(s, r);
@@ -538,11 +585,11 @@ struct server *server__new(const struct server_opts *opts)
 	struct server *s = calloc(1, sizeof(*s));
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct MHD_OptionItem mopts[] = {
-		{ MHD_OPTION_THREAD_POOL_SIZE, 0, NULL },
-		{ MHD_OPTION_CONNECTION_LIMIT, 0, NULL },
-		{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
-		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL },
-		{ MHD_OPTION_END, 0, NULL },
+		{MHD_OPTION_THREAD_POOL_SIZE, 0, NULL},
+		{MHD_OPTION_CONNECTION_LIMIT, 0, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
+		{MHD_OPTION_END, 0, NULL},
 	};
 
 	if (!s)
@@ -561,8 +608,9 @@ struct server *server__new(const struct server_opts *opts)
 	mopts[1].value = (intptr_t)s->opts.max_connections;
 	mopts[3].ptr_value = s;
 	atomic_store(&s->ready, true);
-	s->daemon = httpd_listen(s->opts.listen, MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME,
-				 handle, s, mopts, "listen");
+	s->daemon = httpd_listen(s->opts.listen,
+				 MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, handle, s,
+				 mopts, "listen");
 	if (!s->daemon) {
 		pthread_mutex_destroy(&s->lock);
 		free(s);

@@ -22,11 +22,11 @@
 struct server_opts {
 	const char *listen; /* HOST:PORT */
 	struct segwriter *writer;
-	const struct auth *auth; /* NULL: no auth; the tenant comes from X-Scope-OrgID */
-	uint64_t max_body_bytes; /* inflated; 0 = 64 MiB */
-	unsigned int threads; /* 0 = the CPUs */
+	const struct auth *auth;      /* NULL: no auth; the tenant comes from X-Scope-OrgID */
+	uint64_t max_body_bytes;      /* inflated; 0 = 64 MiB */
+	unsigned int threads;	      /* 0 = the CPUs */
 	unsigned int max_connections; /* 0 = 1024 */
-	struct api_opts api; /* the query API and UI; api.store NULL: not served */
+	struct api_opts api;	      /* the query API and UI; api.store NULL: not served */
 	/* appends more metrics (storage, compaction) to the page; may be NULL */
 	void (*extra_metrics)(void *ctx, struct buf *out);
 	void *extra_ctx;

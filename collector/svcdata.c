@@ -17,20 +17,20 @@ static uint64_t mix(uint64_t h, uint64_t v)
 #define TABLE_PUSH(tab, x) (VEC_PUSH(tab, x) ? NONE : (uint32_t)((tab)->len - 1))
 
 /* Adds entry id (just pushed) to the table's index, or pops it. Returns id or NONE. */
-#define TABLE_INDEX(sd, tab, h, id)                                                                \
-	((id) == NONE ? NONE :                                                                     \
-	 (!(sd)->indexed || itab_add(&(tab)->idx, (h), (id)) == 0) ? (id) :                        \
-								     ((tab)->len--, NONE))
+#define TABLE_INDEX(sd, tab, h, id)                                         \
+	((id) == NONE						     ? NONE \
+	 : (!(sd)->indexed || itab_add(&(tab)->idx, (h), (id)) == 0) ? (id) \
+								     : ((tab)->len--, NONE))
 
 struct svcdata *svcdata__new(const char *name)
 {
 	struct svcdata *sd = calloc(1, sizeof(*sd));
-	struct sd_mapping m0 = { 0 };
-	struct sd_function f0 = { 0 };
-	struct sd_location l0 = { 0 };
-	struct sd_node n0 = { 0 };
-	struct sd_type t0 = { 0 };
-	struct sd_series s0 = { 0 };
+	struct sd_mapping m0 = {0};
+	struct sd_function f0 = {0};
+	struct sd_location l0 = {0};
+	struct sd_node n0 = {0};
+	struct sd_type t0 = {0};
+	struct sd_series s0 = {0};
 
 	if (!sd)
 		return NULL;
@@ -75,10 +75,10 @@ size_t svcdata__bytes(const struct svcdata *sd)
 {
 	return strtab_bytes(&sd->strings) + sd->mappings.cap * sizeof(struct sd_mapping) +
 	       sd->functions.cap * sizeof(struct sd_function) +
-	       sd->locations.cap * sizeof(struct sd_location) + sd->lines.cap * sizeof(struct sd_line) +
-	       sd->nodes.cap * sizeof(struct sd_node) + sd->types.cap * sizeof(struct sd_type) +
-	       sd->series.cap * sizeof(struct sd_series) + sd->labels.cap * sizeof(struct sd_label) +
-	       sd->rows.cap * sizeof(struct sd_row) +
+	       sd->locations.cap * sizeof(struct sd_location) +
+	       sd->lines.cap * sizeof(struct sd_line) + sd->nodes.cap * sizeof(struct sd_node) +
+	       sd->types.cap * sizeof(struct sd_type) + sd->series.cap * sizeof(struct sd_series) +
+	       sd->labels.cap * sizeof(struct sd_label) + sd->rows.cap * sizeof(struct sd_row) +
 	       (sd->mappings.idx.cap + sd->functions.idx.cap + sd->locations.idx.cap +
 		sd->nodes.idx.cap + sd->types.idx.cap + sd->series.idx.cap) *
 		       sizeof(struct itab_slot);
@@ -108,8 +108,8 @@ static bool function_eq(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct sd_function *a = &((const struct svcdata *)ctx)->functions.v[idx], *b = key;
 
-	return a->name == b->name && a->system_name == b->system_name && a->filename == b->filename &&
-	       a->start_line == b->start_line;
+	return a->name == b->name && a->system_name == b->system_name &&
+	       a->filename == b->filename && a->start_line == b->start_line;
 }
 
 struct location_key {
@@ -122,7 +122,8 @@ static uint64_t location_hash(const struct sd_location *l, const struct sd_line 
 	uint64_t h = mix(mix(mix(mix(3, l->mapping), l->frame_type), l->address), l->nlines);
 
 	for (uint32_t i = 0; i < l->nlines; i++)
-		h = mix(mix(mix(h, lines[i].function), (uint64_t)lines[i].line), (uint64_t)lines[i].column);
+		h = mix(mix(mix(h, lines[i].function), (uint64_t)lines[i].line),
+			(uint64_t)lines[i].column);
 	return h;
 }
 
@@ -133,8 +134,8 @@ static bool location_eq(const void *ctx, uint32_t idx, const void *key)
 	const struct location_key *k = key;
 	const struct sd_location *b = k->l;
 
-	if (a->mapping != b->mapping || a->frame_type != b->frame_type || a->address != b->address ||
-	    a->nlines != b->nlines)
+	if (a->mapping != b->mapping || a->frame_type != b->frame_type ||
+	    a->address != b->address || a->nlines != b->nlines)
 		return false;
 	for (uint32_t i = 0; i < a->nlines; i++) {
 		const struct sd_line *x = &sd->lines.v[a->first_line + i], *y = &k->lines[i];
@@ -159,7 +160,8 @@ static bool node_eq(const void *ctx, uint32_t idx, const void *key)
 
 static uint64_t type_hash(const struct sd_type *t)
 {
-	return mix(mix(mix(mix(mix(5, t->sample_type), t->sample_unit), t->period_type), t->period_unit),
+	return mix(mix(mix(mix(mix(5, t->sample_type), t->sample_unit), t->period_type),
+		       t->period_unit),
 		   (uint64_t)t->period);
 }
 
@@ -194,7 +196,8 @@ static bool series_eq(const void *ctx, uint32_t idx, const void *key)
 	const struct series_key *k = key;
 
 	return a->type == k->type && a->nlabels == k->n &&
-	       (k->n == 0 || memcmp(&sd->labels.v[a->first_label], k->labels, k->n * sizeof(*k->labels)) == 0);
+	       (k->n == 0 ||
+		memcmp(&sd->labels.v[a->first_label], k->labels, k->n * sizeof(*k->labels)) == 0);
 }
 
 /* ---- interning ------------------------------------------------------------------------------ */
@@ -230,9 +233,10 @@ uint32_t svcdata__function(struct svcdata *sd, const struct sd_function *f)
 	return TABLE_INDEX(sd, &sd->functions, h, id);
 }
 
-uint32_t svcdata__location(struct svcdata *sd, const struct sd_location *l, const struct sd_line *lines)
+uint32_t svcdata__location(struct svcdata *sd, const struct sd_location *l,
+			   const struct sd_line *lines)
 {
-	struct location_key k = { l, lines };
+	struct location_key k = {l, lines};
 	uint64_t h = location_hash(l, lines);
 	int64_t idx = itab_find(&sd->locations.idx, h, location_eq, sd, &k);
 	struct sd_location copy = *l;
@@ -254,7 +258,7 @@ uint32_t svcdata__location(struct svcdata *sd, const struct sd_location *l, cons
 
 uint32_t svcdata__child(struct svcdata *sd, uint32_t parent, uint32_t location)
 {
-	struct sd_node n = { parent, location };
+	struct sd_node n = {parent, location};
 	uint64_t h = node_hash(parent, location);
 	int64_t idx = itab_find(&sd->nodes.idx, h, node_eq, sd, &n);
 	uint32_t id;
@@ -299,7 +303,7 @@ static int label_cmp(const void *a, const void *b)
 uint32_t svcdata__series(struct svcdata *sd, uint32_t type, const struct sd_label *labels, size_t n)
 {
 	struct sd_label sorted[SVC_MAX_LABELS];
-	struct series_key k = { type, sorted, n };
+	struct series_key k = {type, sorted, n};
 	struct sd_series s;
 	uint64_t h;
 	int64_t idx;
@@ -328,9 +332,10 @@ uint32_t svcdata__series(struct svcdata *sd, uint32_t type, const struct sd_labe
 	return id;
 }
 
-int svcdata__row(struct svcdata *sd, uint32_t series, uint32_t stack, uint64_t time_ns, int64_t value)
+int svcdata__row(struct svcdata *sd, uint32_t series, uint32_t stack, uint64_t time_ns,
+		 int64_t value)
 {
-	struct sd_row r = { series, stack, time_ns, value };
+	struct sd_row r = {series, stack, time_ns, value};
 
 	if (VEC_PUSH(&sd->rows, r))
 		return -ENOMEM;
@@ -352,11 +357,13 @@ int svcdata__index(struct svcdata *sd)
 	for (size_t i = 1; i < sd->locations.len; i++) {
 		const struct sd_location *l = &sd->locations.v[i];
 
-		if (itab_add(&sd->locations.idx, location_hash(l, sd->lines.v + l->first_line), (uint32_t)i))
+		if (itab_add(&sd->locations.idx, location_hash(l, sd->lines.v + l->first_line),
+			     (uint32_t)i))
 			return -ENOMEM;
 	}
 	for (size_t i = 1; i < sd->nodes.len; i++)
-		if (itab_add(&sd->nodes.idx, node_hash(sd->nodes.v[i].parent, sd->nodes.v[i].location),
+		if (itab_add(&sd->nodes.idx,
+			     node_hash(sd->nodes.v[i].parent, sd->nodes.v[i].location),
 			     (uint32_t)i))
 			return -ENOMEM;
 	for (size_t i = 1; i < sd->types.len; i++)
@@ -366,7 +373,8 @@ int svcdata__index(struct svcdata *sd)
 		const struct sd_series *s = &sd->series.v[i];
 
 		if (itab_add(&sd->series.idx,
-			     series_hash(s->type, sd->labels.v + s->first_label, s->nlabels), (uint32_t)i))
+			     series_hash(s->type, sd->labels.v + s->first_label, s->nlabels),
+			     (uint32_t)i))
 			return -ENOMEM;
 	}
 	sd->indexed = true;
@@ -393,7 +401,8 @@ static uint32_t *remap_array(size_t n)
 	return v;
 }
 
-static uint32_t map_string(struct svcdata *dst, const struct svcdata *src, struct remap *m, uint32_t id)
+static uint32_t map_string(struct svcdata *dst, const struct svcdata *src, struct remap *m,
+			   uint32_t id)
 {
 	if (m->strings[id] == NONE) {
 		const char *s = strtab_get(&src->strings, id);
@@ -403,7 +412,8 @@ static uint32_t map_string(struct svcdata *dst, const struct svcdata *src, struc
 	return m->strings[id];
 }
 
-static uint32_t map_mapping(struct svcdata *dst, const struct svcdata *src, struct remap *m, uint32_t id)
+static uint32_t map_mapping(struct svcdata *dst, const struct svcdata *src, struct remap *m,
+			    uint32_t id)
 {
 	if (m->mappings[id] == NONE) {
 		struct sd_mapping x = src->mappings.v[id];
@@ -417,7 +427,8 @@ static uint32_t map_mapping(struct svcdata *dst, const struct svcdata *src, stru
 	return m->mappings[id];
 }
 
-static uint32_t map_function(struct svcdata *dst, const struct svcdata *src, struct remap *m, uint32_t id)
+static uint32_t map_function(struct svcdata *dst, const struct svcdata *src, struct remap *m,
+			     uint32_t id)
 {
 	if (m->functions[id] == NONE) {
 		struct sd_function x = src->functions.v[id];
@@ -432,7 +443,8 @@ static uint32_t map_function(struct svcdata *dst, const struct svcdata *src, str
 	return m->functions[id];
 }
 
-static uint32_t map_location(struct svcdata *dst, const struct svcdata *src, struct remap *m, uint32_t id)
+static uint32_t map_location(struct svcdata *dst, const struct svcdata *src, struct remap *m,
+			     uint32_t id)
 {
 	if (m->locations[id] == NONE) {
 		struct sd_location x = src->locations.v[id];
@@ -454,7 +466,8 @@ static uint32_t map_location(struct svcdata *dst, const struct svcdata *src, str
 	return m->locations[id];
 }
 
-static uint32_t map_node(struct svcdata *dst, const struct svcdata *src, struct remap *m, uint32_t id)
+static uint32_t map_node(struct svcdata *dst, const struct svcdata *src, struct remap *m,
+			 uint32_t id)
 {
 	uint32_t n = id, parent;
 
@@ -480,7 +493,8 @@ static uint32_t map_node(struct svcdata *dst, const struct svcdata *src, struct 
 	return m->nodes[id];
 }
 
-static uint32_t map_series(struct svcdata *dst, const struct svcdata *src, struct remap *m, uint32_t id)
+static uint32_t map_series(struct svcdata *dst, const struct svcdata *src, struct remap *m,
+			   uint32_t id)
 {
 	if (m->series[id] == NONE) {
 		const struct sd_series *s = &src->series.v[id];
@@ -494,16 +508,18 @@ static uint32_t map_series(struct svcdata *dst, const struct svcdata *src, struc
 			t.sample_unit = map_string(dst, src, m, t.sample_unit);
 			t.period_type = map_string(dst, src, m, t.period_type);
 			t.period_unit = map_string(dst, src, m, t.period_unit);
-			if (t.sample_type == NONE || t.sample_unit == NONE || t.period_type == NONE ||
-			    t.period_unit == NONE)
+			if (t.sample_type == NONE || t.sample_unit == NONE ||
+			    t.period_type == NONE || t.period_unit == NONE)
 				return NONE;
 			type = m->types[s->type] = svcdata__type(dst, &t);
 			if (type == NONE)
 				return NONE;
 		}
 		for (uint32_t i = 0; i < s->nlabels && i < SVC_MAX_LABELS; i++) {
-			labels[i].key = map_string(dst, src, m, src->labels.v[s->first_label + i].key);
-			labels[i].value = map_string(dst, src, m, src->labels.v[s->first_label + i].value);
+			labels[i].key =
+				map_string(dst, src, m, src->labels.v[s->first_label + i].key);
+			labels[i].value =
+				map_string(dst, src, m, src->labels.v[s->first_label + i].value);
 			if (labels[i].key == NONE || labels[i].value == NONE)
 				return NONE;
 		}
@@ -513,9 +529,10 @@ static uint32_t map_series(struct svcdata *dst, const struct svcdata *src, struc
 }
 
 int svcdata__merge(struct svcdata *dst, const struct svcdata *src,
-		   bool (*keep)(void *ctx, const struct svcdata *src, const struct sd_row *row), void *ctx)
+		   bool (*keep)(void *ctx, const struct svcdata *src, const struct sd_row *row),
+		   void *ctx)
 {
-	struct remap m = { 0 };
+	struct remap m = {0};
 	int err = -ENOMEM;
 
 	if (!dst->indexed)
@@ -538,7 +555,8 @@ int svcdata__merge(struct svcdata *dst, const struct svcdata *src,
 			continue;
 		series = map_series(dst, src, &m, r->series);
 		stack = map_node(dst, src, &m, r->stack);
-		if (series == NONE || stack == NONE || svcdata__row(dst, series, stack, r->time_ns, r->value))
+		if (series == NONE || stack == NONE ||
+		    svcdata__row(dst, series, stack, r->time_ns, r->value))
 			goto out;
 	}
 	dst->profiles += src->profiles;
@@ -589,7 +607,8 @@ size_t svcdata__sort_rows(struct svcdata *sd, uint64_t unit_ns)
 		qsort(sd->rows.v, sd->rows.len, sizeof(*sd->rows.v), row_cmp);
 	for (size_t i = 0; i < sd->rows.len; i++) {
 		if (out && row_cmp(&sd->rows.v[out - 1], &sd->rows.v[i]) == 0)
-			sd->rows.v[out - 1].value = value_add(sd->rows.v[out - 1].value, sd->rows.v[i].value);
+			sd->rows.v[out - 1].value =
+				value_add(sd->rows.v[out - 1].value, sd->rows.v[i].value);
 		else
 			sd->rows.v[out++] = sd->rows.v[i];
 	}

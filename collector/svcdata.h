@@ -23,8 +23,8 @@
 #include "../common/strtab.h"
 
 #define SVC_MAX_STACK_DEPTH 16384 /* frames (locations) in one stack */
-#define SVC_MAX_LINES 256 /* lines (inline frames) of one location */
-#define SVC_MAX_LABELS 128 /* labels of one series */
+#define SVC_MAX_LINES 256	  /* lines (inline frames) of one location */
+#define SVC_MAX_LABELS 128	  /* labels of one series */
 
 struct sd_mapping {
 	uint64_t start;
@@ -82,16 +82,16 @@ struct sd_series {
 
 struct sd_row {
 	uint32_t series;
-	uint32_t stack; /* node id */
+	uint32_t stack;	  /* node id */
 	uint64_t time_ns; /* Unix time */
 	int64_t value;
 };
 
-#define SD_TABLE(T)                                                                                \
-	struct {                                                                                   \
-		T *v;                                                                              \
-		size_t len, cap;                                                                   \
-		struct itab idx;                                                                   \
+#define SD_TABLE(T)              \
+	struct {                 \
+		T *v;            \
+		size_t len, cap; \
+		struct itab idx; \
 	}
 
 struct svcdata {
@@ -108,8 +108,9 @@ struct svcdata {
 	VEC(struct sd_row) rows;
 	uint64_t min_time_ns; /* of the rows; UINT64_MAX/0 when empty */
 	uint64_t max_time_ns;
-	uint64_t profiles; /* OTLP profiles that went in */
-	size_t collapsed_rows; /* rows after the last svcdata__sort_rows (the engine's bookkeeping) */
+	uint64_t profiles;     /* OTLP profiles that went in */
+	size_t collapsed_rows; /* rows after the last svcdata__sort_rows (the engine's bookkeeping)
+				*/
 	bool indexed; /* interning works (a builder); a decoded block is not until svcdata__index */
 };
 
@@ -126,22 +127,26 @@ uint32_t svcdata__string(struct svcdata *sd, const char *s, size_t len);
 uint32_t svcdata__mapping(struct svcdata *sd, const struct sd_mapping *m);
 uint32_t svcdata__function(struct svcdata *sd, const struct sd_function *f);
 /* lines[0..l->nlines) are copied; l->first_line is ignored. */
-uint32_t svcdata__location(struct svcdata *sd, const struct sd_location *l, const struct sd_line *lines);
+uint32_t svcdata__location(struct svcdata *sd, const struct sd_location *l,
+			   const struct sd_line *lines);
 /* The node of a stack given leaf first, as OTLP does (n may be 0: the root). */
 uint32_t svcdata__stack(struct svcdata *sd, const uint32_t *locations, size_t n);
 uint32_t svcdata__child(struct svcdata *sd, uint32_t parent, uint32_t location);
 uint32_t svcdata__type(struct svcdata *sd, const struct sd_type *t);
 /* labels[0..n) are sorted by key here (a copy); keys must be distinct. */
-uint32_t svcdata__series(struct svcdata *sd, uint32_t type, const struct sd_label *labels, size_t n);
+uint32_t svcdata__series(struct svcdata *sd, uint32_t type, const struct sd_label *labels,
+			 size_t n);
 /* Appends a sample row. 0 or -ENOMEM. */
-int svcdata__row(struct svcdata *sd, uint32_t series, uint32_t stack, uint64_t time_ns, int64_t value);
+int svcdata__row(struct svcdata *sd, uint32_t series, uint32_t stack, uint64_t time_ns,
+		 int64_t value);
 
 /*
  * Maps every id of src into dst (interning), for rows of src that keep(ctx, row) accepts (all
  * when keep is NULL), and appends those rows. dst must be indexed. Returns 0 or -ENOMEM.
  */
 int svcdata__merge(struct svcdata *dst, const struct svcdata *src,
-		   bool (*keep)(void *ctx, const struct svcdata *src, const struct sd_row *row), void *ctx);
+		   bool (*keep)(void *ctx, const struct svcdata *src, const struct sd_row *row),
+		   void *ctx);
 
 /*
  * Sorts rows by (series, time, stack) and merges rows equal in all three (values added), with

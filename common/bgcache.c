@@ -12,7 +12,7 @@ struct bgcache_entry {
 	uint64_t key;
 	uint32_t refs;
 	bool in_worker; /* queued or being built: not freed until the build comes back */
-	bool detached; /* no longer in the map (refs reached 0 while in the worker) */
+	bool detached;	/* no longer in the map (refs reached 0 while in the worker) */
 	enum bgcache_state state;
 	void *arg;
 	void *value;
@@ -283,7 +283,8 @@ int bgcache__wait(struct bgcache *c, int timeout_ms)
 		pending = c->in_flight;
 		if (pending && !c->done) {
 			uint64_t now = clock_ns(CLOCK_REALTIME) + 20000000;
-			struct timespec ts = { (time_t)(now / NSEC_PER_SEC), (long)(now % NSEC_PER_SEC) };
+			struct timespec ts = {(time_t)(now / NSEC_PER_SEC),
+					      (long)(now % NSEC_PER_SEC)};
 
 			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 		}

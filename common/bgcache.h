@@ -18,7 +18,7 @@
 
 enum bgcache_state {
 	BGCACHE_QUEUED = 0, /* waiting for, or being built by, the worker */
-	BGCACHE_IDLE = 4, /* added lazily: built on first request */
+	BGCACHE_IDLE = 4,   /* added lazily: built on first request */
 	BGCACHE_READY,
 	BGCACHE_EVICTED, /* built once, dropped for memory: rebuilt on next use */
 	BGCACHE_FAILED,

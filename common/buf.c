@@ -101,7 +101,7 @@ void buf_put_uvarint(struct buf *b, uint64_t v)
 
 void buf_put_u32le(struct buf *b, uint32_t v)
 {
-	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
 
 	buf_append(b, x, 4);
 }

@@ -57,22 +57,22 @@ uint64_t cursor_u64le(struct cursor *c);
 const uint8_t *cursor_bytes(struct cursor *c, size_t n);
 
 /* A vector of T: VEC(T) v = {0}; VEC_PUSH(&v, x) evaluates to 0 or -ENOMEM. */
-#define VEC(T)                                                                                     \
-	struct {                                                                                   \
-		T *v;                                                                              \
-		size_t len, cap;                                                                   \
+#define VEC(T)                   \
+	struct {                 \
+		T *v;            \
+		size_t len, cap; \
 	}
 int vec_grow_(void **v, size_t *cap, size_t need, size_t elem);
-#define VEC_RESERVE(vec, n)                                                                        \
-	((vec)->len + (n) <= (vec)->cap ?                                                          \
-		 0 :                                                                               \
-		 vec_grow_((void **)&(vec)->v, &(vec)->cap, (vec)->len + (n), sizeof(*(vec)->v)))
+#define VEC_RESERVE(vec, n)                                                          \
+	((vec)->len + (n) <= (vec)->cap ? 0                                          \
+					: vec_grow_((void **)&(vec)->v, &(vec)->cap, \
+						    (vec)->len + (n), sizeof(*(vec)->v)))
 #define VEC_PUSH(vec, x) (VEC_RESERVE(vec, 1) ? -12 : ((vec)->v[(vec)->len++] = (x), 0))
-#define VEC_FREE(vec)                                                                              \
-	do {                                                                                       \
-		free((vec)->v);                                                                    \
-		(vec)->v = NULL;                                                                   \
-		(vec)->len = (vec)->cap = 0;                                                       \
+#define VEC_FREE(vec)                        \
+	do {                                 \
+		free((vec)->v);              \
+		(vec)->v = NULL;             \
+		(vec)->len = (vec)->cap = 0; \
 	} while (0)
 
 #endif

@@ -51,8 +51,8 @@ static int config_arg(struct argv_builder *b, const char *prog, const struct opt
 
 	if (!opt || strcmp(key, "config") == 0 || strcmp(key, "help") == 0 ||
 	    strcmp(key, "version") == 0) {
-		fprintf(stderr, "%s: %s: unknown key '%s' (keys are the long option names)\n",
-			prog, path, key);
+		fprintf(stderr, "%s: %s: unknown key '%s' (keys are the long option names)\n", prog,
+			path, key);
 		return -EINVAL;
 	}
 	if (opt->has_arg == no_argument) {
@@ -75,7 +75,7 @@ static int config_arg(struct argv_builder *b, const char *prog, const struct opt
 int config_load_argv(const char *prog, const char *path, const struct option *opts, int *ret_argc,
 		     char ***ret_argv)
 {
-	struct argv_builder b = { 0 };
+	struct argv_builder b = {0};
 	yaml_parser_t parser;
 	yaml_event_t ev;
 	char *data = NULL, key[128] = "";
@@ -98,15 +98,16 @@ int config_load_argv(const char *prog, const char *path, const struct option *op
 	while (!done && !err) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			fprintf(stderr, "%s: %s:%zu: YAML error: %s\n", prog, path,
-				parser.problem_mark.line + 1, parser.problem ? parser.problem : "?");
+				parser.problem_mark.line + 1,
+				parser.problem ? parser.problem : "?");
 			err = -EINVAL;
 			break;
 		}
 		switch (ev.type) {
 		case YAML_MAPPING_START_EVENT:
 			if (++depth > 1) {
-				fprintf(stderr, "%s: %s:%zu: '%s': expected a value or a list\n", prog,
-					path, ev.start_mark.line + 1, key);
+				fprintf(stderr, "%s: %s:%zu: '%s': expected a value or a list\n",
+					prog, path, ev.start_mark.line + 1, key);
 				err = -EINVAL;
 			}
 			break;
@@ -129,8 +130,8 @@ int config_load_argv(const char *prog, const char *path, const struct option *op
 			const char *v = (const char *)ev.data.scalar.value;
 
 			if (depth != 1) {
-				fprintf(stderr, "%s: %s: the file must be a mapping of options\n", prog,
-					path);
+				fprintf(stderr, "%s: %s: the file must be a mapping of options\n",
+					prog, path);
 				err = -EINVAL;
 			} else if (!have_key) {
 				str_copy(key, v, sizeof(key));
@@ -171,7 +172,8 @@ void config_free_argv(int argc, char **argv)
 const char *config_path_in_argv(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) &&
+		    i + 1 < argc)
 			return argv[i + 1];
 		if (strncmp(argv[i], "--config=", 9) == 0)
 			return argv[i] + 9;

@@ -7,7 +7,7 @@
 
 int gzip_append(const void *in, size_t len, struct buf *out)
 {
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 	int zerr;
 
 	if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -30,7 +30,7 @@ int gzip_append(const void *in, size_t len, struct buf *out)
 
 int gunzip_bounded(const uint8_t *data, size_t len, size_t max, struct buf *out)
 {
-	z_stream z = { 0 };
+	z_stream z = {0};
 	int ret, err = 0;
 
 	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)

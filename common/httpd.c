@@ -40,9 +40,9 @@ int split_host_port(const char *addr, char *host, size_t host_size, unsigned int
 struct MHD_Daemon *httpd_listen(const char *addr, unsigned int flags, MHD_AccessHandlerCallback fn,
 				void *cls, const struct MHD_OptionItem *extra, const char *flag)
 {
-	static const struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
-	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-				  .ai_socktype = SOCK_STREAM };
+	static const struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
+	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+				 .ai_socktype = SOCK_STREAM};
 	struct addrinfo *ai = NULL;
 	struct MHD_Daemon *d;
 	char host[256], port_s[8];
@@ -50,20 +50,20 @@ struct MHD_Daemon *httpd_listen(const char *addr, unsigned int flags, MHD_Access
 	int gerr;
 
 	if (split_host_port(addr, host, sizeof(host), &port)) {
-		log_error("invalid listen address: expected HOST:PORT", "flag=--%s addr=\"%s\"", flag,
-			  addr ? addr : "");
+		log_error("invalid listen address: expected HOST:PORT", "flag=--%s addr=\"%s\"",
+			  flag, addr ? addr : "");
 		return NULL;
 	}
 	snprintf(port_s, sizeof(port_s), "%u", port);
 	gerr = getaddrinfo(host[0] ? host : NULL, port_s, &hints, &ai);
 	if (gerr) {
-		log_error("cannot resolve the listen address", "flag=--%s addr=\"%s\" err=\"%s\"", flag,
-			  addr, gai_strerror(gerr));
+		log_error("cannot resolve the listen address", "flag=--%s addr=\"%s\" err=\"%s\"",
+			  flag, addr, gai_strerror(gerr));
 		return NULL;
 	}
 	d = MHD_start_daemon(flags | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0), (uint16_t)port,
-			     NULL, NULL, fn, cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_ARRAY,
-			     extra ? extra : none, MHD_OPTION_END);
+			     NULL, NULL, fn, cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+			     MHD_OPTION_ARRAY, extra ? extra : none, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!d)
 		log_error("cannot listen (address in use, or not allowed)", "flag=--%s addr=\"%s\"",

@@ -46,7 +46,8 @@ enum json_type json_peek(struct json_reader *r)
 	case 'n':
 		return JSON_NULL;
 	default:
-		return (*r->p == '-' || (*r->p >= '0' && *r->p <= '9')) ? JSON_NUMBER : JSON_INVALID;
+		return (*r->p == '-' || (*r->p >= '0' && *r->p <= '9')) ? JSON_NUMBER
+									: JSON_INVALID;
 	}
 }
 
@@ -184,10 +185,10 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 	for (size_t i = 1; i < n; i++)
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
-	cp = n == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f) :
-	     n == 3 ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f) :
-		      (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-			      (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+	cp = n == 2   ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
+	     : n == 3 ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
+		      : (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+				(uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
 	/* no overlong forms, no surrogates, nothing past U+10FFFF */
 	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
 	    (cp >= 0xd800 && cp < 0xe000))
@@ -216,7 +217,8 @@ static long scan_string(struct json_reader *r, char *out, size_t size)
 			return fail(r, -EINVAL);
 		if (c >= 0x80) {
 			/* text must be UTF-8 (what a profile's strings must be too) */
-			size_t k = utf8_len((const unsigned char *)p - 1, (const unsigned char *)r->end);
+			size_t k = utf8_len((const unsigned char *)p - 1,
+					    (const unsigned char *)r->end);
 
 			if (!k)
 				return fail(r, -EINVAL);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A pull reader of JSON text held in memory (RFC 8259, strict, UTF-8 checked): the caller walks the document,
- * reads the values it wants and skips the rest, so nothing is built for the parts it does not
- * read and memory stays constant whatever the document. The first error is sticky: every call
+ * A pull reader of JSON text held in memory (RFC 8259, strict, UTF-8 checked): the caller walks the
+ * document, reads the values it wants and skips the rest, so nothing is built for the parts it does
+ * not read and memory stays constant whatever the document. The first error is sticky: every call
  * after it fails, so a walk can check json_reader.err once at the end.
  *
  *   if (json_object_begin(r))
@@ -48,8 +48,8 @@ bool json_object_try(struct json_reader *r);
 bool json_array_try(struct json_reader *r);
 /*
  * The next member's key, decoded into key (key_size bytes; a key that does not fit reads as "",
- * as does a malformed one). The caller then reads or skips its value. false at the end of the object (which
- * is consumed) or on error.
+ * as does a malformed one). The caller then reads or skips its value. false at the end of the
+ * object (which is consumed) or on error.
  */
 bool json_object_next(struct json_reader *r, char *key, size_t key_size);
 /* Whether another element follows (the caller then reads or skips it); false at the end. */

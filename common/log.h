@@ -32,10 +32,10 @@ void log_vmsg(enum log_level level, const char *msg, const char *fields, va_list
 #define log_error(msg, ...) log_msg(LOG_ERROR, msg, "" __VA_ARGS__)
 #define log_warn(msg, ...) log_msg(LOG_WARN, msg, "" __VA_ARGS__)
 #define log_info(msg, ...) log_msg(LOG_INFO, msg, "" __VA_ARGS__)
-#define log_debug(msg, ...)                                                                        \
-	do {                                                                                       \
-		if (log_get_level() >= LOG_DEBUG)                                                  \
-			log_msg(LOG_DEBUG, msg, "" __VA_ARGS__);                                   \
+#define log_debug(msg, ...)                                      \
+	do {                                                     \
+		if (log_get_level() >= LOG_DEBUG)                \
+			log_msg(LOG_DEBUG, msg, "" __VA_ARGS__); \
 	} while (0)
 
 #endif

@@ -19,7 +19,7 @@ static bool str_eq(const void *ctx, uint32_t idx, const void *key)
 
 uint32_t strtab_find(const struct strtab *t, const char *s, size_t len)
 {
-	struct str_key k = { s, len };
+	struct str_key k = {s, len};
 	int64_t idx = itab_find(&t->idx, hash_bytes(s, len, 7), str_eq, t, &k);
 
 	return idx < 0 ? STRTAB_NONE : (uint32_t)idx;
@@ -27,7 +27,7 @@ uint32_t strtab_find(const struct strtab *t, const char *s, size_t len)
 
 uint32_t strtab_intern(struct strtab *t, const char *s, size_t len)
 {
-	struct str_key k = { s, len };
+	struct str_key k = {s, len};
 	uint64_t h = hash_bytes(s, len, 7);
 	int64_t idx = itab_find(&t->idx, h, str_eq, t, &k);
 	uint32_t id;

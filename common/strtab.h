@@ -13,7 +13,7 @@
 #include "hash.h"
 
 struct strtab {
-	struct buf data; /* NUL-separated */
+	struct buf data;    /* NUL-separated */
 	VEC(uint32_t) offs; /* by id */
 	struct itab idx;
 };

@@ -16,8 +16,8 @@ int read_file(int dirfd, const char *path, size_t max, char **ret_data, size_t *
 	char *data = NULL, *nd;
 	int fd, err = 0;
 
-	fd = dirfd >= 0 ? openat(dirfd, path, O_RDONLY | O_CLOEXEC) :
-			  open(path, O_RDONLY | O_CLOEXEC);
+	fd = dirfd >= 0 ? openat(dirfd, path, O_RDONLY | O_CLOEXEC)
+			: open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	data = malloc(cap);
@@ -139,8 +139,8 @@ int parse_duration_ns(const char *s, uint64_t *ret)
 	static const struct {
 		const char *suffix;
 		double mult;
-	} units[] = { { "ns", 1 },	   { "us", 1e3 },	  { "ms", 1e6 },   { "s", 1e9 },
-		      { "m", 60e9 }, { "h", 3600e9 }, { "d", 86400e9 }, { "", 1e9 } };
+	} units[] = {{"ns", 1},	  {"us", 1e3},	 {"ms", 1e6},	 {"s", 1e9},
+		     {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}, {"", 1e9}};
 	char *end;
 	double v;
 
@@ -168,10 +168,17 @@ int parse_size(const char *s, uint64_t *ret)
 	static const struct {
 		const char *suffix;
 		uint64_t mult;
-	} units[] = { { "", 1 },	     { "B", 1 },	  { "K", 1ULL << 10 },
-		      { "KB", 1ULL << 10 },  { "KiB", 1ULL << 10 }, { "M", 1ULL << 20 },
-		      { "MB", 1ULL << 20 },  { "MiB", 1ULL << 20 }, { "G", 1ULL << 30 },
-		      { "GB", 1ULL << 30 },  { "GiB", 1ULL << 30 } };
+	} units[] = {{"", 1},
+		     {"B", 1},
+		     {"K", 1ULL << 10},
+		     {"KB", 1ULL << 10},
+		     {"KiB", 1ULL << 10},
+		     {"M", 1ULL << 20},
+		     {"MB", 1ULL << 20},
+		     {"MiB", 1ULL << 20},
+		     {"G", 1ULL << 30},
+		     {"GB", 1ULL << 30},
+		     {"GiB", 1ULL << 30}};
 	unsigned long long v;
 	char *end;
 

@@ -29,12 +29,13 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
 typedef Opentelemetry__Proto__Resource__V1__Resource Resource;
 
-#define INIT(T, x)                                                                                 \
-	do {                                                                                       \
-		static const T init_ = T##_INIT;                                                   \
-		*(x) = init_;                                                                      \
+#define INIT(T, x)                               \
+	do {                                     \
+		static const T init_ = T##_INIT; \
+		*(x) = init_;                    \
 	} while (0)
-#define Request_INIT OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_SERVICE_REQUEST__INIT
+#define Request_INIT \
+	OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_SERVICE_REQUEST__INIT
 #define Dictionary_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT
 #define ResourceProfiles_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__RESOURCE_PROFILES__INIT
 #define ScopeProfiles_INIT OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__SCOPE_PROFILES__INIT
@@ -57,19 +58,29 @@ typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfiles
 	Response;
 typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesPartialSuccess
 	PartialSuccess;
-#define Response_INIT OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_SERVICE_RESPONSE__INIT
-#define PartialSuccess_INIT OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_PARTIAL_SUCCESS__INIT
+#define Response_INIT \
+	OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_SERVICE_RESPONSE__INIT
+#define PartialSuccess_INIT \
+	OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_PARTIAL_SUCCESS__INIT
 typedef Google__Rpc__Status RpcStatus;
 #define RpcStatus_INIT GOOGLE__RPC__STATUS__INIT
 
-#define request_unpack opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__unpack
-#define request_free_unpacked opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__free_unpacked
-#define request_pack opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__pack
-#define request_get_packed_size opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__get_packed_size
-#define response_pack opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__pack
-#define response_get_packed_size opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__get_packed_size
-#define response_unpack opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack
-#define response_free_unpacked opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked
+#define request_unpack \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__unpack
+#define request_free_unpacked \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__free_unpacked
+#define request_pack \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__pack
+#define request_get_packed_size \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__get_packed_size
+#define response_pack \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__pack
+#define response_get_packed_size \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__get_packed_size
+#define response_unpack \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack
+#define response_free_unpacked \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked
 
 #define ANY_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
 #define ANY_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE

@@ -22,8 +22,8 @@ struct debuginfo {
 	struct debuginfo_opts opts;
 	char *dirs;
 	debuginfod_client *client;
-	uint64_t deadline_ns; /* of the fetch in progress */
-	struct hmap negative; /* build-id hash -> (void *)(expiry seconds) */
+	uint64_t deadline_ns;  /* of the fetch in progress */
+	struct hmap negative;  /* build-id hash -> (void *)(expiry seconds) */
 	uint64_t down_until_s; /* the servers failed (not 404): skip every fetch until then */
 	struct debuginfo_stats stats;
 };
@@ -119,8 +119,8 @@ int debuginfo__find_local(struct debuginfo *d, const char *path, const struct el
 		dirs = strdup(d->dirs);
 		for (one = dirs ? strtok_r(dirs, ":", &save) : NULL; one && fd < 0;
 		     one = strtok_r(NULL, ":", &save)) {
-			if (snprintf(p, sizeof(p), "%s/.build-id/%.2s/%s.debug", one, hex, hex + 2) <
-			    (int)sizeof(p))
+			if (snprintf(p, sizeof(p), "%s/.build-id/%.2s/%s.debug", one, hex,
+				     hex + 2) < (int)sizeof(p))
 				fd = open_if_matches(p, info);
 		}
 		free(dirs);
@@ -132,8 +132,10 @@ int debuginfo__find_local(struct debuginfo *d, const char *path, const struct el
 		if (dlen < sizeof(dir)) {
 			memcpy(dir, path, dlen);
 			dir[dlen] = 0;
-			/* next to the file, in .debug/ beside it, then under each debug directory */
-			if (snprintf(p, sizeof(p), "%s/%s", dir, info->debuglink) < (int)sizeof(p) &&
+			/* next to the file, in .debug/ beside it, then under each debug directory
+			 */
+			if (snprintf(p, sizeof(p), "%s/%s", dir, info->debuglink) <
+				    (int)sizeof(p) &&
 			    strcmp(p, path) != 0)
 				fd = open_if_crc(p, info->debuglink_crc);
 			if (fd < 0 && snprintf(p, sizeof(p), "%s/.debug/%s", dir, info->debuglink) <
@@ -182,8 +184,8 @@ static int fetch(struct debuginfo *d, const uint8_t *build_id, size_t len, bool 
 	d->deadline_ns = clock_ns(CLOCK_MONOTONIC) + (uint64_t)d->opts.timeout_ms * 1000000;
 	debuginfod_set_user_data(d->client, d);
 	debuginfod_set_progressfn(d->client, progress_cb);
-	fd = executable ? debuginfod_find_executable(d->client, build_id, (int)len, NULL) :
-			  debuginfod_find_debuginfo(d->client, build_id, (int)len, NULL);
+	fd = executable ? debuginfod_find_executable(d->client, build_id, (int)len, NULL)
+			: debuginfod_find_debuginfo(d->client, build_id, (int)len, NULL);
 	if (fd >= 0) {
 		d->stats.debuginfod_found++;
 		hmap_del(&d->negative, key);

@@ -15,8 +15,8 @@
 #include "elf_file.h"
 
 struct debuginfo_opts {
-	const char *debug_dirs; /* ':'-separated; NULL = /usr/lib/debug */
-	uint32_t timeout_ms; /* per debuginfod fetch; 0 = 10000 */
+	const char *debug_dirs;	 /* ':'-separated; NULL = /usr/lib/debug */
+	uint32_t timeout_ms;	 /* per debuginfod fetch; 0 = 10000 */
 	uint32_t negative_ttl_s; /* 0 = 600 */
 	bool no_debuginfod;
 };

@@ -20,10 +20,10 @@
 #include "../common/hash.h"
 
 #define MAX_DEPTH 256 /* DIE nesting we follow */
-#define MAX_CHAIN 64 /* inline levels reported */
+#define MAX_CHAIN 64  /* inline levels reported */
 
 struct fn_node {
-	uint32_t name; /* offset into the CU's names */
+	uint32_t name;	    /* offset into the CU's names */
 	uint32_t call_file; /* inlined: where the call was, in the caller */
 	uint32_t call_line;
 	uint32_t call_col;
@@ -80,7 +80,8 @@ int sym_dwarf__open(int fd, struct sym_dwarf **ret)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
 			continue;
 		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
-		if (!name || (strncmp(name, ".debug_", 7) != 0 && strncmp(name, ".zdebug_", 8) != 0))
+		if (!name ||
+		    (strncmp(name, ".debug_", 7) != 0 && strncmp(name, ".zdebug_", 8) != 0))
 			continue;
 		d->bytes += sh.sh_size;
 		if (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0)
@@ -183,7 +184,7 @@ static int range_cmp(const void *a, const void *b)
 /* Appends a segment start; a later one at the same address replaces it. */
 static int emit(struct cu_index *c, uint64_t at, int32_t node)
 {
-	struct segment s = { at, node };
+	struct segment s = {at, node};
 
 	if (c->segs.len && c->segs.v[c->segs.len - 1].start == at) {
 		c->segs.v[c->segs.len - 1].node = node;
@@ -250,10 +251,10 @@ static struct cu_index *build_index(Dwarf_Die *cudie)
 	struct cu_index *c = calloc(1, sizeof(*c));
 	struct {
 		Dwarf_Die die;
-		int32_t fn; /* enclosing function node */
+		int32_t fn;	/* enclosing function node */
 		uint32_t depth; /* nesting level: a parent sorts before its children */
 	} stack[MAX_DEPTH];
-	range_vec ranges = { 0 };
+	range_vec ranges = {0};
 	int top = 0;
 
 	if (!c)
@@ -280,11 +281,11 @@ static struct cu_index *build_index(Dwarf_Die *cudie)
 			Dwarf_Addr base, lo, hi;
 			ptrdiff_t off = 0;
 			bool any = false;
-			struct fn_node node = { 0 };
+			struct fn_node node = {0};
 			const char *name;
 
 			while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
-				struct range r = { lo, hi, (int32_t)c->nodes.len, depth };
+				struct range r = {lo, hi, (int32_t)c->nodes.len, depth};
 
 				if (hi <= lo)
 					continue;
@@ -293,7 +294,8 @@ static struct cu_index *build_index(Dwarf_Die *cudie)
 				any = true;
 			}
 			if (!any)
-				continue; /* a declaration or abstract instance: no code of its own */
+				continue; /* a declaration or abstract instance: no code of its own
+					   */
 			name = die_name(&die);
 			node.name = (uint32_t)c->names.len;
 			buf_append(&c->names, name, strlen(name) + 1);
@@ -374,9 +376,9 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, sym_dwarf_frame_fn fn,
 		if (!f->inlined)
 			break;
 		/* the caller's position: where this inlined call was made */
-		file = c->files && f->call_file < c->nfiles ?
-			       dwarf_filesrc(c->files, f->call_file, NULL, NULL) :
-			       NULL;
+		file = c->files && f->call_file < c->nfiles
+			       ? dwarf_filesrc(c->files, f->call_file, NULL, NULL)
+			       : NULL;
 		lineno = (int)f->call_line;
 		col = (int)f->call_col;
 		node = f->parent;

@@ -10,13 +10,13 @@
 #include "../common/util.h"
 
 #define SYMTAB_MAX_SYMS (16u << 20) /* symbols; a bound for hostile symbol tables */
-#define ZERO_SIZE_SYM_SPAN 4096 /* bytes a size-0 symbol may cover before the next one */
+#define ZERO_SIZE_SYM_SPAN 4096	    /* bytes a size-0 symbol may cover before the next one */
 
 static bool done_init;
 
 static void read_build_id(Elf *elf, const void *data, size_t size, struct elf_info *info)
 {
-	Elf_Data d = { .d_buf = (void *)data, .d_size = size, .d_type = ELF_T_NHDR };
+	Elf_Data d = {.d_buf = (void *)data, .d_size = size, .d_type = ELF_T_NHDR};
 	GElf_Nhdr nhdr;
 	size_t off = 0, name_off, desc_off;
 
@@ -89,7 +89,8 @@ static int read_info(Elf *elf, struct elf_info *info)
 			info->has_eh_frame = true;
 		else if (strcmp(name, ".debug_frame") == 0)
 			info->has_debug_frame = true;
-		else if (strcmp(name, ".gopclntab") == 0 || strcmp(name, ".data.rel.ro.gopclntab") == 0)
+		else if (strcmp(name, ".gopclntab") == 0 ||
+			 strcmp(name, ".data.rel.ro.gopclntab") == 0)
 			info->has_gopclntab = true;
 		else if (strcmp(name, ".gnu_debugdata") == 0)
 			info->has_gnu_debugdata = true;
@@ -248,13 +249,16 @@ static int collect_syms(Elf *elf, Elf_Scn *scn, raw_sym_vec *out, struct buf *na
 		r.addr = sym.st_value;
 		r.size = sym.st_size;
 		if (!r.size) {
-			/* a size-0 label (_init, hand-written asm) covers at most up to its section's end */
-			Elf_Scn *in = sym.st_shndx < SHN_LORESERVE ? elf_getscn(elf, sym.st_shndx) : NULL;
+			/* a size-0 label (_init, hand-written asm) covers at most up to its
+			 * section's end */
+			Elf_Scn *in =
+				sym.st_shndx < SHN_LORESERVE ? elf_getscn(elf, sym.st_shndx) : NULL;
 			GElf_Shdr ish;
 
 			if (in && gelf_getshdr(in, &ish) && sym.st_value >= ish.sh_addr &&
 			    sym.st_value < ish.sh_addr + ish.sh_size)
-				r.size = MIN(ish.sh_addr + ish.sh_size - sym.st_value, ZERO_SIZE_SYM_SPAN);
+				r.size = MIN(ish.sh_addr + ish.sh_size - sym.st_value,
+					     ZERO_SIZE_SYM_SPAN);
 		}
 		r.rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
 		if (names->len > UINT32_MAX - 4096)
@@ -308,7 +312,8 @@ static int collect_plt(Elf *elf, raw_sym_vec *out, struct buf *names)
 		GElf_Sym sym;
 		const char *name;
 
-		if (!gelf_getrela(rd, (int)i, &rel) || GELF_R_TYPE(rel.r_info) != R_X86_64_JUMP_SLOT ||
+		if (!gelf_getrela(rd, (int)i, &rel) ||
+		    GELF_R_TYPE(rel.r_info) != R_X86_64_JUMP_SLOT ||
 		    !gelf_getsym(dd, (int)GELF_R_SYM(rel.r_info), &sym) ||
 		    !(name = elf_strptr(elf, dsh.sh_link, sym.st_name)) || !*name)
 			continue;
@@ -326,10 +331,10 @@ static int collect_plt(Elf *elf, raw_sym_vec *out, struct buf *names)
 
 static int load_symtab(Elf *elf, struct elf_symtab *ret_tab)
 {
-	raw_sym_vec raw = { 0 };
-	struct buf names = { 0 };
+	raw_sym_vec raw = {0};
+	struct buf names = {0};
 	Elf_Scn *scn = NULL, *symtab = NULL, *dynsym = NULL;
-	struct elf_symtab tab = { 0 };
+	struct elf_symtab tab = {0};
 	int err = 0;
 
 	if (elf_kind(elf) != ELF_K_ELF)
@@ -431,11 +436,12 @@ int elf_symtab__merge(struct elf_symtab *into, const struct elf_symtab *from)
 	memcpy(names, into->names, into->names_len);
 	memcpy(names + into->names_len, from->names, from->names_len);
 	for (size_t i = 0; i < into->nsyms; i++)
-		raw[i] = (struct raw_sym){ into->syms[i].addr, into->syms[i].size, into->syms[i].name, 0 };
+		raw[i] = (struct raw_sym){into->syms[i].addr, into->syms[i].size,
+					  into->syms[i].name, 0};
 	for (size_t i = 0; i < from->nsyms; i++)
-		raw[into->nsyms + i] = (struct raw_sym){ from->syms[i].addr, from->syms[i].size,
-							  from->syms[i].name + (uint32_t)into->names_len,
-							  1 };
+		raw[into->nsyms + i] =
+			(struct raw_sym){from->syms[i].addr, from->syms[i].size,
+					 from->syms[i].name + (uint32_t)into->names_len, 1};
 	qsort(raw, n, sizeof(*raw), raw_sym_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (k && syms[k - 1].addr == raw[i].addr)

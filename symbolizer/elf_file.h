@@ -25,7 +25,7 @@ struct elf_seg {
 struct elf_info {
 	uint8_t build_id[ELF_BUILD_ID_MAX];
 	uint32_t build_id_len; /* 0 = none */
-	uint16_t type; /* ET_EXEC, ET_DYN, ... */
+	uint16_t type;	       /* ET_EXEC, ET_DYN, ... */
 	uint16_t machine;
 	uint32_t nsegs;
 	struct elf_seg segs[ELF_MAX_LOAD_SEGS];
@@ -34,9 +34,9 @@ struct elf_info {
 	bool has_debug_info; /* .debug_info present */
 	bool has_eh_frame;
 	bool has_debug_frame;
-	bool has_gopclntab; /* Go binary with a pc-line table */
+	bool has_gopclntab;	/* Go binary with a pc-line table */
 	bool has_gnu_debugdata; /* MiniDebugInfo */
-	char debuglink[256]; /* .gnu_debuglink file name, "" if none */
+	char debuglink[256];	/* .gnu_debuglink file name, "" if none */
 	uint32_t debuglink_crc;
 };
 

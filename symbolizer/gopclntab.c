@@ -11,8 +11,8 @@
 #include "gopclntab.h"
 #include "elf_file.h"
 
-#define GO118_MAGIC 0xfffffff0u /* Go 1.18, 1.19 */
-#define GO120_MAGIC 0xfffffff1u /* Go 1.20 and later: _func gains startLine */
+#define GO118_MAGIC 0xfffffff0u	 /* Go 1.18, 1.19 */
+#define GO120_MAGIC 0xfffffff1u	 /* Go 1.20 and later: _func gains startLine */
 #define GOPCLNTAB_MAX (1u << 30) /* bytes; a bound for hostile files */
 
 struct gopclntab {
@@ -174,7 +174,8 @@ int gopclntab__open(int fd, struct gopclntab **ret)
 		if (err == -ENOMEM || err == -ENODEV) {
 			/* not mappable (a pipe, a memfd without room): copy it */
 			d = elf_getdata(scn, NULL);
-			err = d && d->d_buf ? gopclntab__open_mem(d->d_buf, d->d_size, ret) : -EINVAL;
+			err = d && d->d_buf ? gopclntab__open_mem(d->d_buf, d->d_size, ret)
+					    : -EINVAL;
 		}
 	}
 	/* a PIE: the header's text address is filled in by a load-time relocation */

@@ -14,10 +14,10 @@
 struct gopclntab;
 
 struct go_func {
-	uint64_t entry; /* ELF address of the first instruction */
-	uint64_t end; /* the next function's entry */
+	uint64_t entry;	  /* ELF address of the first instruction */
+	uint64_t end;	  /* the next function's entry */
 	const char *name; /* lives as long as the table */
-	uint32_t pcsp; /* offsets into the pc tables */
+	uint32_t pcsp;	  /* offsets into the pc tables */
 	uint32_t pcfile;
 	uint32_t pcln;
 	uint32_t cu_offset;

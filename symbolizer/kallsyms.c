@@ -9,11 +9,11 @@
 #include "../common/util.h"
 
 #define KALLSYMS_MAX_BYTES (256u << 20) /* a sanity bound on /proc/kallsyms */
-#define KSYM_MAX_SPAN (1u << 20) /* the last symbol covers at most this many bytes */
+#define KSYM_MAX_SPAN (1u << 20)	/* the last symbol covers at most this many bytes */
 
 struct ksym {
 	uint64_t addr;
-	uint32_t name; /* offset into names */
+	uint32_t name;	 /* offset into names */
 	uint32_t module; /* offset into names; 0 = vmlinux ("") */
 };
 
@@ -33,8 +33,8 @@ static int ksym_cmp(const void *a, const void *b)
 
 struct kallsyms *kallsyms__load(const char *path)
 {
-	VEC(struct ksym) syms = { 0 };
-	struct buf names = { 0 };
+	VEC(struct ksym) syms = {0};
+	struct buf names = {0};
 	struct kallsyms *ks = NULL;
 	char *data = NULL, *line, *save = NULL;
 	uint32_t last_module = 0;

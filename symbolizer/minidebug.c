@@ -9,7 +9,7 @@
 #include "minidebug.h"
 #include "../common/buf.h"
 
-#define MINIDEBUG_MAX_OUT (256u << 20) /* bytes after decompression: a bound for xz bombs */
+#define MINIDEBUG_MAX_OUT (256u << 20)	/* bytes after decompression: a bound for xz bombs */
 #define MINIDEBUG_MEMLIMIT (128u << 20) /* the xz decoder's own memory */
 
 static int xz_decode(const uint8_t *in, size_t in_len, struct buf *out)
@@ -32,15 +32,16 @@ static int xz_decode(const uint8_t *in, size_t in_len, struct buf *out)
 			break;
 		}
 		strm.next_out = out->data + out->len;
-		strm.avail_out = MINIDEBUG_MAX_OUT - out->len < (1 << 20) ?
-					 MINIDEBUG_MAX_OUT - out->len :
-					 (1 << 20);
+		strm.avail_out = MINIDEBUG_MAX_OUT - out->len < (1 << 20)
+					 ? MINIDEBUG_MAX_OUT - out->len
+					 : (1 << 20);
 		ret = lzma_code(&strm, LZMA_FINISH);
 		out->len = (size_t)(strm.next_out - out->data);
 		if (ret == LZMA_STREAM_END)
 			break;
 		if (ret != LZMA_OK) {
-			err = ret == LZMA_MEM_ERROR || ret == LZMA_MEMLIMIT_ERROR ? -ENOMEM : -EINVAL;
+			err = ret == LZMA_MEM_ERROR || ret == LZMA_MEMLIMIT_ERROR ? -ENOMEM
+										  : -EINVAL;
 			break;
 		}
 	}
@@ -50,7 +51,7 @@ static int xz_decode(const uint8_t *in, size_t in_len, struct buf *out)
 
 int minidebug_symtab(int fd, struct elf_symtab *ret)
 {
-	struct buf out = { 0 };
+	struct buf out = {0};
 	GElf_Shdr sh;
 	Elf_Scn *scn;
 	Elf_Data *d;

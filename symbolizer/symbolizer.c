@@ -29,8 +29,8 @@ struct sym_module {
 	uint32_t build_id_len;
 	char *path;
 	const char *name; /* base name of path */
-	int fd; /* -1: read by path, by image, or by build ID */
-	void *image; /* in-memory ELF (the vDSO) */
+	int fd;		  /* -1: read by path, by image, or by build ID */
+	void *image;	  /* in-memory ELF (the vDSO) */
 	size_t image_size;
 	bool by_build_id; /* no file: debug directories or debuginfod */
 	struct bgcache_entry *entry;
@@ -43,7 +43,7 @@ struct sym_data {
 	bool has_symtab;
 	struct sym_dwarf *dwarf;
 	struct gopclntab *go;
-	uint32_t sources; /* enum sym_source */
+	uint32_t sources;   /* enum sym_source */
 	int debuginfod_err; /* 0, or why debuginfod did not help (retried after the TTL) */
 	uint64_t loaded_ns;
 	size_t bytes;
@@ -103,7 +103,8 @@ static void use_debug_file(struct sym_data *d, int dfd, uint32_t source)
 
 	if (!d->dwarf && sym_dwarf__open(dfd, &d->dwarf) == 0)
 		d->sources |= source | SYM_SRC_DWARF;
-	if (elf_info__read(dfd, &dinfo) == 0 && dinfo.has_symtab && !(d->sources & SYM_SRC_SYMTAB)) {
+	if (elf_info__read(dfd, &dinfo) == 0 && dinfo.has_symtab &&
+	    !(d->sources & SYM_SRC_SYMTAB)) {
 		add_symtab(d, dfd, false, NULL, 0);
 		d->sources |= SYM_SRC_SYMTAB | source;
 	}
@@ -148,7 +149,8 @@ static int build_cb(void *ctx, void *arg, void **ret_value, size_t *ret_bytes)
 		d->debuginfod_err = fd;
 		fd = debuginfo__fetch_executable(s->debuginfo, m->build_id, m->build_id_len);
 		if (fd < 0) {
-			/* nothing anywhere for this build ID: not the same as an address without a name */
+			/* nothing anywhere for this build ID: not the same as an address without a
+			 * name */
 			err = -ENODATA;
 			goto fail;
 		}
@@ -212,7 +214,8 @@ done:
 		close(fd);
 	d->loaded_ns = clock_ns(CLOCK_MONOTONIC);
 	d->bytes = sizeof(*d) + (d->has_symtab ? elf_symtab__bytes(&d->symtab) : 0) +
-		   (d->dwarf ? sym_dwarf__bytes(d->dwarf) : 0) + (d->go ? gopclntab__bytes(d->go) : 0);
+		   (d->dwarf ? sym_dwarf__bytes(d->dwarf) : 0) +
+		   (d->go ? gopclntab__bytes(d->go) : 0);
 	*ret_value = d;
 	*ret_bytes = d->bytes;
 	return 0;
@@ -235,11 +238,12 @@ static void module_free(struct sym_module *m)
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
-	struct debuginfo_opts dopts = { 0 };
-	struct bgcache_opts bo = { 0 };
+	struct debuginfo_opts dopts = {0};
+	struct bgcache_opts bo = {0};
 
 	if (!s) {
-		if (opts && opts->sz >= offsetof(struct symbolizer_opts, kallsyms) + sizeof(opts->kallsyms))
+		if (opts &&
+		    opts->sz >= offsetof(struct symbolizer_opts, kallsyms) + sizeof(opts->kallsyms))
 			kallsyms__free(opts->kallsyms);
 		return NULL;
 	}
@@ -370,8 +374,8 @@ struct sym_module *symbolizer__module(struct symbolizer *s, const uint8_t *build
 	return m;
 }
 
-struct sym_module *symbolizer__module_mem(struct symbolizer *s, const char *name,
-					  const void *image, size_t size)
+struct sym_module *symbolizer__module_mem(struct symbolizer *s, const char *name, const void *image,
+					  size_t size)
 {
 	uint64_t key = module_key(NULL, 0, name) ^ 0x5a5a;
 	struct sym_module *m = module_find(s, key);
@@ -464,8 +468,8 @@ static int add_frame(struct sym_result *ret, const char *raw, const char *file, 
 	f = &ret->frames[ret->nframes++];
 	memset(f, 0, sizeof(*f));
 	f->raw_name = result_str(ret, raw);
-	f->name = sym_demangle(raw, demangled, sizeof(demangled)) ? result_str(ret, demangled) :
-								    f->raw_name;
+	f->name = sym_demangle(raw, demangled, sizeof(demangled)) ? result_str(ret, demangled)
+								  : f->raw_name;
 	f->file = file ? result_str(ret, file) : NULL;
 	f->line = line;
 	f->column = column;
@@ -493,7 +497,8 @@ int symbolizer__lookup(struct symbolizer *s, struct sym_module *m, uint64_t addr
 	if (!d) {
 		if (st == BGCACHE_FAILED) {
 			s->misses++;
-			return bgcache_entry__error(m->entry) ? bgcache_entry__error(m->entry) : -ENOENT;
+			return bgcache_entry__error(m->entry) ? bgcache_entry__error(m->entry)
+							      : -ENOENT;
 		}
 		s->pending++;
 		return -EAGAIN;
@@ -502,7 +507,8 @@ int symbolizer__lookup(struct symbolizer *s, struct sym_module *m, uint64_t addr
 	/* debuginfod did not help last time: ask again once the negative TTL has passed */
 	if (d->debuginfod_err && d->debuginfod_err != -ENOSYS &&
 	    clock_ns(CLOCK_MONOTONIC) - d->loaded_ns >
-		    (uint64_t)(s->opts.negative_ttl_s ? s->opts.negative_ttl_s : 600) * NSEC_PER_SEC)
+		    (uint64_t)(s->opts.negative_ttl_s ? s->opts.negative_ttl_s : 600) *
+			    NSEC_PER_SEC)
 		bgcache__rebuild(s->bg, m->entry);
 	if (d->dwarf && sym_dwarf__lookup(d->dwarf, addr, dwarf_frame_cb, ret) == 0 &&
 	    ret->nframes) {

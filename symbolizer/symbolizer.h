@@ -30,14 +30,14 @@ struct sym_module;
 struct kallsyms;
 
 struct symbolizer_opts {
-	size_t sz; /* sizeof(struct symbolizer_opts), for forward compatibility */
-	uint64_t cache_bytes; /* memory for loaded symbol data; 0 = 256 MiB */
+	size_t sz;		   /* sizeof(struct symbolizer_opts), for forward compatibility */
+	uint64_t cache_bytes;	   /* memory for loaded symbol data; 0 = 256 MiB */
 	const char *kallsyms_path; /* NULL = /proc/kallsyms */
-	const char *debug_dirs; /* ':'-separated debug directories; NULL = /usr/lib/debug */
+	const char *debug_dirs;	   /* ':'-separated debug directories; NULL = /usr/lib/debug */
 	uint32_t debuginfod_timeout_ms; /* per fetch; 0 = 10 s */
 	uint32_t negative_ttl_s; /* a failed debuginfod fetch is retried after this; 0 = 600 */
-	bool no_debuginfod; /* never ask debuginfod, even with DEBUGINFOD_URLS set */
-	uint32_t max_fds; /* files kept open for reading later; 0 = 4096 */
+	bool no_debuginfod;	 /* never ask debuginfod, even with DEBUGINFOD_URLS set */
+	uint32_t max_fds;	 /* files kept open for reading later; 0 = 4096 */
 	/*
 	 * Kernel symbols loaded by the caller (kallsyms__load), taken over by the symbolizer even
 	 * when symbolizer__new fails; NULL = loaded from kallsyms_path on first use. Lets a caller
@@ -47,13 +47,13 @@ struct symbolizer_opts {
 };
 
 #define SYM_MAX_FRAMES 16 /* one function plus up to 15 levels of inlining */
-#define SYM_STRINGS 8192 /* bytes of names per lookup result */
+#define SYM_STRINGS 8192  /* bytes of names per lookup result */
 
 struct sym_frame {
-	const char *name; /* display name (demangled); never NULL when the result has frames */
+	const char *name;     /* display name (demangled); never NULL when the result has frames */
 	const char *raw_name; /* the name as stored in the file (mangled), or == name */
-	const char *file; /* source file, or NULL */
-	uint32_t line; /* 0 = unknown */
+	const char *file;     /* source file, or NULL */
+	uint32_t line;	      /* 0 = unknown */
 	uint32_t column;
 	bool inlined; /* inlined into the next frame */
 };
@@ -62,7 +62,7 @@ struct sym_frame {
 enum sym_source {
 	SYM_SRC_SYMTAB = 1u << 0,
 	SYM_SRC_DYNSYM = 1u << 1,
-	SYM_SRC_DWARF = 1u << 2, /* the file's own DWARF */
+	SYM_SRC_DWARF = 1u << 2,      /* the file's own DWARF */
 	SYM_SRC_DEBUG_FILE = 1u << 3, /* a local separate debug file */
 	SYM_SRC_DEBUGINFOD = 1u << 4,
 	SYM_SRC_MINIDEBUGINFO = 1u << 5,
@@ -74,7 +74,7 @@ struct sym_result {
 	uint32_t nframes; /* innermost (inlined callee) first, the containing function last */
 	struct sym_frame frames[SYM_MAX_FRAMES];
 	const char *module; /* the module's file name, for display */
-	uint32_t sources; /* enum sym_source: what the module's symbols were loaded from */
+	uint32_t sources;   /* enum sym_source: what the module's symbols were loaded from */
 	uint32_t strings_len;
 	char strings[SYM_STRINGS];
 };
@@ -92,8 +92,8 @@ void symbolizer__free(struct symbolizer *s);
 struct sym_module *symbolizer__module(struct symbolizer *s, const uint8_t *build_id,
 				      size_t build_id_len, const char *path, int fd);
 /* A module for an ELF image in memory (the vDSO); the image is copied. */
-struct sym_module *symbolizer__module_mem(struct symbolizer *s, const char *name,
-					  const void *image, size_t size);
+struct sym_module *symbolizer__module_mem(struct symbolizer *s, const char *name, const void *image,
+					  size_t size);
 /*
  * A module known only by its build ID (no file at hand: the collector, `sonde symbolize
  * --build-id`): its symbols come from the debug directories or debuginfod.

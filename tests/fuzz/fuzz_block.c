@@ -10,16 +10,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct block_info bi = { 0 };
+	struct block_info bi = {0};
 	size_t need = 0;
 	char err[256];
 
 	if (block_parse_footer(data, size, size, &bi, &need, err, sizeof(err)))
 		return 0;
 	for (uint32_t i = 0; i < bi.nservices; i++) {
-		struct buf out = { 0 };
+		struct buf out = {0};
 		int e;
-		struct svcdata *sd = block_decode_service(&bi, i, SECS_ALL, data, 0, size, &e, err, sizeof(err));
+		struct svcdata *sd =
+			block_decode_service(&bi, i, SECS_ALL, data, 0, size, &e, err, sizeof(err));
 
 		if (sd) {
 			render_folded(sd, &out);

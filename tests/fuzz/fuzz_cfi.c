@@ -14,8 +14,11 @@ static int row(void *ctx, uint64_t start, uint64_t end, const struct cfi_rule *r
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cfi_section sec = { .data = data + (size ? 1 : 0), .size = size ? size - 1 : 0,
-				   .addr = 0x400000, .text_addr = 0x401000, .data_addr = 0x600000 };
+	struct cfi_section sec = {.data = data + (size ? 1 : 0),
+				  .size = size ? size - 1 : 0,
+				  .addr = 0x400000,
+				  .text_addr = 0x401000,
+				  .data_addr = 0x600000};
 	uint64_t rows = 0;
 
 	/* the first byte picks the layout */

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pod_store *ps = pod_store__new("node-1", 8);
 	const char *text = (const char *)data, *end = text + size;
-	struct label_set ls = { 0 };
+	struct label_set ls = {0};
 	char rv[64] = "", svc[256];
 
 	if (!ps)

@@ -15,9 +15,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ingest_limits lim = { .max_body = 4u << 20, .max_decoded = 64u << 20 };
+	struct ingest_limits lim = {.max_body = 4u << 20, .max_decoded = 64u << 20};
 	struct ingest_request *r = NULL;
-	struct buf inflated = { 0 }, blk = { 0 }, out = { 0 };
+	struct buf inflated = {0}, blk = {0}, out = {0};
 	const char *const *names;
 	struct svcdata **svcs = NULL;
 	char msg[INGEST_MSG_SIZE];
@@ -36,20 +36,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; svcs && i < n; i++)
 		svcs[i] = svcdata__new(names[i]);
 	if (svcs && ingest_apply(r, svcs, 1) == 0) {
-		struct block_write_opts bo = { .tenant = "fuzz" };
+		struct block_write_opts bo = {.tenant = "fuzz"};
 
 		if (block_encode(svcs, n, &bo, &blk) == 0) {
-			struct block_info bi = { 0 };
+			struct block_info bi = {0};
 			size_t need;
 			char err[256];
 
-			if (block_parse_footer(blk.data, blk.len, blk.len, &bi, &need, err, sizeof(err)) == 0) {
+			if (block_parse_footer(blk.data, blk.len, blk.len, &bi, &need, err,
+					       sizeof(err)) == 0) {
 				struct svcdata *all = svcdata__new("all");
 
 				for (uint32_t i = 0; i < bi.nservices; i++) {
 					int e;
-					struct svcdata *sd = block_decode_service(&bi, i, SECS_ALL, blk.data, 0, blk.len,
-										  &e, err, sizeof(err));
+					struct svcdata *sd =
+						block_decode_service(&bi, i, SECS_ALL, blk.data, 0,
+								     blk.len, &e, err, sizeof(err));
 
 					if (!sd)
 						abort(); /* what we wrote must read back */

@@ -25,8 +25,10 @@ __attribute__((noinline)) int agent_marker_function(int x)
 
 static void test_maps_line(void)
 {
-	char l1[] = "7f1c2a400000-7f1c2a428000 r-xp 00028000 fe:01 1835042    /usr/lib/x86_64-linux-gnu/libc.so.6";
-	char l2[] = "7ffd5e3f1000-7ffd5e3f3000 r-xp 00000000 00:00 0                          [vdso]";
+	char l1[] = "7f1c2a400000-7f1c2a428000 r-xp 00028000 fe:01 1835042    "
+		    "/usr/lib/x86_64-linux-gnu/libc.so.6";
+	char l2[] =
+		"7ffd5e3f1000-7ffd5e3f3000 r-xp 00000000 00:00 0                          [vdso]";
 	char l3[] = "55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0";
 	char l4[] = "not a maps line";
 	char l5[] = "2000-1000 r-xp 00000000 00:00 0";
@@ -119,17 +121,17 @@ static void test_proc_table_self(void)
 
 static struct frame kf(uint64_t addr)
 {
-	struct frame f = { .addr = addr, .kind = FRAME_KERNEL };
+	struct frame f = {.addr = addr, .kind = FRAME_KERNEL};
 
 	return f;
 }
 
 static void test_profile_aggregation(void)
 {
-	struct profile_opts o = { .keep_timestamps = true };
+	struct profile_opts o = {.keep_timestamps = true};
 	struct profile *p = profile__new(&o);
-	struct frame s1[3] = { kf(0x10), kf(0x20), kf(0x30) };
-	struct frame s2[2] = { kf(0x20), kf(0x30) };
+	struct frame s1[3] = {kf(0x10), kf(0x20), kf(0x30)};
+	struct frame s2[2] = {kf(0x20), kf(0x30)};
 	const struct sample_agg *a;
 	const uint32_t *ids;
 	uint32_t n;
@@ -168,11 +170,13 @@ static void test_profile_aggregation(void)
 static void test_folded_output(void)
 {
 	struct profile *p = profile__new(NULL);
-	struct frame_syms fs = { 0 };
-	struct buf out = { 0 };
+	struct frame_syms fs = {0};
+	struct buf out = {0};
 	/* leaf first: kernel leaf, kernel caller, then an unmapped user frame, then a marker */
-	struct frame st[4] = { kf(0x2), kf(0x1), { .addr = 0xdead, .kind = FRAME_UNMAPPED },
-			       { .kind = FRAME_TRUNCATED } };
+	struct frame st[4] = {kf(0x2),
+			      kf(0x1),
+			      {.addr = 0xdead, .kind = FRAME_UNMAPPED},
+			      {.kind = FRAME_TRUNCATED}};
 	struct frame_sym syms[4];
 	struct frame_line lines[4];
 
@@ -181,7 +185,7 @@ static void test_folded_output(void)
 	profile__add(p, 12, 12, "zeta", "t", 0, st + 1, 3, 0);
 	/* hand-made names, as frame_syms__build would make them */
 	for (int i = 0; i < 4; i++) {
-		const char *names[] = { "leaf_fn", "caller_fn", "[unknown+0xdead]", "[truncated]" };
+		const char *names[] = {"leaf_fn", "caller_fn", "[unknown+0xdead]", "[truncated]"};
 
 		memset(&lines[i], 0, sizeof(lines[i]));
 		lines[i].name = profile__string(p, names[i], strlen(names[i]));
@@ -194,15 +198,16 @@ static void test_folded_output(void)
 	fs.lines.v = lines;
 	fs.lines.len = 4;
 	CHECK(output_folded(p, &fs, &out) == 0);
-	CHECK_STR(buf_cstr(&out), "my:proc;[truncated];[unknown+0xdead];caller_fn_[k];leaf_fn_[k] 2\n"
-				  "zeta;[truncated];[unknown+0xdead];caller_fn_[k] 1\n");
+	CHECK_STR(buf_cstr(&out),
+		  "my:proc;[truncated];[unknown+0xdead];caller_fn_[k];leaf_fn_[k] 2\n"
+		  "zeta;[truncated];[unknown+0xdead];caller_fn_[k] 1\n");
 	buf_free(&out);
 	profile__free(p);
 }
 
 static void test_gzip(void)
 {
-	struct buf out = { 0 };
+	struct buf out = {0};
 
 	CHECK(gzip_append("hello hello hello hello", 23, &out) == 0);
 	CHECK(out.len > 18 && out.data[0] == 0x1f && out.data[1] == 0x8b);
@@ -212,14 +217,16 @@ static void test_gzip(void)
 static void test_options(void)
 {
 	struct agent_opts o;
-	char *ok[] = { "sonde-agent", "-F", "99", "--duration", "2.5s", "-p", "1", "--pid", "2",
-		       "--output", "x.pb.gz", "--format", "pprof", "--stack-bytes", "16K", NULL };
-	char *bad1[] = { "sonde-agent", "--frequency", "0", NULL };
-	char *bad2[] = { "sonde-agent", "--no-such-flag", NULL };
-	char *bad3[] = { "sonde-agent", "--pid", NULL };
-	char *bad4[] = { "sonde-agent", "--format", "json", NULL };
-	char *bad5[] = { "sonde-agent", "stray", NULL };
-	char *bad6[] = { "sonde-agent", "--stack-bytes", "1M", NULL };
+	char *ok[] = {
+		"sonde-agent", "-F", "99",	 "--duration", "2.5s",	   "-p",    "1",
+		"--pid",       "2",  "--output", "x.pb.gz",    "--format", "pprof", "--stack-bytes",
+		"16K",	       NULL};
+	char *bad1[] = {"sonde-agent", "--frequency", "0", NULL};
+	char *bad2[] = {"sonde-agent", "--no-such-flag", NULL};
+	char *bad3[] = {"sonde-agent", "--pid", NULL};
+	char *bad4[] = {"sonde-agent", "--format", "json", NULL};
+	char *bad5[] = {"sonde-agent", "stray", NULL};
+	char *bad6[] = {"sonde-agent", "--stack-bytes", "1M", NULL};
 
 	agent_opts__init(&o);
 	CHECK(agent_opts__parse(&o, 15, ok) == 0);
@@ -244,7 +251,7 @@ static void test_options(void)
 
 static void test_labels_and_labelsets(void)
 {
-	struct labeler_opts lo = { .host_name = "node-a", .node_name = "k8s-node-a" };
+	struct labeler_opts lo = {.host_name = "node-a", .node_name = "k8s-node-a"};
 	struct labeler *lb = labeler__new(&lo);
 	struct proc_labels *self, *again, *gone;
 	struct profile *p = profile__new(NULL);
@@ -300,20 +307,27 @@ static void test_cgroup_meta(void)
 	/* containerd under the systemd driver, cgroup v2 */
 	snprintf(text, sizeof(text),
 		 "0::/kubepods.slice/kubepods-burstable.slice/"
-		 "kubepods-burstable-pod8d3e1c2a_5b4f_4e6d_9a7b_1c2d3e4f5a6b.slice/cri-containerd-%s.scope\n", id);
+		 "kubepods-burstable-pod8d3e1c2a_5b4f_4e6d_9a7b_1c2d3e4f5a6b.slice/"
+		 "cri-containerd-%s.scope\n",
+		 id);
 	cgroup_meta_parse(text, &m);
 	CHECK_STR(m.container_id, id);
 	CHECK_STR(m.pod_uid, "8d3e1c2a-5b4f-4e6d-9a7b-1c2d3e4f5a6b");
 	CHECK_STR(m.unit, "");
 	/* CRI-O, a guaranteed pod (no QoS slice) */
-	snprintf(text, sizeof(text), "0::/kubepods.slice/kubepods-pod11111111_2222_3333_4444_555555555555.slice/crio-%s.scope\n", id);
+	snprintf(text, sizeof(text),
+		 "0::/kubepods.slice/kubepods-pod11111111_2222_3333_4444_555555555555.slice/"
+		 "crio-%s.scope\n",
+		 id);
 	cgroup_meta_parse(text, &m);
 	CHECK_STR(m.container_id, id);
 	CHECK_STR(m.pod_uid, "11111111-2222-3333-4444-555555555555");
 	/* the cgroupfs driver, cgroup v1: any hierarchy's line will do */
 	snprintf(text, sizeof(text),
 		 "12:pids:/kubepods/besteffort/pod11111111-2222-3333-4444-555555555555/%s\n"
-		 "1:name=systemd:/kubepods/besteffort/pod11111111-2222-3333-4444-555555555555/%s\n0::/\n", id, id);
+		 "1:name=systemd:/kubepods/besteffort/pod11111111-2222-3333-4444-555555555555/"
+		 "%s\n0::/\n",
+		 id, id);
 	cgroup_meta_parse(text, &m);
 	CHECK_STR(m.container_id, id);
 	CHECK_STR(m.pod_uid, "11111111-2222-3333-4444-555555555555");
@@ -329,12 +343,15 @@ static void test_cgroup_meta(void)
 	cgroup_meta_parse("0::/system.slice/nginx.service\n", &m);
 	CHECK_STR(m.unit, "nginx.service");
 	CHECK_STR(m.container_id, "");
-	cgroup_meta_parse("0::/user.slice/user-1000.slice/user@1000.service/app.slice/web.service\n", &m);
+	cgroup_meta_parse(
+		"0::/user.slice/user-1000.slice/user@1000.service/app.slice/web.service\n", &m);
 	CHECK_STR(m.unit, "web.service");
 	/* nothing, or not quite */
 	cgroup_meta_parse("0::/\n", &m);
 	CHECK(!m.container_id[0] && !m.pod_uid[0] && !m.unit[0]);
-	cgroup_meta_parse("0::/system.slice/cri-containerd-xyz.scope\n4:memory:/process_api/a3991ef951493ed90b81c59d0a0b39b8", &m);
+	cgroup_meta_parse("0::/system.slice/cri-containerd-xyz.scope\n4:memory:/process_api/"
+			  "a3991ef951493ed90b81c59d0a0b39b8",
+			  &m);
 	CHECK(!m.container_id[0] && !m.pod_uid[0]);
 	cgroup_meta_parse("garbage", &m);
 	CHECK(!m.container_id[0]);
@@ -350,7 +367,7 @@ static void test_relabel(void)
 		"keep service.name=~api|web",
 	};
 	struct relabel_rule rules[5], bad;
-	struct label_set ls = { 0 };
+	struct label_set ls = {0};
 	char err[256];
 
 	for (int i = 0; i < 5; i++)
@@ -375,7 +392,8 @@ static void test_relabel(void)
 	label_set_free(&ls);
 	CHECK(relabel_apply(rules, 4, &ls)); /* no labels at all: nothing matches drop */
 	/* an empty value removes the target */
-	CHECK(relabel_parse("replace service.name=~.* => service.name=", &bad, err, sizeof(err)) == 0);
+	CHECK(relabel_parse("replace service.name=~.* => service.name=", &bad, err, sizeof(err)) ==
+	      0);
 	label_set_put(&ls, "service.name", "x");
 	CHECK(relabel_apply(&bad, 1, &ls));
 	CHECK(label_set_get(&ls, "service.name") == NULL);
@@ -406,11 +424,11 @@ static void test_daemon_options(void)
 			   "header:\n  - 'Authorization: Bearer abc'\n  - 'X-Extra: 1'\n"
 			   "frequency: 49\n"
 			   "queue-size: 8M\n";
-	char *argv1[] = { "sonde-agent", "--config", path, "--frequency", "97", NULL };
-	char *bad1[] = { "sonde-agent", "--collector", "ftp://x", NULL };
-	char *bad2[] = { "sonde-agent", "--header", "no-colon", NULL };
-	char *bad3[] = { "sonde-agent", "--config", "/nonexistent/sonde.yaml", NULL };
-	char *none[] = { "sonde-agent", NULL };
+	char *argv1[] = {"sonde-agent", "--config", path, "--frequency", "97", NULL};
+	char *bad1[] = {"sonde-agent", "--collector", "ftp://x", NULL};
+	char *bad2[] = {"sonde-agent", "--header", "no-colon", NULL};
+	char *bad3[] = {"sonde-agent", "--config", "/nonexistent/sonde.yaml", NULL};
+	char *none[] = {"sonde-agent", NULL};
 	char *ep;
 
 	/* the defaults below are those outside a pod, even where the tests run in one */
@@ -455,7 +473,7 @@ static void test_daemon_options(void)
 	CHECK_STR(o.node_name, "node-7");
 	agent_opts__free(&o);
 	{
-		char *off[] = { "sonde-agent", "--k8s-api", "none", "--node-name", "n2", NULL };
+		char *off[] = {"sonde-agent", "--k8s-api", "none", "--node-name", "n2", NULL};
 
 		agent_opts__init(&o);
 		CHECK(agent_opts__parse(&o, 5, off) == 0);
@@ -498,23 +516,28 @@ static void test_cpu_list(void)
 	CHECK(parse_cpu_list("x", cpus, 64) == -EINVAL);
 }
 
-
 /* One pod in the API server's JSON (with the noise real pods have: managedFields, spec, status). */
 static void pod_json(struct buf *b, const char *uid, const char *name, const char *node,
 		     const char *owner_kind, const char *owner_name, const char *labels,
 		     const char *annotations, const char *containers)
 {
 	buf_printf(b,
-		   "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"shop\","
+		   "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
+		   "\"namespace\":\"shop\","
 		   "\"uid\":\"%s\",\"resourceVersion\":\"42\",\"labels\":{%s},\"annotations\":{%s},"
-		   "\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"Other\",\"name\":\"not-this\"},"
-		   "{\"apiVersion\":\"apps/v1\",\"kind\":\"%s\",\"name\":\"%s\",\"uid\":\"x\",\"controller\":true,"
+		   "\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"Other\",\"name\":\"not-"
+		   "this\"},"
+		   "{\"apiVersion\":\"apps/"
+		   "v1\",\"kind\":\"%s\",\"name\":\"%s\",\"uid\":\"x\",\"controller\":true,"
 		   "\"blockOwnerDeletion\":true}],"
-		   "\"managedFields\":[{\"manager\":\"kubelet\",\"fieldsV1\":{\"f:status\":{\"f:conditions\":{"
+		   "\"managedFields\":[{\"manager\":\"kubelet\",\"fieldsV1\":{\"f:status\":{\"f:"
+		   "conditions\":{"
 		   "\"k:{\\\"type\\\":\\\"Ready\\\"}\":{\".\":{},\"f:status\":{}}}}}}]},"
-		   "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"ports\":[{\"containerPort\":80}]}],"
+		   "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"ports\":[{"
+		   "\"containerPort\":80}]}],"
 		   "\"nodeName\":\"%s\",\"tolerations\":[]},"
-		   "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0.0.1\",\"containerStatuses\":[%s]}}",
+		   "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0.0.1\",\"containerStatuses\":"
+		   "[%s]}}",
 		   name, uid, labels, annotations, owner_kind, owner_name, node, containers);
 }
 
@@ -539,14 +562,20 @@ static void pod_event(struct buf *b, const char *type, const char *uid, const ch
 
 static void pod_list(struct buf *b, const char *rv, bool with_b)
 {
-	buf_printf(b, "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"%s\"},\"items\":[", rv);
-	pod_json(b, UID_A, "checkout-7d9f8b6c5d-x2x9q", "node-1", "ReplicaSet", "checkout-7d9f8b6c5d",
-		 "\"app\":\"checkout\",\"pod-template-hash\":\"7d9f8b6c5d\"", "\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\"",
+	buf_printf(b,
+		   "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":"
+		   "\"%s\"},\"items\":[",
+		   rv);
+	pod_json(b, UID_A, "checkout-7d9f8b6c5d-x2x9q", "node-1", "ReplicaSet",
+		 "checkout-7d9f8b6c5d", "\"app\":\"checkout\",\"pod-template-hash\":\"7d9f8b6c5d\"",
+		 "\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\"",
 		 "{\"name\":\"server\",\"containerID\":\"containerd://" CID_1 "\",\"ready\":true},"
-		 "{\"name\":\"istio-proxy\",\"containerID\":\"containerd://" CID_2 "\"},{\"name\":\"waiting\"}");
+		 "{\"name\":\"istio-proxy\",\"containerID\":\"containerd://" CID_2
+		 "\"},{\"name\":\"waiting\"}");
 	if (with_b) {
 		buf_puts(b, ",");
-		pod_json(b, UID_B, "db-0", "node-1", "StatefulSet", "db", "\"app.kubernetes.io/name\":\"postgres\"", "", "");
+		pod_json(b, UID_B, "db-0", "node-1", "StatefulSet", "db",
+			 "\"app.kubernetes.io/name\":\"postgres\"", "", "");
 	}
 	buf_puts(b, ",");
 	pod_json(b, UID_C, "elsewhere", "node-2", "DaemonSet", "ds", "", "", "");
@@ -555,14 +584,15 @@ static void pod_list(struct buf *b, const char *rv, bool with_b)
 	buf_puts(b, ",");
 	pod_json(b, UID_E, "kube-apiserver-node-1", "node-1", "Node", "node-1", "", "", "");
 	buf_puts(b, ",");
-	pod_json(b, UID_F, "web-1", "node-1", "DaemonSet", "web", "\"app.kubernetes.io/name\":\"ignored\"",
+	pod_json(b, UID_F, "web-1", "node-1", "DaemonSet", "web",
+		 "\"app.kubernetes.io/name\":\"ignored\"",
 		 "\"resource.opentelemetry.io/service.name\":\"storefront\"", "");
 	buf_puts(b, "]}");
 }
 
 /* The service and one label of a pod, looked up as the labeler does. */
-static uint64_t pod_labels(struct pod_store *ps, const char *uid, const char *cid, struct label_set *ls,
-			   char *svc)
+static uint64_t pod_labels(struct pod_store *ps, const char *uid, const char *cid,
+			   struct label_set *ls, char *svc)
 {
 	label_set_free(ls);
 	memset(ls, 0, sizeof(*ls));
@@ -574,8 +604,8 @@ static void test_pod_store(void)
 {
 	struct pod_store *ps = pod_store__new("node-1", 0);
 	struct pod_store_stats st;
-	struct label_set ls = { 0 };
-	struct buf b = { 0 };
+	struct label_set ls = {0};
+	struct buf b = {0};
 	char rv[64] = "", svc[64];
 	uint64_t va, vb, gen, now = 1000;
 
@@ -597,7 +627,9 @@ static void test_pod_store(void)
 	CHECK_STR(label_set_get(&ls, "k8s.replicaset.name"), "checkout-7d9f8b6c5d");
 	CHECK_STR(label_set_get(&ls, "k8s.container.name"), "istio-proxy");
 	CHECK_STR(label_set_get(&ls, "k8s.pod.label.app"), "checkout");
-	CHECK(label_set_get(&ls, "k8s.pod.label.kubectl.kubernetes.io/last-applied-configuration") == NULL);
+	CHECK(label_set_get(&ls,
+			    "k8s.pod.label.kubectl.kubernetes.io/last-applied-configuration") ==
+	      NULL);
 	pod_labels(ps, UID_A, "", &ls, svc);
 	CHECK(label_set_get(&ls, "k8s.container.name") == NULL);
 	/* app.kubernetes.io/name names the service before the workload */
@@ -623,14 +655,16 @@ static void test_pod_store(void)
 
 	/* a status-only change keeps the version; a label change bumps it */
 	gen = pod_store__generation(ps);
-	pod_event(&b, "MODIFIED", UID_B, "db-0", "StatefulSet", "db", "\"app.kubernetes.io/name\":\"postgres\"");
+	pod_event(&b, "MODIFIED", UID_B, "db-0", "StatefulSet", "db",
+		  "\"app.kubernetes.io/name\":\"postgres\"");
 	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	CHECK_STR(rv, "42");
 	CHECK_EQ_U64(pod_store__version(ps, UID_B), vb);
 	CHECK_EQ_U64(pod_store__generation(ps), gen);
 	buf_reset(&b);
 	buf_puts(&b, "{\"object\":");
-	pod_json(&b, UID_B, "db-0", "node-1", "StatefulSet", "db", "\"app.kubernetes.io/name\":\"pg\"", "", "");
+	pod_json(&b, UID_B, "db-0", "node-1", "StatefulSet", "db",
+		 "\"app.kubernetes.io/name\":\"pg\"", "", "");
 	buf_puts(&b, ",\"type\":\"MODIFIED\"}"); /* members in any order */
 	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	CHECK(pod_store__version(ps, UID_B) > vb);
@@ -645,7 +679,8 @@ static void test_pod_store(void)
 	CHECK_STR(svc, "ds");
 
 	/* deleted: kept a while for processes still running, then forgotten */
-	pod_event(&b, "DELETED", UID_A, "checkout-7d9f8b6c5d-x2x9q", "ReplicaSet", "checkout-7d9f8b6c5d", "");
+	pod_event(&b, "DELETED", UID_A, "checkout-7d9f8b6c5d-x2x9q", "ReplicaSet",
+		  "checkout-7d9f8b6c5d", "");
 	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	CHECK_EQ_U64(pod_store__version(ps, UID_A), va);
 	pod_store__expire(ps, now + POD_DELETED_TTL_NS - 1);
@@ -655,26 +690,35 @@ static void test_pod_store(void)
 
 	/* bookmarks move the resourceVersion; errors end the watch */
 	{
-		static const char bm[] = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"resourceVersion\":\"777\"}}}";
-		static const char gone[] = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"status\":\"Failure\","
-					   "\"message\":\"too old resource version\",\"reason\":\"Expired\",\"code\":410}}";
-		static const char e500[] = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":500}}";
+		static const char bm[] = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\","
+					 "\"metadata\":{\"resourceVersion\":\"777\"}}}";
+		static const char gone[] = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+					   "\"status\":\"Failure\","
+					   "\"message\":\"too old resource "
+					   "version\",\"reason\":\"Expired\",\"code\":410}}";
+		static const char e500[] =
+			"{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":500}}";
 		static const char odd[] = "{\"type\":\"RENAMED\",\"object\":{}}";
-		static const char broken[] = "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"uid\":";
+		static const char broken[] =
+			"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"uid\":";
 
 		CHECK(pod_store__apply_event(ps, bm, strlen(bm), now, rv, sizeof(rv)) == 0);
 		CHECK_STR(rv, "777");
-		CHECK(pod_store__apply_event(ps, gone, strlen(gone), now, rv, sizeof(rv)) == -ESTALE);
-		CHECK(pod_store__apply_event(ps, e500, strlen(e500), now, rv, sizeof(rv)) == -EPROTO);
+		CHECK(pod_store__apply_event(ps, gone, strlen(gone), now, rv, sizeof(rv)) ==
+		      -ESTALE);
+		CHECK(pod_store__apply_event(ps, e500, strlen(e500), now, rv, sizeof(rv)) ==
+		      -EPROTO);
 		CHECK(pod_store__apply_event(ps, odd, strlen(odd), now, rv, sizeof(rv)) == -EINVAL);
-		CHECK(pod_store__apply_event(ps, broken, strlen(broken), now, rv, sizeof(rv)) == -EINVAL);
+		CHECK(pod_store__apply_event(ps, broken, strlen(broken), now, rv, sizeof(rv)) ==
+		      -EINVAL);
 		CHECK_STR(rv, "777");
 	}
 
 	/* a malformed list changes nothing; a list without a pod marks it deleted */
 	buf_reset(&b);
 	pod_list(&b, "200", false);
-	CHECK(pod_store__apply_list(ps, (const char *)b.data, b.len - 1, now, rv, sizeof(rv)) == -EINVAL);
+	CHECK(pod_store__apply_list(ps, (const char *)b.data, b.len - 1, now, rv, sizeof(rv)) ==
+	      -EINVAL);
 	CHECK_STR(rv, "777");
 	CHECK(pod_store__version(ps, UID_B) > 0);
 	CHECK(pod_store__apply_list(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
@@ -685,9 +729,11 @@ static void test_pod_store(void)
 	CHECK_EQ_U64(pod_store__version(ps, UID_B), 0);
 	CHECK(pod_store__version(ps, UID_C) == 0); /* the list says it is on node-2 again */
 	{
-		static const char status[] = "{\"kind\":\"Status\",\"metadata\":{\"resourceVersion\":\"1\"},\"code\":403}";
+		static const char status[] = "{\"kind\":\"Status\",\"metadata\":{"
+					     "\"resourceVersion\":\"1\"},\"code\":403}";
 
-		CHECK(pod_store__apply_list(ps, status, strlen(status), now, rv, sizeof(rv)) == -EINVAL);
+		CHECK(pod_store__apply_list(ps, status, strlen(status), now, rv, sizeof(rv)) ==
+		      -EINVAL);
 	}
 	pod_store__stats(ps, &st);
 	CHECK(st.malformed >= 4);
@@ -704,7 +750,7 @@ static void test_pod_store(void)
 	pod_store__free(ps);
 	ps = pod_store__new("node-1", 0);
 	{
-		struct buf labels = { 0 };
+		struct buf labels = {0};
 
 		for (int i = 0; i < POD_MAX_LABELS + 12; i++)
 			buf_printf(&labels, "%s\"l%02d\":\"v\"", i ? "," : "", i);
@@ -715,7 +761,8 @@ static void test_pod_store(void)
 	pod_store__stats(ps, &st);
 	CHECK_EQ_U64(st.labels_over_limit, 12);
 	/* a UID not as the API server writes them is refused */
-	pod_event(&b, "ADDED", "0A0A0A0A-0000-4000-8000-00000000000A", "upper", "StatefulSet", "x", "");
+	pod_event(&b, "ADDED", "0A0A0A0A-0000-4000-8000-00000000000A", "upper", "StatefulSet", "x",
+		  "");
 	CHECK(pod_store__apply_event(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	pod_store__stats(ps, &st);
 	CHECK_EQ_U64(st.pods, 1);
@@ -735,10 +782,12 @@ static void test_caps(void)
 
 	CHECK(caps_read(&c) == 0);
 	CHECK((c.effective & ~c.permitted) == 0);
-	CHECK_STR(caps_names(CAPS_BIT(CAPS_SYS_PTRACE) | CAPS_BIT(CAPS_DAC_READ_SEARCH), names, sizeof(names)),
+	CHECK_STR(caps_names(CAPS_BIT(CAPS_SYS_PTRACE) | CAPS_BIT(CAPS_DAC_READ_SEARCH), names,
+			     sizeof(names)),
 		  "dac_read_search,sys_ptrace");
 	CHECK_STR(caps_names(0, names, sizeof(names)), "none");
-	CHECK_STR(caps_names(CAPS_BIT(CAPS_BPF) | CAPS_BIT(63), names, sizeof(names)), "bpf,cap_63");
+	CHECK_STR(caps_names(CAPS_BIT(CAPS_BPF) | CAPS_BIT(63), names, sizeof(names)),
+		  "bpf,cap_63");
 }
 
 int main(void)

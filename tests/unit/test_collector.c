@@ -31,7 +31,7 @@ static void test_objstore_file(void)
 {
 	char url[128], err[256];
 	struct objstore *s, *s2;
-	struct buf b = { 0 };
+	struct buf b = {0};
 
 	snprintf(url, sizeof(url), "file://%s/store", tmpdir);
 	s = objstore__open(url, err, sizeof(err));
@@ -104,7 +104,8 @@ static void test_objstore_file(void)
 	setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
 	CHECK(objstore__open("s3://bucket/p?endpont=x", err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "unknown parameter 'endpont'") != NULL);
-	s = objstore__open("s3://bucket/some/prefix?endpoint=http://127.0.0.1:1&path_style=true", err, sizeof(err));
+	s = objstore__open("s3://bucket/some/prefix?endpoint=http://127.0.0.1:1&path_style=true",
+			   err, sizeof(err));
 	CHECK(s && objstore__is_s3(s));
 	objstore__free(s);
 }
@@ -115,8 +116,9 @@ static void test_sigv4(void)
 	char sig[65];
 
 	s3_signature("GET", "/", "max-keys=2&prefix=J", "examplebucket.s3.amazonaws.com",
-		     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "20130524T000000Z",
-		     "us-east-1", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL, sig);
+		     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		     "20130524T000000Z", "us-east-1", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		     NULL, sig);
 	CHECK_STR(sig, "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
 }
 
@@ -124,11 +126,11 @@ static void test_sigv4(void)
 static struct svcdata *sample_service(const char *name, int64_t scale)
 {
 	struct svcdata *sd = svcdata__new(name);
-	struct sd_mapping m = { .start = 0x1000, .limit = 0x9000, .offset = 0 };
-	struct sd_function f = { 0 };
-	struct sd_line ln = { 0 };
-	struct sd_location l = { 0 };
-	struct sd_type t = { 0 };
+	struct sd_mapping m = {.start = 0x1000, .limit = 0x9000, .offset = 0};
+	struct sd_function f = {0};
+	struct sd_line ln = {0};
+	struct sd_location l = {0};
+	struct sd_type t = {0};
 	struct sd_label labels[2];
 	uint32_t locs[3], st1, st2, s1, s2;
 
@@ -147,13 +149,15 @@ static struct svcdata *sample_service(const char *name, int64_t scale)
 		l.nlines = 1;
 		locs[i] = svcdata__location(sd, &l, &ln);
 	}
-	st1 = svcdata__stack(sd, locs, 3); /* fn0 <- fn1 <- fn2 (root) */
+	st1 = svcdata__stack(sd, locs, 3);     /* fn0 <- fn1 <- fn2 (root) */
 	st2 = svcdata__stack(sd, locs + 1, 2); /* fn1 <- fn2: a prefix of st1, shares nodes */
 	t.sample_type = svcdata__string(sd, "samples", 7);
 	t.sample_unit = svcdata__string(sd, "count", 5);
 	t.period = 10000000;
-	labels[0] = (struct sd_label){ svcdata__string(sd, "thread.name", 11), svcdata__string(sd, "main", 4) };
-	labels[1] = (struct sd_label){ svcdata__string(sd, "process.pid", 11), svcdata__string(sd, "42", 2) };
+	labels[0] = (struct sd_label){svcdata__string(sd, "thread.name", 11),
+				      svcdata__string(sd, "main", 4)};
+	labels[1] = (struct sd_label){svcdata__string(sd, "process.pid", 11),
+				      svcdata__string(sd, "42", 2)};
 	s1 = svcdata__series(sd, svcdata__type(sd, &t), labels, 2);
 	labels[0].value = svcdata__string(sd, "worker", 6);
 	s2 = svcdata__series(sd, svcdata__type(sd, &t), labels, 2);
@@ -169,7 +173,8 @@ static void test_svcdata(void)
 {
 	struct svcdata *a = sample_service("svc", 1), *b = sample_service("svc", 10), *m;
 
-	CHECK_EQ_U64(a->nodes.len, 4); /* root + 3: the shorter stack shares the longer one's nodes */
+	CHECK_EQ_U64(a->nodes.len,
+		     4); /* root + 3: the shorter stack shares the longer one's nodes */
 	CHECK_EQ_U64(a->locations.len, 4);
 	CHECK_EQ_U64(a->series.len, 3);
 	CHECK_STR(svcdata__label(a, 1, "thread.name"), "main");
@@ -214,7 +219,8 @@ static struct svcdata *decode_all(const struct buf *blk, struct block_info *bi, 
 	svc = block_find_service(bi, service);
 	if (svc < 0)
 		return NULL;
-	sd = block_decode_service(bi, (size_t)svc, SECS_ALL, blk->data, 0, blk->len, &e, err, sizeof(err));
+	sd = block_decode_service(bi, (size_t)svc, SECS_ALL, blk->data, 0, blk->len, &e, err,
+				  sizeof(err));
 	if (!sd && getenv("DEBUG"))
 		fprintf(stderr, "decode: %s\n", err);
 	return sd;
@@ -222,11 +228,13 @@ static struct svcdata *decode_all(const struct buf *blk, struct block_info *bi, 
 
 static void test_block_roundtrip(void)
 {
-	struct svcdata *svcs[3] = { sample_service("zeta", 1), sample_service("alpha", 3), svcdata__new("empty") };
-	const char *sources[] = { "0000000000001-0000000000002-L0-0123456789abcdef" };
-	struct block_write_opts o = { .tenant = "team-a", .level = 1, .sources = sources, .nsources = 1 };
-	struct block_info bi = { 0 };
-	struct buf blk = { 0 };
+	struct svcdata *svcs[3] = {sample_service("zeta", 1), sample_service("alpha", 3),
+				   svcdata__new("empty")};
+	const char *sources[] = {"0000000000001-0000000000002-L0-0123456789abcdef"};
+	struct block_write_opts o = {
+		.tenant = "team-a", .level = 1, .sources = sources, .nsources = 1};
+	struct block_info bi = {0};
+	struct buf blk = {0};
 	struct svcdata *d;
 	char err[256], key[256], tenant[80], id[BLOCK_ID_MAX];
 	size_t need = 0;
@@ -255,9 +263,14 @@ static void test_block_roundtrip(void)
 			CHECK_EQ_U64(d->rows.v[i].series, svcs[1]->rows.v[i].series);
 		}
 		CHECK_EQ_U64(d->nodes.len, svcs[1]->nodes.len);
-		CHECK(memcmp(d->nodes.v, svcs[1]->nodes.v, d->nodes.len * sizeof(*d->nodes.v)) == 0);
+		CHECK(memcmp(d->nodes.v, svcs[1]->nodes.v, d->nodes.len * sizeof(*d->nodes.v)) ==
+		      0);
 		CHECK_EQ_U64(d->locations.v[2].address, svcs[1]->locations.v[2].address);
-		CHECK_STR(strtab_get(&d->strings, d->functions.v[d->lines.v[d->locations.v[3].first_line].function].name), "fn2");
+		CHECK_STR(
+			strtab_get(&d->strings,
+				   d->functions.v[d->lines.v[d->locations.v[3].first_line].function]
+					   .name),
+			"fn2");
 		CHECK_STR(svcdata__label(d, 2, "thread.name"), "worker");
 		/* decoded data can be merged into more */
 		CHECK(svcdata__index(d) == 0);
@@ -268,21 +281,24 @@ static void test_block_roundtrip(void)
 	block_info_free(&bi);
 
 	/* a reader asking for the series and columns only */
-	CHECK(block_parse_footer(blk.data + blk.len - 200, 200, blk.len, &bi, &need, err, sizeof(err)) == 0 ||
+	CHECK(block_parse_footer(blk.data + blk.len - 200, 200, blk.len, &bi, &need, err,
+				 sizeof(err)) == 0 ||
 	      need > 0);
 	block_info_free(&bi);
 
 	/* corruption anywhere is found, never trusted */
 	for (size_t off = 0; off < blk.len; off += 7) {
-		struct buf bad = { 0 };
+		struct buf bad = {0};
 
 		buf_append(&bad, blk.data, blk.len);
 		bad.data[off] ^= 0x40;
 		d = decode_all(&bad, &bi, "alpha");
 		if (d) {
-			/* only a flip in the header or in another service's sections goes unseen here */
-			CHECK(off < BLOCK_HEADER_SIZE || off >= bi.services[0].sections[SEC_NR - 1].offset +
-								       bi.services[0].sections[SEC_NR - 1].clen);
+			/* only a flip in the header or in another service's sections goes unseen
+			 * here */
+			CHECK(off < BLOCK_HEADER_SIZE ||
+			      off >= bi.services[0].sections[SEC_NR - 1].offset +
+					      bi.services[0].sections[SEC_NR - 1].clen);
 			svcdata__free(d);
 		}
 		block_info_free(&bi);
@@ -290,41 +306,48 @@ static void test_block_roundtrip(void)
 	}
 	/* a block of a later format version is refused by name, even with a good checksum */
 	{
-		struct buf v2 = { 0 };
+		struct buf v2 = {0};
 		uint8_t *tr;
 		uint32_t flen, crc;
 
 		buf_append(&v2, blk.data, blk.len);
 		tr = v2.data + v2.len - BLOCK_TRAILER_SIZE;
-		flen = (uint32_t)tr[0] | (uint32_t)tr[1] << 8 | (uint32_t)tr[2] << 16 | (uint32_t)tr[3] << 24;
+		flen = (uint32_t)tr[0] | (uint32_t)tr[1] << 8 | (uint32_t)tr[2] << 16 |
+		       (uint32_t)tr[3] << 24;
 		CHECK_EQ_U64(tr[-(int)flen], BLOCK_VERSION); /* the footer's first field */
 		tr[-(int)flen] = BLOCK_VERSION + 1;
 		crc = (uint32_t)crc32(0, tr - flen, flen);
 		for (int k = 0; k < 4; k++)
 			tr[4 + k] = (uint8_t)(crc >> (8 * k));
-		CHECK(block_parse_footer(v2.data, v2.len, v2.len, &bi, &need, err, sizeof(err)) == -EBADMSG);
+		CHECK(block_parse_footer(v2.data, v2.len, v2.len, &bi, &need, err, sizeof(err)) ==
+		      -EBADMSG);
 		CHECK(strstr(err, "version 2") != NULL);
 		buf_free(&v2);
 	}
 	/* truncation */
-	CHECK(block_parse_footer(blk.data, blk.len - 1, blk.len - 1, &bi, &need, err, sizeof(err)) == -EBADMSG);
+	CHECK(block_parse_footer(blk.data, blk.len - 1, blk.len - 1, &bi, &need, err,
+				 sizeof(err)) == -EBADMSG);
 	blk.data[blk.len - 30] ^= 1;
-	CHECK(block_parse_footer(blk.data, blk.len, blk.len, &bi, &need, err, sizeof(err)) == -EBADMSG);
+	CHECK(block_parse_footer(blk.data, blk.len, blk.len, &bi, &need, err, sizeof(err)) ==
+	      -EBADMSG);
 	CHECK(strstr(err, "checksum") != NULL);
 	e = 0;
 	(void)e;
 
 	/* keys */
-	CHECK(block_key("team-a", 1700000000123456789ULL, 1700000001000000001ULL, 2, key, sizeof(key)) == 0);
+	CHECK(block_key("team-a", 1700000000123456789ULL, 1700000001000000001ULL, 2, key,
+			sizeof(key)) == 0);
 	CHECK(block_key_parse(key, tenant, sizeof(tenant), &lo, &hi, &level, id));
 	CHECK_STR(tenant, "team-a");
 	CHECK_EQ_U64(lo, 1700000000123ULL);
 	CHECK_EQ_U64(hi, 1700000001001ULL);
 	CHECK_EQ_U64(level, 2);
-	CHECK(!block_key_parse("team-a/blocks/x.block", tenant, sizeof(tenant), &lo, &hi, &level, id));
-	CHECK(!block_key_parse("../blocks/0000000000001-0000000000002-L0-0123456789abcdef.block", tenant,
-			       sizeof(tenant), &lo, &hi, &level, id));
-	CHECK(tenant_valid("anonymous") && !tenant_valid("..") && !tenant_valid("a/b") && !tenant_valid(""));
+	CHECK(!block_key_parse("team-a/blocks/x.block", tenant, sizeof(tenant), &lo, &hi, &level,
+			       id));
+	CHECK(!block_key_parse("../blocks/0000000000001-0000000000002-L0-0123456789abcdef.block",
+			       tenant, sizeof(tenant), &lo, &hi, &level, id));
+	CHECK(tenant_valid("anonymous") && !tenant_valid("..") && !tenant_valid("a/b") &&
+	      !tenant_valid(""));
 	buf_free(&blk);
 	for (int i = 0; i < 3; i++)
 		svcdata__free(svcs[i]);
@@ -359,9 +382,21 @@ struct otlp_builder {
 
 static void build_request(struct otlp_builder *b, const char *service)
 {
-	static const char *const strs[] = { "", "main", "work", "app.c", "/usr/bin/app", "samples", "count",
-					    "cpu", "nanoseconds", "profile.frame.type", "native", "thread.name",
-					    "process.executable.build_id.gnu", "deadbeef", "inl" };
+	static const char *const strs[] = {"",
+					   "main",
+					   "work",
+					   "app.c",
+					   "/usr/bin/app",
+					   "samples",
+					   "count",
+					   "cpu",
+					   "nanoseconds",
+					   "profile.frame.type",
+					   "native",
+					   "thread.name",
+					   "process.executable.build_id.gnu",
+					   "deadbeef",
+					   "inl"};
 
 	memset(b, 0, sizeof(*b));
 	b->req = (Request)Request_INIT;
@@ -547,7 +582,7 @@ static void test_ingest(void)
 	struct otlp_builder b;
 	struct ingest_request *r = NULL;
 	struct ingest_counts c;
-	struct buf body = { 0 }, gz = { 0 }, out = { 0 };
+	struct buf body = {0}, gz = {0}, out = {0};
 	const char *const *names;
 	struct svcdata *sd;
 	char msg[INGEST_MSG_SIZE];
@@ -582,11 +617,13 @@ static void test_ingest(void)
 	}
 	/* the unsymbolized frame keeps its mapping and address */
 	{
-		const struct sd_location *l = &sd->locations.v[sd->nodes.v[sd->rows.v[2].stack].location];
+		const struct sd_location *l =
+			&sd->locations.v[sd->nodes.v[sd->rows.v[2].stack].location];
 
 		CHECK_EQ_U64(l->address, 0x1300);
 		CHECK_EQ_U64(l->nlines, 0);
-		CHECK_STR(strtab_get(&sd->strings, sd->mappings.v[l->mapping].filename), "/usr/bin/app");
+		CHECK_STR(strtab_get(&sd->strings, sd->mappings.v[l->mapping].filename),
+			  "/usr/bin/app");
 	}
 	CHECK_STR(svcdata__label(sd, sd->rows.v[0].series, "thread.name"), "main-thread");
 	CHECK_STR(svcdata__label(sd, sd->rows.v[0].series, "process.pid"), "4242");
@@ -617,18 +654,21 @@ static void test_ingest(void)
 
 	/* bad input: clear messages */
 	r = NULL;
-	CHECK(ingest_decode((const uint8_t *)"\xff\xff\xff", 3, NULL, &r, msg, sizeof(msg)) == -EBADMSG);
+	CHECK(ingest_decode((const uint8_t *)"\xff\xff\xff", 3, NULL, &r, msg, sizeof(msg)) ==
+	      -EBADMSG);
 	CHECK(strstr(msg, "not a valid ExportProfilesServiceRequest") != NULL);
 	build_request(&b, "x");
 	b.stack1_locs[0] = 9;
 	pack(&b, &body);
 	CHECK(decode(&body, msg, sizeof(msg), &r) == -EBADMSG);
-	CHECK_STR(msg, "stack_table[1].location_indices[0] = 9 out of range (location_table has 4 entries)");
+	CHECK_STR(msg, "stack_table[1].location_indices[0] = 9 out of range (location_table has 4 "
+		       "entries)");
 	build_request(&b, "x");
 	b.sample1.stack_index = 3;
 	pack(&b, &body);
 	CHECK(decode(&body, msg, sizeof(msg), &r) == -EBADMSG);
-	CHECK(strstr(msg, "resource_profiles[0].scope_profiles[0].profiles[0].samples[1].stack_index 3 out of range") != NULL);
+	CHECK(strstr(msg, "resource_profiles[0].scope_profiles[0].profiles[0].samples[1].stack_"
+			  "index 3 out of range") != NULL);
 	build_request(&b, "x");
 	b.sample0.n_timestamps_unix_nano = 1;
 	pack(&b, &body);
@@ -638,7 +678,8 @@ static void test_ingest(void)
 	b.attr1.key_strindex = 100;
 	pack(&b, &body);
 	CHECK(decode(&body, msg, sizeof(msg), &r) == -EBADMSG);
-	CHECK(strstr(msg, "attribute_table[1].a->key_strindex") != NULL || strstr(msg, "key_strindex") != NULL);
+	CHECK(strstr(msg, "attribute_table[1].a->key_strindex") != NULL ||
+	      strstr(msg, "key_strindex") != NULL);
 	build_request(&b, "x");
 	b.lines[0].function_index = -1;
 	pack(&b, &body);
@@ -648,7 +689,7 @@ static void test_ingest(void)
 	build_request(&b, "x");
 	pack(&b, &body);
 	{
-		struct ingest_limits lim = { .max_body = 10 };
+		struct ingest_limits lim = {.max_body = 10};
 
 		CHECK(ingest_decode(body.data, body.len, &lim, &r, msg, sizeof(msg)) == -EFBIG);
 		lim.max_body = 0;

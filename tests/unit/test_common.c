@@ -26,8 +26,8 @@ static bool int_eq(const void *ctx, uint32_t idx, const void *key)
 
 static void test_itab(void)
 {
-	struct itab t = { 0 };
-	struct ints vals = { calloc(10000, sizeof(uint64_t)), 0 };
+	struct itab t = {0};
+	struct ints vals = {calloc(10000, sizeof(uint64_t)), 0};
 
 	for (uint64_t i = 0; i < 10000; i++) {
 		uint64_t key = i * 977;
@@ -51,7 +51,7 @@ static void test_itab(void)
 
 static void test_hmap(void)
 {
-	struct hmap m = { 0 };
+	struct hmap m = {0};
 	static int values[5000];
 	size_t pos = 0, seen = 0;
 	uint64_t k;
@@ -76,7 +76,7 @@ static void test_hmap(void)
 
 static void test_strtab(void)
 {
-	struct strtab t = { 0 };
+	struct strtab t = {0};
 	char name[32];
 
 	CHECK_EQ_U64(strtab_intern(&t, "", 0), 0);
@@ -100,8 +100,8 @@ static void test_strtab(void)
 
 static void test_varint(void)
 {
-	static const int64_t vals[] = { 0, 1, -1, 63, -64, 64, 300, -300, INT64_MAX, INT64_MIN };
-	struct buf b = { 0 };
+	static const int64_t vals[] = {0, 1, -1, 63, -64, 64, 300, -300, INT64_MAX, INT64_MIN};
+	struct buf b = {0};
 	struct cursor c;
 
 	for (size_t i = 0; i < ARRAY_SIZE(vals); i++) {
@@ -124,8 +124,8 @@ static void test_varint(void)
 	CHECK(c.err); /* past the end */
 	/* an unterminated varint is an error, not a read past the end */
 	{
-		uint8_t bad[3] = { 0x80, 0x80, 0x80 };
-		struct cursor d = { bad, bad + 3, false };
+		uint8_t bad[3] = {0x80, 0x80, 0x80};
+		struct cursor d = {bad, bad + 3, false};
 
 		cursor_uvarint(&d);
 		CHECK(d.err);
@@ -135,7 +135,7 @@ static void test_varint(void)
 
 static void test_buf(void)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	size_t len;
 	uint8_t *d;
 
@@ -236,9 +236,9 @@ static void bg_free(void *ctx, void *value)
 
 static void test_bgcache(void)
 {
-	struct bg_ctx ctx = { 0 };
-	struct bgcache_opts o = { .max_bytes = 250, .build = bg_build, .free_value = bg_free,
-				  .ctx = &ctx };
+	struct bg_ctx ctx = {0};
+	struct bgcache_opts o = {
+		.max_bytes = 250, .build = bg_build, .free_value = bg_free, .ctx = &ctx};
 	struct bgcache *c = bgcache__new(&o);
 	struct bgcache_entry *a, *b, *lazy, *bad, *gone;
 	struct bgcache_stats st;
@@ -280,11 +280,12 @@ static void test_bgcache(void)
 	CHECK(ctx.frees == ctx.builds - 1); /* the failed build made nothing */
 }
 
-
 static void test_json(void)
 {
-	static const char doc[] = " {\"a\": [1, -2.5e3, true, null, {\"x\": \"y\"}], \"s\": \"q\\\"\\\\\\/\\n\\u00e9\\ud83d\\ude00\","
-				  " \"n\": 9223372036854775807, \"m\": -9223372036854775808, \"big\": 9223372036854775808,"
+	static const char doc[] = " {\"a\": [1, -2.5e3, true, null, {\"x\": \"y\"}], \"s\": "
+				  "\"q\\\"\\\\\\/\\n\\u00e9\\ud83d\\ude00\","
+				  " \"n\": 9223372036854775807, \"m\": -9223372036854775808, "
+				  "\"big\": 9223372036854775808,"
 				  " \"f\": 1.5, \"b\": false, \"t\": 7 } ";
 	struct json_reader r;
 	char key[8], str[64];
@@ -335,9 +336,30 @@ static void test_json(void)
 	/* malformed documents are refused, whatever the walk */
 	{
 		static const char *const bad[] = {
-			"", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "[1 2]", "{\"a\":01}", "\"\x01\"", "tru",
-			"[1]]", "{\"a\":\"\\x\"}", "\"\\u12\"", "-", "1.", "1e", "[\"a\"", "{1:2}", "[1}",
-			"nul", "{} x", "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
+			"",
+			"{",
+			"[1,]",
+			"{\"a\":1,}",
+			"{\"a\" 1}",
+			"[1 2]",
+			"{\"a\":01}",
+			"\"\x01\"",
+			"tru",
+			"[1]]",
+			"{\"a\":\"\\x\"}",
+			"\"\\u12\"",
+			"-",
+			"1.",
+			"1e",
+			"[\"a\"",
+			"{1:2}",
+			"[1}",
+			"nul",
+			"{} x",
+			"\"\xff\"",
+			"\"\xc0\xaf\"",
+			"\"\xed\xa0\x80\"",
+			"\"\xf4\x90\x80\x80\"",
 			"\"\xe2\x82\"",
 		};
 

@@ -11,9 +11,9 @@
 /* A location named fn (one line, one function). */
 static uint32_t loc(struct svcdata *sd, const char *fn)
 {
-	struct sd_function f = { .name = svcdata__string(sd, fn, strlen(fn)) };
-	struct sd_line ln = { .function = svcdata__function(sd, &f) };
-	struct sd_location l = { .address = 0x1000 + strlen(fn), .nlines = 1 };
+	struct sd_function f = {.name = svcdata__string(sd, fn, strlen(fn))};
+	struct sd_line ln = {.function = svcdata__function(sd, &f)};
+	struct sd_location l = {.address = 0x1000 + strlen(fn), .nlines = 1};
 
 	return svcdata__location(sd, &l, &ln);
 }
@@ -30,13 +30,16 @@ static uint32_t stack(struct svcdata *sd, const char *const *frames, size_t n)
 
 static uint32_t series(struct svcdata *sd, const char *proc, const char *pod)
 {
-	struct sd_type t = { svcdata__string(sd, "samples", 7), svcdata__string(sd, "count", 5),
-			     svcdata__string(sd, "cpu", 3), svcdata__string(sd, "nanoseconds", 11), 10000000 };
+	struct sd_type t = {svcdata__string(sd, "samples", 7), svcdata__string(sd, "count", 5),
+			    svcdata__string(sd, "cpu", 3), svcdata__string(sd, "nanoseconds", 11),
+			    10000000};
 	struct sd_label l[3] = {
-		{ svcdata__string(sd, "process.executable.name", 23), svcdata__string(sd, proc, strlen(proc)) },
-		{ svcdata__string(sd, "k8s.pod.name", 12), svcdata__string(sd, pod, strlen(pod)) },
+		{svcdata__string(sd, "process.executable.name", 23),
+		 svcdata__string(sd, proc, strlen(proc))},
+		{svcdata__string(sd, "k8s.pod.name", 12), svcdata__string(sd, pod, strlen(pod))},
 		/* a pod label's key: '.', '/' and '-' are all '_' in selectors */
-		{ svcdata__string(sd, "k8s.pod.label.app.kubernetes.io/part-of", 39), svcdata__string(sd, "shop", 4) },
+		{svcdata__string(sd, "k8s.pod.label.app.kubernetes.io/part-of", 39),
+		 svcdata__string(sd, "shop", 4)},
 	};
 
 	return svcdata__series(sd, svcdata__type(sd, &t), l, 3);
@@ -51,9 +54,9 @@ static uint32_t series(struct svcdata *sd, const char *proc, const char *pod)
  */
 static void build(struct selection *sel)
 {
-	static const char *const s1[] = { "main", "a", "b" }, *const s2[] = { "main", "a" },
-				 *const s3[] = { "main", "c" }, *const s4[] = { "main", "a", "a", "b" },
-				 *const s5[] = { "main", "q" };
+	static const char *const s1[] = {"main", "a", "b"}, *const s2[] = {"main", "a"},
+				 *const s3[] = {"main", "c"}, *const s4[] = {"main", "a", "a", "b"},
+				 *const s5[] = {"main", "q"};
 	struct svcdata *api = svcdata__new("api"), *db = svcdata__new("db");
 	uint32_t sa = series(api, "api", "p1"), sd = series(db, "db", "p2");
 
@@ -77,8 +80,9 @@ static void test_selectors(void)
 	selector_free(&s);
 	CHECK(selector_parse("", &s, err, sizeof(err)) == 0);
 	selector_free(&s);
-	CHECK(selector_parse(" { service_name = \"api\" , k8s_pod_name=~'p[0-9]+', x!=\"a\\\"b\", y !~ \"\" } ", &s, err,
-			     sizeof(err)) == 0);
+	CHECK(selector_parse(" { service_name = \"api\" , k8s_pod_name=~'p[0-9]+', x!=\"a\\\"b\", "
+			     "y !~ \"\" } ",
+			     &s, err, sizeof(err)) == 0);
 	CHECK_EQ_U64(s.m.len, 4);
 	CHECK_STR(s.m.v[0].name, "service_name");
 	CHECK(s.m.v[1].op == MATCH_RE);
@@ -122,7 +126,8 @@ static long long node_total(const char *tsv, const char *path, int col)
 		long long t, sf;
 		const char *nl = strchr(p, '\n');
 
-		if (sscanf(p, "%u\t%63[^\t]\t%lld\t%lld", &depth, name, &t, &sf) == 4 && depth < 16) {
+		if (sscanf(p, "%u\t%63[^\t]\t%lld\t%lld", &depth, name, &t, &sf) == 4 &&
+		    depth < 16) {
 			char full[512] = "";
 
 			strcpy(names[depth], name);
@@ -144,8 +149,8 @@ static long long node_total(const char *tsv, const char *path, int col)
 static void test_flamegraph(void)
 {
 	struct selection sel;
-	struct fgraph g = { 0 };
-	struct buf out = { 0 };
+	struct fgraph g = {0};
+	struct buf out = {0};
 	const char *t;
 
 	build(&sel);
@@ -184,8 +189,8 @@ static void test_flamegraph(void)
 
 	/* diff: the right side is db only */
 	{
-		struct selection right = { 0 };
-		struct fgraph d = { 0 };
+		struct selection right = {0};
+		struct fgraph d = {0};
 
 		CHECK(VEC_PUSH(&right.svc, sel.svc.v[1]) == 0);
 		CHECK(fgraph_add_selection(&d, &sel, 0) == 0);
@@ -204,19 +209,23 @@ static void test_flamegraph(void)
 static void test_series_labels(void)
 {
 	struct selection sel;
-	struct buf out = { 0 };
+	struct buf out = {0};
 
 	build(&sel);
 	/* 1 s steps from T0: api 100 (T0, T0+0.5, T0+0.9), 0, 20; db 0, 40, 0 */
-	CHECK(engine_series(&sel, "process_executable_name", T0, T0 + 2000000000ULL, NSEC_PER_SEC, 1000, true, &out) == 0);
-	CHECK_STR(buf_cstr(&out), "api\t1700000000000\t100\napi\t1700000001000\t0\napi\t1700000002000\t20\n"
-				  "db\t1700000000000\t0\ndb\t1700000001000\t40\ndb\t1700000002000\t0\n");
+	CHECK(engine_series(&sel, "process_executable_name", T0, T0 + 2000000000ULL, NSEC_PER_SEC,
+			    1000, true, &out) == 0);
+	CHECK_STR(buf_cstr(&out),
+		  "api\t1700000000000\t100\napi\t1700000001000\t0\napi\t1700000002000\t20\n"
+		  "db\t1700000000000\t0\ndb\t1700000001000\t40\ndb\t1700000002000\t0\n");
 	buf_reset(&out);
-	CHECK(engine_series(&sel, NULL, T0, T0 + 2000000000ULL, NSEC_PER_SEC, 1000, false, &out) == 0);
+	CHECK(engine_series(&sel, NULL, T0, T0 + 2000000000ULL, NSEC_PER_SEC, 1000, false, &out) ==
+	      0);
 	CHECK(strstr(buf_cstr(&out), "\"values\":[100,40,20]") != NULL);
 	/* groups x steps is bounded: 2 groups x 3 steps is over 5 */
 	buf_reset(&out);
-	CHECK(engine_series(&sel, "process_executable_name", T0, T0 + 2000000000ULL, NSEC_PER_SEC, 5, false, &out) == -E2BIG);
+	CHECK(engine_series(&sel, "process_executable_name", T0, T0 + 2000000000ULL, NSEC_PER_SEC,
+			    5, false, &out) == -E2BIG);
 	buf_reset(&out);
 	CHECK(engine_label_names(&sel, false, &out) == 0);
 	CHECK_STR(buf_cstr(&out), "[\"k8s_pod_label_app_kubernetes_io_part_of\",\"k8s_pod_name\","
@@ -225,7 +234,8 @@ static void test_series_labels(void)
 	CHECK(engine_label_values(&sel, "k8s_pod_name", false, &out) == 0);
 	CHECK_STR(buf_cstr(&out), "[\"p1\",\"p2\"]");
 	buf_reset(&out);
-	CHECK(engine_label_values(&sel, "k8s_pod_label_app_kubernetes_io_part_of", false, &out) == 0);
+	CHECK(engine_label_values(&sel, "k8s_pod_label_app_kubernetes_io_part_of", false, &out) ==
+	      0);
 	CHECK_STR(buf_cstr(&out), "[\"shop\"]");
 	buf_reset(&out);
 	CHECK(engine_types(&sel, true, &out) == 0);
@@ -233,7 +243,8 @@ static void test_series_labels(void)
 	/* heatmap: 4 (series, step) cells with 100, 20, 40 -> buckets of 25 */
 	buf_reset(&out);
 	CHECK(engine_heatmap(&sel, T0, T0 + 2000000000ULL, NSEC_PER_SEC, 4, &out) == 0);
-	CHECK(strstr(buf_cstr(&out), "\"max\":100,\"counts\":[[0,0,0,1],[0,1,0,0],[1,0,0,0]]") != NULL);
+	CHECK(strstr(buf_cstr(&out), "\"max\":100,\"counts\":[[0,0,0,1],[0,1,0,0],[1,0,0,0]]") !=
+	      NULL);
 	selection_free(&sel);
 	buf_free(&out);
 }

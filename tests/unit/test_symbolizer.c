@@ -59,7 +59,7 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
 
 static void test_elf_info_self(void)
 {
-	struct self_info si = { 0 };
+	struct self_info si = {0};
 	struct elf_info info;
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	uint64_t vaddr;
@@ -82,7 +82,7 @@ static void test_elf_info_self(void)
 
 static void test_symtab_self(void)
 {
-	struct self_info si = { 0 };
+	struct self_info si = {0};
 	struct elf_symtab tab;
 	const struct elf_sym *s;
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -115,7 +115,8 @@ static void test_symtab_libc_dynsym(void)
 	fd = open(dli.dli_fname, O_RDONLY | O_CLOEXEC);
 	CHECK(fd >= 0);
 	CHECK(elf_symtab__load(fd, &tab) == 0);
-	s = elf_symtab__find(&tab, (uint64_t)(uintptr_t)&getppid - (uint64_t)(uintptr_t)dli.dli_fbase);
+	s = elf_symtab__find(&tab,
+			     (uint64_t)(uintptr_t)&getppid - (uint64_t)(uintptr_t)dli.dli_fbase);
 	CHECK(s != NULL);
 	if (s)
 		CHECK_STR(elf_symtab__name(&tab, s), "getppid");
@@ -237,9 +238,9 @@ static void test_kallsyms_real(void)
 
 static void test_symbolizer_cache(void)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .cache_bytes = 1 };
+	struct symbolizer_opts o = {.sz = sizeof(o), .cache_bytes = 1};
 	struct symbolizer *s = symbolizer__new(&o);
-	struct self_info si = { 0 };
+	struct self_info si = {0};
 	struct sym_result *r = malloc(sizeof(*r));
 	struct symbolizer_stats st;
 	struct sym_module *m, *m2, *libc;

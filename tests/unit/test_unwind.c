@@ -48,7 +48,7 @@ static int saved_rule(Dwarf_Frame *frame, int reg, int64_t *off)
 
 static struct expect libdw_rule(Dwarf_CFI *cfi, uint64_t addr)
 {
-	struct expect e = { 0 };
+	struct expect e = {0};
 	Dwarf_Frame *frame;
 	Dwarf_Op *ops;
 	size_t nops;
@@ -125,16 +125,19 @@ static void compare_file(const char *path)
 				if (e.rbp == 3)
 					ok &= r->rbp_kind == SAVED_SAME;
 				else if (e.rbp == 1)
-					ok &= r->rbp_kind == SAVED_AT_CFA && r->rbp_off == e.rbp_off;
+					ok &= r->rbp_kind == SAVED_AT_CFA &&
+					      r->rbp_off == e.rbp_off;
 			}
 			if (!ok && bad++ < 5)
 				fprintf(stderr,
-					"%s: mismatch at %#lx: libdw covered=%d cfa=%d:%d%+ld ra=%d%+ld "
+					"%s: mismatch at %#lx: libdw covered=%d cfa=%d:%d%+ld "
+					"ra=%d%+ld "
 					"rbp=%d%+ld; ours %s cfa=%d:%d%+d ra=%d%+d rbp=%d%+d\n",
 					path, (unsigned long)a, e.covered, e.cfa_simple, e.cfa_reg,
-					(long)e.cfa_off, e.ra, (long)e.ra_off, e.rbp, (long)e.rbp_off,
-					r ? "rule" : "none", r ? r->cfa_kind : -1, r ? r->cfa_reg : -1,
-					r ? r->cfa_off : 0, r ? r->ra_kind : -1, r ? r->ra_off : 0,
+					(long)e.cfa_off, e.ra, (long)e.ra_off, e.rbp,
+					(long)e.rbp_off, r ? "rule" : "none", r ? r->cfa_kind : -1,
+					r ? r->cfa_reg : -1, r ? r->cfa_off : 0,
+					r ? r->ra_kind : -1, r ? r->ra_off : 0,
 					r ? r->rbp_kind : -1, r ? r->rbp_off : 0);
 		}
 	}
@@ -184,7 +187,7 @@ static int count_rows(void *ctx, uint64_t start, uint64_t end, const struct cfi_
 static void test_hostile_cfi(void)
 {
 	uint8_t buf[4096];
-	struct cfi_section sec = { .data = buf, .is_eh_frame = true, .addr = 0x1000 };
+	struct cfi_section sec = {.data = buf, .is_eh_frame = true, .addr = 0x1000};
 	uint64_t rows = 0;
 
 	srand(42);

@@ -11,7 +11,6 @@
 
 #include "workload.h"
 
-
 __attribute__((noinline)) static void use_library(const char *path)
 {
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);

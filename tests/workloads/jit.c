@@ -13,7 +13,7 @@
 #include "workload.h"
 
 /* mov rcx, rdi; 1: dec rcx; jnz 1b; ret  -- spins rdi times */
-static const uint8_t code[] = { 0x48, 0x89, 0xf9, 0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc3 };
+static const uint8_t code[] = {0x48, 0x89, 0xf9, 0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc3};
 
 __attribute__((noinline)) static void call_jit(void (*fn)(uint64_t))
 {
@@ -24,8 +24,8 @@ __attribute__((noinline)) static void call_jit(void (*fn)(uint64_t))
 int main(int argc, char **argv)
 {
 	double end = wl_now() + (argc > 1 ? atof(argv[1]) : 5);
-	void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
+	void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (mem == MAP_FAILED)
 		return 1;

@@ -39,7 +39,8 @@ static int find_stub(struct dl_phdr_info *info, size_t size, void *data)
 		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
 			continue;
 		/* ld.so has already added the load bias to these addresses */
-		for (const ElfW(Dyn) *d = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+		for (const ElfW(Dyn) *d =
+			     (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
 		     d->d_tag != DT_NULL; d++) {
 			if (d->d_tag == DT_JMPREL)
 				rel = (const ElfW(Rela) *)d->d_un.d_ptr;
@@ -56,7 +57,7 @@ static int find_stub(struct dl_phdr_info *info, size_t size, void *data)
 			stub = *(const char *const *)(info->dlpi_addr + rel[i].r_offset) - 6;
 	if (stub && !((unsigned char)stub[0] == 0xff && stub[1] == 0x25)) /* jmp *rel32(%rip) */
 		stub = NULL; /* not the classic PLT (bound now, or IBT's): direct calls only */
-	return 1; /* the first object is the main program */
+	return 1;	     /* the first object is the main program */
 }
 
 typedef uint64_t (*nop_fn)(uint64_t);

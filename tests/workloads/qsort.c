@@ -37,8 +37,8 @@ __attribute__((noinline)) static int cmp_b(const void *x, const void *y)
 	return *(const int *)x - *(const int *)y;
 }
 
-
-__attribute__((noinline)) static void sort_with(int *v, const int *src, int (*cmp)(const void *, const void *))
+__attribute__((noinline)) static void sort_with(int *v, const int *src,
+						int (*cmp)(const void *, const void *))
 {
 	memcpy(v, src, N * sizeof(int));
 	qsort(v, N, sizeof(int), cmp);

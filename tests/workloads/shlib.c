@@ -9,7 +9,6 @@
 void lib_hot_a(uint64_t n);
 void lib_hot_b(uint64_t n);
 
-
 int main(int argc, char **argv)
 {
 	double end = wl_now() + (argc > 1 ? atof(argv[1]) : 5);

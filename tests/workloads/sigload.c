@@ -48,7 +48,7 @@ __attribute__((noinline)) static void main_loop(double seconds)
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
-	struct itimerval it = { { 0, 40000 }, { 0, 40000 } };
+	struct itimerval it = {{0, 40000}, {0, 40000}};
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_tick;

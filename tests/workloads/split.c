@@ -45,7 +45,6 @@ __attribute__((noinline)) void hot_b(uint64_t n)
 	sink += 2;
 }
 
-
 __attribute__((noinline)) static void work(double seconds, uint64_t a, uint64_t b)
 {
 	double end = wl_now() + seconds;
