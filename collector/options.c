@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,8 @@ static const char usage[] =
 	"      --threads N            HTTP threads (default: the CPUs)\n"
 	"      --max-connections N    connections at once, over all clients (default 1024)\n"
 	"      --max-connections-per-client N  connections at once from one address (default "
-	"128;\n"
-	"                             0: no limit)\n"
+	"128,\n"
+	"                             or a quarter of --max-connections if less; 0: no limit)\n"
 	"      --header-timeout D     a request head must arrive whole within D of the connection\n"
 	"                             opening or else the connection is cut (default 10s; 0: "
 	"never)\n"
@@ -149,7 +150,7 @@ void collector_opts__init(struct collector_opts *o)
 	o->query_max_range_ns = 31 * 86400 * NSEC_PER_SEC;
 	o->query_cache_bytes = 256u << 20;
 	o->log_level = LOG_INFO;
-	o->max_connections_per_client = 128;
+	o->max_connections_per_client = UINT_MAX; /* a default that depends on --max-connections */
 	o->header_timeout_ns = 10 * NSEC_PER_SEC;
 	o->body_timeout_ns = 60 * NSEC_PER_SEC;
 }
@@ -230,15 +231,19 @@ static int parse_conn_arg(struct collector_opts *o, int c, const char *where)
 	}
 }
 
-/* What no single option can say on its own. 0 or -EINVAL after a line saying why. */
-static int check_conn_opts(const struct collector_opts *o)
+/* What no single option can say on its own, and defaults that depend on others. 0 or -EINVAL. */
+static int check_conn_opts(struct collector_opts *o)
 {
 	if (!o->tls_cert_file != !o->tls_key_file) {
 		fprintf(stderr,
 			"sonde-collector: --tls-cert-file and --tls-key-file go together\n");
 		return -EINVAL;
 	}
-	if (o->max_connections_per_client > o->max_connections) {
+	if (o->max_connections_per_client == UINT_MAX) {
+		/* not given: 128, or a quarter of the total if less, so one address never has all
+		 */
+		o->max_connections_per_client = MIN(128u, MAX(1u, o->max_connections / 4));
+	} else if (o->max_connections_per_client > o->max_connections) {
 		fprintf(stderr,
 			"sonde-collector: --max-connections-per-client (%u) is over "
 			"--max-connections (%u)\n",
