@@ -185,13 +185,13 @@ tests: all $(UNIT_BINS) $(WORKLOADS) $(BENCH_BINS) $(FUZZ_TARGETS)
             $(UNIT_BINS:$(BUILD)/tests/unit/%=$(BUILD)/obj/tests/unit/%.o) \
             $(BENCH_BINS:$(BUILD)/bench/%=$(BUILD)/obj/bench/%.o)
 
-# The long fuzz run: every target for FUZZ_RUNS executions (FUZZ_ONLY=NAME: one target;
+# The long fuzz run: every target for FUZZ_RUNS executions (FUZZ_ONLY="NAME...": only those;
 # FUZZ_MAX_SECONDS: a cap on each target's time) from the seed corpora of the smoke run; prints
 # each target's executions and executions per second. Artifacts in $(BUILD)/fuzz-long/.
 FUZZ_RUNS ?= 10000000
 fuzz-long: $(FUZZ_TARGETS) $(BINS) $(WORKLOADS)
 	rm -rf $(BUILD)/fuzz-long/*/crash-* $(BUILD)/fuzz-long/*/leak-* $(BUILD)/fuzz-long/*/timeout-*
-	BUILD=$(BUILD) ARTIFACTS=$(BUILD)/fuzz-long FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_ONLY=$(FUZZ_ONLY) \
+	BUILD=$(BUILD) ARTIFACTS=$(BUILD)/fuzz-long FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_ONLY="$(FUZZ_ONLY)" \
 		FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) tests/fuzz/test_fuzz.sh
 
 test: deps

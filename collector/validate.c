@@ -56,10 +56,11 @@ static int check_any(const AnyValue *v, const struct tables *t, char *msg, size_
 		     const char *where)
 {
 	if (v && v->value_case == ANY_STRINDEX && BAD_INDEX(v->string_value_strindex, t->strings))
-		return validate_fail(msg, size, -EBADMSG,
-			    "%s.value.string_value_strindex %d out of range (string_table has %zu "
-			    "entries)",
-			    where, v->string_value_strindex, t->strings);
+		return validate_fail(
+			msg, size, -EBADMSG,
+			"%s.value.string_value_strindex %d out of range (string_table has %zu "
+			"entries)",
+			where, v->string_value_strindex, t->strings);
 	if (v && v->value_case == ANY_STRING && v->string_value &&
 	    strlen(v->string_value) > (1u << 20))
 		return validate_fail(msg, size, -EBADMSG, "%s.value: a string over 1 MiB", where);
@@ -67,7 +68,7 @@ static int check_any(const AnyValue *v, const struct tables *t, char *msg, size_
 }
 
 int check_key_values(KeyValue **kv, size_t n, const struct tables *t, char *msg, size_t size,
-			    const char *where)
+		     const char *where)
 {
 	char w[256];
 
@@ -92,18 +93,18 @@ static int check_indices(const int32_t *v, size_t n, size_t limit, char *msg, si
 	for (size_t i = 0; i < n; i++)
 		if (BAD_INDEX(v[i], limit))
 			return validate_fail(msg, size, -EBADMSG,
-				    "%s[%zu] = %d out of range (%s has %zu entries)", what, i, v[i],
-				    table, limit);
+					     "%s[%zu] = %d out of range (%s has %zu entries)", what,
+					     i, v[i], table, limit);
 	return 0;
 }
 
-#define STR(field, what, i)                                                            \
-	do {                                                                           \
-		if (BAD_INDEX(field, t.strings))                                       \
+#define STR(field, what, i)                                                                     \
+	do {                                                                                    \
+		if (BAD_INDEX(field, t.strings))                                                \
 			return validate_fail(msg, size, -EBADMSG,                               \
-				    "%s[%zu]." #field                                  \
-				    " %d out of range (string_table has %zu entries)", \
-				    what, (size_t)(i), (int)(field), t.strings);       \
+					     "%s[%zu]." #field                                  \
+					     " %d out of range (string_table has %zu entries)", \
+					     what, (size_t)(i), (int)(field), t.strings);       \
 	} while (0)
 
 int validate_dictionary(const Dictionary *d, char *msg, size_t size)
@@ -115,7 +116,8 @@ int validate_dictionary(const Dictionary *d, char *msg, size_t size)
 		return 0;
 	for (size_t i = 0; i < d->n_string_table; i++) {
 		if (d->string_table[i] && strlen(d->string_table[i]) > (1u << 20))
-			return validate_fail(msg, size, -EBADMSG, "string_table[%zu] is over 1 MiB", i);
+			return validate_fail(msg, size, -EBADMSG, "string_table[%zu] is over 1 MiB",
+					     i);
 	}
 	for (size_t i = 0; i < d->n_mapping_table; i++) {
 		const Mapping *m = d->mapping_table[i];
@@ -144,19 +146,20 @@ int validate_dictionary(const Dictionary *d, char *msg, size_t size)
 			continue;
 		if (BAD_INDEX(l->mapping_index, t.mappings))
 			return validate_fail(msg, size, -EBADMSG,
-				    "location_table[%zu].mapping_index %d out of range "
-				    "(mapping_table has %zu entries)",
-				    i, l->mapping_index, t.mappings);
+					     "location_table[%zu].mapping_index %d out of range "
+					     "(mapping_table has %zu entries)",
+					     i, l->mapping_index, t.mappings);
 		if (l->n_lines > SVC_MAX_LINES)
 			return validate_fail(msg, size, -EBADMSG,
-				    "location_table[%zu] has %zu lines (at most %d)", i, l->n_lines,
-				    SVC_MAX_LINES);
+					     "location_table[%zu] has %zu lines (at most %d)", i,
+					     l->n_lines, SVC_MAX_LINES);
 		for (size_t k = 0; k < l->n_lines; k++)
 			if (l->lines[k] && BAD_INDEX(l->lines[k]->function_index, t.functions))
-				return validate_fail(msg, size, -EBADMSG,
-					    "location_table[%zu].lines[%zu].function_index %d out "
-					    "of range (function_table has %zu entries)",
-					    i, k, l->lines[k]->function_index, t.functions);
+				return validate_fail(
+					msg, size, -EBADMSG,
+					"location_table[%zu].lines[%zu].function_index %d out "
+					"of range (function_table has %zu entries)",
+					i, k, l->lines[k]->function_index, t.functions);
 		snprintf(what, sizeof(what), "location_table[%zu].attribute_indices", i);
 		if (check_indices(l->attribute_indices, l->n_attribute_indices, t.attributes, msg,
 				  size, what, "attribute_table"))
@@ -169,8 +172,8 @@ int validate_dictionary(const Dictionary *d, char *msg, size_t size)
 			continue;
 		if (s->n_location_indices > SVC_MAX_STACK_DEPTH)
 			return validate_fail(msg, size, -EBADMSG,
-				    "stack_table[%zu] has %zu frames (at most %d)", i,
-				    s->n_location_indices, SVC_MAX_STACK_DEPTH);
+					     "stack_table[%zu] has %zu frames (at most %d)", i,
+					     s->n_location_indices, SVC_MAX_STACK_DEPTH);
 		snprintf(what, sizeof(what), "stack_table[%zu].location_indices", i);
 		if (check_indices(s->location_indices, s->n_location_indices, t.locations, msg,
 				  size, what, "location_table"))
@@ -318,15 +321,17 @@ int validate_profile(const Profile *p, const Dictionary *d, const char *where, u
 		if (!s)
 			continue;
 		if (BAD_INDEX(s->stack_index, t.stacks))
-			return validate_fail(msg, size, -EBADMSG,
-				    "%s.samples[%zu].stack_index %d out of range (stack_table has "
-				    "%zu entries)",
-				    where, i, s->stack_index, t.stacks);
+			return validate_fail(
+				msg, size, -EBADMSG,
+				"%s.samples[%zu].stack_index %d out of range (stack_table has "
+				"%zu entries)",
+				where, i, s->stack_index, t.stacks);
 		if (BAD_INDEX(s->link_index, t.links))
-			return validate_fail(msg, size, -EBADMSG,
-				    "%s.samples[%zu].link_index %d out of range (link_table has "
-				    "%zu entries)",
-				    where, i, s->link_index, t.links);
+			return validate_fail(
+				msg, size, -EBADMSG,
+				"%s.samples[%zu].link_index %d out of range (link_table has "
+				"%zu entries)",
+				where, i, s->link_index, t.links);
 		snprintf(what, sizeof(what), "%s.samples[%zu].attribute_indices", where, i);
 		if (check_indices(s->attribute_indices, s->n_attribute_indices, t.attributes, msg,
 				  size, what, "attribute_table"))
@@ -339,7 +344,8 @@ int validate_profile(const Profile *p, const Dictionary *d, const char *where, u
 				where, i, s->n_values, s->n_timestamps_unix_nano);
 		if (!s->n_values && !s->n_timestamps_unix_nano)
 			return validate_fail(msg, size, -EBADMSG,
-				    "%s.samples[%zu]: neither values nor timestamps", where, i);
+					     "%s.samples[%zu]: neither values nor timestamps",
+					     where, i);
 		*rows += MAX(s->n_values, s->n_timestamps_unix_nano);
 	}
 	err = validate_time(p, where, now_ns, msg, size);

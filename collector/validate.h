@@ -28,10 +28,10 @@
 
 #include "../proto/otlp.h"
 
-#define VALIDATE_MIN_TIME_NS 946684800000000000ULL /* 2000-01-01T00:00:00Z */
-#define VALIDATE_MAX_AHEAD_NS (86400ULL * 1000000000) /* past the collector's clock: 1 day */
+#define VALIDATE_MIN_TIME_NS 946684800000000000ULL	 /* 2000-01-01T00:00:00Z */
+#define VALIDATE_MAX_AHEAD_NS (86400ULL * 1000000000)	 /* past the collector's clock: 1 day */
 #define VALIDATE_MAX_DURATION_NS (86400ULL * 1000000000) /* one profile: 1 day */
-#define VALIDATE_SLACK_NS (60ULL * 1000000000)		   /* clocks of agent and kernel: 1 min */
+#define VALIDATE_SLACK_NS (60ULL * 1000000000)		 /* clocks of agent and kernel: 1 min */
 #define VALIDATE_MAX_CPUS 4096
 
 /* Table sizes of a request's dictionary (all 0 without one). */

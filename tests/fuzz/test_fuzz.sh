@@ -5,8 +5,8 @@
 # $ARTIFACTS/<target>/ for reproduction (build/fuzz/fuzz_<target> FILE); once fixed, add them
 # to tests/fuzz/regressions/<target>-NAME so every run replays them.
 # The long run (make fuzz-long) sets FUZZ_RUNS (executions per target, instead of a time),
-# FUZZ_MAX_SECONDS (a cap on each target's time) and FUZZ_ONLY (one target), and each target's
-# executions and executions per second are printed.
+# FUZZ_MAX_SECONDS (a cap on each target's time) and FUZZ_ONLY (targets, space-separated), and
+# each target's executions and executions per second are printed.
 . "$(dirname "$0")/../lib.sh"
 secs=${FUZZ_SECONDS:-20}
 runs=${FUZZ_RUNS:-}
@@ -80,7 +80,7 @@ PY
 
 status=0
 for target in elf cfi gopclntab otlp block selector k8s; do
-	[ -n "$only" ] && [ "$only" != "$target" ] && continue
+	[ -n "$only" ] && [[ " $only " != *" $target "* ]] && continue
 	out=$ARTIFACTS/$target
 	mkdir -p "$out" "$corpus/$target"
 	# inputs that once found a bug are replayed every time
