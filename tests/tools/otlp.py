@@ -12,7 +12,7 @@ usage: otlp.py check FILE...          structure checks (zero entries, indices in
                                       (Python string escapes give raw bytes: service=\\xff),
                                       time, duration, period (ns), values and timestamps
                                       (comma-separated; N*V repeats V N times), type
-                                      (samples/count, or cpu/nanoseconds)
+                                      (samples/count, or cpu/nanoseconds), stack (0: empty)
 """
 import collections
 import json
@@ -254,7 +254,7 @@ def make(path, opts):
                   field(4, 2, field(1, 2, bytes(16)) + field(2, 2, bytes(8))) +
                   b"".join(field(5, 2, x) for x in strings) + field(6, 2, b"") +
                   field(7, 2, b"") + field(7, 2, packed(1, [1])))
-    sample = (field(1, 0, 1) + packed(4, listed(opts.get("values", "1"))) +
+    sample = (field(1, 0, int(opts.get("stack", "1"))) + packed(4, listed(opts.get("values", "1"))) +
               packed(5, listed(opts.get("timestamps", "")), fixed=True))
     profile = (field(1, 2, field(1, 0, 1) + field(2, 0, 2)) + field(2, 2, sample) +
                field(3, 1, int(opts.get("time", "0"))) + field(4, 0, int(opts.get("duration", "0"))) +
