@@ -476,3 +476,19 @@ int json_reader_finish(struct json_reader *r)
 	skip_ws(r);
 	return r->p == r->end ? 0 : fail(r, -EINVAL);
 }
+
+void json_string(struct buf *b, const char *s)
+{
+	buf_putc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			buf_printf(b, "\\u%04x", c);
+		else
+			buf_putc(b, c);
+	}
+	buf_putc(b, '"');
+}

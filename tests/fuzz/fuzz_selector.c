@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../collector/engine.h"
+#include "../../collector/selector.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,6 +6,7 @@
 
 #include "unit.h"
 #include "../../collector/engine.h"
+#include "../../collector/flamegraph.h"
 #include "../../common/util.h"
 
 /* A location named fn (one line, one function). */
