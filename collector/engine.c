@@ -135,8 +135,8 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 			if (!e && any) {
 				size_t before = dst->rows.len;
 
+				/* adds src's profiles (the block's count for the service) */
 				e = svcdata__merge(dst, src, keep_row, &k);
-				dst->profiles += si->profiles;
 				if (!e && q->collapse_ns &&
 				    dst->rows.len > 2 * dst->collapsed_rows + 4096)
 					dst->collapsed_rows =
@@ -197,8 +197,8 @@ int engine_select(struct objstore *s, const struct engine_query *q, enum engine_
 				(1u << SEC_COL_TIME) | (1u << SEC_COL_VALUE),
 		[NEED_STACKS] = SECS_ALL,
 	};
-	bool seen[SELECTOR_MAX_MATCHERS +
-		  1]; /* per matcher: its label exists; then: the type exists */
+	/* per matcher: its label exists; then: the type exists */
+	bool seen[SELECTOR_MAX_MATCHERS + 1];
 	int e = -ENOENT;
 
 	memset(ret, 0, sizeof(*ret));
@@ -249,7 +249,6 @@ struct svcdata *selection_merge(const struct selection *sel)
 			svcdata__free(sd);
 			return NULL;
 		}
-		sd->profiles += sel->svc.v[i]->profiles;
 	}
 	return sd;
 }

@@ -67,8 +67,7 @@ void objcache__free(struct objcache *c)
 	free(c);
 }
 
-bool objcache__get(struct objcache *c, const char *key, uint64_t off, uint64_t len,
-		   struct buf *out)
+bool objcache__get(struct objcache *c, const char *key, uint64_t off, uint64_t len, struct buf *out)
 {
 	uint64_t h = centry_hash(key, off, len);
 	struct centry *e;

@@ -312,4 +312,3 @@ void selector_put_name(struct buf *b, const char *key)
 	for (; *key; key++)
 		buf_putc(b, (uint8_t)key_char(*key));
 }
-
