@@ -77,6 +77,36 @@ static bool prefix_valid(const char *prefix)
 	return objstore_key_valid(tmp);
 }
 
+/*
+ * url for logs, with the user information of every URL in it (the store's, an endpoint's in its
+ * query) written "...": "s3://b/p?endpoint=http://...@host:9000". NULL on ENOMEM.
+ */
+static char *url_redacted(const char *url)
+{
+	struct buf b = {0};
+	const char *p = url, *scheme;
+	size_t n;
+
+	while ((scheme = strstr(p, "://"))) {
+		const char *auth = scheme + 3, *end = auth + strcspn(auth, "/?#&"), *at = NULL;
+
+		for (const char *q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		buf_append(&b, p, (size_t)(auth - p));
+		if (at)
+			buf_puts(&b, "...");
+		p = at ? at : auth;
+	}
+	buf_puts(&b, p);
+	buf_putc(&b, 0);
+	if (b.oom) {
+		buf_free(&b);
+		return NULL;
+	}
+	return (char *)buf_steal(&b, &n);
+}
+
 struct objstore *objstore__open(const char *url, char *err, size_t err_size)
 {
 	struct objstore *s;
@@ -99,10 +129,7 @@ struct objstore *objstore__open(const char *url, char *err, size_t err_size)
 		s = objstore_dir_open(url, err, err_size);
 	if (!s)
 		return NULL;
-	s->url = strdup(url);
-	/* never log credentials someone put in the URL */
-	if (s->url && strchr(s->url, '@'))
-		strcpy(strchr(s->url, '@'), "@...");
+	s->url = url_redacted(url);
 	pthread_mutex_init(&s->stats_lock, NULL);
 	return s;
 }

@@ -145,10 +145,8 @@ static inline int fixture_put_block(struct objstore *s, const char *tenant, stru
 				    size_t n, uint32_t level, const char *const *sources,
 				    size_t nsources, char *key)
 {
-	struct block_write_opts o = {.tenant = tenant,
-				     .level = level,
-				     .sources = sources,
-				     .nsources = nsources};
+	struct block_write_opts o = {
+		.tenant = tenant, .level = level, .sources = sources, .nsources = nsources};
 	struct buf blk = {0};
 	char k[OBJSTORE_MAX_KEY];
 	uint64_t lo = UINT64_MAX, hi = 0;
