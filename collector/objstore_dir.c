@@ -205,10 +205,19 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static bool is_dir(int dirfd, const struct dirent *de)
+{
+	struct stat st;
+
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_DIR;
+	return fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 /*
  * Walks dir (relative to the root; "" for the root), calling fn for files whose relative path
- * starts with prefix, in key order (names sorted; a directory's entries go under its name
- * followed by '/', which sorts as the byte it is).
+ * starts with prefix, in key order: names sorted, a directory's as its name followed by '/'
+ * (its keys' next byte), so "a-b" < "a/x" < "a0" as S3 lists them.
  */
 static int walk(struct file_store *f, const char *dir, const char *prefix, bool dirs,
 		objstore_list_fn fn, void *ctx)
@@ -238,7 +247,10 @@ static int walk(struct file_store *f, const char *dir, const char *prefix, bool 
 		if (!dir[0] &&
 		    (strcmp(de->d_name, TMP_DIR) == 0 || strcmp(de->d_name, LOCK_FILE) == 0))
 			continue;
-		name = strdup(de->d_name);
+		/* a directory sorts as its keys do: its name and '/' */
+		name = NULL;
+		if (asprintf(&name, "%s%s", de->d_name, is_dir(dirfd(d), de) ? "/" : "") < 0)
+			name = NULL;
 		if (!name || VEC_PUSH(&names, name)) {
 			free(name);
 			err = -ENOMEM;
@@ -253,8 +265,8 @@ static int walk(struct file_store *f, const char *dir, const char *prefix, bool 
 		size_t plen = strlen(prefix), n;
 		struct stat st;
 
-		n = (size_t)snprintf(path, sizeof(path), "%s%s%s", dir, dir[0] ? "/" : "",
-				     names.v[i]);
+		n = (size_t)snprintf(path, sizeof(path), "%s%s%.*s", dir, dir[0] ? "/" : "",
+				     (int)strcspn(names.v[i], "/"), names.v[i]);
 		if (n >= sizeof(path) || !objstore_key_valid(path))
 			continue; /* not ours */
 		/* skip what the prefix rules out: neither a prefix of it nor under it */
