@@ -68,9 +68,9 @@ static int count_keys(void *ctx, const char *key, uint64_t size)
 /* Keys and prefixes a backend must never see, and the size limits. */
 static void test_checks(void)
 {
-	static const char *const bad_keys[] = {"",	"/a",	  "a/",	   "a//b", "./a",   "a/./b",
-					       "../a", "a/../b", "a b",   "a\\b", "a?b",   "\xc3\xa9",
-					       "a:b",  "a%2fb",	 "a\nb"};
+	static const char *const bad_keys[] = {"",	"/a",	    "a/",     "a//b",  "./a",
+					       "a/./b", "../a",	    "a/../b", "a b",   "a\\b",
+					       "a?b",	"\xc3\xa9", "a:b",    "a%2fb", "a\nb"};
 	struct fixture_store f;
 	struct objstore_stats st;
 	struct buf b = {0};
@@ -131,7 +131,7 @@ static void test_counters(void)
 	CHECK(objstore__get(f.store, "t/b", 0, UINT64_MAX, &b) == 0);
 	CHECK_STR(buf_cstr(&b), "ellhi");
 	CHECK(objstore__get(f.store, "t/none", 0, 1, &b) == -ENOENT); /* not an error */
-	CHECK(objstore__get(f.store, "t/a", 4, 2, &b) == -ERANGE);     /* an error */
+	CHECK(objstore__get(f.store, "t/a", 4, 2, &b) == -ERANGE);    /* an error */
 	CHECK_EQ_U64(b.len, 5);
 	CHECK(objstore__list(f.store, "t/", count_keys, &n) == 0);
 	CHECK_EQ_U64(n, 2);

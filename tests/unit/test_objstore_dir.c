@@ -92,7 +92,6 @@ static void test_dir_basics(void)
 	}
 	buf_free(&b);
 	objstore__free(s);
-
 }
 
 /* The files under dir/sub, "name," each, sorted: what a crash or a put left on disk. */
