@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "engine.h"
-#include "../common/json.h"
 #include "reader.h"
+#include "../common/json.h"
 #include "../common/util.h"
 
 #define ATTEMPTS 3

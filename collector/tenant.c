@@ -7,7 +7,8 @@ bool tenant_valid(const char *t)
 {
 	size_t n = strlen(t);
 
-	if (n == 0 || n > TENANT_MAX || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+	/* a name starting with '.' would hide in the storage (and "." and ".." escape it) */
+	if (n == 0 || n > TENANT_MAX || t[0] == '.')
 		return false;
 	for (; *t; t++)
 		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||

@@ -10,7 +10,8 @@
 
 #define TENANT_MAX 64 /* bytes of a name */
 
-/* Whether tenant is a valid name: 1..TENANT_MAX of [A-Za-z0-9._-], not "." or "..". */
+/* Whether tenant is a valid name: 1..TENANT_MAX of [A-Za-z0-9._-], not starting with '.' (no "." or
+ * "..", no hidden names). */
 bool tenant_valid(const char *tenant);
 
 #endif

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* collector/tenant: which names are tenants (each is a path component of the store's keys). */
+/*
+ * collector/tenant: which names are tenants (each is a path component of the store's keys, so
+ * none may be ".", "..", hidden, or hold a separator).
+ */
 #include <string.h>
 
 #include "unit.h"
@@ -7,11 +10,11 @@
 
 static void test_tenant_valid(void)
 {
-	static const char *const good[] = {"anonymous", "a", "team-a", "Team_B.prod", "0", "..a",
-					   "a..",	"-", "_"};
-	static const char *const bad[] = {"",	 ".",	 "..",	"a/b", "/a",   "a/",
-					  "a b", "a\tb", "ä",	"a:b", "a\\b", "a%2fb",
-					  "*",	 "a\nb", "a?b", "~",   "a@b"};
+	static const char *const good[] = {"anonymous", "a",   "team-a", "Team_B.prod",
+					   "0",		"a..", "-",	 "_"};
+	static const char *const bad[] = {"",	".hidden", "..a",  ".", "..",  "a/b",  "/a",
+					  "a/", "a b",	   "a\tb", "ä", "a:b", "a\\b", "a%2fb",
+					  "*",	"a\nb",	   "a?b",  "~", "a@b"};
 	char name[80];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
