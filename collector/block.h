@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "svcdata.h"
+#include "../profile/svcdata.h"
 #include "../common/buf.h"
 
 #define BLOCK_VERSION 1

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "objstore.h"
-#include "svcdata.h"
+#include "../profile/svcdata.h"
 #include "../common/buf.h"
 #include "../common/hash.h"
 #include "../common/strtab.h"

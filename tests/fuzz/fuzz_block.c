@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			block_decode_service(&bi, i, SECS_ALL, data, 0, size, &e, err, sizeof(err));
 
 		if (sd) {
-			render_folded(sd, &out);
+			folded_render(sd, &out);
 			svcdata__free(sd);
 		}
 		buf_free(&out);

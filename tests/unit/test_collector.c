@@ -13,7 +13,7 @@
 #include "../../collector/ingest.h"
 #include "../../collector/objstore.h"
 #include "../../collector/objstore_impl.h"
-#include "../../collector/svcdata.h"
+#include "../../profile/svcdata.h"
 #include "../../common/util.h"
 #include "../../proto/otlp.h"
 
