@@ -123,8 +123,7 @@ static void columns(struct enc *e)
 
 		if (e->own[i] != NO_COLUMN && counts_time(e, t) &&
 		    !has_column(e, t->period_type, t->period_unit))
-			e->derived[i] =
-				column(e, sstr(e, t->period_type), sstr(e, t->period_unit));
+			e->derived[i] = column(e, sstr(e, t->period_type), sstr(e, t->period_unit));
 	}
 	perftools__profiles__value_type__init(pt);
 	if (!e->columns.len) {

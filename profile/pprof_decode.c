@@ -21,14 +21,14 @@ typedef Perftools__Profiles__Profile Profile;
 struct dec {
 	const Profile *p;
 	struct svcdata *sd;
-	uint32_t *strings;	  /* by string index: id in sd, NONE = not yet */
-	struct hmap mapping_at;	  /* pprof id -> index + 1 */
-	struct hmap function_at;  /* pprof id -> index + 1 */
-	struct hmap location_at;  /* pprof id -> index + 1 */
-	uint32_t *functions;	  /* by index: id in sd, NONE = not yet */
-	uint32_t *kernel_funcs;	  /* by index: the function without "_[k]", NONE = not yet */
-	uint32_t *locations;	  /* by index */
-	uint32_t *types;	  /* by column */
+	uint32_t *strings;	 /* by string index: id in sd, NONE = not yet */
+	struct hmap mapping_at;	 /* pprof id -> index + 1 */
+	struct hmap function_at; /* pprof id -> index + 1 */
+	struct hmap location_at; /* pprof id -> index + 1 */
+	uint32_t *functions;	 /* by index: id in sd, NONE = not yet */
+	uint32_t *kernel_funcs;	 /* by index: the function without "_[k]", NONE = not yet */
+	uint32_t *locations;	 /* by index */
+	uint32_t *types;	 /* by column */
 	VEC(struct sd_line) lines;
 	VEC(uint32_t) stack;
 	char *err;
@@ -94,13 +94,12 @@ static int64_t lookup(struct dec *d, const struct hmap *at, uint64_t id, const c
 		return -1;
 	v = (uintptr_t)hmap_get(at, id);
 	if (!v)
-		fail(d, -EBADMSG, "%s id %llu is not in the profile", what,
-		     (unsigned long long)id);
+		fail(d, -EBADMSG, "%s id %llu is not in the profile", what, (unsigned long long)id);
 	return v ? (int64_t)v - 1 : -2;
 }
 
-static void index_ids(struct dec *d, struct hmap *at, void *const *msgs, size_t n,
-		      size_t id_offset, const char *what)
+static void index_ids(struct dec *d, struct hmap *at, void *const *msgs, size_t n, size_t id_offset,
+		      const char *what)
 {
 	for (size_t i = 0; i < n && !d->error; i++) {
 		uint64_t id;
@@ -377,7 +376,8 @@ int pprof_decode(const uint8_t *data, size_t len, const struct pprof_limits *lim
 		e = gunzip_bounded(data, len, max_bytes, &raw);
 		if (e) {
 			snprintf(err, err_size, "%s",
-				 e == -EFBIG ? "over the size limit once inflated" : "bad gzip data");
+				 e == -EFBIG ? "over the size limit once inflated"
+					     : "bad gzip data");
 			return e;
 		}
 		data = raw.data;
@@ -386,7 +386,8 @@ int pprof_decode(const uint8_t *data, size_t len, const struct pprof_limits *lim
 		snprintf(err, err_size, "over the size limit");
 		return -EFBIG;
 	}
-	bounded.arena.limit = limits && limits->max_decoded ? limits->max_decoded : 16 * len + (1 << 20);
+	bounded.arena.limit =
+		limits && limits->max_decoded ? limits->max_decoded : 16 * len + (1 << 20);
 	d.p = perftools__profiles__profile__unpack(&alloc, len, data ? data : (const uint8_t *)"");
 	if (!d.p)
 		fail(&d, bounded.over ? -EFBIG : -EBADMSG, "%s",
