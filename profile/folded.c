@@ -78,8 +78,19 @@ static int write_sorted(const struct strtab *lines, const int64_t *values, struc
 	return out->oom ? -ENOMEM : 0;
 }
 
+/* The sample type of the first type of the rows (types of other periods share it). */
+static const struct sd_type *first_type(const struct svcdata *sd)
+{
+	uint32_t first = UINT32_MAX;
+
+	for (size_t i = 0; i < sd->rows.len; i++)
+		first = MIN(first, sd->series.v[sd->rows.v[i].series].type);
+	return first == UINT32_MAX ? NULL : &sd->types.v[first];
+}
+
 int folded_render(const struct svcdata *sd, struct buf *out)
 {
+	const struct sd_type *type = first_type(sd);
 	struct strtab lines = {0};
 	VEC(int64_t) values = {0};
 	VEC(uint32_t) path = {0};
@@ -88,8 +99,12 @@ int folded_render(const struct svcdata *sd, struct buf *out)
 
 	for (size_t i = 0; i < sd->rows.len && !err; i++) {
 		const struct sd_row *r = &sd->rows.v[i];
+		const struct sd_type *t = &sd->types.v[sd->series.v[r->series].type];
 		const char *proc = svcdata__label(sd, r->series, "process.executable.name");
 		uint32_t id;
+
+		if (t->sample_type != type->sample_type || t->sample_unit != type->sample_unit)
+			continue;
 
 		buf_reset(&line);
 		folded_append_name(&line, proc && *proc ? proc : sd->name);

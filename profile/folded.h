@@ -27,9 +27,11 @@ void folded_append_name(struct buf *b, const char *s);
 void folded_location_frames(const struct svcdata *sd, uint32_t loc, struct buf *b);
 
 /*
- * The folded stacks of every row, values added per line. PROCESS is the series'
- * process.executable.name label, else the profile's name. Rows of every sample type are added
- * alike: give it the rows of one type. Appends to out. Returns 0 or -ENOMEM.
+ * The folded stacks of the rows of one sample type, values added per line: the sample type
+ * (type/unit, whatever the period) of the lowest type id the rows use, which is the first
+ * column of a decoded pprof profile, and the only type of a profile of one. PROCESS is the
+ * series' process.executable.name label, else the profile's name. Appends to out. Returns 0 or
+ * -ENOMEM.
  */
 int folded_render(const struct svcdata *sd, struct buf *out);
 

@@ -378,6 +378,7 @@ int pprof_decode(const uint8_t *data, size_t len, const struct pprof_limits *lim
 			snprintf(err, err_size, "%s",
 				 e == -EFBIG ? "over the size limit once inflated"
 					     : "bad gzip data");
+			buf_free(&raw);
 			return e;
 		}
 		data = raw.data;

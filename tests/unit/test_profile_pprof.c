@@ -47,7 +47,8 @@ static char *canon(const Profile *p)
 #define STR(i) p->string_table[i]
 
 	for (size_t k = 0; k < p->n_sample_type; k++)
-		buf_printf(&out, "%s/%s ", STR(p->sample_type[k]->type), STR(p->sample_type[k]->unit));
+		buf_printf(&out, "%s/%s ", STR(p->sample_type[k]->type),
+			   STR(p->sample_type[k]->unit));
 	if (p->period_type)
 		buf_printf(&out, "every %lld %s/%s\n", (long long)p->period,
 			   STR(p->period_type->type), STR(p->period_type->unit));
@@ -68,7 +69,8 @@ static char *canon(const Profile *p)
 			for (size_t n = l->n_line; n-- > 0;)
 				for (size_t j = 0; j < p->n_function; j++)
 					if (p->function[j]->id == l->line[n]->function_id)
-						buf_printf(&line, "%s:%lld;", STR(p->function[j]->name),
+						buf_printf(&line, "%s:%lld;",
+							   STR(p->function[j]->name),
 							   (long long)l->line[n]->line);
 		}
 		for (size_t k = 0; k < x->n_label && nl < 16; k++) {
@@ -182,11 +184,12 @@ static void test_cpu_columns_and_round_trip(void)
 		return;
 	text = canon(p);
 	/* the columns CPU profiles always had; a sample per (labels, stack), times merged */
-	CHECK_STR(text, "samples/count cpu/nanoseconds every 10000000 cpu/nanoseconds\n"
-			"main:2;outer:9;inl:3;0x1234; process.executable.name=app thread.id=2 2 "
-			"20000000\n"
-			"main:2;sys_read_[k]:1; process.executable.name=app thread.id=1 7 70000000\n"
-			"main:2;sys_read_[k]:1; process.executable.name=app thread.id=2 1 10000000\n");
+	CHECK_STR(text,
+		  "samples/count cpu/nanoseconds every 10000000 cpu/nanoseconds\n"
+		  "main:2;outer:9;inl:3;0x1234; process.executable.name=app thread.id=2 2 "
+		  "20000000\n"
+		  "main:2;sys_read_[k]:1; process.executable.name=app thread.id=1 7 70000000\n"
+		  "main:2;sys_read_[k]:1; process.executable.name=app thread.id=2 1 10000000\n");
 	CHECK_EQ_U64(p->time_nanos, 1000);
 	CHECK_EQ_U64(p->duration_nanos, 1000);
 	free(text);
@@ -212,13 +215,16 @@ static void test_kernel_frames_decoded(void)
 	for (size_t i = 1; i < back->locations.len; i++) {
 		const struct sd_location *l = &back->locations.v[i];
 		const char *name =
-			l->nlines ? strtab_get(&back->strings,
-					       back->functions.v[back->lines.v[l->first_line].function].name)
+			l->nlines ? strtab_get(
+					    &back->strings,
+					    back->functions.v[back->lines.v[l->first_line].function]
+						    .name)
 				  : "";
 
 		if (strcmp(name, "sys_read") == 0)
-			kernel_sys_read = l->frame_type &&
-					  strcmp(strtab_get(&back->strings, l->frame_type), "kernel") == 0;
+			kernel_sys_read =
+				l->frame_type &&
+				strcmp(strtab_get(&back->strings, l->frame_type), "kernel") == 0;
 	}
 	CHECK(kernel_sys_read);
 	buf_free(&gz);
@@ -268,8 +274,8 @@ static void test_several_types(void)
 /* A profile another tool wrote (Go's heap profile shape, numeric labels, not gzipped). */
 static void test_foreign_profile(void)
 {
-	char *strings[] = {"", "alloc_objects", "count", "alloc_space", "bytes", "space", "main",
-			   "bytes_label", "malloc", "pid"};
+	char *strings[] = {"",	    "alloc_objects", "count",	    "alloc_space", "bytes",
+			   "space", "main",	     "bytes_label", "malloc",	   "pid"};
 	Perftools__Profiles__ValueType vt[3], *vtp[2] = {&vt[0], &vt[1]};
 	Perftools__Profiles__Function fn[2], *fnp[2] = {&fn[0], &fn[1]};
 	Perftools__Profiles__Line ln[2], *lnp[2][1] = {{&ln[0]}, {&ln[1]}};
