@@ -29,6 +29,7 @@
 #include "../common/strtab.h"
 #include "../common/util.h"
 #include "../profile/folded.h"
+#include "../profile/pprof.h"
 #include "../symbolizer/kallsyms.h"
 #include "../symbolizer/symbolizer.h"
 #include <curl/curl.h>
@@ -104,11 +105,15 @@ struct agent {
 	struct svcdata *tee;
 };
 
-/* Daemon mode: the folded stacks of everything shipped, to --output. */
+/* Daemon mode: everything shipped, to --output (folded or pprof). */
 static int write_tee(struct agent *a)
 {
+	struct svcdata *empty = a->tee ? NULL : svcdata__new("");
+	const struct svcdata *sd = a->tee ? a->tee : empty;
 	struct buf out = {0};
-	int err = a->tee ? folded_render(a->tee, &out) : 0;
+	int err = !sd				   ? -ENOMEM
+		  : a->opts.format == OUTPUT_PPROF ? pprof_encode(sd, &out)
+						   : folded_render(sd, &out);
 
 	if (!err)
 		err = write_file_atomic(a->opts.output, out.data, out.len);
@@ -116,8 +121,10 @@ static int write_tee(struct agent *a)
 		log_error("cannot write the profile", "path=\"%s\" err=\"%s\"", a->opts.output,
 			  strerror(-err));
 	else
-		log_info("profile written (a copy of what was shipped)", "path=\"%s\" bytes=%zu",
-			 a->opts.output, out.len);
+		log_info("profile written (a copy of what was shipped)",
+			 "path=\"%s\" format=%s bytes=%zu", a->opts.output,
+			 output_format_name(a->opts.format), out.len);
+	svcdata__free(empty);
 	buf_free(&out);
 	return err;
 }

@@ -59,8 +59,8 @@ static void test_export(void)
 	struct svcdata *b1[2] = {service("api", "handle", T0, 5), service("db", "query", T0, 7)};
 	struct svcdata *b2[1] = {service("api", "handle", T0 + 2000000000ULL, 3)};
 	struct selector sel = {0};
-	struct engine_query q = {.tenant = "anonymous", .sel = &sel, .from_ns = T0,
-				 .to_ns = T0 + 10000000000ULL};
+	struct engine_query q = {
+		.tenant = "anonymous", .sel = &sel, .from_ns = T0, .to_ns = T0 + 10000000000ULL};
 	struct svcdata *back = svcdata__new("back");
 	struct buf out = {0}, again = {0};
 	enum export_format f;
