@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "../collector/compactor.h"
@@ -445,12 +444,8 @@ int cmd_export(int argc, char **argv)
 			format);
 		return CLI_USAGE;
 	}
-	/* binary data on a terminal helps no one; a pipe or a file is what it is for */
-	if (fmt == EXPORT_PPROF && !output && isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "sonde export: pprof is binary and standard output is a terminal: "
-				"give --output FILE or redirect it\n");
+	if (cli_binary_to_terminal("export", fmt == EXPORT_PPROF, output))
 		return CLI_USAGE;
-	}
 	s = open_store("export", argv[optind], false);
 	if (!s)
 		return CLI_USAGE;
@@ -465,20 +460,9 @@ int cmd_export(int argc, char **argv)
 		ret = CLI_ERROR;
 		goto out;
 	}
-	if (output) {
-		e = write_file_atomic(output, out.data, out.len);
-		if (e) {
-			fprintf(stderr, "sonde export: cannot write %s: %s\n", output,
-				strerror(-e));
-			ret = CLI_ERROR;
-			goto out;
-		}
-	} else if ((out.len && fwrite(out.data, 1, out.len, stdout) != out.len) || fflush(stdout)) {
-		fprintf(stderr, "sonde export: cannot write to standard output: %s\n",
-			strerror(errno));
-		ret = CLI_ERROR;
+	ret = cli_write_output("export", output, out.data, out.len);
+	if (ret != CLI_OK)
 		goto out;
-	}
 	if (!rows) {
 		fprintf(stderr,
 			"sonde export: no samples of service '%s' (tenant %s) in that time range\n",

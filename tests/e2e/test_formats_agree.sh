@@ -51,6 +51,8 @@ curl -sf -H 'X-Scope-OrgID: pprof' -o "$ARTIFACTS/api.pb.gz" "$API/export?$SEL&$
 	fail "the API's pprof export failed"
 "$SONDE" export "$store" --tenant pprof --service split --from "$t0" --to "$t1" --format pprof |
 	content - > "$ARTIFACTS/cli.pprof.txt" || fail "sonde export --format pprof | decoder failed"
+"$SONDE" export --url "$COLL_URL" --tenant pprof --from "$t0" --to "$t1" '{service_name="split"}' --format pprof |
+	content - > "$ARTIFACTS/url.pprof.txt" || fail "sonde export --url --format pprof | decoder failed"
 content "$ARTIFACTS/agent.pb.gz" > "$ARTIFACTS/agent.pprof.txt" || fail "pprof-format cannot decode the agent's pprof"
 content "$ARTIFACTS/api.pb.gz" > "$ARTIFACTS/api.pprof.txt" || fail "pprof-format cannot decode the API's pprof"
 check 'head -1 "$ARTIFACTS/agent.pprof.txt" | grep -qx "types samples/count cpu/nanoseconds period cpu/nanoseconds [0-9]*"' \
@@ -58,11 +60,11 @@ check 'head -1 "$ARTIFACTS/agent.pprof.txt" | grep -qx "types samples/count cpu/
 check 'grep -q "hot_a|hot_a|" "$ARTIFACTS/agent.pprof.txt" && grep -q "libc-start.c:[0-9]" "$ARTIFACTS/agent.pprof.txt"' \
 	"functions are named, with files and lines where DWARF has them"
 check 'grep -q "process.executable.name=split,.*thread.id=" "$ARTIFACTS/agent.pprof.txt"' "samples carry the labels"
-for f in api cli; do
+for f in api cli url; do
 	diff "$ARTIFACTS/agent.pprof.txt" "$ARTIFACTS/$f.pprof.txt" > "$ARTIFACTS/$f.pprof.diff" ||
 		fail "the $f pprof export differs from the agent's: $(head -5 "$ARTIFACTS/$f.pprof.diff")"
 done
-log "ok: pprof: agent, API and sonde export agree ($(($(wc -l < "$ARTIFACTS/agent.pprof.txt") - 1)) samples)"
+log "ok: pprof: agent, API, sonde export and sonde export --url agree ($(($(wc -l < "$ARTIFACTS/agent.pprof.txt") - 1)) samples)"
 
 # folded and pprof of the same samples: the collector's folded export of the pprof run is the
 # pprof's first column, folded (names and process as folded writes them)
