@@ -276,7 +276,8 @@ static Sample *new_sample(struct enc *e, const struct sd_row *r, id_vec *ids)
 	x->location_id = palloc(e, ids->len, sizeof(uint64_t));
 	if (!x->value || !x->location_id || e->oom)
 		return NULL;
-	memcpy(x->location_id, ids->v, ids->len * sizeof(uint64_t));
+	if (ids->len) /* ids->v is NULL when no stack was ever collected */
+		memcpy(x->location_id, ids->v, ids->len * sizeof(uint64_t));
 	x->n_location_id = ids->len;
 	x->label = palloc(e, se->nlabels, sizeof(*x->label));
 	for (uint32_t k = 0; k < se->nlabels && x->label; k++) {

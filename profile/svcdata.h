@@ -156,7 +156,7 @@ size_t svcdata__sort_rows(struct svcdata *sd, uint64_t unit_ns);
 
 /* a + b, saturating: sample values come from the network. */
 int64_t value_add(int64_t a, int64_t b);
-/* a x b, saturating. */
+/* a × b, saturating (a value times its period). */
 int64_t value_mul(int64_t a, int64_t b);
 
 /* Label value of key in a series, or NULL. */
