@@ -51,7 +51,7 @@ PROTOS          := $(shell find proto -name "*.proto" | sort)
 PROTO_C         := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
 PROTO_H         := $(PROTO_C:.c=.h)
 PROTO_OBJS      := $(PROTO_C:.c=.o)
-BPF_OBJS        := $(BUILD)/bpf/profile.bpf.o
+BPF_OBJS        := $(BUILD)/bpf/sampler.bpf.o
 SKELS           := $(BPF_OBJS:.bpf.o=.skel.h)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -74,7 +74,7 @@ $(FLAGS_STAMP): FORCE
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then echo '$(FLAGS_NOW)' > $@; fi
 FORCE:
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h vmlinux/$(ARCH)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%_shared.h vmlinux/$(ARCH)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call say,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@

@@ -9,7 +9,7 @@
 
 #include "ingest.h"
 #include "../common/util.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 
 #define DEFAULT_MAX_BODY (64u << 20)
 #define NONE UINT32_MAX

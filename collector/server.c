@@ -15,7 +15,7 @@
 #include "../common/httpd.h"
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 
 #define OTLP_PATH "/v1development/profiles"
 #define DEFAULT_MAX_BODY (64u << 20)

@@ -15,7 +15,7 @@
 #include "../../collector/objstore_impl.h"
 #include "../../collector/svcdata.h"
 #include "../../common/util.h"
-#include "../../proto/otlp.h"
+#include "../../proto/otlp_pb.h"
 
 static char tmpdir[] = "/tmp/sonde-test-collector.XXXXXX";
 
