@@ -144,7 +144,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLE
 
 # Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
 FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(filter-out collector/api.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
-                agent/cfi.c agent/unwind_table.c agent/k8s.c agent/relabel.c
+                agent/cfi.c agent/unwind_table.c agent/pod_store.c agent/relabel.c
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Werror -Wno-unused-parameter \

@@ -14,7 +14,7 @@
 
 #include "caps.h"
 #include "exporter.h"
-#include "k8s.h"
+#include "k8s_client.h"
 #include "labels.h"
 #include "metrics.h"
 #include "options.h"
