@@ -557,8 +557,7 @@ void pod_store__parse_list(struct pod_store *s, const char *json, size_t len, st
 		b->delta.malformed++;
 }
 
-void pod_store__parse_event(struct pod_store *s, const char *json, size_t len,
-			     struct pod_batch *b)
+void pod_store__parse_event(struct pod_store *s, const char *json, size_t len, struct pod_batch *b)
 {
 	struct json_reader r;
 	char key[16], type[16] = "";
@@ -650,7 +649,7 @@ static void add_stats(struct pod_store_stats *to, const struct pod_store_stats *
 }
 
 int pod_store__commit(struct pod_store *s, struct pod_batch *b, uint64_t now_ns, char *rv,
-		  size_t rv_size)
+		      size_t rv_size)
 {
 	size_t pos = 0, i = 0;
 	int err = b->result;
