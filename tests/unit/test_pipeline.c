@@ -5,6 +5,7 @@
  * table is still being built is parked within its byte budget and added once the table is ready,
  * resolved against the mappings it was taken under; nothing stays parked after a final retry.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "../../agent/profile.h"
 #include "../../agent/unwind.h"
 #include "../../agent/unwind_table.h"
+#include "../../common/util.h"
 
 #define STACK_COPY 4096
 
@@ -61,23 +63,41 @@ static struct sonde_sample *new_sample(size_t stack_bytes, size_t *ret_size)
 }
 
 #if defined(__x86_64__)
+/* The end (highest address) of this thread's stack. */
+static uint64_t stack_end(void)
+{
+	pthread_attr_t attr;
+	void *addr = NULL;
+	size_t size = 0;
+
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &addr, &size);
+		pthread_attr_destroy(&attr);
+	}
+	return (uint64_t)(uintptr_t)addr + size;
+}
+
 /*
  * A user-mode sample of this thread taken here: registers and the stack above the stack pointer,
  * as the BPF program copies them. Not inlined, so its frame is on the copied stack.
  */
 __attribute__((noinline)) static struct sonde_sample *sample_self(size_t *ret_size)
 {
-	struct sonde_sample *s = new_sample(STACK_COPY, ret_size);
-	uint64_t ip, sp, bp;
+	uint64_t ip, sp, bp, end = stack_end();
+	struct sonde_sample *s;
+	size_t copy;
 
 	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
 			 : "=r"(ip), "=r"(sp), "=r"(bp));
+	/* as the BPF program does: no further than the stack's end */
+	copy = end > sp ? MIN((size_t)(end - sp), STACK_COPY) : 0;
+	s = new_sample(copy, ret_size);
 	s->flags = SONDE_SAMPLE_USER_REGS;
 	s->regs.ip = ip;
 	s->regs.sp = sp;
 	s->regs.bp = bp;
-	s->stack_bytes = STACK_COPY;
-	memcpy(s + 1, (const void *)(uintptr_t)sp, STACK_COPY);
+	s->stack_bytes = (uint32_t)copy;
+	memcpy(s + 1, (const void *)(uintptr_t)sp, copy);
 	return s;
 }
 #endif
@@ -98,7 +118,7 @@ static void test_malformed_records(void)
 	size_t size;
 
 	fixture_init(&f, 1 << 20);
-	pipeline__handle_record(f.pl, &odd, 4); /* shorter than a header */
+	pipeline__handle_record(f.pl, &odd, 4);		  /* shorter than a header */
 	pipeline__handle_record(f.pl, &odd, sizeof(odd)); /* an unknown type */
 	s = new_sample(0, &size);
 	pipeline__handle_record(f.pl, s, size - 8); /* shorter than a sample */
@@ -138,7 +158,8 @@ static void test_kernel_sample(void)
 
 static void test_process_events(void)
 {
-	struct sonde_proc_event e = {.hdr = {SONDE_REC_NEWPROC, sizeof(e)}, .pid = (uint32_t)getpid()};
+	struct sonde_proc_event e = {.hdr = {SONDE_REC_NEWPROC, sizeof(e)},
+				     .pid = (uint32_t)getpid()};
 	struct proc_table_stats st;
 	struct fixture f;
 
@@ -177,7 +198,8 @@ static void test_park_and_retry(void)
 	CHECK_EQ_U64(st.parked, 1);
 	CHECK_EQ_U64(st.parked_bytes, size);
 	CHECK_EQ_U64(st.unwind_calls, 1);
-	CHECK_EQ_U64(st.stack_copy_bytes, STACK_COPY);
+	CHECK_EQ_U64(st.stack_copy_bytes, s->stack_bytes);
+	CHECK(s->stack_bytes >= 512);
 	CHECK_EQ_U64(profile__total(f.profile), 0);
 	CHECK(pipeline__has_parked(f.pl));
 
