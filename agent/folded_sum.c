@@ -41,7 +41,8 @@ static int cmp_lines(const void *x, const void *y, void *ctx)
 {
 	const struct strtab *lines = ctx;
 
-	return strcmp(strtab_get(lines, *(const uint32_t *)x), strtab_get(lines, *(const uint32_t *)y));
+	return strcmp(strtab_get(lines, *(const uint32_t *)x),
+		      strtab_get(lines, *(const uint32_t *)y));
 }
 
 int folded_sum__render(const struct folded_sum *fs, struct buf *out)

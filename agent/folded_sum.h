@@ -12,7 +12,7 @@
 #include "../common/strtab.h"
 
 struct folded_sum {
-	struct strtab lines; /* the distinct stacks */
+	struct strtab lines;  /* the distinct stacks */
 	VEC(uint64_t) counts; /* by the stack's id in lines */
 };
 

@@ -45,7 +45,8 @@ static const struct family families[] = {
 	{"sonde_agent_symbol_bytes", "gauge", "Memory of loaded symbols."},
 	{"sonde_agent_debuginfod_requests_total", "counter", "Fetches from debuginfod, by result."},
 	{"sonde_agent_intervals_total", "counter", "Profiling intervals completed."},
-	{"sonde_agent_encoded_bytes_total", "counter", "OTLP bytes encoded, before and after gzip."},
+	{"sonde_agent_encoded_bytes_total", "counter",
+	 "OTLP bytes encoded, before and after gzip."},
 	{"sonde_agent_encode_cpu_seconds_total", "counter",
 	 "CPU time of turning each interval into a request, by step."},
 	{"sonde_agent_resident_memory_bytes", "gauge", "Resident memory of the agent."},
@@ -90,10 +91,10 @@ struct metric {
 	const char *log_key;
 	enum kind kind;
 	size_t offset;
-	double page_div;	       /* the page shows value / page_div (0: 1) */
-	uint64_t log_div;	       /* the log shows value / log_div (0: 1) */
-	uint32_t n;		       /* U64_ARRAY */
-	const char *label_key;	       /* U64_ARRAY */
+	double page_div;		/* the page shows value / page_div (0: 1) */
+	uint64_t log_div;		/* the log shows value / log_div (0: 1) */
+	uint32_t n;			/* U64_ARRAY */
+	const char *label_key;		/* U64_ARRAY */
 	const char *(*index_name)(int); /* U64_ARRAY */
 };
 
@@ -254,8 +255,7 @@ static double page_value(const struct metric *m, uint64_t v)
 }
 
 /* The samples of one table entry on the page. */
-static void render_metric(const struct metrics_snapshot *s, const struct metric *m,
-			  struct buf *out)
+static void render_metric(const struct metrics_snapshot *s, const struct metric *m, struct buf *out)
 {
 	char labels[160];
 
@@ -290,8 +290,7 @@ static void render_metric(const struct metrics_snapshot *s, const struct metric 
 }
 
 /* A family's header, then its samples. */
-static void render_family(const struct metrics_snapshot *s, const struct family *f,
-			  struct buf *out)
+static void render_family(const struct metrics_snapshot *s, const struct family *f, struct buf *out)
 {
 	metric_header(out, f->name, f->type, f->help);
 	for (size_t i = 0; i < ARRAY_SIZE(metrics); i++)

@@ -49,9 +49,9 @@ struct metrics_snapshot {
 enum metrics_log {
 	METRICS_LOG_STACKS,	   /* "stacks": how user stacks unwound */
 	METRICS_LOG_UNWIND_TABLES, /* "unwind tables" */
-	METRICS_LOG_SAMPLING,	   /* "sampling stopped": the kernel's counters and the samples' fate */
-	METRICS_LOG_SYMBOLS,	   /* "symbols" */
-	METRICS_LOG_EXPORTER,	   /* "exporter stopped" */
+	METRICS_LOG_SAMPLING, /* "sampling stopped": the kernel's counters and the samples' fate */
+	METRICS_LOG_SYMBOLS,  /* "symbols" */
+	METRICS_LOG_EXPORTER, /* "exporter stopped" */
 	METRICS_NLOG,
 };
 

@@ -186,8 +186,8 @@ static enum unwind_status add_sample(struct pipeline *pl, const struct sonde_sam
 		if (s->stack_bytes && maps) {
 			uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 
-			st = unwind_user(pl->unwind, pl->procs, maps, s, frames + n, MAX_USER_FRAMES,
-					 &k);
+			st = unwind_user(pl->unwind, pl->procs, maps, s, frames + n,
+					 MAX_USER_FRAMES, &k);
 			if (st == UNWIND_ERR_UNMAPPED && p && k == 1 &&
 			    proc_table__resolve(pl->procs, p, s->regs.ip, MAPS_REFRESH_NS)) {
 				/* the leaf is in a library mapped since we last read the maps */

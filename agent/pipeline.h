@@ -23,10 +23,10 @@
 #include "unwind.h"
 
 struct pipeline_opts {
-	struct proc_table *procs;     /* not owned */
-	struct unwind_cache *unwind;  /* not owned */
-	struct profile *profile;      /* not owned; samples are added to it */
-	uint64_t max_parked_bytes;    /* bound on the records parked at once */
+	struct proc_table *procs;    /* not owned */
+	struct unwind_cache *unwind; /* not owned */
+	struct profile *profile;     /* not owned; samples are added to it */
+	uint64_t max_parked_bytes;   /* bound on the records parked at once */
 };
 
 struct pipeline_stats {

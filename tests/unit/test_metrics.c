@@ -87,11 +87,13 @@ static void test_same_values_on_page_and_in_log(void)
 	CHECK(has_line(&page, "sonde_agent_samples_recorded_total 4242"));
 	CHECK(strstr(buf_cstr(&line), " dropped_ringbuf=1004 ") != NULL);
 	CHECK(has_line(&page, "sonde_agent_bpf_events_total{event=\"ring_buffer_full\"} 1004"));
-	CHECK(has_line(&page, "sonde_agent_samples_dropped_total{reason=\"ring_buffer_full\"} 1004"));
+	CHECK(has_line(&page,
+		       "sonde_agent_samples_dropped_total{reason=\"ring_buffer_full\"} 1004"));
 	buf_reset(&line);
 	metrics_log_fields(&s, METRICS_LOG_STACKS, &line);
 	CHECK(strstr(buf_cstr(&line), " parked_dropped=99 ") != NULL);
-	CHECK(has_line(&page, "sonde_agent_samples_dropped_total{reason=\"unwind_queue_full\"} 99"));
+	CHECK(has_line(&page,
+		       "sonde_agent_samples_dropped_total{reason=\"unwind_queue_full\"} 99"));
 	CHECK(strstr(buf_cstr(&line), " unwind_ns=2500000000 ") != NULL);
 	CHECK(has_line(&page, "sonde_agent_unwind_seconds_total 2.5"));
 	CHECK(strstr(buf_cstr(&line), "pending=203 ") != NULL);
