@@ -20,8 +20,8 @@
 
 #define UID_A "0a0a0a0a-0000-4000-8000-00000000000a"
 #define UID_B "0b0b0b0b-0000-4000-8000-00000000000b"
-#define POD(uid, name)                                                                        \
-	"{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"" name                   \
+#define POD(uid, name)                                                                           \
+	"{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"" name                 \
 	"\",\"namespace\":\"shop\",\"uid\":\"" uid "\",\"resourceVersion\":\"101\",\"labels\":{" \
 	"\"app\":\"" name "\"}},\"spec\":{\"nodeName\":\"node-1\"}}"
 
@@ -68,7 +68,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct fake *f = cls;
 	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	const char *watch = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "watch");
-	const char *rv = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "resourceVersion");
+	const char *rv =
+		MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "resourceVersion");
 	const char *sel = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "fieldSelector");
 	int n;
 
@@ -83,7 +84,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (!auth || strcmp(auth, "Bearer s3cret") != 0) {
 		f->unauthorized++;
 		pthread_mutex_unlock(&f->lock);
-		return answer(conn, 401, "{\"kind\":\"Status\",\"code\":401,\"reason\":\"Unauthorized\"}");
+		return answer(conn, 401,
+			      "{\"kind\":\"Status\",\"code\":401,\"reason\":\"Unauthorized\"}");
 	}
 	if (!watch) {
 		n = f->lists++;
@@ -91,7 +93,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			snprintf(f->list_query[n], sizeof(f->list_query[n]), "rv=%s", rv ? rv : "");
 		pthread_mutex_unlock(&f->lock);
 		if (n < f->malformed_lists)
-			return answer(conn, 200, "{\"kind\":\"PodList\",\"items\":[" POD(UID_A, "a"));
+			return answer(conn, 200,
+				      "{\"kind\":\"PodList\",\"items\":[" POD(UID_A, "a"));
 		return answer(conn, 200,
 			      "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{"
 			      "\"resourceVersion\":\"100\"},\"items\":[" POD(UID_A, "a") "]}");
@@ -103,10 +106,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (n == 0) /* one event, then the server ends the watch */
 		return answer(conn, 200, "{\"type\":\"ADDED\",\"object\":" POD(UID_B, "b") "}\n");
 	if (n == 1) /* the version is too old now */
-		return answer(conn, 410, "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\"}");
+		return answer(conn, 410,
+			      "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\"}");
 	{
-		struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, hang,
-									    f, NULL);
+		struct MHD_Response *r =
+			MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, hang, f, NULL);
 		enum MHD_Result ret = MHD_queue_response(conn, 200, r);
 
 		MHD_destroy_response(r);
@@ -155,10 +159,10 @@ static char *token_file(const char *token)
 }
 
 /* Waits up to 15 s for cond (re-evaluated every 20 ms). */
-#define WAIT_FOR(cond)                                                                      \
-	do {                                                                                \
-		for (int w_ = 0; w_ < 750 && !(cond); w_++)                                 \
-			usleep(20000);                                                      \
+#define WAIT_FOR(cond)                                      \
+	do {                                                \
+		for (int w_ = 0; w_ < 750 && !(cond); w_++) \
+			usleep(20000);                      \
 	} while (0)
 
 static void test_list_watch_relist(void)
@@ -196,10 +200,10 @@ static void test_list_watch_relist(void)
 	CHECK(st.request_errors >= 1); /* the truncated list */
 	CHECK_EQ_U64(st.store.pods, 2);
 	pthread_mutex_lock(&f.lock);
-	CHECK_STR(f.list_query[0], "rv=0");		 /* from the API server's cache */
-	CHECK_STR(f.list_query[1], "rv=0");		 /* retried after the truncated one */
-	CHECK_STR(f.list_query[2], "rv=");		 /* after 410: a consistent read */
-	CHECK_STR(f.watch_rv[0], "100");		 /* the list's version */
+	CHECK_STR(f.list_query[0], "rv=0"); /* from the API server's cache */
+	CHECK_STR(f.list_query[1], "rv=0"); /* retried after the truncated one */
+	CHECK_STR(f.list_query[2], "rv=");  /* after 410: a consistent read */
+	CHECK_STR(f.watch_rv[0], "100");    /* the list's version */
 	CHECK_EQ_U64(f.unauthorized, 0);
 	pthread_mutex_unlock(&f.lock);
 	/* the third watch hangs: freeing the client aborts it */
