@@ -35,7 +35,7 @@ static void test_objstore_file(void)
 
 	snprintf(url, sizeof(url), "file://%s/store", tmpdir);
 	s = objstore__open(url, err, sizeof(err));
-	CHECK(s != NULL);
+	REQUIRE(s != NULL);
 	if (!s)
 		return;
 	CHECK(objstore__put(s, "t1/blocks/b.block", "hello world", 11) == 0);
@@ -85,7 +85,7 @@ static void test_objstore_file(void)
 
 		snprintf(path, sizeof(path), "%s/store/.tmp/999-1", tmpdir);
 		fd = open(path, O_CREAT | O_WRONLY, 0644);
-		CHECK(fd >= 0);
+		REQUIRE(fd >= 0);
 		close(fd);
 		objstore__free(s);
 		s = objstore__open(url, err, sizeof(err));
@@ -244,7 +244,7 @@ static void test_block_roundtrip(void)
 
 	CHECK(block_encode(svcs, 3, &o, &blk) == 0);
 	d = decode_all(&blk, &bi, "alpha");
-	CHECK(d != NULL);
+	REQUIRE(d != NULL);
 	CHECK_EQ_U64(bi.nservices, 2); /* the empty one is left out */
 	CHECK_STR(bi.services[0].name, "alpha");
 	CHECK_STR(bi.tenant, "team-a");

@@ -244,7 +244,7 @@ static void test_bgcache(void)
 	struct bgcache_stats st;
 	enum bgcache_state state;
 
-	CHECK(c != NULL);
+	REQUIRE(c != NULL);
 	a = bgcache__add(c, 1, (void *)100, false);
 	b = bgcache__add(c, 2, (void *)100, false);
 	lazy = bgcache__add(c, 3, (void *)100, true);

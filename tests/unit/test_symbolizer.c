@@ -65,7 +65,7 @@ static void test_elf_info_self(void)
 	uint64_t vaddr;
 
 	dl_iterate_phdr(phdr_cb, &si);
-	CHECK(fd >= 0);
+	REQUIRE(fd >= 0);
 	CHECK(elf_info__read(fd, &info) == 0);
 	CHECK(si.build_id_len > 0);
 	CHECK_EQ_U64(info.build_id_len, si.build_id_len);
@@ -92,7 +92,7 @@ static void test_symtab_self(void)
 	CHECK(elf_symtab__load(fd, &tab) == 0);
 	addr = (uint64_t)(uintptr_t)&unit_marker_function - si.bias;
 	s = elf_symtab__find(&tab, addr);
-	CHECK(s != NULL);
+	REQUIRE(s != NULL);
 	if (s)
 		CHECK_STR(elf_symtab__name(&tab, s), "unit_marker_function");
 	s = elf_symtab__find(&tab, addr + 3); /* inside, not at the start */
@@ -113,11 +113,11 @@ static void test_symtab_libc_dynsym(void)
 	/* libc is stripped of .symtab on Debian: this exercises .dynsym */
 	CHECK(dladdr((void *)&getppid, &dli) != 0);
 	fd = open(dli.dli_fname, O_RDONLY | O_CLOEXEC);
-	CHECK(fd >= 0);
+	REQUIRE(fd >= 0);
 	CHECK(elf_symtab__load(fd, &tab) == 0);
 	s = elf_symtab__find(&tab,
 			     (uint64_t)(uintptr_t)&getppid - (uint64_t)(uintptr_t)dli.dli_fbase);
-	CHECK(s != NULL);
+	REQUIRE(s != NULL);
 	if (s)
 		CHECK_STR(elf_symtab__name(&tab, s), "getppid");
 	elf_symtab__free(&tab);
@@ -135,7 +135,7 @@ static void test_hostile_elf(void)
 
 	CHECK(read_file(-1, "/proc/self/exe", 64 << 20, &self, &len) == 0);
 	fd = mkstemp(path);
-	CHECK(fd >= 0);
+	REQUIRE(fd >= 0);
 	/* every truncation of a real ELF file, at a few hundred lengths: no crash, no hang */
 	for (size_t cut = 0; cut < len; cut += len / 300 + 1) {
 		CHECK(ftruncate(fd, 0) == 0);
@@ -182,7 +182,7 @@ static void test_kallsyms_synthetic(void)
 	CHECK(write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1);
 	close(fd);
 	ks = kallsyms__load(path);
-	CHECK(ks != NULL);
+	REQUIRE(ks != NULL);
 	if (!ks)
 		return;
 	CHECK_EQ_U64(kallsyms__count(ks), 5); /* data symbols skipped */
@@ -216,10 +216,8 @@ static void test_kallsyms_real(void)
 	char *data = NULL, *p;
 	size_t len;
 
-	if (!ks) {
-		printf("skip: /proc/kallsyms unreadable (%s)\n", strerror(errno));
-		return;
-	}
+	if (!ks)
+		SKIP("/proc/kallsyms unreadable (%s)", strerror(errno));
 	CHECK(kallsyms__count(ks) > 1000);
 	CHECK(read_file(-1, "/proc/kallsyms", 256 << 20, &data, &len) == 0);
 	p = data ? strstr(data, " T do_syscall_64\n") : NULL;
@@ -250,7 +248,7 @@ static void test_symbolizer_cache(void)
 	dl_iterate_phdr(phdr_cb, &si);
 	m = symbolizer__module(s, si.build_id, si.build_id_len, "/proc/self/exe", fd);
 	close(fd);
-	CHECK(m != NULL);
+	REQUIRE(m != NULL);
 	/* same build ID: the same module, whatever the path */
 	m2 = symbolizer__module(s, si.build_id, si.build_id_len, "/some/other/path", -1);
 	CHECK(m2 == m);
