@@ -76,7 +76,8 @@ static void test_elide_middle(void)
 	CHECK_STR(out, "short");
 	CHECK_EQ_U64(str_elide_middle("exactly10!", 10, out, sizeof(out)), 10);
 	CHECK_STR(out, "exactly10!");
-	/* 11 columns: 5 from the start, the ellipsis, 5 from the end; an odd extra goes to the end */
+	/* 11 columns: 5 from the start, the ellipsis, 5 from the end; an odd extra goes to the end
+	 */
 	CHECK_EQ_U64(str_elide_middle(name, 11, out, sizeof(out)), 11);
 	CHECK_STR(out, "std::\u2026nst&)");
 	CHECK_EQ_U64(str_elide_middle(name, 12, out, sizeof(out)), 12);
@@ -86,7 +87,8 @@ static void test_elide_middle(void)
 	CHECK_EQ_U64(str_elide_middle(name, 0, out, sizeof(out)), 0);
 	CHECK_STR(out, "");
 	/* code points, not bytes: a multi-byte character is kept whole or dropped whole */
-	CHECK_EQ_U64(str_elide_middle("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", 4, out, sizeof(out)), 4);
+	CHECK_EQ_U64(str_elide_middle("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", 4, out, sizeof(out)),
+		     4);
 	CHECK_STR(out, "\u00e9\u2026\u00e9\u00e9");
 	/* an output buffer too small for the promise truncates, and still terminates */
 	str_elide_middle(name, 30, out, 8);
