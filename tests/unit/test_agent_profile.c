@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* agent/profile.c: samples aggregated by stack, strings and frames stored once, the memory bound. */
+/* agent/profile.c: samples aggregated by stack, strings and frames stored once, the memory bound.
+ */
 #include <errno.h>
 
 #include "unit.h"
