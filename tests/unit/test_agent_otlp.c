@@ -21,8 +21,8 @@
 #define NFRAMES 6
 
 static const char *const frame_names[NFRAMES] = {
-	"leaf_fn", "caller_fn", "std::vector<int>::push_back(int const&)", "main", "[unknown+0xdead]",
-	"[truncated]"};
+	"leaf_fn", "caller_fn",	       "std::vector<int>::push_back(int const&)",
+	"main",	   "[unknown+0xdead]", "[truncated]"};
 
 static struct frame make_frame(int i)
 {
@@ -105,7 +105,8 @@ static void test_roundtrip(void)
 	profile__add(p, 20, 20, "other", "x", 0, st + 2, 2, 500);
 	profile__add(p, 20, 20, "other", "x", 0, st + 2, 2, 600);
 	profile__add(p, 30, 30, "third", "y", 0, st, 4, 700);
-	/* names as frame_syms__build makes them (it needs real objects; the names are what count) */
+	/* names as frame_syms__build makes them (it needs real objects; the names are what count)
+	 */
 	for (uint32_t i = 0; i < NFRAMES; i++) {
 		const char *name = frame_names[i];
 
@@ -138,7 +139,8 @@ static void test_roundtrip(void)
 		for (size_t k = 0; k < sd->rows.len; k++) {
 			total += (uint64_t)sd->rows.v[k].value;
 			/* the sample's monotonic time, moved to the wall clock */
-			CHECK(sd->rows.v[k].time_ns >= 100 + 1000 && sd->rows.v[k].time_ns <= 700 + 1000);
+			CHECK(sd->rows.v[k].time_ns >= 100 + 1000 &&
+			      sd->rows.v[k].time_ns <= 700 + 1000);
 		}
 		CHECK(render_folded(sd, &coll) == 0);
 		svcdata__free(sd);
