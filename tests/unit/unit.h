@@ -13,6 +13,7 @@
 #define SONDE_UNIT_H
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
