@@ -44,7 +44,7 @@ static int load(const char *text, int *argc, char ***argv, char **ret_err)
 	write_config(text);
 	*argc = 0;
 	*argv = NULL;
-	if (capture_begin(&c))
+	if (capture_begin(&c, STDERR_FILENO))
 		return -EIO;
 	err = config_load_argv("prog", path, opts, argc, argv);
 	*ret_err = capture_end(&c);
@@ -127,7 +127,7 @@ static void test_errors(void)
 		char **argv = NULL, *err;
 		int argc = 0;
 
-		REQUIRE(capture_begin(&c) == 0);
+		REQUIRE(capture_begin(&c, STDERR_FILENO) == 0);
 		CHECK(config_load_argv("prog", "/nonexistent/x.yaml", opts, &argc, &argv) ==
 		      -EINVAL);
 		err = capture_end(&c);

@@ -112,7 +112,7 @@ static void test_serve(void)
 		struct MHD_Daemon *d2;
 		char *err;
 
-		REQUIRE(capture_begin(&c) == 0);
+		REQUIRE(capture_begin(&c, STDERR_FILENO) == 0);
 		d2 = httpd_listen(addr, MHD_USE_INTERNAL_POLLING_THREAD, handler, &calls, NULL,
 				  "listen");
 		err = capture_end(&c);
@@ -131,7 +131,7 @@ static void test_serve(void)
 		struct capture c;
 		char *err;
 
-		REQUIRE(capture_begin(&c) == 0);
+		REQUIRE(capture_begin(&c, STDERR_FILENO) == 0);
 		d = httpd_listen("nonsense", MHD_USE_INTERNAL_POLLING_THREAD, handler, &calls, NULL,
 				 "metrics-addr");
 		err = capture_end(&c);

@@ -24,7 +24,7 @@ static void test_lines(void)
 	struct capture c;
 	char *out;
 
-	REQUIRE(capture_begin(&c) == 0);
+	REQUIRE(capture_begin(&c, STDERR_FILENO) == 0);
 	log_set_level(LOG_INFO);
 	log_info("collector started", "addr=%s port=%d", "127.0.0.1", 4040);
 	log_warn("a \"quoted\" name\nand a second line");
@@ -36,8 +36,9 @@ static void test_lines(void)
 	log_error("failed", "err=%s", "boom");
 	out = capture_end(&c);
 	REQUIRE(out != NULL);
-	CHECK(matches(out, "^ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
-			   "level=info msg=\"collector started\" addr=127\\.0\\.0\\.1 port=4040\n"));
+	CHECK(matches(out,
+		      "^ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+		      "level=info msg=\"collector started\" addr=127\\.0\\.0\\.1 port=4040\n"));
 	CHECK(strstr(out, "level=warn msg=\"a \\\"quoted\\\" name and a second line\"\n") != NULL);
 	CHECK(strstr(out, "level=debug msg=\"shown at debug\"\n") != NULL);
 	CHECK(strstr(out, "level=error msg=\"failed\" err=boom\n") != NULL);
