@@ -45,9 +45,9 @@ static void test_lookup(void)
 	CHECK(auth__tenant(a, "Bearer") == NULL);
 	CHECK(auth__tenant(a, "Bearer ") == NULL);
 	CHECK(auth__tenant(a, "Basic 0123456789abcdef0123") == NULL);
-	CHECK(auth__tenant(a, "Bearer 0123456789abcdef012") == NULL);   /* a prefix */
+	CHECK(auth__tenant(a, "Bearer 0123456789abcdef012") == NULL);	/* a prefix */
 	CHECK(auth__tenant(a, "Bearer 0123456789abcdef01234") == NULL); /* longer */
-	CHECK(auth__tenant(a, "Bearer 0123456789abcdef0124") == NULL);  /* one byte off */
+	CHECK(auth__tenant(a, "Bearer 0123456789abcdef0124") == NULL);	/* one byte off */
 	auth__free(a);
 	auth__free(NULL);
 }

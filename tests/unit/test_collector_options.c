@@ -140,8 +140,12 @@ static void test_errors(void)
 	}
 	/* a time resolution coarser than the segments can hold */
 	{
-		char *argv[] = {"sonde-collector", "--time-resolution", "10s", "--segment-max-age",
-				"1ms", NULL};
+		char *argv[] = {"sonde-collector",
+				"--time-resolution",
+				"10s",
+				"--segment-max-age",
+				"1ms",
+				NULL};
 		struct collector_opts o;
 		char *err;
 

@@ -3,14 +3,11 @@
  * common/httpd.c: listen addresses; a real daemon answering a real client (libcurl) with a
  * body, its type and an extra header; the errors that name the flag; the metric helpers.
  */
-#include <curl/curl.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "unit.h"
 #include "capture.h"
+#include "http_client.h"
 #include "../../common/httpd.h"
 
 static void test_split_host_port(void)
@@ -34,21 +31,6 @@ static void test_split_host_port(void)
 	CHECK(split_host_port("[::1:80", host, sizeof(host), &port) == -EINVAL);
 }
 
-/* A port nobody listens on now (the kernel's pick for a socket bound to port 0). */
-static unsigned free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	unsigned port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       const char *method, const char *version, const char *data,
 			       size_t *size, void **state)
@@ -59,31 +41,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	buf_printf(&body, "%s %s", method, url);
 	return httpd_answer(conn, strcmp(url, "/teapot") == 0 ? 418 : 200, "text/plain", &body,
 			    "X-Sonde-Test", "yes");
-}
-
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-	buf_append(ctx, p, size * n);
-	return size * n;
-}
-
-static long get(unsigned port, const char *path, struct buf *body, struct buf *headers)
-{
-	CURL *c = curl_easy_init();
-	char url[128];
-	long status = 0;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	return status;
 }
 
 static void test_serve(void)
@@ -98,12 +55,12 @@ static void test_serve(void)
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
 	d = httpd_listen(addr, MHD_USE_INTERNAL_POLLING_THREAD, handler, &calls, NULL, "listen");
 	REQUIRE(d != NULL);
-	CHECK_EQ_U64(get(port, "/hello", &body, &headers), 200);
+	CHECK_EQ_U64(http_request(port, "/hello", NULL, NULL, &body, &headers), 200);
 	CHECK_STR(buf_cstr(&body), "GET /hello");
 	CHECK(strcasestr(buf_cstr(&headers), "Content-Type: text/plain\r\n") != NULL);
 	CHECK(strcasestr(buf_cstr(&headers), "X-Sonde-Test: yes\r\n") != NULL);
 	buf_reset(&body);
-	CHECK_EQ_U64(get(port, "/teapot", &body, &headers), 418);
+	CHECK_EQ_U64(http_request(port, "/teapot", NULL, NULL, &body, &headers), 418);
 	CHECK_EQ_U64(calls, 2);
 
 	/* the same address again: in use, and the error names the flag */
