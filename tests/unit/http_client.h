@@ -39,7 +39,8 @@ static size_t http_collect_(char *p, size_t size, size_t n, void *ctx)
  * headers (either may be NULL). Returns the status, or 0 when there was no answer.
  */
 static inline long http_request(unsigned port, const char *path, const char *const *headers,
-				const struct buf *body, struct buf *ret_body, struct buf *ret_headers)
+				const struct buf *body, struct buf *ret_body,
+				struct buf *ret_headers)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;

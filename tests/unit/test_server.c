@@ -74,8 +74,8 @@ static void stop(struct fixture *f)
 	objstore__free(f->store);
 }
 
-static const char *const proto[] = {"Content-Type: application/x-protobuf",
-				    "X-Scope-OrgID: team-a", NULL};
+static const char *const proto[] = {"Content-Type: application/x-protobuf", "X-Scope-OrgID: team-a",
+				    NULL};
 
 static void test_ingest_and_query(void)
 {
@@ -90,7 +90,8 @@ static void test_ingest_and_query(void)
 	CHECK_EQ_U64(http_request(f.port, "/ready", NULL, NULL, NULL, NULL), 200);
 
 	/* a profile, acknowledged once stored; and the same gzip'd */
-	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", proto, &req, &body, NULL), 200);
+	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", proto, &req, &body, NULL),
+		     200);
 	{
 		const char *const gzh[] = {"Content-Type: application/x-protobuf",
 					   "Content-Encoding: gzip", "X-Scope-OrgID: team-a", NULL};
@@ -103,8 +104,8 @@ static void test_ingest_and_query(void)
 	/* refusals, each with its reason in the body */
 	buf_reset(&body);
 	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles",
-				  (const char *const[]){"Content-Type: text/plain", NULL}, &req, &body,
-				  NULL),
+				  (const char *const[]){"Content-Type: text/plain", NULL}, &req,
+				  &body, NULL),
 		     415);
 	CHECK(strstr(buf_cstr(&body), "Content-Type must be application/x-protobuf") != NULL);
 	buf_reset(&body);
@@ -112,9 +113,9 @@ static void test_ingest_and_query(void)
 		struct buf junk = {0};
 
 		buf_puts(&junk, "\xff\xff\xff not protobuf");
-		CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", proto, &junk, &body,
-					  NULL),
-			     400);
+		CHECK_EQ_U64(
+			http_request(f.port, "/v1development/profiles", proto, &junk, &body, NULL),
+			400);
 		CHECK(strstr(buf_cstr(&body), "not a valid ExportProfilesServiceRequest") != NULL);
 		buf_free(&junk);
 	}
@@ -184,7 +185,8 @@ static void test_tokens(void)
 	REQUIRE(otlp_fixture__encode(&fx, &req) == 0);
 	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", proto, &req, NULL, NULL), 401);
 	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", wrong, &req, NULL, NULL), 401);
-	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", other, &req, &body, NULL), 403);
+	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", other, &req, &body, NULL),
+		     403);
 	CHECK(strstr(buf_cstr(&body), "not for tenant 'team-b'") != NULL);
 	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", good, &req, NULL, NULL), 200);
 	CHECK_EQ_U64(http_request(f.port, "/api/v1/labels", NULL, NULL, NULL, NULL), 401);
