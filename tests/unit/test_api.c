@@ -83,7 +83,7 @@ static void test_answers(void)
 	CHECK(strstr(buf_cstr(&b), "std::vector<int>::push_back(int const&)") != NULL);
 	CHECK_EQ_U64(get("top?limit=1&sort=total", &b), 200);
 	CHECK(strstr(buf_cstr(&b), "\"name\":\"main_[k]\"") != NULL); /* on every stack */
-	CHECK(strstr(buf_cstr(&b), "leaf_fn") == NULL);		   /* limit 1 */
+	CHECK(strstr(buf_cstr(&b), "leaf_fn") == NULL);		      /* limit 1 */
 	CHECK_EQ_U64(get("flamegraph?format=tsv", &b), 200);
 	CHECK(strstr(buf_cstr(&b), "caller_fn") != NULL);
 	CHECK_EQ_U64(get("export?format=folded", &b), 200);
