@@ -14,21 +14,21 @@
 #include "../../symbolizer/elf_file.h"
 
 /* Line numbers below are what the test checks: keep them in step with the text. */
-static const char prog[] = "#include <stdlib.h>\n"					   /* 1 */
+static const char prog[] = "#include <stdlib.h>\n"					     /* 1 */
 			   "static inline __attribute__((always_inline)) int inner(int x)\n" /* 2 */
-			   "{\n"								   /* 3 */
-			   "\treturn x * x + (int)random();\n"				   /* 4 */
-			   "}\n"								   /* 5 */
-			   "__attribute__((noinline)) int outer_fn(int n)\n"		   /* 6 */
-			   "{\n"								   /* 7 */
-			   "\tint s = 0;\n"						   /* 8 */
-			   "\tfor (int i = 0; i < n; i++)\n"				   /* 9 */
-			   "\t\ts += inner(i);\n"						   /* 10 */
-			   "\treturn s;\n"							   /* 11 */
-			   "}\n"								   /* 12 */
-			   "int main(int argc, char **argv)\n"				   /* 13 */
-			   "{\n"								   /* 14 */
-			   "\treturn outer_fn(argc);\n"					   /* 15 */
+			   "{\n"							     /* 3 */
+			   "\treturn x * x + (int)random();\n"				     /* 4 */
+			   "}\n"							     /* 5 */
+			   "__attribute__((noinline)) int outer_fn(int n)\n"		     /* 6 */
+			   "{\n"							     /* 7 */
+			   "\tint s = 0;\n"						     /* 8 */
+			   "\tfor (int i = 0; i < n; i++)\n"				     /* 9 */
+			   "\t\ts += inner(i);\n"	       /* 10 */
+			   "\treturn s;\n"		       /* 11 */
+			   "}\n"			       /* 12 */
+			   "int main(int argc, char **argv)\n" /* 13 */
+			   "{\n"			       /* 14 */
+			   "\treturn outer_fn(argc);\n"	       /* 15 */
 			   "}\n";
 
 struct frames {
