@@ -6,7 +6,7 @@
  */
 
 #include "unit.h"
-#include "otlp_fixture.h"
+#include "agent_profile_fixture.h"
 #include "../../agent/output.h"
 #include "../../collector/ingest.h"
 #include "../../collector/query.h"
@@ -48,7 +48,7 @@ static void sort_lines(struct buf *b)
 
 static void test_roundtrip(void)
 {
-	struct otlp_fixture fx;
+	struct agent_fixture fx;
 	struct otlp_stats ost;
 	struct ingest_request *r = NULL;
 	struct ingest_counts ic;
@@ -58,7 +58,7 @@ static void test_roundtrip(void)
 	uint64_t total = 0, t0 = 1700000000000000000ULL;
 	size_t nsvc;
 
-	REQUIRE(otlp_fixture__init(&fx) == 0);
+	REQUIRE(agent_fixture__init(&fx) == 0);
 	REQUIRE(otlp_encode(fx.p, &fx.fs, fx.t, &fx.meta, &enc, &ost) == 0);
 	CHECK_EQ_U64(ost.samples, profile__total(fx.p));
 	CHECK_EQ_U64(ost.stacks, 4);
@@ -99,7 +99,7 @@ static void test_roundtrip(void)
 	buf_free(&coll);
 	buf_free(&a2);
 	buf_free(&c2);
-	otlp_fixture__free(&fx);
+	agent_fixture__free(&fx);
 }
 
 int main(void)

@@ -10,7 +10,7 @@
 
 #include "unit.h"
 #include "http_client.h"
-#include "otlp_fixture.h"
+#include "agent_profile_fixture.h"
 #include "../../collector/api.h"
 #include "../../collector/ingest.h"
 #include "../../collector/objstore.h"
@@ -41,20 +41,20 @@ static int store_profile(struct objstore *store)
 {
 	struct segwriter_opts wo = {.store = store, .max_age_ns = 10000000};
 	struct segwriter *w = segwriter__new(&wo);
-	struct otlp_fixture fx;
+	struct agent_fixture fx;
 	struct ingest_request *r = NULL;
 	struct buf req = {0};
 	char msg[INGEST_MSG_SIZE];
 	int result = 0, err = -1;
 
-	if (w && otlp_fixture__init(&fx) == 0 && otlp_fixture__encode(&fx, &req) == 0 &&
+	if (w && agent_fixture__init(&fx) == 0 && agent_fixture__encode(&fx, &req) == 0 &&
 	    ingest_decode(req.data, req.len, NULL, &r, msg, sizeof(msg)) == 0 &&
 	    segwriter__add(w, "team-a", r, done, &result) == 0 &&
 	    segwriter__drain(w, clock_ns(CLOCK_MONOTONIC) + 10000000000ULL) == 0)
 		err = result == 1000 ? 0 : -1;
 	ingest_request_free(r);
 	segwriter__free(w);
-	otlp_fixture__free(&fx);
+	agent_fixture__free(&fx);
 	buf_free(&req);
 	return err;
 }

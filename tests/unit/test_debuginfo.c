@@ -84,7 +84,8 @@ static void test_local(void)
 	REQUIRE(build_run("printf x >> bin/prog.debug") == 0);
 	CHECK(debuginfo__find_local(d, stripped, &info) == -ENOENT);
 	/* in .debug/ beside the file */
-	REQUIRE(build_run("rm bin/prog.debug && mkdir -p bin/.debug && cp prog.debug bin/.debug/") ==
+	REQUIRE(build_run(
+			"rm bin/prog.debug && mkdir -p bin/.debug && cp prog.debug bin/.debug/") ==
 		0);
 	CHECK(is_the_debug_file(debuginfo__find_local(d, stripped, &info)));
 	debuginfo__stats(d, &st);

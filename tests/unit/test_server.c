@@ -11,7 +11,7 @@
 
 #include "unit.h"
 #include "http_client.h"
-#include "otlp_fixture.h"
+#include "agent_profile_fixture.h"
 #include "../../collector/auth.h"
 #include "../../collector/objstore.h"
 #include "../../collector/segment.h"
@@ -80,13 +80,13 @@ static const char *const proto[] = {"Content-Type: application/x-protobuf", "X-S
 static void test_ingest_and_query(void)
 {
 	struct fixture f;
-	struct otlp_fixture fx;
+	struct agent_fixture fx;
 	struct buf req = {0}, gz = {0}, body = {0}, hdr = {0};
 	char path[512];
 
 	REQUIRE(start(&f, false) == 0);
-	REQUIRE(otlp_fixture__init(&fx) == 0);
-	REQUIRE(otlp_fixture__encode(&fx, &req) == 0);
+	REQUIRE(agent_fixture__init(&fx) == 0);
+	REQUIRE(agent_fixture__encode(&fx, &req) == 0);
 	CHECK_EQ_U64(http_request(f.port, "/ready", NULL, NULL, NULL, NULL), 200);
 
 	/* a profile, acknowledged once stored; and the same gzip'd */
@@ -160,7 +160,7 @@ static void test_ingest_and_query(void)
 	CHECK(strcasestr(buf_cstr(&hdr), "Retry-After:") != NULL);
 
 	stop(&f);
-	otlp_fixture__free(&fx);
+	agent_fixture__free(&fx);
 	buf_free(&req);
 	buf_free(&gz);
 	buf_free(&body);
@@ -170,7 +170,7 @@ static void test_ingest_and_query(void)
 static void test_tokens(void)
 {
 	struct fixture f;
-	struct otlp_fixture fx;
+	struct agent_fixture fx;
 	struct buf req = {0}, body = {0};
 	const char *const good[] = {"Content-Type: application/x-protobuf",
 				    "Authorization: Bearer secret-token-0123456789", NULL};
@@ -181,8 +181,8 @@ static void test_tokens(void)
 				     "X-Scope-OrgID: team-b", NULL};
 
 	REQUIRE(start(&f, true) == 0);
-	REQUIRE(otlp_fixture__init(&fx) == 0);
-	REQUIRE(otlp_fixture__encode(&fx, &req) == 0);
+	REQUIRE(agent_fixture__init(&fx) == 0);
+	REQUIRE(agent_fixture__encode(&fx, &req) == 0);
 	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", proto, &req, NULL, NULL), 401);
 	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", wrong, &req, NULL, NULL), 401);
 	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", other, &req, &body, NULL),
@@ -191,7 +191,7 @@ static void test_tokens(void)
 	CHECK_EQ_U64(http_request(f.port, "/v1development/profiles", good, &req, NULL, NULL), 200);
 	CHECK_EQ_U64(http_request(f.port, "/api/v1/labels", NULL, NULL, NULL, NULL), 401);
 	stop(&f);
-	otlp_fixture__free(&fx);
+	agent_fixture__free(&fx);
 	buf_free(&req);
 	buf_free(&body);
 }

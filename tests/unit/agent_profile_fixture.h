@@ -4,8 +4,8 @@
  * a long C++ name, an unmapped frame, a truncation marker), named as frame_syms__build names
  * frames, and its OTLP encoding: the input of the OTLP, ingest, server and API tests.
  */
-#ifndef SONDE_OTLP_FIXTURE_H
-#define SONDE_OTLP_FIXTURE_H
+#ifndef SONDE_AGENT_PROFILE_FIXTURE_H
+#define SONDE_AGENT_PROFILE_FIXTURE_H
 
 #include <string.h>
 
@@ -31,7 +31,7 @@ static struct frame make_frame(int i)
 	return f;
 }
 
-struct otlp_fixture {
+struct agent_fixture {
 	struct profile *p;
 	struct proc_table *t;
 	struct frame_syms fs;
@@ -41,7 +41,7 @@ struct otlp_fixture {
 };
 
 /* Builds the profile (sample times 100..700 ns, monotonic). Returns 0 or -1. */
-static inline int otlp_fixture__init(struct otlp_fixture *fx)
+static inline int agent_fixture__init(struct agent_fixture *fx)
 {
 	struct profile_opts po = {.keep_timestamps = true};
 	struct frame st[NFRAMES];
@@ -86,14 +86,14 @@ static inline int otlp_fixture__init(struct otlp_fixture *fx)
 }
 
 /* Appends the OTLP request of the fixture's profile to out. Returns 0 or -errno. */
-static inline int otlp_fixture__encode(struct otlp_fixture *fx, struct buf *out)
+static inline int agent_fixture__encode(struct agent_fixture *fx, struct buf *out)
 {
 	struct otlp_stats st;
 
 	return otlp_encode(fx->p, &fx->fs, fx->t, &fx->meta, out, &st);
 }
 
-static inline void otlp_fixture__free(struct otlp_fixture *fx)
+static inline void agent_fixture__free(struct agent_fixture *fx)
 {
 	proc_table__free(fx->t);
 	profile__free(fx->p);
