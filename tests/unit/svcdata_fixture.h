@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../collector/svcdata.h"
+#include "../../profile/svcdata.h"
 
 static struct svcdata *sample_service(const char *name, int64_t scale)
 {

@@ -9,7 +9,7 @@
 #include "agent_profile_fixture.h"
 #include "../../agent/output.h"
 #include "../../collector/ingest.h"
-#include "../../collector/query.h"
+#include "../../profile/folded.h"
 
 /* The folded lines without their first field (the process name or the service). */
 static void strip_prefixes(const char *in, struct buf *out)
@@ -79,11 +79,18 @@ static void test_roundtrip(void)
 			CHECK(sd->rows.v[k].time_ns >= t0 + 100 &&
 			      sd->rows.v[k].time_ns <= t0 + 700);
 		}
-		CHECK(render_folded(sd, &coll) == 0);
+		CHECK(folded_render(sd, &coll) == 0);
 		svcdata__free(sd);
 	}
 	CHECK_EQ_U64(total, 7);
-	CHECK(output_folded(fx.p, &fx.fs, &agent) == 0);
+	{
+		struct output_meta om = {.start_unix_ns = fx.meta.start_unix_ns,
+					 .period_ns = fx.meta.period_ns,
+					 .mono_to_unix_ns = fx.meta.mono_to_unix_ns,
+					 .kernel_build_id = ""};
+
+		CHECK(output_folded(fx.p, &fx.fs, fx.t, &om, &agent) == 0);
+	}
 	strip_prefixes(buf_cstr(&agent), &a2);
 	strip_prefixes(buf_cstr(&coll), &c2);
 	sort_lines(&a2);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * collector/options.c: the defaults, flags, a config file that flags override, and every bad
- * value refused with one line naming the flag (and the file, when it came from one).
+ * collector/options.c: the defaults, flags, a config file that flags override, every bad value
+ * refused with one line naming the flag (and the file, when it came from one); the connection
+ * and TLS options, and how they depend on each other.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include "unit.h"
 #include "capture.h"
 #include "../../collector/options.h"
+#include "../../common/util.h"
 
 #define NS 1000000000ULL
 
@@ -28,6 +30,77 @@ static int parse(struct collector_opts *o, char **argv, char **ret_err)
 	err = collector_opts__parse(o, argc, argv);
 	*ret_err = capture_end(&c);
 	return err;
+}
+
+/* Their calling convention: args without the program name; the messages are dropped. */
+static int parse_args(struct collector_opts *o, const char **args)
+{
+	char *argv[32] = {"sonde-collector"}, *err = NULL;
+	int argc = 1, ret;
+
+	for (; args[argc - 1] && argc < 31; argc++)
+		argv[argc] = (char *)args[argc - 1];
+	argv[argc] = NULL;
+	ret = parse(o, argv, &err);
+	free(err);
+	return ret;
+}
+
+static void test_connection_defaults(void)
+{
+	struct collector_opts o;
+
+	CHECK(parse_args(&o, (const char *[]){NULL}) == 0);
+	CHECK_EQ_U64(o.max_connections, 1024);
+	CHECK_EQ_U64(o.max_connections_per_client, 128);
+	CHECK_EQ_U64(o.header_timeout_ns, 10 * NSEC_PER_SEC);
+	CHECK_EQ_U64(o.body_timeout_ns, 60 * NSEC_PER_SEC);
+	CHECK(!o.tls_cert_file && !o.allow_readable_secrets);
+	collector_opts__free(&o);
+	/* a smaller total: a quarter of it per client, never all of it */
+	CHECK(parse_args(&o, (const char *[]){"--max-connections", "100", NULL}) == 0);
+	CHECK_EQ_U64(o.max_connections_per_client, 25);
+	collector_opts__free(&o);
+	CHECK(parse_args(&o, (const char *[]){"--max-connections", "2", NULL}) == 0);
+	CHECK_EQ_U64(o.max_connections_per_client, 1);
+	collector_opts__free(&o);
+}
+
+static void test_connection_flags(void)
+{
+	struct collector_opts o;
+
+	CHECK(parse_args(&o,
+			 (const char *[]){"--max-connections-per-client", "0", "--header-timeout",
+					  "2500ms", "--body-timeout", "0", NULL}) == 0);
+	CHECK_EQ_U64(o.max_connections_per_client, 0);
+	CHECK_EQ_U64(o.header_timeout_ns, 2500 * 1000000ULL);
+	CHECK_EQ_U64(o.body_timeout_ns, 0);
+	collector_opts__free(&o);
+	CHECK(parse_args(&o, (const char *[]){"--max-connections", "100",
+					      "--max-connections-per-client", "101", NULL}) < 0);
+	collector_opts__free(&o);
+	CHECK(parse_args(&o, (const char *[]){"--header-timeout", "soon", NULL}) < 0);
+	collector_opts__free(&o);
+	CHECK(parse_args(&o, (const char *[]){"--max-connections-per-client", "-1", NULL}) < 0);
+	collector_opts__free(&o);
+}
+
+static void test_tls_flags(void)
+{
+	struct collector_opts o;
+
+	CHECK(parse_args(&o, (const char *[]){"--tls-cert-file", "c.pem", "--tls-key-file", "k.pem",
+					      "--allow-readable-secrets", NULL}) == 0);
+	CHECK_STR(o.tls_cert_file, "c.pem");
+	CHECK_STR(o.tls_key_file, "k.pem");
+	CHECK(o.allow_readable_secrets);
+	collector_opts__free(&o);
+	/* one without the other is refused */
+	CHECK(parse_args(&o, (const char *[]){"--tls-cert-file", "c.pem", NULL}) < 0);
+	collector_opts__free(&o);
+	CHECK(parse_args(&o, (const char *[]){"--tls-key-file", "k.pem", NULL}) < 0);
+	collector_opts__free(&o);
 }
 
 static void test_defaults_and_flags(void)
@@ -180,5 +253,8 @@ int main(void)
 	RUN(test_config_file);
 	RUN(test_errors);
 	RUN(test_help);
+	RUN(test_connection_defaults);
+	RUN(test_connection_flags);
+	RUN(test_tls_flags);
 	return unit_done();
 }

@@ -1,8 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /* collector/objstore_s3.c: AWS Signature Version 4 against the published example. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "unit.h"
+#include "../../common/gzip.h"
+#include "../../collector/block.h"
+#include "../../collector/ingest.h"
 #include "../../collector/objstore_impl.h"
+#include "../../profile/svcdata.h"
+#include "../../common/util.h"
+#include "otlp_fixture.h"
+#include "../../proto/otlp.h"
 
 /* AWS's own example of a signed S3 request ("GET Bucket (List Objects)", SigV4 documentation). */
 static void test_sigv4(void)
