@@ -13,7 +13,7 @@ T0=2
 BUILD=${BUILD:-build}
 out=$(mktemp -d /tmp/sonde-bench.XXXXXX)
 prev_stats=$(sysctl -n kernel.bpf_stats_enabled)
-trap 'sysctl -qw kernel.bpf_stats_enabled=$prev_stats; kill $(jobs -p) 2>/dev/null; rm -rf "$out"' EXIT
+trap 'sysctl -qw kernel.bpf_stats_enabled=$prev_stats; kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 ncpu=$(nproc)
 [ -x "$BUILD/workloads/split" ] || { echo "run 'make tests' first" >&2; exit 1; }
 

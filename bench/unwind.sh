@@ -14,7 +14,7 @@ BUILD=${BUILD:-build}
 W=$BUILD/workloads
 out=$(mktemp -d /tmp/sonde-bench-unwind.XXXXXX)
 prev=$(sysctl -n kernel.bpf_stats_enabled)
-trap 'sysctl -qw kernel.bpf_stats_enabled=$prev; kill $(jobs -p) 2>/dev/null; rm -rf "$out"' EXIT
+trap 'sysctl -qw kernel.bpf_stats_enabled=$prev; kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 [ -x "$W/split_nofp" ] && [ -x "$BUILD/bench/unwind_tables" ] || { echo "run 'make tests' first" >&2; exit 1; }
 sysctl -qw kernel.bpf_stats_enabled=1
 
