@@ -300,7 +300,9 @@ static enum unwind_status add_sample(struct agent *a, const struct sonde_sample 
 	}
 	if (!(s->flags & SONDE_SAMPLE_KTHREAD) && (s->flags & SONDE_SAMPLE_USER_REGS)) {
 		if (!maps) {
-			p = proc_table__get(a->procs, s->pid, true);
+			/* an exiting thread's process may be reported gone already: not re-created
+			 */
+			p = proc_table__get(a->procs, s->pid, !(s->flags & SONDE_SAMPLE_EXITING));
 			maps = p ? p->maps : NULL;
 			labels = p ? p->labels : NULL;
 			if (labels && labels->dropped) {

@@ -459,6 +459,8 @@ void proc_table__exec(struct proc_table *t, uint32_t pid)
 		proc_drop_maps(p);
 		p->gone = false;
 		read_identity(t, p);
+		/* now, while the process is likely alive: it may exit before its next sample */
+		proc_read_maps(t, p);
 	}
 }
 

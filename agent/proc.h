@@ -112,7 +112,7 @@ void proc_table__free(struct proc_table *t);
  * are stale. Returns NULL when unknown and !create, or when out of memory.
  */
 struct proc *proc_table__get(struct proc_table *t, uint32_t pid, bool create);
-/* Exec: the mappings are stale; they are read again on next use. */
+/* Exec: the old image's mappings are dropped and the new ones read at once. */
 void proc_table__exec(struct proc_table *t, uint32_t pid);
 /*
  * When the labeler's generation has moved since the last call (pod metadata arrived or changed),
