@@ -98,7 +98,7 @@ struct agent {
 	pthread_mutex_t snap_lock;
 	struct snapshot snap; /* the last published copy */
 	uint64_t last_snap_ns;
-	/* daemon mode with --output: the folded lines of every interval shipped, summed */
+	/* daemon mode with --output: the folded lines of every interval recorded, summed */
 	struct strtab tee_lines;
 	VEC(uint64_t) tee_counts;
 };
@@ -141,7 +141,10 @@ static int tee_cmp(const void *x, const void *y)
 		      strtab_get(tee_sort_lines, *(const uint32_t *)y));
 }
 
-/* Daemon mode: the folded stacks of everything shipped, to --output. */
+/*
+ * Daemon mode: the folded stacks of every interval recorded, to --output, whether or not the
+ * collector acknowledged them (the exporter counts what it dropped): what the agent took.
+ */
 static int write_tee(struct agent *a)
 {
 	size_t n = strtab_count(&a->tee_lines);
@@ -163,8 +166,8 @@ static int write_tee(struct agent *a)
 		log_error("cannot write the profile", "path=\"%s\" err=\"%s\"", a->opts.output,
 			  strerror(-err));
 	else
-		log_info("profile written (a copy of what was shipped)", "path=\"%s\" stacks=%zu",
-			 a->opts.output, n);
+		log_info("profile written (every sample recorded, delivered or not)",
+			 "path=\"%s\" stacks=%zu", a->opts.output, n);
 	free(order);
 	buf_free(&out);
 	return err;
@@ -528,6 +531,17 @@ static void render_metrics(void *ctx, struct buf *out)
 		      (double)es.send_cpu_ns / 1e9);
 	metric_single(out, "sonde_agent_profiles_rejected_total", "counter",
 		      "Profiles a partial success rejected.", (double)es.profiles_rejected);
+	metric_header(out, "sonde_agent_export_dropped_requests_total", "counter",
+		      "Requests dropped without delivery, by reason.");
+	for (int i = 0; i < EXPORTER_DROP_NR; i++) {
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", exporter_drop_name(i));
+		metric_value(out, "sonde_agent_export_dropped_requests_total", labels,
+			     (double)es.dropped[i]);
+	}
+	metric_single(out, "sonde_agent_export_dropped_samples_total", "counter",
+		      "Samples in dropped requests.", (double)es.dropped_samples);
+	metric_single(out, "sonde_agent_samples_sent_total", "counter",
+		      "Samples in requests the collector accepted whole.", (double)es.samples_sent);
 	metric_single(out, "sonde_agent_export_dropped_profiles_total", "counter",
 		      "Profiles dropped without delivery: queue full, refused, or at shutdown.",
 		      (double)es.dropped_profiles);
@@ -680,7 +694,7 @@ static void flush_interval(struct agent *a)
 		  (unsigned long long)(t2 - t1) / 1000);
 	len = gz.len;
 	a->s.requests_queued++;
-	exporter__enqueue(a->exporter, buf_steal(&gz, &len), len, os.resources);
+	exporter__enqueue(a->exporter, buf_steal(&gz, &len), len, os.resources, os.samples);
 reset:
 	a->s.intervals++;
 	frame_syms__free(&fs);
@@ -1088,17 +1102,22 @@ int main(int argc, char **argv)
 			log_warn("shutdown deadline reached with profiles still queued; they are "
 				 "dropped",
 				 "timeout_s=%.1f", (double)a.opts.shutdown_timeout_ns / 1e9);
+		exporter__stop(a.exporter); /* what is still queued is dropped, and counted */
 		exporter__stats(a.exporter, &es);
 		log_info("exporter stopped",
 			 "intervals=%llu requests_queued=%llu requests_sent=%llu "
-			 "profiles_sent=%llu bytes_sent=%llu retries=%llu dropped_requests=%llu "
-			 "dropped_profiles=%llu queued=%llu",
+			 "profiles_sent=%llu samples_sent=%llu bytes_sent=%llu retries=%llu "
+			 "dropped_requests=%llu dropped_queue_full=%llu dropped_refused=%llu "
+			 "dropped_shutdown=%llu dropped_profiles=%llu dropped_samples=%llu",
 			 (unsigned long long)a.s.intervals, (unsigned long long)a.s.requests_queued,
 			 (unsigned long long)es.requests_sent, (unsigned long long)es.profiles_sent,
-			 (unsigned long long)es.bytes_sent, (unsigned long long)es.retries,
-			 (unsigned long long)es.dropped_requests,
+			 (unsigned long long)es.samples_sent, (unsigned long long)es.bytes_sent,
+			 (unsigned long long)es.retries, (unsigned long long)es.dropped_requests,
+			 (unsigned long long)es.dropped[EXPORTER_DROP_QUEUE_FULL],
+			 (unsigned long long)es.dropped[EXPORTER_DROP_REFUSED],
+			 (unsigned long long)es.dropped[EXPORTER_DROP_SHUTDOWN],
 			 (unsigned long long)es.dropped_profiles,
-			 (unsigned long long)es.queue_requests);
+			 (unsigned long long)es.dropped_samples);
 		log_symbols(&a);
 		if (a.opts.output && write_tee(&a))
 			goto cleanup;
