@@ -787,7 +787,7 @@ static void log_stats(struct agent *a)
 		 "event=%s cpus=%u bpf_runs=%llu sent=%llu idle=%llu filtered=%llu "
 		 "dropped_ringbuf=%llu dropped_events=%llu kstack_errors=%llu "
 		 "ustack_errors=%llu stack_copy_errors=%llu kept=%llu dropped_memory=%llu "
-		 "bad_records=%llu maps_reads=%llu",
+		 "bad_records=%llu maps_reads=%llu procs_reaped=%llu",
 		 a->event_name, a->ncpus, (unsigned long long)st[SONDE_STAT_SAMPLES],
 		 (unsigned long long)st[SONDE_STAT_SENT], (unsigned long long)st[SONDE_STAT_IDLE],
 		 (unsigned long long)st[SONDE_STAT_FILTERED],
@@ -797,7 +797,8 @@ static void log_stats(struct agent *a)
 		 (unsigned long long)st[SONDE_STAT_USTACK_ERR],
 		 (unsigned long long)st[SONDE_STAT_STACK_COPY_ERR],
 		 (unsigned long long)a->s.samples_kept, (unsigned long long)a->s.samples_dropped,
-		 (unsigned long long)a->s.bad_records, (unsigned long long)a->s.procs.maps_reads);
+		 (unsigned long long)a->s.bad_records, (unsigned long long)a->s.procs.maps_reads,
+		 (unsigned long long)a->s.procs.reaped);
 }
 
 static void log_symbols(struct agent *a)

@@ -113,6 +113,14 @@ static void test_proc_table_self(void)
 	/* a process that does not exist */
 	p = proc_table__get(t, 0x3ffffff0, true);
 	CHECK(p != NULL && p->gone && p->maps->n == 0);
+	/* ... and whose exit record never came: freed when the epoch ends; the living stay */
+	CHECK(proc_table__get(t, (uint32_t)getpid(), true) != NULL);
+	proc_table__end_epoch(t);
+	proc_table__stats(t, &st);
+	CHECK(proc_table__get(t, 0x3ffffff0, false) == NULL);
+	CHECK(proc_table__get(t, (uint32_t)getpid(), false) != NULL);
+	CHECK_EQ_U64(st.procs, 1);
+	CHECK_EQ_U64(st.reaped, 1);
 	proc_table__free(t);
 	symbolizer__free(sym);
 	free(r);
