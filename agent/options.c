@@ -9,7 +9,7 @@
 #include "options.h"
 #include "relabel.h"
 #include "../common/config.h"
-#include "../bpf/profile.h"
+#include "../bpf/sampler_shared.h"
 #include "../common/util.h"
 
 #ifndef SONDE_VERSION
@@ -84,9 +84,9 @@ static const char usage[] =
 	"Output (one-shot mode):\n"
 	"  -o, --output FILE         write the profile to FILE when the run ends (with "
 	"--collector:\n"
-	"                            also, folded stacks of every sample recorded, delivered or\n"
-	"                            not (what was not is counted as dropped_samples); every\n"
-	"                            distinct stack of the run is kept in memory)\n"
+	"                            also, every sample recorded, delivered or not (what was\n"
+	"                            not is counted as dropped_samples); every distinct stack\n"
+	"                            of the run is kept in memory)\n"
 	"  -f, --format FORMAT       folded (default) | pprof (gzipped profile.proto) | otlp\n"
 	"                            (an ExportProfilesServiceRequest, protobuf)\n"
 	"\n"
@@ -579,9 +579,10 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 	err = k8s_defaults(o);
 	if (err)
 		return err;
-	if (o->collector && o->output && o->format != OUTPUT_FOLDED) {
-		fprintf(stderr, "sonde-agent: with --collector, --output writes folded stacks only "
-				"(every sample recorded, for checking)\n");
+	if (o->collector && o->output && o->format == OUTPUT_OTLP) {
+		fprintf(stderr,
+			"sonde-agent: with --collector, --output writes folded stacks or pprof "
+			"(every sample recorded, for checking), not otlp\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -15,14 +15,14 @@
 #include <bpf/libbpf.h>
 
 #include "sampler.h"
-#include "profile.skel.h"
+#include "sampler.skel.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
 #define MAX_CPUS 4096
 
 struct sampler {
-	struct profile_bpf *skel;
+	struct sampler_bpf *skel;
 	struct ring_buffer *rb;
 	sampler_record_fn fn;
 	void *ctx;
@@ -129,7 +129,7 @@ static uint64_t default_ring_bytes(uint32_t ncpus)
 /*
  * Whether the kernel's sched_process_exit tracepoint carries group_dead (Linux 6.16 and later):
  * its BTF typedef btf_trace_sched_process_exit then takes (void *, task, bool). Decides which
- * exit program is loaded (bpf/profile.bpf.c says why both exist).
+ * exit program is loaded (bpf/sampler.bpf.c says why both exist).
  */
 static bool exit_has_group_dead(const char *btf_path)
 {
@@ -177,7 +177,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn 
 	{
 		LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = opts->btf_path);
 
-		s->skel = profile_bpf__open_opts(&oo);
+		s->skel = sampler_bpf__open_opts(&oo);
 	}
 	if (!s->skel) {
 		err = -errno;
@@ -206,7 +206,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn 
 		log_debug("process exit tracking", "group_dead_argument=%d", group_dead);
 	}
 
-	err = profile_bpf__load(s->skel);
+	err = sampler_bpf__load(s->skel);
 	if (err) {
 		/* privileges were checked before: EACCES here is the verifier saying no */
 		if (err <= -__LIBBPF_ERRNO__START) {
@@ -457,6 +457,6 @@ void sampler__free(struct sampler *s)
 		bpf_link__destroy(s->links[i]);
 	free(s->links);
 	ring_buffer__free(s->rb);
-	profile_bpf__destroy(s->skel);
+	sampler_bpf__destroy(s->skel);
 	free(s);
 }

@@ -12,10 +12,10 @@
 #include "../../collector/block.h"
 #include "../../collector/ingest.h"
 #include "../../collector/objstore_impl.h"
-#include "../../collector/svcdata.h"
+#include "../../profile/svcdata.h"
 #include "../../common/util.h"
 #include "otlp_fixture.h"
-#include "../../proto/otlp.h"
+#include "../../proto/otlp_pb.h"
 
 /* AWS's own example of a signed S3 request ("GET Bucket (List Objects)", SigV4 documentation). */
 static void test_sigv4(void)
