@@ -129,7 +129,7 @@ static uint64_t default_ring_bytes(uint32_t ncpus)
 /*
  * Whether the kernel's sched_process_exit tracepoint carries group_dead (Linux 6.16 and later):
  * its BTF typedef btf_trace_sched_process_exit then takes (void *, task, bool). Decides which
- * exit program is loaded (bpf/profile.bpf.c says why both exist).
+ * exit program is loaded (bpf/sampler.bpf.c says why both exist).
  */
 static bool exit_has_group_dead(const char *btf_path)
 {
