@@ -61,8 +61,8 @@ static void test_connection_flags(void)
 	CHECK_EQ_U64(o.header_timeout_ns, 2500 * 1000000ULL);
 	CHECK_EQ_U64(o.body_timeout_ns, 0);
 	collector_opts__free(&o);
-	CHECK(parse(&o, (const char *[]){"--max-connections", "100",
-					 "--max-connections-per-client", "101", NULL}) < 0);
+	CHECK(parse(&o, (const char *[]){"--max-connections", "100", "--max-connections-per-client",
+					 "101", NULL}) < 0);
 	collector_opts__free(&o);
 	CHECK(parse(&o, (const char *[]){"--header-timeout", "soon", NULL}) < 0);
 	collector_opts__free(&o);
