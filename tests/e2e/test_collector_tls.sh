@@ -3,6 +3,7 @@
 # made by the test:
 #  - the agent sends to it with --ca-file and its profiles are stored; curl --cacert queries it;
 #  - plain HTTP on that port gets no answer, and a client without the CA refuses the server;
+#  - a connection that never starts its handshake is cut at --header-timeout;
 #  - SIGHUP with a new certificate: new handshakes see the new serial, nothing restarts;
 #  - SIGHUP with a broken pair: a log line, the previous pair still served, the collector alive;
 #  - a bad pair, or a key file others can read, stops the start with a clear error.
@@ -56,6 +57,7 @@ cat > "$ARTIFACTS/collector.yaml" << EOF
 listen: 127.0.0.1:$COLL_PORT
 storage: $ARTIFACTS/store
 segment-max-age: 100ms
+header-timeout: 2s
 tls-cert-file: $tls/serving.crt
 tls-key-file: $tls/serving.key
 EOF
@@ -81,6 +83,21 @@ curl -s -o /dev/null --max-time 10 "$COLL_URL/ready"
 rc=$?
 set -e
 check '[ "$rc" = 60 ]' "a client without the CA refuses the certificate (curl exit $rc)"
+
+# the head deadline covers the handshake: a silent connection is cut at 2 s, not at 30 s idle
+silent=$(python3 - "$COLL_PORT" << 'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(25)
+t0 = time.monotonic()
+try:
+    s.recv(1)
+except OSError:
+    pass
+print(f"{time.monotonic() - t0:.1f}")
+PY
+)
+check 'float_between "$silent" 1 10' "a connection that never starts its TLS handshake is cut after ${silent} s"
 
 # the agent, over HTTPS with --ca-file
 bg "$WL/split" 30 3 1
