@@ -5,6 +5,7 @@
 #   make run         deps + build + profile this whole machine and show the result
 #   make SANITIZE=1  build (and test) with ASan and UBSan
 #   make V=1         show every command (quiet otherwise)
+#   make fuzz-long   every fuzz target for FUZZ_RUNS executions (default 10,000,000)
 #   make check-format  fail if any source differs from clang-format's (make test runs it)
 .SUFFIXES:
 .DELETE_ON_ERROR:
@@ -148,8 +149,13 @@ FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(filter-out collector/api.c c
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Werror -Wno-unused-parameter \
-                -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS)
-$(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(PROTO_H)
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(CPPFLAGS)
+# rebuild the fuzz objects when these flags change (as FLAGS_STAMP does for the others)
+FUZZ_STAMP := $(BUILD)/fuzz/.flags
+$(FUZZ_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FUZZ_CFLAGS)' ]; then echo '$(FUZZ_CFLAGS)' > $@; fi
+$(BUILD)/fuzz/obj/%.o: %.c $(FUZZ_STAMP) | $(SKELS) $(PROTO_H)
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$<)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
@@ -178,6 +184,15 @@ tests: all $(UNIT_BINS) $(WORKLOADS) $(BENCH_BINS) $(FUZZ_TARGETS)
 .SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_OBJS) $(SKELS) $(FUZZ_OBJS) \
             $(UNIT_BINS:$(BUILD)/tests/unit/%=$(BUILD)/obj/tests/unit/%.o) \
             $(BENCH_BINS:$(BUILD)/bench/%=$(BUILD)/obj/bench/%.o)
+
+# The long fuzz run: every target for FUZZ_RUNS executions (FUZZ_ONLY="NAME...": only those;
+# FUZZ_MAX_SECONDS: a cap on each target's time) from the seed corpora of the smoke run; prints
+# each target's executions and executions per second. Artifacts in $(BUILD)/fuzz-long/.
+FUZZ_RUNS ?= 10000000
+fuzz-long: $(FUZZ_TARGETS) $(BINS) $(WORKLOADS)
+	rm -rf $(BUILD)/fuzz-long/*/crash-* $(BUILD)/fuzz-long/*/leak-* $(BUILD)/fuzz-long/*/timeout-*
+	BUILD=$(BUILD) ARTIFACTS=$(BUILD)/fuzz-long FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_ONLY="$(FUZZ_ONLY)" \
+		FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) tests/fuzz/test_fuzz.sh
 
 test: deps
 	$(MAKE) check-format
@@ -230,6 +245,6 @@ check-format:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test tests run clean format check-format install FORCE
+.PHONY: all deps test tests run clean format check-format install fuzz-long FORCE
 
 -include $(shell find $(BUILD)/obj $(BUILD)/proto $(BUILD)/fuzz -name '*.d' 2>/dev/null)

@@ -124,7 +124,7 @@ int block_key(const char *tenant, uint64_t min_ns, uint64_t max_ns, uint32_t lev
 bool block_key_parse(const char *key, char *ret_tenant, size_t tenant_size, uint64_t *ret_min_ms,
 		     uint64_t *ret_max_ms, uint32_t *ret_level, char *ret_id);
 
-/* Tenant names: 1..64 of [A-Za-z0-9._-], not "." or "..". */
+/* Tenant names: 1..64 of [A-Za-z0-9._-], not starting with '.' (no "..", no hidden names). */
 bool tenant_valid(const char *tenant);
 
 #endif

@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "query.h"
 #include "reader.h"
+#include "../common/json.h"
 #include "../common/util.h"
 
 #define ATTEMPTS 3
@@ -1367,18 +1368,25 @@ int engine_types(const struct selection *sel, bool tsv, struct buf *out)
 	return err;
 }
 
+/* Always valid JSON: a byte that is not part of valid UTF-8 is written as U+FFFD. */
 void json_string(struct buf *b, const char *s)
 {
+	const char *end = s + strlen(s);
+
 	buf_putc(b, '"');
-	for (; *s; s++) {
+	while (s < end) {
 		unsigned char c = (unsigned char)*s;
+		size_t k = c < 0x80 ? 1 : utf8_seq_len(s, end);
 
 		if (c == '"' || c == '\\')
 			buf_printf(b, "\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c == 0x7f)
 			buf_printf(b, "\\u%04x", c);
+		else if (!k)
+			buf_puts(b, "\\ufffd");
 		else
-			buf_putc(b, c);
+			buf_append(b, s, k);
+		s += k ? k : 1;
 	}
 	buf_putc(b, '"');
 }

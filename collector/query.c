@@ -300,7 +300,8 @@ int render_pprof(const struct svcdata *sd, struct buf *out)
 		if (at) {
 			x = sv[at - 1];
 			x->value[0] = value_add(x->value[0], r->value);
-			x->value[1] = value_add(x->value[1], r->value * (period > 0 ? period : 1));
+			x->value[1] = value_add(x->value[1],
+						value_mul(r->value, period > 0 ? period : 1));
 			continue;
 		}
 		x = palloc(&p, 1, sizeof(*x));
@@ -312,7 +313,7 @@ int render_pprof(const struct svcdata *sd, struct buf *out)
 			break;
 		x->n_value = 2;
 		x->value[0] = r->value;
-		x->value[1] = r->value * (period > 0 ? period : 1);
+		x->value[1] = value_mul(r->value, period > 0 ? period : 1);
 		ids.len = 0;
 		for (uint32_t n = r->stack; n; n = sd->nodes.v[n].parent)
 			if (VEC_PUSH(&ids, sd->nodes.v[n].location))
@@ -320,7 +321,8 @@ int render_pprof(const struct svcdata *sd, struct buf *out)
 		x->location_id = palloc(&p, ids.len, sizeof(uint64_t));
 		if (!x->location_id)
 			break;
-		memcpy(x->location_id, ids.v, ids.len * sizeof(uint64_t));
+		if (ids.len)
+			memcpy(x->location_id, ids.v, ids.len * sizeof(uint64_t));
 		x->n_location_id = ids.len;
 		{
 			const struct sd_series *se = &sd->series.v[r->series];

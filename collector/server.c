@@ -380,7 +380,7 @@ static unsigned int resolve_tenant(struct server *s, struct MHD_Connection *conn
 	if (org && *org && !tenant_valid(org)) {
 		snprintf(msg, size,
 			 "invalid X-Scope-OrgID: a tenant is 1 to 64 letters, digits, '.', '_' or "
-			 "'-'");
+			 "'-', not starting with '.'");
 		return 400;
 	}
 	str_copy(tenant, org && *org ? org : DEFAULT_TENANT, tenant_size);

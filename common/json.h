@@ -37,6 +37,16 @@ struct json_reader {
 	uint8_t is_object[JSON_MAX_DEPTH + 1];
 };
 
+/*
+ * UTF-8 as JSON and OTLP need it (no overlong forms, surrogates or code points past U+10FFFF):
+ * the length of the valid sequence at p whose lead byte is >= 0x80 (0 when invalid), and the
+ * offset of the first invalid byte of s (len when all of it is valid).
+ */
+size_t utf8_seq_len(const void *p, const void *end);
+size_t utf8_invalid_at(const char *s, size_t len);
+/* A copy of s (len bytes) with every byte that is not part of valid UTF-8 as U+FFFD (to free). */
+char *utf8_fix(const char *s, size_t len);
+
 void json_reader_init(struct json_reader *r, const void *data, size_t len);
 /* The type of the next value (whitespace skipped), without consuming it. */
 enum json_type json_peek(struct json_reader *r);

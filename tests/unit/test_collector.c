@@ -198,6 +198,10 @@ static void test_svcdata(void)
 		CHECK_EQ_U64(total, 15 + 150);
 	}
 	CHECK_EQ_U64(value_add(INT64_MAX, 5), INT64_MAX);
+	/* value x period saturates too (a sum of requests each within bounds can pass int64) */
+	CHECK_EQ_U64(value_mul(INT64_MAX / 2, 3), INT64_MAX);
+	CHECK(value_mul(-(INT64_MAX / 2), 3) == INT64_MIN);
+	CHECK_EQ_U64(value_mul(7, 10000000), 70000000);
 	svcdata__free(a);
 	svcdata__free(b);
 	svcdata__free(m);
@@ -348,6 +352,8 @@ static void test_block_roundtrip(void)
 			       tenant, sizeof(tenant), &lo, &hi, &level, id));
 	CHECK(tenant_valid("anonymous") && !tenant_valid("..") && !tenant_valid("a/b") &&
 	      !tenant_valid(""));
+	/* a name starting with '.' would hide in the storage */
+	CHECK(!tenant_valid(".hidden") && !tenant_valid(".") && tenant_valid("a.b"));
 	buf_free(&blk);
 	for (int i = 0; i < 3; i++)
 		svcdata__free(svcs[i]);

@@ -397,6 +397,26 @@ static void test_json(void)
 	}
 }
 
+/* UTF-8 as the collector checks it at ingest and as its JSON writer must keep it */
+static void test_utf8(void)
+{
+	const char ok[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\xa5", bad[] = "x\xff\xfe\xc0\x80y\xc3";
+	char *fixed;
+
+	CHECK_EQ_U64(utf8_invalid_at(ok, strlen(ok)), strlen(ok));
+	CHECK_EQ_U64(utf8_invalid_at(bad, strlen(bad)), 1);
+	/* overlong, surrogate, past U+10FFFF */
+	CHECK_EQ_U64(utf8_invalid_at("\xe0\x80\xaf", 3), 0);
+	CHECK_EQ_U64(utf8_invalid_at("\xed\xa0\x80", 3), 0);
+	CHECK_EQ_U64(utf8_invalid_at("\xf4\x90\x80\x80", 4), 0);
+	fixed = utf8_fix(bad, strlen(bad));
+	CHECK_STR(fixed, "x\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdy\xef\xbf\xbd");
+	free(fixed);
+	fixed = utf8_fix(ok, strlen(ok));
+	CHECK_STR(fixed, ok);
+	free(fixed);
+}
+
 int main(void)
 {
 	RUN(test_itab);
@@ -409,5 +429,6 @@ int main(void)
 	RUN(test_strings);
 	RUN(test_read_file);
 	RUN(test_json);
+	RUN(test_utf8);
 	return unit_done();
 }

@@ -249,10 +249,22 @@ static void test_series_labels(void)
 	buf_free(&out);
 }
 
+/* JSON out is valid whatever the string: escapes, and U+FFFD for bytes that are not UTF-8 */
+static void test_json_string(void)
+{
+	struct buf b = {0};
+
+	json_string(&b, "a\"\\\n\x01\xc3\xa9\xff\xfe\xc0\x80\xe2\x82");
+	CHECK_STR(buf_cstr(&b),
+		  "\"a\\\"\\\\\\u000a\\u0001\xc3\xa9\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	RUN(test_selectors);
 	RUN(test_flamegraph);
 	RUN(test_series_labels);
+	RUN(test_json_string);
 	return unit_done();
 }
