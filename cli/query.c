@@ -20,6 +20,7 @@
 struct qargs {
 	const char *cmd;
 	const char *url, *selector, *from, *to, *tenant, *token, *type;
+	const char *ca_file; /* the CAs an https collector is checked against; NULL: the system's */
 	const char *svg, *output, *format, *group_by, *step, *name, *sort;
 	const char *right_selector, *right_from, *right_to;
 	unsigned long limit, max_nodes;
@@ -101,6 +102,8 @@ static int api_get(const struct qargs *a, const char *op, struct buf *out, const
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	if (a->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, a->ca_file);
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "sonde %s: cannot reach %s: %s\n", a->cmd, a->url,
@@ -471,6 +474,7 @@ static const char usage_common[] =
 	"      --to TIME          default: now\n"
 	"      --tenant T         X-Scope-OrgID\n"
 	"      --token TOKEN      Authorization: Bearer TOKEN (default: $SONDE_TOKEN)\n"
+	"      --ca-file FILE     CA certificates for an https URL (default: $SONDE_CA_FILE)\n"
 	"      --type T           profile type (samples:count)\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -498,7 +502,8 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		O_SORT,
 		O_RQUERY,
 		O_RFROM,
-		O_RTO
+		O_RTO,
+		O_CA
 	};
 	static const struct option opts[] = {
 		{"url", required_argument, NULL, 'u'},
@@ -506,6 +511,7 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		{"to", required_argument, NULL, O_TO},
 		{"tenant", required_argument, NULL, O_TENANT},
 		{"token", required_argument, NULL, O_TOKEN},
+		{"ca-file", required_argument, NULL, O_CA},
 		{"type", required_argument, NULL, O_TYPE},
 		{"svg", required_argument, NULL, O_SVG},
 		{"format", required_argument, NULL, O_FORMAT},
@@ -529,6 +535,7 @@ int cmd_query(const char *cmd, int argc, char **argv)
 
 	a.url = getenv("SONDE_URL") ? getenv("SONDE_URL") : "http://127.0.0.1:4040";
 	a.token = getenv("SONDE_TOKEN");
+	a.ca_file = getenv("SONDE_CA_FILE");
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "u:o:h", opts, NULL)) != -1) {
@@ -547,6 +554,9 @@ int cmd_query(const char *cmd, int argc, char **argv)
 			break;
 		case O_TOKEN:
 			a.token = optarg;
+			break;
+		case O_CA:
+			a.ca_file = optarg;
 			break;
 		case O_TYPE:
 			a.type = optarg;

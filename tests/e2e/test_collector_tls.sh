@@ -1,7 +1,8 @@
 #!/bin/bash
 # The collector over HTTPS (--tls-cert-file, --tls-key-file, here from its config file), with a CA
 # made by the test:
-#  - the agent sends to it with --ca-file and its profiles are stored; curl --cacert queries it;
+#  - the agent sends to it with --ca-file and its profiles are stored; curl --cacert and
+#    sonde --ca-file query it;
 #  - plain HTTP on that port gets no answer, and a client without the CA refuses the server;
 #  - a connection that never starts its handshake is cut at --header-timeout;
 #  - SIGHUP with a new certificate: new handshakes see the new serial, nothing restarts;
@@ -111,6 +112,13 @@ acked=$(awk '$1 == "sonde_collector_acknowledged_requests_total" { print $2 }' "
 check '[ "${acked:-0}" -ge 1 ]' "the agent's requests were acknowledged over HTTPS ($acked)"
 services=$(curl -sf --cacert "$tls/ca.crt" "$COLL_URL/api/v1/label_values?name=service_name&from=now-1h&to=now" || true)
 check 'matches "$services" split' "a query over HTTPS sees the agent's service: $services"
+labels=$("$SONDE" labels --url "$COLL_URL" --ca-file "$tls/ca.crt" 2> "$ARTIFACTS/cli.err" || true)
+check 'matches "$labels" service_name' "sonde labels --ca-file queries over HTTPS: $(echo $labels)"
+set +e
+"$SONDE" labels --url "$COLL_URL" > /dev/null 2> "$ARTIFACTS/cli-noca.err"
+rc=$?
+set -e
+check '[ "$rc" = 3 ]' "without the CA the CLI refuses the server: $(cat "$ARTIFACTS/cli-noca.err")"
 serial=$(served_serial)
 check '[ "$serial" = 1001 ]' "the first certificate is served (serial $serial)"
 
