@@ -471,6 +471,51 @@ static const char usage_common[] =
 	"Exit codes: 0 ok, 1 nothing matched, 2 usage error or a query the collector refused,\n"
 	"3 the collector could not be reached or failed.\n";
 
+/* --help of one command: what it does, its own options, then the common ones */
+static void print_help(const char *cmd)
+{
+	printf("Usage: sonde %s [OPTIONS] [SELECTOR]\n\n", cmd);
+	if (strcmp(cmd, "top") == 0)
+		fputs("Top functions by self time (--sort total: by total).\n\n"
+		      "      --limit N          functions to show (default 20)\n",
+		      stdout);
+	else if (strcmp(cmd, "flamegraph") == 0 || strcmp(cmd, "diff") == 0)
+		fputs(strcmp(cmd, "diff") == 0 ? "The flame graph of SELECTOR over --from..--to "
+						 "(left) against --right-query\n"
+						 "over --right-from..--right-to (right; each "
+						 "defaults to the left's), as\n"
+						 "percentages of each side and their change.\n\n"
+						 "      --right-query SEL, --right-from T, "
+						 "--right-to T\n"
+					       : "The merged flame graph as an indented tree (or "
+						 "--svg FILE).\n\n",
+		      stdout),
+			fputs("      --max-nodes N      nodes the collector sends "
+			      "(default 200; the smallest\n"
+			      "                         are folded into "
+			      "\"other\")\n"
+			      "      --min-percent P    hide nodes under P% "
+			      "(default 0.5)\n"
+			      "      --svg FILE         write an SVG flame graph "
+			      "instead\n",
+			      stdout);
+	else if (strcmp(cmd, "series") == 0)
+		fputs("Samples over time.\n\n"
+		      "      --step D           (default: about 120 steps over the "
+		      "range)\n"
+		      "      --group-by LABEL   one series per value of LABEL\n",
+		      stdout);
+	else if (strcmp(cmd, "labels") == 0)
+		fputs("Label names, or the values of --name LABEL.\n\n", stdout);
+	else
+		fputs("The selected profile, merged.\n\n"
+		      "      --format F         pprof (default; -o, a pipe or a "
+		      "redirection) | folded\n"
+		      "  -o, --output FILE\n",
+		      stdout);
+	fputs(usage_common, stdout);
+}
+
 int cmd_query(const char *cmd, int argc, char **argv)
 {
 	enum {
@@ -592,47 +637,7 @@ int cmd_query(const char *cmd, int argc, char **argv)
 			a.min_percent = strtod(optarg, NULL);
 			break;
 		case 'h':
-			printf("Usage: sonde %s [OPTIONS] [SELECTOR]\n\n", cmd);
-			if (strcmp(cmd, "top") == 0)
-				fputs("Top functions by self time (--sort total: by total).\n\n"
-				      "      --limit N          functions to show (default 20)\n",
-				      stdout);
-			else if (strcmp(cmd, "flamegraph") == 0 || strcmp(cmd, "diff") == 0)
-				fputs(strcmp(cmd, "diff") == 0
-					      ? "The flame graph of SELECTOR over --from..--to "
-						"(left) against --right-query\n"
-						"over --right-from..--right-to (right; each "
-						"defaults to the left's), as\n"
-						"percentages of each side and their change.\n\n"
-						"      --right-query SEL, --right-from T, "
-						"--right-to T\n"
-					      : "The merged flame graph as an indented tree (or "
-						"--svg FILE).\n\n",
-				      stdout),
-					fputs("      --max-nodes N      nodes the collector sends "
-					      "(default 200; the smallest\n"
-					      "                         are folded into "
-					      "\"other\")\n"
-					      "      --min-percent P    hide nodes under P%% "
-					      "(default 0.5)\n"
-					      "      --svg FILE         write an SVG flame graph "
-					      "instead\n",
-					      stdout);
-			else if (strcmp(cmd, "series") == 0)
-				fputs("Samples over time.\n\n"
-				      "      --step D           (default: about 120 steps over the "
-				      "range)\n"
-				      "      --group-by LABEL   one series per value of LABEL\n",
-				      stdout);
-			else if (strcmp(cmd, "labels") == 0)
-				fputs("Label names, or the values of --name LABEL.\n\n", stdout);
-			else
-				fputs("The selected profile, merged.\n\n"
-				      "      --format F         pprof (default; -o, a pipe or a "
-				      "redirection) | folded\n"
-				      "  -o, --output FILE\n",
-				      stdout);
-			fputs(usage_common, stdout);
+			print_help(cmd);
 			return CLI_OK;
 		default:
 			fprintf(stderr,
