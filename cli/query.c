@@ -22,6 +22,7 @@
 struct qargs {
 	const char *cmd;
 	const char *url, *selector, *from, *to, *tenant, *token, *type;
+	const char *ca_file; /* the CAs an https collector is checked against; NULL: the system's */
 	const char *svg, *output, *format, *group_by, *step, *name, *sort;
 	const char *right_selector, *right_from, *right_to;
 	unsigned long limit, max_nodes;
@@ -104,6 +105,8 @@ static int api_get(const struct qargs *a, const char *op, struct buf *out, const
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	if (a->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, a->ca_file);
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "sonde %s: cannot reach %s: %s\n", a->cmd, a->url,
@@ -492,6 +495,7 @@ static const char usage_common[] =
 	"      --to TIME          default: now\n"
 	"      --tenant T         X-Scope-OrgID\n"
 	"      --token TOKEN      Authorization: Bearer TOKEN (default: $SONDE_TOKEN)\n"
+	"      --ca-file FILE     CA certificates for an https URL (default: $SONDE_CA_FILE)\n"
 	"      --type T           profile type (samples:count)\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -499,6 +503,54 @@ static const char usage_common[] =
 	"(labels with '_' for '.'); default: everything.\n"
 	"Exit codes: 0 ok, 1 nothing matched, 2 usage error or a query the collector refused,\n"
 	"3 the collector could not be reached or failed.\n";
+
+/* --help of one command: what it does, its own options, then the common ones */
+static void print_help(const char *cmd)
+{
+	printf("Usage: sonde %s [OPTIONS] [SELECTOR]\n\n", cmd);
+	if (strcmp(cmd, "top") == 0)
+		fputs("Top functions by self time (--sort total: by total).\n"
+		      "Long names are elided in the middle to fit the terminal (or\n"
+		      "COLUMNS, or 100 columns when not a terminal).\n\n"
+		      "      --limit N          functions to show (default 20)\n"
+		      "      --wide             whole function names\n",
+		      stdout);
+	else if (strcmp(cmd, "flamegraph") == 0 || strcmp(cmd, "diff") == 0)
+		fputs(strcmp(cmd, "diff") == 0 ? "The flame graph of SELECTOR over --from..--to "
+						 "(left) against --right-query\n"
+						 "over --right-from..--right-to (right; each "
+						 "defaults to the left's), as\n"
+						 "percentages of each side and their change.\n\n"
+						 "      --right-query SEL, --right-from T, "
+						 "--right-to T\n"
+					       : "The merged flame graph as an indented tree (or "
+						 "--svg FILE).\n\n",
+		      stdout),
+			fputs("      --max-nodes N      nodes the collector sends "
+			      "(default 200; the smallest\n"
+			      "                         are folded into "
+			      "\"other\")\n"
+			      "      --min-percent P    hide nodes under P% "
+			      "(default 0.5)\n"
+			      "      --svg FILE         write an SVG flame graph "
+			      "instead\n",
+			      stdout);
+	else if (strcmp(cmd, "series") == 0)
+		fputs("Samples over time.\n\n"
+		      "      --step D           (default: about 120 steps over the "
+		      "range)\n"
+		      "      --group-by LABEL   one series per value of LABEL\n",
+		      stdout);
+	else if (strcmp(cmd, "labels") == 0)
+		fputs("Label names, or the values of --name LABEL.\n\n", stdout);
+	else
+		fputs("The selected profile, merged.\n\n"
+		      "      --format F         pprof (default; -o, a pipe or a "
+		      "redirection) | folded\n"
+		      "  -o, --output FILE\n",
+		      stdout);
+	fputs(usage_common, stdout);
+}
 
 int cmd_query(const char *cmd, int argc, char **argv)
 {
@@ -520,7 +572,8 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		O_RQUERY,
 		O_RFROM,
 		O_RTO,
-		O_WIDE
+		O_WIDE,
+		O_CA
 	};
 	static const struct option opts[] = {
 		{"url", required_argument, NULL, 'u'},
@@ -528,6 +581,7 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		{"to", required_argument, NULL, O_TO},
 		{"tenant", required_argument, NULL, O_TENANT},
 		{"token", required_argument, NULL, O_TOKEN},
+		{"ca-file", required_argument, NULL, O_CA},
 		{"type", required_argument, NULL, O_TYPE},
 		{"svg", required_argument, NULL, O_SVG},
 		{"format", required_argument, NULL, O_FORMAT},
@@ -552,6 +606,7 @@ int cmd_query(const char *cmd, int argc, char **argv)
 
 	a.url = getenv("SONDE_URL") ? getenv("SONDE_URL") : "http://127.0.0.1:4040";
 	a.token = getenv("SONDE_TOKEN");
+	a.ca_file = getenv("SONDE_CA_FILE");
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "u:o:h", opts, NULL)) != -1) {
@@ -570,6 +625,9 @@ int cmd_query(const char *cmd, int argc, char **argv)
 			break;
 		case O_TOKEN:
 			a.token = optarg;
+			break;
+		case O_CA:
+			a.ca_file = optarg;
 			break;
 		case O_TYPE:
 			a.type = optarg;
@@ -620,51 +678,7 @@ int cmd_query(const char *cmd, int argc, char **argv)
 			a.min_percent = strtod(optarg, NULL);
 			break;
 		case 'h':
-			printf("Usage: sonde %s [OPTIONS] [SELECTOR]\n\n", cmd);
-			if (strcmp(cmd, "top") == 0)
-				fputs("Top functions by self time (--sort total: by total).\n"
-				      "Long names are elided in the middle to fit the terminal "
-				      "(or\n"
-				      "COLUMNS, or 100 columns when not a terminal).\n\n"
-				      "      --limit N          functions to show (default 20)\n"
-				      "      --wide             whole function names\n",
-				      stdout);
-			else if (strcmp(cmd, "flamegraph") == 0 || strcmp(cmd, "diff") == 0)
-				fputs(strcmp(cmd, "diff") == 0
-					      ? "The flame graph of SELECTOR over --from..--to "
-						"(left) against --right-query\n"
-						"over --right-from..--right-to (right; each "
-						"defaults to the left's), as\n"
-						"percentages of each side and their change.\n\n"
-						"      --right-query SEL, --right-from T, "
-						"--right-to T\n"
-					      : "The merged flame graph as an indented tree (or "
-						"--svg FILE).\n\n",
-				      stdout),
-					fputs("      --max-nodes N      nodes the collector sends "
-					      "(default 200; the smallest\n"
-					      "                         are folded into "
-					      "\"other\")\n"
-					      "      --min-percent P    hide nodes under P%% "
-					      "(default 0.5)\n"
-					      "      --svg FILE         write an SVG flame graph "
-					      "instead\n",
-					      stdout);
-			else if (strcmp(cmd, "series") == 0)
-				fputs("Samples over time.\n\n"
-				      "      --step D           (default: about 120 steps over the "
-				      "range)\n"
-				      "      --group-by LABEL   one series per value of LABEL\n",
-				      stdout);
-			else if (strcmp(cmd, "labels") == 0)
-				fputs("Label names, or the values of --name LABEL.\n\n", stdout);
-			else
-				fputs("The selected profile, merged.\n\n"
-				      "      --format F         pprof (default; -o, a pipe or a "
-				      "redirection) | folded\n"
-				      "  -o, --output FILE\n",
-				      stdout);
-			fputs(usage_common, stdout);
+			print_help(cmd);
 			return CLI_OK;
 		default:
 			fprintf(stderr,
