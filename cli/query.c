@@ -552,7 +552,8 @@ static void print_help(const char *cmd)
 	fputs(usage_common, stdout);
 }
 
-int cmd_query(const char *cmd, int argc, char **argv)
+/* The command line of a query command into *a: true to run it, else false with *code set. */
+static bool parse_qargs(const char *cmd, int argc, char **argv, struct qargs *a, int *code)
 {
 	enum {
 		O_FROM = 256,
@@ -600,100 +601,114 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct qargs a = {.cmd = cmd, .limit = 20, .max_nodes = 200, .min_percent = 0.5};
-	int c, ret;
+	int c;
 	uint64_t u;
 
-	a.url = getenv("SONDE_URL") ? getenv("SONDE_URL") : "http://127.0.0.1:4040";
-	a.token = getenv("SONDE_TOKEN");
-	a.ca_file = getenv("SONDE_CA_FILE");
+	*a = (struct qargs){.cmd = cmd, .limit = 20, .max_nodes = 200, .min_percent = 0.5};
+	a->url = getenv("SONDE_URL") ? getenv("SONDE_URL") : "http://127.0.0.1:4040";
+	a->token = getenv("SONDE_TOKEN");
+	a->ca_file = getenv("SONDE_CA_FILE");
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "u:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			a.url = optarg;
+			a->url = optarg;
 			break;
 		case O_FROM:
-			a.from = optarg;
+			a->from = optarg;
 			break;
 		case O_TO:
-			a.to = optarg;
+			a->to = optarg;
 			break;
 		case O_TENANT:
-			a.tenant = optarg;
+			a->tenant = optarg;
 			break;
 		case O_TOKEN:
-			a.token = optarg;
+			a->token = optarg;
 			break;
 		case O_CA:
-			a.ca_file = optarg;
+			a->ca_file = optarg;
 			break;
 		case O_TYPE:
-			a.type = optarg;
+			a->type = optarg;
 			break;
 		case O_SVG:
-			a.svg = optarg;
+			a->svg = optarg;
 			break;
 		case O_FORMAT:
-			a.format = optarg;
+			a->format = optarg;
 			break;
 		case 'o':
-			a.output = optarg;
+			a->output = optarg;
 			break;
 		case O_GROUP:
-			a.group_by = optarg;
+			a->group_by = optarg;
 			break;
 		case O_STEP:
-			a.step = optarg;
+			a->step = optarg;
 			break;
 		case O_NAME:
-			a.name = optarg;
+			a->name = optarg;
 			break;
 		case O_SORT:
-			a.sort = optarg;
+			a->sort = optarg;
 			break;
 		case O_RQUERY:
-			a.right_selector = optarg;
+			a->right_selector = optarg;
 			break;
 		case O_RFROM:
-			a.right_from = optarg;
+			a->right_from = optarg;
 			break;
 		case O_RTO:
-			a.right_to = optarg;
+			a->right_to = optarg;
 			break;
 		case O_WIDE:
-			a.wide = true;
+			a->wide = true;
 			break;
 		case O_LIMIT:
 		case O_NODES:
 			if (parse_u64(optarg, &u) || u == 0 || u > 100000) {
 				fprintf(stderr, "sonde %s: invalid --%s '%s': expected 1..100000\n",
 					cmd, c == O_LIMIT ? "limit" : "max-nodes", optarg);
-				return CLI_USAGE;
+				*code = CLI_USAGE;
+				return false;
 			}
-			*(c == O_LIMIT ? &a.limit : &a.max_nodes) = (unsigned long)u;
+			*(c == O_LIMIT ? &a->limit : &a->max_nodes) = (unsigned long)u;
 			break;
 		case O_MIN:
-			a.min_percent = strtod(optarg, NULL);
+			a->min_percent = strtod(optarg, NULL);
 			break;
 		case 'h':
 			print_help(cmd);
-			return CLI_OK;
+			*code = CLI_OK;
+			return false;
 		default:
 			fprintf(stderr,
 				"sonde %s: unknown option or missing value '%s' (see --help)\n",
 				cmd, argv[optind - 1]);
-			return CLI_USAGE;
+			*code = CLI_USAGE;
+			return false;
 		}
 	}
 	if (optind < argc)
-		a.selector = argv[optind++];
+		a->selector = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "sonde %s: unexpected argument '%s' (one SELECTOR; see --help)\n",
 			cmd, argv[optind]);
-		return CLI_USAGE;
+		*code = CLI_USAGE;
+		return false;
 	}
+	return true;
+}
+
+int cmd_query(const char *cmd, int argc, char **argv)
+{
+	struct qargs a;
+	int ret;
+
+	if (!parse_qargs(cmd, argc, argv, &a, &ret))
+		return ret;
 	curl_global_init(CURL_GLOBAL_ALL);
 	if (strcmp(cmd, "top") == 0)
 		ret = do_top(&a);
