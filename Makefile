@@ -143,7 +143,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLE
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
-FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(filter-out collector/api.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
+FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(filter-out collector/api.c collector/api_runner.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
                 agent/cfi.c agent/unwind_table.c agent/k8s.c agent/relabel.c
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -7,6 +7,7 @@
 
 #include "api.h"
 #include "engine.h"
+#include "qctl.h"
 #include "query.h"
 #include "ui_assets.h"
 #include "../common/log.h"
@@ -136,7 +137,9 @@ static bool run(const struct api_opts *o, struct params *p, enum engine_need nee
 
 	if (!e)
 		return true;
-	if (e == -EINVAL || e == -E2BIG)
+	if (qctl_stopped(qctl_current()))
+		reply_error(r, 503, "%s: narrow the selector or the time range", err);
+	else if (e == -EINVAL || e == -E2BIG)
 		reply_error(r, 400, "%s", err);
 	else if (e == -EBADMSG)
 		reply_error(r, 500, "a stored block is corrupt: %s", err);

@@ -176,6 +176,8 @@ int main(int argc, char **argv)
 	so.api.store = c.store;
 	so.api.max_rows = c.opts.query_max_samples;
 	so.api.max_range_ns = c.opts.query_max_range_ns;
+	so.query_threads = c.opts.query_threads;
+	so.query_timeout_ns = c.opts.query_timeout_ns;
 	so.extra_metrics = extra_metrics;
 	so.extra_ctx = &c;
 	c.server = server__new(&so);

@@ -54,6 +54,12 @@ static const char usage[] =
 	"      --query-max-range D    the longest time range of a query (default 31d)\n"
 	"      --query-cache-size N   storage reads kept in memory for queries (default 256M; 0: "
 	"none)\n"
+	"      --query-timeout D      a query still running after this is stopped and answered "
+	"503\n"
+	"                             (default 30s)\n"
+	"      --query-threads N      queries run at once, on threads apart from ingest (default "
+	"2);\n"
+	"                             64 more may wait, past that 503 with Retry-After\n"
 	"      --log-level LEVEL      error | warn | info (default) | debug\n"
 	"  -c, --config FILE          read options from YAML: keys are the long option names\n"
 	"  -h, --help                 show this help\n"
@@ -77,6 +83,8 @@ enum {
 	OPT_QUERY_SAMPLES,
 	OPT_QUERY_RANGE,
 	OPT_QUERY_CACHE,
+	OPT_QUERY_TIMEOUT,
+	OPT_QUERY_THREADS,
 };
 
 static const struct option long_options[] = {
@@ -99,6 +107,8 @@ static const struct option long_options[] = {
 	{"query-max-samples", required_argument, NULL, OPT_QUERY_SAMPLES},
 	{"query-max-range", required_argument, NULL, OPT_QUERY_RANGE},
 	{"query-cache-size", required_argument, NULL, OPT_QUERY_CACHE},
+	{"query-timeout", required_argument, NULL, OPT_QUERY_TIMEOUT},
+	{"query-threads", required_argument, NULL, OPT_QUERY_THREADS},
 	{"config", required_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -121,6 +131,8 @@ void collector_opts__init(struct collector_opts *o)
 	o->query_max_samples = 20000000;
 	o->query_max_range_ns = 31 * 86400 * NSEC_PER_SEC;
 	o->query_cache_bytes = 256u << 20;
+	o->query_timeout_ns = 30 * NSEC_PER_SEC;
+	o->query_threads = 2;
 	o->log_level = LOG_INFO;
 }
 
@@ -253,6 +265,15 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 		case OPT_QUERY_CACHE:
 			err = size_arg(where, "query-cache-size", optarg, 0, 1ULL << 40,
 				       &o->query_cache_bytes);
+			break;
+		case OPT_QUERY_TIMEOUT:
+			err = duration_arg(where, "query-timeout", optarg, 100000000,
+					   3600 * NSEC_PER_SEC, &o->query_timeout_ns);
+			break;
+		case OPT_QUERY_THREADS:
+			if (parse_u64(optarg, &u) || u < 1 || u > 64)
+				return bad(where, "query-threads", optarg, "expected 1..64");
+			o->query_threads = (unsigned int)u;
 			break;
 		case 'c':
 			break; /* read before */

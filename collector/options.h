@@ -27,6 +27,8 @@ struct collector_opts {
 	uint64_t query_max_samples; /* rows one query may hold */
 	uint64_t query_max_range_ns;
 	uint64_t query_cache_bytes; /* storage reads kept for queries; 0: none */
+	uint64_t query_timeout_ns;  /* a query's deadline */
+	unsigned int query_threads; /* queries run at once, apart from ingest */
 	enum log_level log_level;
 };
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qctl.h"
 #include "reader.h"
 #include "../common/hash.h"
 #include "../common/util.h"
@@ -72,6 +73,16 @@ void name_list_free(struct name_list *l)
 	VEC_FREE(&l->v);
 }
 
+/* Whether the calling thread's query must stop reading (qctl.h): 0, or why with a reason. */
+static int query_stopped(char *err, size_t err_size)
+{
+	int e = qctl_check(qctl_current());
+
+	if (e)
+		snprintf(err, err_size, "%s", qctl_reason(e));
+	return e;
+}
+
 int reader_footer(struct objstore *s, const struct block_ref *ref, struct block_info *ret,
 		  char *err, size_t err_size)
 {
@@ -86,6 +97,9 @@ int reader_footer(struct objstore *s, const struct block_ref *ref, struct block_
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		buf_reset(&tail);
+		e = query_stopped(err, err_size);
+		if (e)
+			break;
 		e = objstore__get(s, ref->key, ref->size - want, want, &tail);
 		if (e) {
 			snprintf(err, err_size, "%s", objstore_error());
@@ -126,9 +140,13 @@ struct svcdata *reader_service(struct objstore *s, const struct block_ref *ref,
 		    (1u << SEC_COL_VALUE)))
 		full |= (1u << SEC_COL_SERIES) | (1u << SEC_COL_TIME) | (1u << SEC_COL_VALUE);
 	block_service_range(bi, svc, full, &off, &len);
-	e = objstore__get(s, ref->key, off, len, &data);
+	e = query_stopped(err, err_size);
+	if (!e) {
+		e = objstore__get(s, ref->key, off, len, &data);
+		if (e)
+			snprintf(err, err_size, "%s", objstore_error());
+	}
 	if (e) {
-		snprintf(err, err_size, "%s", objstore_error());
 		*ret_err = e;
 		return NULL;
 	}

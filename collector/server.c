@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "api_runner.h"
 #include "block.h"
 #include "engine.h"
 #include "server.h"
@@ -39,6 +40,7 @@ static const unsigned int counted_codes[] = {200, 400, 401, 403, 404, 405, 413, 
 struct server {
 	struct server_opts opts;
 	struct MHD_Daemon *daemon;
+	struct api_runner *queries; /* the query API runs there, not on the HTTP threads */
 	atomic_bool ready;
 	atomic_uint_fast64_t buffered; /* request bytes held now, over all connections */
 	atomic_uint live; /* OTLP requests begun and not yet completed (their answer not sent) */
@@ -74,6 +76,7 @@ struct req {
 	pthread_mutex_t lock; /* state and result, between the handler and the writer */
 	bool suspended;
 	int result;
+	struct api_job *query; /* a query API request, run by s->queries */
 };
 
 static void count_code(struct server *s, unsigned int code)
@@ -424,8 +427,56 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 	return 0;
 }
 
+/* ---- queries: on threads of their own (api_runner.h), so ingest never waits for one ---- */
+
+/* Hands the query to the query threads; the connection waits suspended for the answer. */
+static enum MHD_Result query_start(struct server *s, struct MHD_Connection *conn,
+				   const char *tenant, const char *url, void **req_cls)
+{
+	struct req *r = calloc(1, sizeof(*r));
+	struct buf body = {0};
+	int e = -ENOMEM;
+
+	if (r) {
+		r->srv = s;
+		r->conn = conn;
+		pthread_mutex_init(&r->lock, NULL);
+		r->query = api_runner__start(s->queries, conn, tenant, url, &e);
+	}
+	if (r && r->query) {
+		*req_cls = r;
+		return MHD_YES;
+	}
+	if (r)
+		pthread_mutex_destroy(&r->lock);
+	free(r);
+	buf_puts(&body, e == -EBUSY ? "{\"error\":\"too many queries at once; retry later\"}\n"
+				    : "{\"error\":\"out of memory\"}\n");
+	count_code(s, 503);
+	return httpd_answer(conn, 503, "application/json", &body, "Retry-After", RETRY_AFTER_BUSY);
+}
+
+/* The handler called again for a query: its answer, once ready. */
+static enum MHD_Result query_answer(struct server *s, struct req *r)
+{
+	struct api_reply *reply;
+	uint64_t ns;
+
+	if (!api_job__answer(r->query, &reply, &ns))
+		return MHD_YES; /* resumed spuriously: keep waiting */
+	pthread_mutex_lock(&s->lock);
+	s->stats.queries++;
+	s->stats.query_ns += ns;
+	pthread_mutex_unlock(&s->lock);
+	count_code(s, reply->status);
+	log_debug("query", "status=%u ms=%.1f", reply->status, (double)ns / 1e6);
+	return httpd_answer(r->conn, reply->status, reply->type, &reply->body, reply->header,
+			    reply->header_value);
+}
+
 /* The query API and the UI (GET). The tenant as for ingest; also ?tenant= without tokens. */
-static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const char *url)
+static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const char *url,
+			   void **req_cls)
 {
 	const char *org = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID");
 	char tenant[72], msg[256];
@@ -447,6 +498,7 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 			count_code(s, status);
 			return httpd_answer(conn, status, "application/json", &body, NULL, NULL);
 		}
+		return query_start(s, conn, tenant, url, req_cls);
 	} else {
 		str_copy(tenant, DEFAULT_TENANT, sizeof(tenant));
 	}
@@ -469,6 +521,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct req *r = *req_cls;
 
 	(void)version;
+	if (r && r->query)
+		return query_answer(s, r);
 	if (!r) {
 		const char *retry_after = NULL;
 		char msg[256];
@@ -490,7 +544,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 				return atomic_load(&s->ready) ? text(s, conn, 200, "ready\n")
 							      : text(s, conn, 503, "not ready\n");
 			if (s->opts.api.store && api_path(url))
-				return api(s, conn, url);
+				return api(s, conn, url, req_cls);
 			return text(s, conn, 404,
 				    "not found: OTLP profiles go to POST " OTLP_PATH "\n");
 		}
@@ -562,6 +616,13 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)toe;
 	if (!r)
 		return;
+	if (r->query) {
+		api_job__free(r->query); /* answered: the connection was suspended until then */
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		*req_cls = NULL;
+		return;
+	}
 	/*
 	 * A connection closed while its request waits: the writer still holds r. It cannot be
 	 * freed before the writer calls back, so the callback owns it then.
@@ -578,6 +639,20 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	free(r);
 	*req_cls = NULL;
 	atomic_fetch_sub(&s->live, 1);
+}
+
+static int start_queries(struct server *s)
+{
+	struct api_runner_opts ro = {
+		.api = &s->opts.api,
+		.threads = s->opts.query_threads,
+		.timeout_ns = s->opts.query_timeout_ns,
+	};
+
+	s->queries = api_runner__new(&ro);
+	if (!s->queries)
+		log_error("cannot start the query threads", "err=\"%s\"", strerror(errno));
+	return s->queries ? 0 : -ENOMEM;
 }
 
 struct server *server__new(const struct server_opts *opts)
@@ -608,10 +683,16 @@ struct server *server__new(const struct server_opts *opts)
 	mopts[1].value = (intptr_t)s->opts.max_connections;
 	mopts[3].ptr_value = s;
 	atomic_store(&s->ready, true);
+	if (s->opts.api.store && start_queries(s)) {
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return NULL;
+	}
 	s->daemon = httpd_listen(s->opts.listen,
 				 MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, handle, s,
 				 mopts, "listen");
 	if (!s->daemon) {
+		api_runner__free(s->queries);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
@@ -638,6 +719,8 @@ void server__free(struct server *s)
 {
 	if (!s)
 		return;
+	/* queries cancelled and answered first: MHD cannot stop with connections suspended */
+	api_runner__free(s->queries);
 	MHD_stop_daemon(s->daemon);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -27,6 +27,8 @@ struct server_opts {
 	unsigned int threads;	      /* 0 = the CPUs */
 	unsigned int max_connections; /* 0 = 1024 */
 	struct api_opts api;	      /* the query API and UI; api.store NULL: not served */
+	unsigned int query_threads;   /* queries run at once, apart from ingest; 0 = 2 */
+	uint64_t query_timeout_ns;    /* a query's deadline; past it, 503; 0 = 30 s */
 	/* appends more metrics (storage, compaction) to the page; may be NULL */
 	void (*extra_metrics)(void *ctx, struct buf *out);
 	void *extra_ctx;
