@@ -159,7 +159,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(PROTO_OBJS)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 BENCH_BINS := $(BUILD)/bench/unwind_tables $(BUILD)/bench/symbolize_bench $(BUILD)/bench/otlp_load \
-              $(BUILD)/bench/query_gen $(BUILD)/bench/k8s_bench
+              $(BUILD)/bench/query_gen $(BUILD)/bench/k8s_bench $(BUILD)/bench/otlp_gen
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
