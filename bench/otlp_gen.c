@@ -158,8 +158,10 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"stacks", required_argument, NULL, 'n'},  {"service", required_argument, NULL, 's'},
-		{"end-ns", required_argument, NULL, 'e'},  {"duration", required_argument, NULL, 'd'},
+		{"stacks", required_argument, NULL, 'n'},
+		{"service", required_argument, NULL, 's'},
+		{"end-ns", required_argument, NULL, 'e'},
+		{"duration", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t nstacks = 0, end = clock_ns(CLOCK_REALTIME), dur = 10 * NSEC_PER_SEC;
@@ -180,7 +182,8 @@ int main(int argc, char **argv)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if ((c == 'n' && parse_u64(optarg, &nstacks)) || (c == 'e' && parse_u64(optarg, &end)) ||
+		if ((c == 'n' && parse_u64(optarg, &nstacks)) ||
+		    (c == 'e' && parse_u64(optarg, &end)) ||
 		    (c == 'd' && parse_duration_ns(optarg, &dur)) || c == '?')
 			return usage();
 		if (c == 's')

@@ -60,8 +60,8 @@ static void read_block(struct fetcher *f, struct slot *sl, size_t i)
 	for (uint32_t j = 0; !e && j < sl->b.bi.nservices; j++) {
 		if (!f->o.want(f->o.want_ctx, &sl->b.bi.services[j]))
 			continue;
-		sl->b.svc[j] = reader_service(f->o.store, ref, &sl->b.bi, j, f->o.mask, &e,
-					      sl->msg, sizeof(sl->msg));
+		sl->b.svc[j] = reader_service(f->o.store, ref, &sl->b.bi, j, f->o.mask, &e, sl->msg,
+					      sizeof(sl->msg));
 	}
 	sl->err = e;
 }
