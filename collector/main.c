@@ -171,6 +171,7 @@ int main(int argc, char **argv)
 	so.writer = c.writer;
 	so.auth = c.auth;
 	so.max_body_bytes = c.opts.max_body_bytes;
+	so.max_memory_bytes = c.opts.max_memory_bytes;
 	so.threads = c.opts.threads;
 	so.max_connections = c.opts.max_connections;
 	so.api.store = c.store;

@@ -34,6 +34,11 @@ static const char usage[] =
 	"      --segment-max-age D    ... or once the oldest of it is this old (default 1s); a "
 	"request\n"
 	"                             is acknowledged when its data is stored\n"
+	"      --max-memory N         memory for requests being received, decoded and stored; "
+	"past\n"
+	"                             it 503 with Retry-After, and 413 for a request that could "
+	"never\n"
+	"                             fit (default 1G; docs/operations.md)\n"
 	"      --max-pending-size N   memory for data not yet stored; past it, requests get 503 "
 	"with\n"
 	"                             Retry-After (default 256M)\n"
@@ -85,6 +90,7 @@ enum {
 	OPT_QUERY_CACHE,
 	OPT_QUERY_TIMEOUT,
 	OPT_QUERY_THREADS,
+	OPT_MAX_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -95,6 +101,7 @@ static const struct option long_options[] = {
 	{"segment-max-size", required_argument, NULL, OPT_SEG_SIZE},
 	{"segment-max-age", required_argument, NULL, OPT_SEG_AGE},
 	{"max-pending-size", required_argument, NULL, OPT_PENDING},
+	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
 	{"time-resolution", required_argument, NULL, OPT_TIME_RES},
 	{"block-duration", required_argument, NULL, OPT_BLOCK_DURATION},
 	{"compact-delay", required_argument, NULL, OPT_COMPACT_DELAY},
@@ -122,6 +129,7 @@ void collector_opts__init(struct collector_opts *o)
 	o->segment_max_bytes = 8u << 20;
 	o->segment_max_age_ns = NSEC_PER_SEC;
 	o->max_pending_bytes = 256u << 20;
+	o->max_memory_bytes = 1ULL << 30;
 	o->time_unit_ns = 1000000;
 	o->block_duration_ns = 600 * NSEC_PER_SEC;
 	o->compact_delay_ns = 60 * NSEC_PER_SEC;
@@ -213,6 +221,10 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 		case OPT_PENDING:
 			err = size_arg(where, "max-pending-size", optarg, 1 << 20, 1ULL << 40,
 				       &o->max_pending_bytes);
+			break;
+		case OPT_MAX_MEMORY:
+			err = size_arg(where, "max-memory", optarg, 16 << 20, 1ULL << 44,
+				       &o->max_memory_bytes);
 			break;
 		case OPT_TIME_RES:
 			err = duration_arg(where, "time-resolution", optarg, 1, 60 * NSEC_PER_SEC,

@@ -16,6 +16,7 @@ struct collector_opts {
 	uint64_t segment_max_bytes;
 	uint64_t segment_max_age_ns;
 	uint64_t max_pending_bytes;
+	uint64_t max_memory_bytes; /* ingest's memory bound: bodies, decoding, until stored */
 	uint64_t time_unit_ns;
 	uint64_t block_duration_ns; /* compaction window */
 	uint64_t compact_delay_ns;  /* a window is final this long after it ends */

@@ -10,6 +10,7 @@
 
 #include "api_runner.h"
 #include "block.h"
+#include "membudget.h"
 #include "engine.h"
 #include "server.h"
 #include "../common/gzip.h"
@@ -44,7 +45,7 @@ struct server {
 	atomic_bool ready;
 	atomic_uint_fast64_t buffered; /* request bytes held now, over all connections */
 	atomic_uint live; /* OTLP requests begun and not yet completed (their answer not sent) */
-	uint64_t max_buffered;
+	struct membudget *mem; /* --max-memory: bodies and requests until stored reserve here */
 	pthread_mutex_t lock;
 	struct {
 		uint64_t by_code[ARRAY_SIZE(counted_codes)];
@@ -68,7 +69,8 @@ struct req {
 	struct MHD_Connection *conn;
 	enum req_state state;
 	struct buf body;
-	size_t buffered; /* counted in srv->buffered */
+	size_t buffered;   /* counted in srv->buffered, and reserved in srv->mem */
+	uint64_t reserved; /* the request's estimated cost, reserved in srv->mem until it ends */
 	bool gzip;
 	bool too_big;
 	bool too_busy;
@@ -147,6 +149,18 @@ static enum MHD_Result text(struct server *s, struct MHD_Connection *conn, unsig
 	return httpd_answer(conn, status, "text/plain; charset=utf-8", &body, NULL, NULL);
 }
 
+static void memory_metrics(struct server *s, struct buf *out)
+{
+	metric_single(out, "sonde_collector_memory_reserved_bytes", "gauge",
+		      "Memory reserved by requests being received, decoded or stored (estimated).",
+		      (double)membudget__used(s->mem));
+	metric_single(out, "sonde_collector_memory_limit_bytes", "gauge",
+		      "The bound on that memory (--max-memory).", (double)membudget__max(s->mem));
+	metric_single(out, "sonde_collector_memory_trims_total", "counter",
+		      "Times freed memory was handed back to the system after ingest went idle.",
+		      (double)membudget__trims(s->mem));
+}
+
 static void metrics(struct server *s, struct buf *out)
 {
 	struct segwriter_stats ws;
@@ -213,6 +227,7 @@ static void metrics(struct server *s, struct buf *out)
 	metric_single(out, "sonde_collector_buffered_request_bytes", "gauge",
 		      "Request bodies being received or decoded.",
 		      (double)atomic_load(&s->buffered));
+	memory_metrics(s, out);
 	if (s->opts.extra_metrics)
 		s->opts.extra_metrics(s->opts.extra_ctx, out);
 	proc_self_rss(&rss, &peak);
@@ -263,8 +278,52 @@ static enum MHD_Result ack(struct server *s, struct req *r)
 static void release_body(struct server *s, struct req *r)
 {
 	atomic_fetch_sub(&s->buffered, r->buffered);
+	membudget__release(s->mem, r->buffered);
 	r->buffered = 0;
 	buf_free(&r->body);
+}
+
+/* ---- the memory bound (membudget.h) ---- */
+
+/* The inflated size of a body: a gzip member's trailer says it (modulo 2^32), else its size. */
+static uint64_t gzip_size_hint(const struct buf *body, bool gzip)
+{
+	const uint8_t *p = body->data + body->len - 4;
+
+	if (!gzip || body->len < 18)
+		return body->len;
+	return MAX((uint64_t)body->len, (uint64_t)p[0] | (uint64_t)p[1] << 8 |
+						(uint64_t)p[2] << 16 | (uint64_t)p[3] << 24);
+}
+
+/*
+ * Reserves the cost of a request of inflated bytes (beyond what r holds already) until it
+ * ends. 0, 413 when it could never fit, or 503 when it does not fit now; msg says which.
+ */
+static unsigned int reserve_cost(struct server *s, struct req *r, uint64_t inflated, char *msg,
+				 size_t size)
+{
+	uint64_t cost = membudget_cost(inflated);
+
+	if (cost <= r->reserved)
+		return 0;
+	if (!membudget__fits(s->mem, cost)) {
+		snprintf(msg, size,
+			 "the request (%llu bytes of OTLP) would take about %llu MB to store, over "
+			 "the memory bound of the collector, %llu MB (--max-memory): send smaller "
+			 "requests",
+			 (unsigned long long)inflated, (unsigned long long)(cost >> 20),
+			 (unsigned long long)(membudget__max(s->mem) >> 20));
+		return 413;
+	}
+	if (membudget__reserve(s->mem, cost - r->reserved)) {
+		snprintf(msg, size,
+			 "the memory of the collector (--max-memory) is taken by other requests "
+			 "now; retry");
+		return 503;
+	}
+	r->reserved = cost;
+	return 0;
 }
 
 /* The body is in: inflate, decode, validate, hand to the writer, suspend. */
@@ -277,11 +336,17 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 	const struct buf *body = &r->body;
 	char msg[INGEST_MSG_SIZE];
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+	unsigned int status;
 	int err;
 
 	pthread_mutex_lock(&s->lock);
 	s->stats.bytes_received += r->body.len;
 	pthread_mutex_unlock(&s->lock);
+	status = reserve_cost(s, r, gzip_size_hint(&r->body, r->gzip), msg, sizeof(msg));
+	if (status) {
+		release_body(s, r);
+		return otlp_error(s, r->conn, status, status == 503 ? RETRY_AFTER_BUSY : NULL, msg);
+	}
 	if (r->gzip) {
 		err = gunzip_bounded(r->body.data, r->body.len, s->opts.max_body_bytes, &inflated);
 		if (err == -EFBIG) {
@@ -303,6 +368,14 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 						    "valid gzip (corrupt or truncated)");
 		}
 		body = &inflated;
+		/* a gzip trailer may understate: reserve what it really inflated to */
+		status = reserve_cost(s, r, inflated.len, msg, sizeof(msg));
+		if (status) {
+			buf_free(&inflated);
+			release_body(s, r);
+			return otlp_error(s, r->conn, status,
+					  status == 503 ? RETRY_AFTER_BUSY : NULL, msg);
+		}
 	}
 	err = ingest_decode(body->data, body->len, &lim, &ir, msg, sizeof(msg));
 	pthread_mutex_lock(&s->lock);
@@ -423,6 +496,13 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 			 "the request is %llu bytes, over the limit of %llu (--max-body-size)",
 			 (unsigned long long)len, (unsigned long long)s->opts.max_body_bytes);
 		return 413;
+	}
+	/* a body inflates to at least its size: refuse now what cannot fit, rather than later */
+	if (clen && parse_u64(clen, &len) == 0) {
+		status = reserve_cost(s, r, len, msg, size);
+		if (status == 503)
+			*retry_after = RETRY_AFTER_BUSY;
+		return status;
 	}
 	return 0;
 }
@@ -578,12 +658,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			release_body(s, r);
 			return MHD_YES;
 		}
-		if (atomic_fetch_add(&s->buffered, n) + n > s->max_buffered) {
-			atomic_fetch_sub(&s->buffered, n);
+		if (membudget__reserve(s->mem, n)) {
 			r->too_busy = true;
 			release_body(s, r);
 			return MHD_YES;
 		}
+		atomic_fetch_add(&s->buffered, n);
 		r->buffered += n;
 		buf_append(&r->body, upload_data, n);
 		if (r->body.oom) {
@@ -601,8 +681,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return otlp_error(s, conn, 413, NULL, msg);
 	}
 	if (r->too_busy)
-		return otlp_error(s, conn, 503, RETRY_AFTER_BUSY,
-				  "the collector holds too many requests in memory now; retry");
+		return otlp_error(
+			s, conn, 503, RETRY_AFTER_BUSY,
+			"the memory of the collector (--max-memory) is taken by other requests "
+			"now; retry");
 	return submit(s, r);
 }
 
@@ -635,6 +717,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	}
 	pthread_mutex_unlock(&r->lock);
 	release_body(s, r);
+	membudget__release(s->mem, r->reserved);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 	*req_cls = NULL;
@@ -676,14 +759,18 @@ struct server *server__new(const struct server_opts *opts)
 		s->opts.threads = ncpu > 0 ? (unsigned int)ncpu : 2;
 	if (!s->opts.max_connections)
 		s->opts.max_connections = 1024;
-	/* at most four bodies of the largest size held at once, or 256 MiB */
-	s->max_buffered = MAX(4 * s->opts.max_body_bytes, 256ULL << 20);
+	s->mem = membudget__new(s->opts.max_memory_bytes);
+	if (!s->mem) {
+		free(s);
+		return NULL;
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	mopts[0].value = (intptr_t)s->opts.threads;
 	mopts[1].value = (intptr_t)s->opts.max_connections;
 	mopts[3].ptr_value = s;
 	atomic_store(&s->ready, true);
 	if (s->opts.api.store && start_queries(s)) {
+		membudget__free(s->mem);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
@@ -693,6 +780,7 @@ struct server *server__new(const struct server_opts *opts)
 				 mopts, "listen");
 	if (!s->daemon) {
 		api_runner__free(s->queries);
+		membudget__free(s->mem);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
@@ -722,6 +810,7 @@ void server__free(struct server *s)
 	/* queries cancelled and answered first: MHD cannot stop with connections suspended */
 	api_runner__free(s->queries);
 	MHD_stop_daemon(s->daemon);
+	membudget__free(s->mem);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -24,6 +24,7 @@ struct server_opts {
 	struct segwriter *writer;
 	const struct auth *auth;      /* NULL: no auth; the tenant comes from X-Scope-OrgID */
 	uint64_t max_body_bytes;      /* inflated; 0 = 64 MiB */
+	uint64_t max_memory_bytes;    /* bodies and requests until stored (membudget.h); 0: none */
 	unsigned int threads;	      /* 0 = the CPUs */
 	unsigned int max_connections; /* 0 = 1024 */
 	struct api_opts api;	      /* the query API and UI; api.store NULL: not served */
