@@ -285,17 +285,6 @@ static void release_body(struct server *s, struct req *r)
 
 /* ---- the memory bound (membudget.h) ---- */
 
-/* The inflated size of a body: a gzip member's trailer says it (modulo 2^32), else its size. */
-static uint64_t gzip_size_hint(const struct buf *body, bool gzip)
-{
-	const uint8_t *p = body->data + body->len - 4;
-
-	if (!gzip || body->len < 18)
-		return body->len;
-	return MAX((uint64_t)body->len, (uint64_t)p[0] | (uint64_t)p[1] << 8 |
-						(uint64_t)p[2] << 16 | (uint64_t)p[3] << 24);
-}
-
 /*
  * Reserves the cost of a request of inflated bytes (beyond what r holds already) until it
  * ends. 0, 413 when it could never fit, or 503 when it does not fit now; msg says which.
@@ -342,7 +331,8 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 	pthread_mutex_lock(&s->lock);
 	s->stats.bytes_received += r->body.len;
 	pthread_mutex_unlock(&s->lock);
-	status = reserve_cost(s, r, gzip_size_hint(&r->body, r->gzip), msg, sizeof(msg));
+	/* gzip: what it inflates to is reserved once known (a trailer may lie) */
+	status = reserve_cost(s, r, r->body.len, msg, sizeof(msg));
 	if (status) {
 		release_body(s, r);
 		return otlp_error(s, r->conn, status, status == 503 ? RETRY_AFTER_BUSY : NULL, msg);
@@ -368,7 +358,6 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 						    "valid gzip (corrupt or truncated)");
 		}
 		body = &inflated;
-		/* a gzip trailer may understate: reserve what it really inflated to */
 		status = reserve_cost(s, r, inflated.len, msg, sizeof(msg));
 		if (status) {
 			buf_free(&inflated);
