@@ -137,8 +137,10 @@ static bool run(const struct api_opts *o, struct params *p, enum engine_need nee
 
 	if (!e)
 		return true;
-	if (qctl_stopped(qctl_current()))
+	if (qctl_stopped(qctl_current()) == -ETIMEDOUT)
 		reply_error(r, 503, "%s: narrow the selector or the time range", err);
+	else if (qctl_stopped(qctl_current()))
+		reply_error(r, 503, "%s", err);
 	else if (e == -EINVAL || e == -E2BIG)
 		reply_error(r, 400, "%s", err);
 	else if (e == -EBADMSG)

@@ -50,6 +50,10 @@ static void read_block(struct fetcher *f, struct slot *sl, size_t i)
 	const struct block_ref *ref = &f->o.refs->v[i];
 	int e = reader_footer(f->o.store, ref, &sl->b.bi, sl->msg, sizeof(sl->msg));
 
+	if (e == -ENOENT && f->o.skip_missing) {
+		sl->err = 0;
+		return;
+	}
 	if (!e && sl->b.bi.nservices) {
 		sl->b.svc = calloc(sl->b.bi.nservices, sizeof(*sl->b.svc));
 		if (!sl->b.svc) {

@@ -25,6 +25,7 @@ struct fetch_opts {
 	fetch_want_fn want;
 	void *want_ctx;
 	unsigned int parallel; /* reads in flight; 0 = 4 */
+	bool skip_missing;     /* a block deleted since it was listed comes empty, not as -ENOENT */
 };
 
 struct fetch_block {

@@ -214,6 +214,21 @@ static void test_fetch(void)
 	CHECK(strstr(err, "cancelled") != NULL);
 	fetcher__free(f);
 	qctl_set_current(NULL);
+
+	/* a block deleted since it was listed (compaction): an error, or empty when asked */
+	CHECK(objstore__delete(s, refs.v[3].key) == 0);
+	f = fetcher__new(&fo);
+	for (n = 0; f && (fb = fetcher__next(f, &e, err, sizeof(err))); n++)
+		;
+	CHECK(e == -ENOENT && n == 3);
+	fetcher__free(f);
+	fo.skip_missing = true;
+	f = fetcher__new(&fo);
+	for (n = 0; f && (fb = fetcher__next(f, &e, err, sizeof(err))); n++)
+		if (n == 3)
+			CHECK(fb->bi.nservices == 0);
+	CHECK(e == 0 && n == 10);
+	fetcher__free(f);
 	VEC_FREE(&refs);
 	objstore__free(s);
 }
