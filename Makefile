@@ -5,6 +5,7 @@
 #   make run         deps + build + profile this whole machine and show the result
 #   make SANITIZE=1  build (and test) with ASan and UBSan
 #   make V=1         show every command (quiet otherwise)
+#   make fuzz-long   every fuzz target for FUZZ_RUNS executions (default 10,000,000)
 #   make check-format  fail if any source differs from clang-format's (make test runs it)
 .SUFFIXES:
 .DELETE_ON_ERROR:
@@ -34,7 +35,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wno-format-n
 CPPFLAGS := -D_GNU_SOURCE -DSONDE_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fno-omit-frame-pointer -pthread $(SAN_FLAGS)
 LDLIBS   := -lbpf -ldw -lelf -ldebuginfod -liberty -llzma -lzstd -lz -lprotobuf-c -lcurl -lcrypto -lm \
-            -lmicrohttpd -lyaml -pthread
+            -lmicrohttpd -lgnutls -lyaml -pthread
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
@@ -46,12 +47,13 @@ COMMON_SRCS     := $(wildcard common/*.c)
 SYMBOLIZER_SRCS := $(wildcard symbolizer/*.c)
 AGENT_SRCS      := $(wildcard agent/*.c)
 COLLECTOR_SRCS  := $(wildcard collector/*.c)
+PROFILE_SRCS    := $(wildcard profile/*.c)
 CLI_SRCS        := $(wildcard cli/*.c)
 PROTOS          := $(shell find proto -name "*.proto" | sort)
 PROTO_C         := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
 PROTO_H         := $(PROTO_C:.c=.h)
 PROTO_OBJS      := $(PROTO_C:.c=.o)
-BPF_OBJS        := $(BUILD)/bpf/profile.bpf.o
+BPF_OBJS        := $(BUILD)/bpf/sampler.bpf.o
 SKELS           := $(BPF_OBJS:.bpf.o=.skel.h)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -59,6 +61,8 @@ LIB_COMMON     := $(BUILD)/libsonde-common.a
 LIB_SYMBOLIZER := $(BUILD)/libsonde-symbolizer.a
 LIB_PROTO      := $(BUILD)/libsonde-proto.a
 LIB_COLLECTOR  := $(BUILD)/libsonde-collector.a
+# the one in-memory profile and its formats (folded, pprof): agent, collector and cli
+LIB_PROFILE    := $(BUILD)/libsonde-profile.a
 # every module except the programs' main() files
 LIB_COLLECTOR_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS))
 
@@ -74,7 +78,7 @@ $(FLAGS_STAMP): FORCE
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then echo '$(FLAGS_NOW)' > $@; fi
 FORCE:
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h vmlinux/$(ARCH)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%_shared.h vmlinux/$(ARCH)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call say,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -103,6 +107,9 @@ $(LIB_COMMON): $(call obj,$(COMMON_SRCS))
 $(LIB_SYMBOLIZER): $(call obj,$(SYMBOLIZER_SRCS))
 	$(call say,AR,$@)
 	$(Q)$(AR) rcs $@ $^
+$(LIB_PROFILE): $(call obj,$(PROFILE_SRCS))
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 $(LIB_PROTO): $(PROTO_OBJS)
 	$(call say,AR,$@)
 	$(Q)$(AR) rcs $@ $^
@@ -120,15 +127,15 @@ $(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c $(FLAGS_STAMP)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Icollector -c $< -o $@
 
-$(BUILD)/sonde-agent: $(call obj,$(AGENT_SRCS)) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/sonde-agent: $(call obj,$(AGENT_SRCS)) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/sonde-collector: $(BUILD)/obj/collector/main.o $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/sonde-collector: $(BUILD)/obj/collector/main.o $(LIB_COLLECTOR) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/sonde: $(call obj,$(CLI_SRCS)) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/sonde: $(call obj,$(CLI_SRCS)) $(LIB_COLLECTOR) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -137,19 +144,24 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 LIB_AGENT_OBJS := $(call obj,$(filter-out agent/main.c,$(AGENT_SRCS)))
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
-FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(filter-out collector/api.c collector/api_runner.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
-                agent/cfi.c agent/unwind_table.c agent/k8s.c agent/relabel.c
+FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(PROFILE_SRCS) $(filter-out collector/api.c collector/api_runner.c collector/server.c collector/server_query.c,$(LIB_COLLECTOR_SRCS)) \
+                agent/cfi.c agent/unwind_table.c agent/pod_store.c agent/relabel.c
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Werror -Wno-unused-parameter \
-                -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS)
-$(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(PROTO_H)
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(CPPFLAGS)
+# rebuild the fuzz objects when these flags change (as FLAGS_STAMP does for the others)
+FUZZ_STAMP := $(BUILD)/fuzz/.flags
+$(FUZZ_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FUZZ_CFLAGS)' ]; then echo '$(FUZZ_CFLAGS)' > $@; fi
+$(BUILD)/fuzz/obj/%.o: %.c $(FUZZ_STAMP) | $(SKELS) $(PROTO_H)
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$<)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
@@ -160,7 +172,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(PROTO_OBJS)
 
 BENCH_BINS := $(BUILD)/bench/unwind_tables $(BUILD)/bench/symbolize_bench $(BUILD)/bench/otlp_load \
               $(BUILD)/bench/query_gen $(BUILD)/bench/k8s_bench $(BUILD)/bench/otlp_gen
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -178,6 +190,15 @@ tests: all $(UNIT_BINS) $(WORKLOADS) $(BENCH_BINS) $(FUZZ_TARGETS)
 .SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_OBJS) $(SKELS) $(FUZZ_OBJS) \
             $(UNIT_BINS:$(BUILD)/tests/unit/%=$(BUILD)/obj/tests/unit/%.o) \
             $(BENCH_BINS:$(BUILD)/bench/%=$(BUILD)/obj/bench/%.o)
+
+# The long fuzz run: every target for FUZZ_RUNS executions (FUZZ_ONLY="NAME...": only those;
+# FUZZ_MAX_SECONDS: a cap on each target's time) from the seed corpora of the smoke run; prints
+# each target's executions and executions per second. Artifacts in $(BUILD)/fuzz-long/.
+FUZZ_RUNS ?= 10000000
+fuzz-long: $(FUZZ_TARGETS) $(BINS) $(WORKLOADS)
+	rm -rf $(BUILD)/fuzz-long/*/crash-* $(BUILD)/fuzz-long/*/leak-* $(BUILD)/fuzz-long/*/timeout-*
+	BUILD=$(BUILD) ARTIFACTS=$(BUILD)/fuzz-long FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_ONLY="$(FUZZ_ONLY)" \
+		FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) tests/fuzz/test_fuzz.sh
 
 test: deps
 	$(MAKE) check-format
@@ -230,6 +251,6 @@ check-format:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test tests run clean format check-format install FORCE
+.PHONY: all deps test tests run clean format check-format install fuzz-long FORCE
 
 -include $(shell find $(BUILD)/obj $(BUILD)/proto $(BUILD)/fuzz -name '*.d' 2>/dev/null)

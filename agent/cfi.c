@@ -66,8 +66,20 @@ static int64_t rd_sleb(struct reader *r)
 		shift += 7;
 	} while (b & 0x80);
 	if (shift < 64 && (b & 0x40))
-		v |= -((int64_t)1 << shift);
+		v = (int64_t)((uint64_t)v | (~(uint64_t)0 << shift));
 	return v;
+}
+
+/* v × the CIE's data alignment (negated when asked); a product past int64 is malformed CFI. */
+static int64_t factored(struct reader *r, int64_t v, int64_t align, bool negate)
+{
+	int64_t out;
+
+	if (__builtin_mul_overflow(v, align, &out) || (negate && out == INT64_MIN)) {
+		r->err = true;
+		return 0;
+	}
+	return negate ? -out : out;
 }
 
 /* Reads a DW_EH_PE-encoded pointer. Sets r->err for encodings we cannot resolve. */
@@ -441,7 +453,7 @@ static int run_program(struct run_ctx *rc, const uint8_t *p, const uint8_t *end,
 			goto advance;
 		case 0x80: /* offset */
 			rr = tracked(st, op & 0x3f);
-			off = (int64_t)rd_uleb(&r) * cie->data_align;
+			off = factored(&r, (int64_t)rd_uleb(&r), cie->data_align, false);
 			if (rr) {
 				rr->kind = RULE_OFFSET;
 				rr->off = off;
@@ -470,15 +482,15 @@ static int run_program(struct run_ctx *rc, const uint8_t *p, const uint8_t *end,
 			goto advance;
 		case 0x05: /* offset_extended */
 			reg = rd_uleb(&r);
-			off = (int64_t)rd_uleb(&r) * cie->data_align;
+			off = factored(&r, (int64_t)rd_uleb(&r), cie->data_align, false);
 			goto set_offset;
 		case 0x11: /* offset_extended_sf */
 			reg = rd_uleb(&r);
-			off = rd_sleb(&r) * cie->data_align;
+			off = factored(&r, rd_sleb(&r), cie->data_align, false);
 			goto set_offset;
 		case 0x2f: /* GNU_negative_offset_extended */
 			reg = rd_uleb(&r);
-			off = -(int64_t)rd_uleb(&r) * cie->data_align;
+			off = factored(&r, (int64_t)rd_uleb(&r), cie->data_align, true);
 			goto set_offset;
 		case 0x14: /* val_offset */
 		case 0x15: /* val_offset_sf */
@@ -487,7 +499,7 @@ static int run_program(struct run_ctx *rc, const uint8_t *p, const uint8_t *end,
 			rr = tracked(st, reg);
 			if (rr) {
 				rr->kind = RULE_VAL_OFFSET;
-				rr->off = off * cie->data_align;
+				rr->off = factored(&r, off, cie->data_align, false);
 			}
 			break;
 		case 0x06: /* restore_extended */
@@ -528,7 +540,7 @@ static int run_program(struct run_ctx *rc, const uint8_t *p, const uint8_t *end,
 		case 0x12: /* def_cfa_sf */
 			st->cfa.is_expr = false;
 			st->cfa.reg = (uint8_t)rd_uleb(&r);
-			st->cfa.off = rd_sleb(&r) * cie->data_align;
+			st->cfa.off = factored(&r, rd_sleb(&r), cie->data_align, false);
 			break;
 		case 0x0d: /* def_cfa_register */
 			st->cfa.is_expr = false;
@@ -538,7 +550,7 @@ static int run_program(struct run_ctx *rc, const uint8_t *p, const uint8_t *end,
 			st->cfa.off = (int64_t)rd_uleb(&r);
 			break;
 		case 0x13: /* def_cfa_offset_sf */
-			st->cfa.off = rd_sleb(&r) * cie->data_align;
+			st->cfa.off = factored(&r, rd_sleb(&r), cie->data_align, false);
 			break;
 		case 0x0f: { /* def_cfa_expression */
 			uint64_t n = rd_uleb(&r);

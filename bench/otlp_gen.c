@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "../common/util.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 
 #define FUNCS 1024u /* functions per frame level; locations: one per function, plus main */
 #define DEPTH 4

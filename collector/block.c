@@ -14,24 +14,13 @@
 #define MAGIC "SONDEBLK"
 #define END_MAGIC "SONDEEND"
 #define MAX_STRING (1u << 20) /* bytes of one string in a block */
+/* the least a service takes in the footer: 13 varints, and 3 varints and a u32 per section */
+#define MIN_SERVICE_BYTES (13 + SEC_NR * 7)
 
 static const char *const section_names[SEC_NR] = {
 	"strings", "mappings",	 "functions", "locations", "stacks",
 	"series",  "col_series", "col_time",  "col_stack", "col_value",
 };
-
-bool tenant_valid(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (n == 0 || n > 64 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
-		return false;
-	for (; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-		      (*t >= '0' && *t <= '9') || *t == '.' || *t == '_' || *t == '-'))
-			return false;
-	return true;
-}
 
 int block_key(const char *tenant, uint64_t min_ns, uint64_t max_ns, uint32_t level, char *key,
 	      size_t key_size)
@@ -500,6 +489,10 @@ int block_parse_footer(const uint8_t *tail, size_t tail_len, uint64_t object_siz
 		block_info_free(&bi);
 		return bad(err, err_size, "malformed footer header");
 	}
+	if (n > (uint64_t)(c.end - c.p)) { /* a source id takes a byte at least */
+		block_info_free(&bi);
+		return bad(err, err_size, "malformed source list");
+	}
 	bi.sources = calloc(n ? n : 1, sizeof(*bi.sources));
 	if (!bi.sources) {
 		block_info_free(&bi);
@@ -515,7 +508,7 @@ int block_parse_footer(const uint8_t *tail, size_t tail_len, uint64_t object_siz
 		free(s);
 	}
 	n = cursor_uvarint(&c);
-	if (c.err || n > flen) {
+	if (c.err || n > (uint64_t)(c.end - c.p) / MIN_SERVICE_BYTES) {
 		block_info_free(&bi);
 		return bad(err, err_size, "malformed source list or service count");
 	}
@@ -832,13 +825,56 @@ static int dec_columns(struct dec *d, struct cursor cols[4], uint64_t unit, bool
 	return 0;
 }
 
+/*
+ * Decompresses the zstd frame p, which must hold exactly ulen bytes, into out. out grows with
+ * what the frame really holds (from a few times its compressed size, doubling up to ulen): a
+ * footer claiming a huge section costs nothing until the data is there. Returns 0, -ENOMEM, or
+ * -EBADMSG with the reason in *why.
+ */
+static int unzstd(const uint8_t *p, size_t clen, size_t ulen, struct buf *out, const char **why)
+{
+	ZSTD_inBuffer in = {p, clen, 0};
+	size_t cap = MIN(ulen + 1, MAX((size_t)64 << 10, clen * 8));
+	ZSTD_DCtx *z;
+	int e = 0;
+
+	*why = "wrong length";
+	if (ZSTD_getFrameContentSize(p, clen) != ulen)
+		return -EBADMSG; /* the frame's own header says another length */
+	z = ZSTD_createDCtx();
+	buf_reset(out);
+	while (!e) {
+		ZSTD_outBuffer o;
+		size_t r;
+
+		if (!z || buf_reserve(out, cap - out->len)) {
+			e = -ENOMEM;
+			break;
+		}
+		o = (ZSTD_outBuffer){out->data, cap, out->len};
+		r = ZSTD_decompressStream(z, &o, &in);
+		out->len = o.pos;
+		if (ZSTD_isError(r))
+			*why = ZSTD_getErrorName(r), e = -EBADMSG;
+		else if (r == 0) /* the frame's end */
+			break;
+		else if ((o.pos < o.size && in.pos == in.size) || cap > ulen)
+			e = -EBADMSG; /* truncated, or more than claimed */
+		else if (o.pos == o.size)
+			cap = MIN(ulen + 1, cap * 2);
+	}
+	ZSTD_freeDCtx(z);
+	return e ? e : out->len == ulen && in.pos == in.size ? 0 : -EBADMSG;
+}
+
 /* Decompresses section k after checking its place and checksum. */
 static int section(const struct block_info *bi, size_t svc, int k, const uint8_t *data,
 		   uint64_t data_off, size_t data_len, struct buf *out, char *err, size_t err_size)
 {
 	const struct block_section_info *si = &bi->services[svc].sections[k];
 	const uint8_t *p;
-	size_t n;
+	const char *why;
+	int e;
 
 	if (si->offset < data_off || si->offset - data_off > data_len ||
 	    si->clen > data_len - (si->offset - data_off))
@@ -847,16 +883,11 @@ static int section(const struct block_info *bi, size_t svc, int k, const uint8_t
 	if ((uint32_t)crc32(0, p, (uInt)si->clen) != si->crc)
 		return bad(err, err_size, "section %s of service '%s': checksum mismatch",
 			   section_names[k], bi->services[svc].name);
-	buf_reset(out);
-	if (buf_reserve(out, si->ulen + 1))
-		return -ENOMEM;
-	n = ZSTD_decompress(out->data, si->ulen + 1, p, si->clen);
-	if (ZSTD_isError(n) || n != si->ulen)
+	e = unzstd(p, (size_t)si->clen, (size_t)si->ulen, out, &why);
+	if (e == -EBADMSG)
 		return bad(err, err_size, "section %s of service '%s': %s", section_names[k],
-			   bi->services[svc].name,
-			   ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong length");
-	out->len = n;
-	return 0;
+			   bi->services[svc].name, why);
+	return e;
 }
 
 struct svcdata *block_decode_service(const struct block_info *bi, size_t svc, uint32_t mask,

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "reader.h"
-#include "svcdata.h"
+#include "../profile/svcdata.h"
 
 /* Whether the service si of a block is wanted (then read and decoded). */
 typedef bool (*fetch_want_fn)(void *ctx, const struct block_service_info *si);

@@ -8,8 +8,10 @@
 #include <zlib.h>
 
 #include "ingest.h"
+#include "validate.h"
+#include "../common/json.h"
 #include "../common/util.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 
 #define DEFAULT_MAX_BODY (64u << 20)
 #define NONE UINT32_MAX
@@ -66,250 +68,7 @@ struct ingest_request {
 	struct ingest_counts counts;
 };
 
-static int fail(char *msg, size_t size, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *msg, size_t size, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, size, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-/* ---- validation -------------------------------------------------------------------------------
- */
-
-struct tables {
-	size_t strings, mappings, locations, functions, links, attributes, stacks;
-};
-
-static struct tables table_sizes(const Dictionary *d)
-{
-	struct tables t = {0};
-
-	if (d) {
-		t.strings = d->n_string_table;
-		t.mappings = d->n_mapping_table;
-		t.locations = d->n_location_table;
-		t.functions = d->n_function_table;
-		t.links = d->n_link_table;
-		t.attributes = d->n_attribute_table;
-		t.stacks = d->n_stack_table;
-	}
-	return t;
-}
-
-/* Index checks: 0 always means "none" and is fine on an empty table. */
-#define BAD_INDEX(idx, n) ((idx) < 0 || ((idx) > 0 && (size_t)(idx) >= (n)))
-
-static bool has_string_form(const AnyValue *v)
-{
-	return v && (v->value_case == ANY_STRING || v->value_case == ANY_STRINDEX ||
-		     v->value_case == ANY_INT || v->value_case == ANY_BOOL ||
-		     v->value_case == ANY_DOUBLE);
-}
-
-static int check_any(const AnyValue *v, const struct tables *t, char *msg, size_t size,
-		     const char *where)
-{
-	if (v && v->value_case == ANY_STRINDEX && BAD_INDEX(v->string_value_strindex, t->strings))
-		return fail(msg, size, -EBADMSG,
-			    "%s.value.string_value_strindex %d out of range (string_table has %zu "
-			    "entries)",
-			    where, v->string_value_strindex, t->strings);
-	if (v && v->value_case == ANY_STRING && v->string_value &&
-	    strlen(v->string_value) > (1u << 20))
-		return fail(msg, size, -EBADMSG, "%s.value: a string over 1 MiB", where);
-	return 0;
-}
-
-static int check_key_values(KeyValue **kv, size_t n, const struct tables *t, char *msg, size_t size,
-			    const char *where)
-{
-	char w[256];
-
-	for (size_t i = 0; i < n; i++) {
-		if (!kv[i])
-			continue;
-		snprintf(w, sizeof(w), "%s.attributes[%zu]", where, i);
-		if (BAD_INDEX(kv[i]->key_strindex, t->strings))
-			return fail(
-				msg, size, -EBADMSG,
-				"%s.key_strindex %d out of range (string_table has %zu entries)", w,
-				kv[i]->key_strindex, t->strings);
-		if (check_any(kv[i]->value, t, msg, size, w))
-			return -EBADMSG;
-	}
-	return 0;
-}
-
-static int check_indices(const int32_t *v, size_t n, size_t limit, char *msg, size_t size,
-			 const char *what, const char *table)
-{
-	for (size_t i = 0; i < n; i++)
-		if (BAD_INDEX(v[i], limit))
-			return fail(msg, size, -EBADMSG,
-				    "%s[%zu] = %d out of range (%s has %zu entries)", what, i, v[i],
-				    table, limit);
-	return 0;
-}
-
-#define STR(field, what, i)                                                            \
-	do {                                                                           \
-		if (BAD_INDEX(field, t.strings))                                       \
-			return fail(msg, size, -EBADMSG,                               \
-				    "%s[%zu]." #field                                  \
-				    " %d out of range (string_table has %zu entries)", \
-				    what, (size_t)(i), (int)(field), t.strings);       \
-	} while (0)
-
-static int validate_dictionary(const Dictionary *d, char *msg, size_t size)
-{
-	struct tables t = table_sizes(d);
-	char what[96];
-
-	if (!d)
-		return 0;
-	for (size_t i = 0; i < d->n_string_table; i++) {
-		if (d->string_table[i] && strlen(d->string_table[i]) > (1u << 20))
-			return fail(msg, size, -EBADMSG, "string_table[%zu] is over 1 MiB", i);
-	}
-	for (size_t i = 0; i < d->n_mapping_table; i++) {
-		const Mapping *m = d->mapping_table[i];
-
-		if (!m)
-			continue;
-		STR(m->filename_strindex, "mapping_table", i);
-		snprintf(what, sizeof(what), "mapping_table[%zu].attribute_indices", i);
-		if (check_indices(m->attribute_indices, m->n_attribute_indices, t.attributes, msg,
-				  size, what, "attribute_table"))
-			return -EBADMSG;
-	}
-	for (size_t i = 0; i < d->n_function_table; i++) {
-		const Function *f = d->function_table[i];
-
-		if (!f)
-			continue;
-		STR(f->name_strindex, "function_table", i);
-		STR(f->system_name_strindex, "function_table", i);
-		STR(f->filename_strindex, "function_table", i);
-	}
-	for (size_t i = 0; i < d->n_location_table; i++) {
-		const Location *l = d->location_table[i];
-
-		if (!l)
-			continue;
-		if (BAD_INDEX(l->mapping_index, t.mappings))
-			return fail(msg, size, -EBADMSG,
-				    "location_table[%zu].mapping_index %d out of range "
-				    "(mapping_table has %zu entries)",
-				    i, l->mapping_index, t.mappings);
-		if (l->n_lines > SVC_MAX_LINES)
-			return fail(msg, size, -EBADMSG,
-				    "location_table[%zu] has %zu lines (at most %d)", i, l->n_lines,
-				    SVC_MAX_LINES);
-		for (size_t k = 0; k < l->n_lines; k++)
-			if (l->lines[k] && BAD_INDEX(l->lines[k]->function_index, t.functions))
-				return fail(msg, size, -EBADMSG,
-					    "location_table[%zu].lines[%zu].function_index %d out "
-					    "of range (function_table has %zu entries)",
-					    i, k, l->lines[k]->function_index, t.functions);
-		snprintf(what, sizeof(what), "location_table[%zu].attribute_indices", i);
-		if (check_indices(l->attribute_indices, l->n_attribute_indices, t.attributes, msg,
-				  size, what, "attribute_table"))
-			return -EBADMSG;
-	}
-	for (size_t i = 0; i < d->n_stack_table; i++) {
-		const Stack *s = d->stack_table[i];
-
-		if (!s)
-			continue;
-		if (s->n_location_indices > SVC_MAX_STACK_DEPTH)
-			return fail(msg, size, -EBADMSG,
-				    "stack_table[%zu] has %zu frames (at most %d)", i,
-				    s->n_location_indices, SVC_MAX_STACK_DEPTH);
-		snprintf(what, sizeof(what), "stack_table[%zu].location_indices", i);
-		if (check_indices(s->location_indices, s->n_location_indices, t.locations, msg,
-				  size, what, "location_table"))
-			return -EBADMSG;
-	}
-	for (size_t i = 0; i < d->n_attribute_table; i++) {
-		const KeyValueAndUnit *a = d->attribute_table[i];
-
-		if (!a)
-			continue;
-		STR(a->key_strindex, "attribute_table", i);
-		STR(a->unit_strindex, "attribute_table", i);
-		snprintf(what, sizeof(what), "attribute_table[%zu]", i);
-		if (check_any(a->value, &t, msg, size, what))
-			return -EBADMSG;
-	}
-	return 0;
-}
-
-static int validate_profile(const Profile *p, const struct tables *tp, const char *where,
-			    uint64_t *rows, char *msg, size_t size)
-{
-	struct tables t = *tp;
-	char what[256];
-
-	if (p->sample_type) {
-		STR(p->sample_type->type_strindex, where, 0);
-		STR(p->sample_type->unit_strindex, where, 0);
-	}
-	if (p->period_type) {
-		STR(p->period_type->type_strindex, where, 0);
-		STR(p->period_type->unit_strindex, where, 0);
-	}
-	snprintf(what, sizeof(what), "%s.attribute_indices", where);
-	if (check_indices(p->attribute_indices, p->n_attribute_indices, t.attributes, msg, size,
-			  what, "attribute_table"))
-		return -EBADMSG;
-	for (size_t i = 0; i < p->n_samples; i++) {
-		const Sample *s = p->samples[i];
-
-		if (!s)
-			continue;
-		if (BAD_INDEX(s->stack_index, t.stacks))
-			return fail(msg, size, -EBADMSG,
-				    "%s.samples[%zu].stack_index %d out of range (stack_table has "
-				    "%zu entries)",
-				    where, i, s->stack_index, t.stacks);
-		if (BAD_INDEX(s->link_index, t.links))
-			return fail(msg, size, -EBADMSG,
-				    "%s.samples[%zu].link_index %d out of range (link_table has "
-				    "%zu entries)",
-				    where, i, s->link_index, t.links);
-		snprintf(what, sizeof(what), "%s.samples[%zu].attribute_indices", where, i);
-		if (check_indices(s->attribute_indices, s->n_attribute_indices, t.attributes, msg,
-				  size, what, "attribute_table"))
-			return -EBADMSG;
-		if (s->n_values && s->n_timestamps_unix_nano &&
-		    s->n_values != s->n_timestamps_unix_nano)
-			return fail(
-				msg, size, -EBADMSG,
-				"%s.samples[%zu]: %zu values but %zu timestamps (they must match)",
-				where, i, s->n_values, s->n_timestamps_unix_nano);
-		if (!s->n_values && !s->n_timestamps_unix_nano)
-			return fail(msg, size, -EBADMSG,
-				    "%s.samples[%zu]: neither values nor timestamps", where, i);
-		*rows += MAX(s->n_values, s->n_timestamps_unix_nano);
-	}
-	return 0;
-}
-
-#undef STR
-
 /* ---- names of things ----------------------------------------------------------------------- */
-
-static const char *dict_string(const Dictionary *d, int32_t idx)
-{
-	if (!d || idx <= 0 || (size_t)idx >= d->n_string_table || !d->string_table[idx])
-		return "";
-	return d->string_table[idx];
-}
 
 static const char *kv_key(const Dictionary *d, const KeyValue *kv)
 {
@@ -347,7 +106,7 @@ static char *service_name(const Dictionary *d, const Resource *res)
 {
 	const char *exe = NULL;
 	char tmp[64];
-	char *out;
+	char *out, *fixed;
 
 	for (size_t i = 0; res && i < res->n_attributes; i++) {
 		const KeyValue *kv = res->attributes[i];
@@ -359,12 +118,15 @@ static char *service_name(const Dictionary *d, const Resource *res)
 		if (!v || !*v)
 			continue;
 		if (strcmp(kv_key(d, kv), "service.name") == 0)
-			return strndup(v, 1024);
+			return utf8_fix(v, strnlen(v, 1024));
 		if (strcmp(kv_key(d, kv), "process.executable.name") == 0)
 			exe = v;
 	}
-	if (exe && asprintf(&out, UNKNOWN_SERVICE ":%.1000s", exe) >= 0)
-		return out;
+	if (exe && asprintf(&out, UNKNOWN_SERVICE ":%.1000s", exe) >= 0) {
+		fixed = utf8_fix(out, strlen(out));
+		free(out);
+		return fixed;
+	}
 	return strdup(UNKNOWN_SERVICE);
 }
 
@@ -372,29 +134,33 @@ int ingest_decode(const uint8_t *body, size_t len, const struct ingest_limits *l
 		  struct ingest_request **ret, char *msg, size_t size)
 {
 	size_t max_body = limits && limits->max_body ? limits->max_body : DEFAULT_MAX_BODY;
+	uint64_t now_ns = clock_ns(CLOCK_REALTIME);
 	struct ingest_request *r;
 	struct tables t;
 	int err = 0;
 
 	if (len > max_body)
-		return fail(msg, size, -EFBIG, "the request is %zu bytes, over the limit of %zu",
-			    len, max_body);
+		return validate_fail(msg, size, -EFBIG,
+				     "the request is %zu bytes, over the limit of %zu", len,
+				     max_body);
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return fail(msg, size, -ENOMEM, "out of memory");
+		return validate_fail(msg, size, -ENOMEM, "out of memory");
 	r->bounded.limit =
 		limits && limits->max_decoded ? limits->max_decoded : 16 * len + (1u << 20);
 	r->alloc = (ProtobufCAllocator){bounded_alloc, bounded_free, &r->bounded};
 	r->msg = request_unpack(&r->alloc, len, body);
 	if (!r->msg) {
 		err = r->bounded.over
-			      ? fail(msg, size, -EFBIG,
-				     "the request takes over %zu bytes decoded (a limit against "
-				     "decompression bombs)",
-				     r->bounded.limit)
-			      : fail(msg, size, -EBADMSG,
-				     "not a valid ExportProfilesServiceRequest (protobuf) of "
-				     "opentelemetry.proto.collector.profiles.v1development");
+			      ? validate_fail(
+					msg, size, -EFBIG,
+					"the request takes over %zu bytes decoded (a limit against "
+					"decompression bombs)",
+					r->bounded.limit)
+			      : validate_fail(
+					msg, size, -EBADMSG,
+					"not a valid ExportProfilesServiceRequest (protobuf) of "
+					"opentelemetry.proto.collector.profiles.v1development");
 		goto out;
 	}
 	t = table_sizes(r->msg->dictionary);
@@ -409,7 +175,7 @@ int ingest_decode(const uint8_t *body, size_t len, const struct ingest_limits *l
 		size_t s;
 
 		if (VEC_PUSH(&r->resource_service, NONE)) {
-			err = fail(msg, size, -ENOMEM, "out of memory");
+			err = validate_fail(msg, size, -ENOMEM, "out of memory");
 			break;
 		}
 		if (!rp)
@@ -431,8 +197,8 @@ int ingest_decode(const uint8_t *body, size_t len, const struct ingest_limits *l
 				snprintf(where, sizeof(where),
 					 "resource_profiles[%zu].scope_profiles[%zu].profiles[%zu]",
 					 i, j, k);
-				err = validate_profile(sp->profiles[k], &t, where,
-						       &r->counts.samples, msg, size);
+				err = validate_profile(sp->profiles[k], r->msg->dictionary, where,
+						       now_ns, &r->counts.samples, msg, size);
 				r->counts.profiles++;
 			}
 		}
@@ -440,7 +206,7 @@ int ingest_decode(const uint8_t *body, size_t len, const struct ingest_limits *l
 			break;
 		svc = service_name(r->msg->dictionary, rp->resource);
 		if (!svc) {
-			err = fail(msg, size, -ENOMEM, "out of memory");
+			err = validate_fail(msg, size, -ENOMEM, "out of memory");
 			break;
 		}
 		for (s = 0; s < r->services.len && strcmp(r->services.v[s], svc) != 0; s++)
@@ -448,7 +214,7 @@ int ingest_decode(const uint8_t *body, size_t len, const struct ingest_limits *l
 		if (s == r->services.len) {
 			if (VEC_PUSH(&r->services, svc)) {
 				free(svc);
-				err = fail(msg, size, -ENOMEM, "out of memory");
+				err = validate_fail(msg, size, -ENOMEM, "out of memory");
 				break;
 			}
 		} else {
@@ -513,22 +279,30 @@ static uint32_t *memo(size_t n)
 	return v;
 }
 
-static uint32_t a_string(struct apply *a, int32_t idx)
-{
-	const char *s;
-
-	if (idx <= 0 || (size_t)idx >= a->t.strings)
-		return 0;
-	if (a->strings[idx] == NONE) {
-		s = dict_string(a->d, idx);
-		a->strings[idx] = svcdata__string(a->sd, s, strlen(s));
-	}
-	return a->strings[idx];
-}
-
+/* Interns s, with any byte that is not valid UTF-8 stored as U+FFFD (docs/operations.md). */
 static uint32_t a_cstring(struct apply *a, const char *s)
 {
-	return svcdata__string(a->sd, s, strlen(s));
+	size_t n = strlen(s);
+	char *fixed;
+	uint32_t id;
+
+	if (utf8_invalid_at(s, n) == n)
+		return svcdata__string(a->sd, s, n);
+	fixed = utf8_fix(s, n);
+	if (!fixed)
+		return NONE;
+	id = svcdata__string(a->sd, fixed, strlen(fixed));
+	free(fixed);
+	return id;
+}
+
+static uint32_t a_string(struct apply *a, int32_t idx)
+{
+	if (idx <= 0 || (size_t)idx >= a->t.strings)
+		return 0;
+	if (a->strings[idx] == NONE)
+		a->strings[idx] = a_cstring(a, dict_string(a->d, idx));
+	return a->strings[idx];
 }
 
 /* The string value of attribute idx for key, or NULL. */

@@ -3,9 +3,11 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "membudget.h"
+#include "../common/httpd.h"
 #include "../common/util.h"
 
 /*
@@ -118,6 +120,32 @@ int membudget__reserve(struct membudget *m, uint64_t n)
 	return 0;
 }
 
+int membudget__admit(struct membudget *m, uint64_t inflated, uint64_t *reserved, char *msg,
+		     size_t msg_size)
+{
+	uint64_t cost = membudget_cost(inflated);
+
+	if (cost <= *reserved)
+		return 0;
+	if (!membudget__fits(m, cost)) {
+		snprintf(msg, msg_size,
+			 "the request (%llu bytes of OTLP) would take about %llu MB to store, over "
+			 "the memory bound of the collector, %llu MB (--max-memory): send smaller "
+			 "requests",
+			 (unsigned long long)inflated, (unsigned long long)(cost >> 20),
+			 (unsigned long long)(m->max >> 20));
+		return -EFBIG;
+	}
+	if (membudget__reserve(m, cost - *reserved)) {
+		snprintf(msg, msg_size,
+			 "the memory of the collector (--max-memory) is taken by other requests "
+			 "now; retry");
+		return -EAGAIN;
+	}
+	*reserved = cost;
+	return 0;
+}
+
 void membudget__release(struct membudget *m, uint64_t n)
 {
 	if (!n)
@@ -144,6 +172,18 @@ uint64_t membudget__max(const struct membudget *m)
 uint64_t membudget__trims(const struct membudget *m)
 {
 	return atomic_load(&((struct membudget *)m)->trims);
+}
+
+void membudget__metrics(const struct membudget *m, struct buf *out)
+{
+	metric_single(out, "sonde_collector_memory_reserved_bytes", "gauge",
+		      "Memory reserved by requests being received, decoded or stored (estimated).",
+		      (double)membudget__used(m));
+	metric_single(out, "sonde_collector_memory_limit_bytes", "gauge",
+		      "The bound on that memory (--max-memory).", (double)m->max);
+	metric_single(out, "sonde_collector_memory_trims_total", "counter",
+		      "Times freed memory was handed back to the system after ingest went idle.",
+		      (double)membudget__trims(m));
 }
 
 void membudget__free(struct membudget *m)

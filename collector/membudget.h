@@ -12,7 +12,10 @@
 #define SONDE_MEMBUDGET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "../common/buf.h"
 
 /* Bytes of memory one byte of (inflated) OTLP takes, at its peak, until it is stored. */
 #define MEMBUDGET_FACTOR 14
@@ -27,6 +30,13 @@ uint64_t membudget_cost(uint64_t inflated_bytes);
 bool membudget__fits(const struct membudget *m, uint64_t n);
 /* Reserves n bytes: 0, or -EAGAIN when they do not fit now. */
 int membudget__reserve(struct membudget *m, uint64_t n);
+/*
+ * Raises a request's reservation (*reserved, 0 at first) to the cost of inflated bytes. 0,
+ * -EFBIG when that could never fit (the request must be refused for good), or -EAGAIN when it
+ * does not fit now (retry later); msg says which, for the client.
+ */
+int membudget__admit(struct membudget *m, uint64_t inflated, uint64_t *reserved, char *msg,
+		     size_t msg_size);
 /* Gives back n bytes reserved. Once nothing is reserved, memory is trimmed soon after. */
 void membudget__release(struct membudget *m, uint64_t n);
 /* Bytes reserved now. */
@@ -34,6 +44,8 @@ uint64_t membudget__used(const struct membudget *m);
 uint64_t membudget__max(const struct membudget *m);
 /* Times memory was handed back to the system. */
 uint64_t membudget__trims(const struct membudget *m);
+/* The budget's gauges and counter, in Prometheus text. */
+void membudget__metrics(const struct membudget *m, struct buf *out);
 /* NULL-safe. */
 void membudget__free(struct membudget *m);
 

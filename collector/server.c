@@ -10,20 +10,25 @@
 
 #include "api_runner.h"
 #include "block.h"
-#include "membudget.h"
+#include "conn_deadlines.h"
 #include "engine.h"
+#include "membudget.h"
 #include "server.h"
+#include "server_impl.h"
+#include "tenant.h"
 #include "../common/gzip.h"
 #include "../common/httpd.h"
+#include "../common/json.h"
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 
 #define OTLP_PATH "/v1development/profiles"
 #define DEFAULT_MAX_BODY (64u << 20)
 #define DEFAULT_TENANT "anonymous"
-#define RETRY_AFTER_BUSY "2"
 #define RETRY_AFTER_STORE "5"
+/* libmicrohttpd's idle timeout: a connection silent this long is closed */
+#define IDLE_TIMEOUT_S 30
 
 /* gRPC status codes for the google.rpc.Status of an error answer */
 enum {
@@ -36,52 +41,10 @@ enum {
 	GRPC_UNAUTHENTICATED = 16,
 };
 
-static const unsigned int counted_codes[] = {200, 400, 401, 403, 404, 405, 413, 415, 500, 503};
+static const unsigned int counted_codes[SERVER_COUNTED_CODES] = {200, 400, 401, 403, 404,
+								 405, 413, 415, 500, 503};
 
-struct server {
-	struct server_opts opts;
-	struct MHD_Daemon *daemon;
-	struct api_runner *queries; /* the query API runs there, not on the HTTP threads */
-	atomic_bool ready;
-	atomic_uint_fast64_t buffered; /* request bytes held now, over all connections */
-	atomic_uint live; /* OTLP requests begun and not yet completed (their answer not sent) */
-	struct membudget *mem; /* --max-memory: bodies and requests until stored reserve here */
-	pthread_mutex_t lock;
-	struct {
-		uint64_t by_code[ARRAY_SIZE(counted_codes)];
-		uint64_t other_codes;
-		uint64_t bytes_received; /* bodies as sent */
-		uint64_t bytes_inflated;
-		uint64_t decode_ns;
-		uint64_t dropped_attributes;
-		uint64_t queries, query_ns;
-	} stats;
-};
-
-enum req_state {
-	REQ_BODY,    /* receiving the body */
-	REQ_WAITING, /* suspended until the writer acknowledges */
-	REQ_ACKED,   /* the writer called back */
-};
-
-struct req {
-	struct server *srv;
-	struct MHD_Connection *conn;
-	enum req_state state;
-	struct buf body;
-	size_t buffered;   /* counted in srv->buffered, and reserved in srv->mem */
-	uint64_t reserved; /* the request's estimated cost, reserved in srv->mem until it ends */
-	bool gzip;
-	bool too_big;
-	bool too_busy;
-	char tenant[72];
-	pthread_mutex_t lock; /* state and result, between the handler and the writer */
-	bool suspended;
-	int result;
-	struct api_job *query; /* a query API request, run by s->queries */
-};
-
-static void count_code(struct server *s, unsigned int code)
+void server_count_code(struct server *s, unsigned int code)
 {
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < ARRAY_SIZE(counted_codes); i++) {
@@ -133,7 +96,7 @@ static enum MHD_Result otlp_error(struct server *s, struct MHD_Connection *conn,
 		google__rpc__status__pack(&st, body.data);
 		body.len = n;
 	}
-	count_code(s, status);
+	server_count_code(s, status);
 	log_debug("request refused", "status=%u message=\"%s\"", status, msg);
 	return httpd_answer(conn, status, "application/x-protobuf", &body,
 			    retry_after ? "Retry-After" : NULL, retry_after);
@@ -145,20 +108,8 @@ static enum MHD_Result text(struct server *s, struct MHD_Connection *conn, unsig
 	struct buf body = {0};
 
 	buf_puts(&body, msg);
-	count_code(s, status);
+	server_count_code(s, status);
 	return httpd_answer(conn, status, "text/plain; charset=utf-8", &body, NULL, NULL);
-}
-
-static void memory_metrics(struct server *s, struct buf *out)
-{
-	metric_single(out, "sonde_collector_memory_reserved_bytes", "gauge",
-		      "Memory reserved by requests being received, decoded or stored (estimated).",
-		      (double)membudget__used(s->mem));
-	metric_single(out, "sonde_collector_memory_limit_bytes", "gauge",
-		      "The bound on that memory (--max-memory).", (double)membudget__max(s->mem));
-	metric_single(out, "sonde_collector_memory_trims_total", "counter",
-		      "Times freed memory was handed back to the system after ingest went idle.",
-		      (double)membudget__trims(s->mem));
 }
 
 static void metrics(struct server *s, struct buf *out)
@@ -227,7 +178,8 @@ static void metrics(struct server *s, struct buf *out)
 	metric_single(out, "sonde_collector_buffered_request_bytes", "gauge",
 		      "Request bodies being received or decoded.",
 		      (double)atomic_load(&s->buffered));
-	memory_metrics(s, out);
+	conn_deadlines__metrics(s->deadlines, out);
+	membudget__metrics(s->mem, out);
 	if (s->opts.extra_metrics)
 		s->opts.extra_metrics(s->opts.extra_ctx, out);
 	proc_self_rss(&rss, &peak);
@@ -271,7 +223,7 @@ static enum MHD_Result ack(struct server *s, struct req *r)
 		response_pack(&resp, body.data);
 		body.len = n;
 	}
-	count_code(s, 200);
+	server_count_code(s, 200);
 	return httpd_answer(r->conn, 200, "application/x-protobuf", &body, NULL, NULL);
 }
 
@@ -292,27 +244,9 @@ static void release_body(struct server *s, struct req *r)
 static unsigned int reserve_cost(struct server *s, struct req *r, uint64_t inflated, char *msg,
 				 size_t size)
 {
-	uint64_t cost = membudget_cost(inflated);
+	int e = membudget__admit(s->mem, inflated, &r->reserved, msg, size);
 
-	if (cost <= r->reserved)
-		return 0;
-	if (!membudget__fits(s->mem, cost)) {
-		snprintf(msg, size,
-			 "the request (%llu bytes of OTLP) would take about %llu MB to store, over "
-			 "the memory bound of the collector, %llu MB (--max-memory): send smaller "
-			 "requests",
-			 (unsigned long long)inflated, (unsigned long long)(cost >> 20),
-			 (unsigned long long)(membudget__max(s->mem) >> 20));
-		return 413;
-	}
-	if (membudget__reserve(s->mem, cost - r->reserved)) {
-		snprintf(msg, size,
-			 "the memory of the collector (--max-memory) is taken by other requests "
-			 "now; retry");
-		return 503;
-	}
-	r->reserved = cost;
-	return 0;
+	return e == -EFBIG ? 413 : e ? 503 : 0;
 }
 
 /* The body is in: inflate, decode, validate, hand to the writer, suspend. */
@@ -440,7 +374,7 @@ static unsigned int resolve_tenant(struct server *s, struct MHD_Connection *conn
 	if (org && *org && !tenant_valid(org)) {
 		snprintf(msg, size,
 			 "invalid X-Scope-OrgID: a tenant is 1 to 64 letters, digits, '.', '_' or "
-			 "'-'");
+			 "'-', not starting with '.'");
 		return 400;
 	}
 	str_copy(tenant, org && *org ? org : DEFAULT_TENANT, tenant_size);
@@ -496,54 +430,10 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 	return 0;
 }
 
-/* ---- queries: on threads of their own (api_runner.h), so ingest never waits for one ---- */
-
-/* Hands the query to the query threads; the connection waits suspended for the answer. */
-static enum MHD_Result query_start(struct server *s, struct MHD_Connection *conn,
-				   const char *tenant, const char *url, void **req_cls)
-{
-	struct req *r = calloc(1, sizeof(*r));
-	struct buf body = {0};
-	int e = -ENOMEM;
-
-	if (r) {
-		r->srv = s;
-		r->conn = conn;
-		pthread_mutex_init(&r->lock, NULL);
-		r->query = api_runner__start(s->queries, conn, tenant, url, &e);
-	}
-	if (r && r->query) {
-		*req_cls = r;
-		return MHD_YES;
-	}
-	if (r)
-		pthread_mutex_destroy(&r->lock);
-	free(r);
-	buf_puts(&body, e == -EBUSY ? "{\"error\":\"too many queries at once; retry later\"}\n"
-				    : "{\"error\":\"out of memory\"}\n");
-	count_code(s, 503);
-	return httpd_answer(conn, 503, "application/json", &body, "Retry-After", RETRY_AFTER_BUSY);
-}
-
-/* The handler called again for a query: its answer, once ready. */
-static enum MHD_Result query_answer(struct server *s, struct req *r)
-{
-	struct api_reply *reply;
-	uint64_t ns;
-
-	if (!api_job__answer(r->query, &reply, &ns))
-		return MHD_YES; /* resumed spuriously: keep waiting */
-	pthread_mutex_lock(&s->lock);
-	s->stats.queries++;
-	s->stats.query_ns += ns;
-	pthread_mutex_unlock(&s->lock);
-	count_code(s, reply->status);
-	log_debug("query", "status=%u ms=%.1f", reply->status, (double)ns / 1e6);
-	return httpd_answer(r->conn, reply->status, reply->type, &reply->body, reply->header,
-			    reply->header_value);
-}
-
-/* The query API and the UI (GET). The tenant as for ingest; also ?tenant= without tokens. */
+/*
+ * The query API and the UI (GET). The tenant as for ingest; also ?tenant= without tokens. The
+ * API's queries run on threads of their own (server_query.c), so ingest never waits for one.
+ */
 static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const char *url,
 			   void **req_cls)
 {
@@ -564,10 +454,10 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 			buf_puts(&body, "{\"error\":");
 			json_string(&body, msg);
 			buf_puts(&body, "}\n");
-			count_code(s, status);
+			server_count_code(s, status);
 			return httpd_answer(conn, status, "application/json", &body, NULL, NULL);
 		}
-		return query_start(s, conn, tenant, url, req_cls);
+		return server_query_start(s, conn, tenant, url, req_cls);
 	} else {
 		str_copy(tenant, DEFAULT_TENANT, sizeof(tenant));
 	}
@@ -576,7 +466,7 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 	s->stats.queries++;
 	s->stats.query_ns += clock_ns(CLOCK_MONOTONIC) - t0;
 	pthread_mutex_unlock(&s->lock);
-	count_code(s, r.status);
+	server_count_code(s, r.status);
 	log_debug("query", "path=%s status=%u ms=%.1f", url, r.status,
 		  (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 	return httpd_answer(conn, r.status, r.type, &r.body, r.header, r.header_value);
@@ -591,12 +481,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 	(void)version;
 	if (r && r->query)
-		return query_answer(s, r);
+		return server_query_answer(s, r);
 	if (!r) {
 		const char *retry_after = NULL;
 		char msg[256];
 		unsigned int status;
 
+		/* the head is in: a body now has its own deadline, an answer none */
+		conn_deadlines__head(s->deadlines, conn,
+				     strcmp(url, OTLP_PATH) == 0 && strcmp(method, "POST") == 0);
 		if (strcmp(url, OTLP_PATH) != 0) {
 			if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 				return text(s, conn, 405, "method not allowed\n");
@@ -604,7 +497,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 				struct buf body = {0};
 
 				metrics(s, &body);
-				count_code(s, 200);
+				server_count_code(s, 200);
 				return httpd_answer(conn, 200,
 						    "text/plain; version=0.0.4; charset=utf-8",
 						    &body, NULL, NULL);
@@ -661,6 +554,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		}
 		return MHD_YES;
 	}
+	conn_deadlines__body(s->deadlines, conn);
 	if (r->too_big) {
 		char msg[128];
 
@@ -683,8 +577,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct server *s = cls;
 	struct req *r = *req_cls;
 
-	(void)conn;
 	(void)toe;
+	/* the next request on this connection: its head has a deadline again */
+	conn_deadlines__answered(s->deadlines, conn);
 	if (!r)
 		return;
 	if (r->query) {
@@ -713,30 +608,45 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	atomic_fetch_sub(&s->live, 1);
 }
 
-static int start_queries(struct server *s)
+/*
+ * What keeps one client from holding the server: a limit per source address under the total
+ * one, deadlines for heads and bodies (conn_deadlines.h), and TLS when asked for.
+ */
+static struct MHD_Daemon *listen_guarded(struct server *s)
 {
-	struct api_runner_opts ro = {
-		.api = &s->opts.api,
-		.threads = s->opts.query_threads,
-		.timeout_ns = s->opts.query_timeout_ns,
+	struct MHD_OptionItem mopts[] = {
+		{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->opts.threads, NULL},
+		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->opts.max_connections, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, s},
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_deadlines__notify, s->deadlines},
+		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)s->opts.max_connections_per_client,
+		 NULL},
+		{s->opts.tls ? MHD_OPTION_HTTPS_CERT_CALLBACK2 : MHD_OPTION_END, 0,
+		 (void *)tls_certs__retrieve},
+		{MHD_OPTION_END, 0, NULL},
 	};
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
 
-	s->queries = api_runner__new(&ro);
-	if (!s->queries)
-		log_error("cannot start the query threads", "err=\"%s\"", strerror(errno));
-	return s->queries ? 0 : -ENOMEM;
+	if (s->opts.tls) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK2)) {
+			log_error("this libmicrohttpd cannot serve TLS (built without GnuTLS "
+				  "3.6.3+)");
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	return httpd_listen(s->opts.listen, flags, handle, s, mopts, "listen");
 }
 
 struct server *server__new(const struct server_opts *opts)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	struct MHD_OptionItem mopts[] = {
-		{MHD_OPTION_THREAD_POOL_SIZE, 0, NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, 0, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
-		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
-		{MHD_OPTION_END, 0, NULL},
+	struct conn_deadlines_opts dopts = {
+		.head_ns = opts->header_timeout_ns,
+		.body_ns = opts->body_timeout_ns,
+		.idle_ns = IDLE_TIMEOUT_S * NSEC_PER_SEC,
 	};
 
 	if (!s)
@@ -754,20 +664,21 @@ struct server *server__new(const struct server_opts *opts)
 		return NULL;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	mopts[0].value = (intptr_t)s->opts.threads;
-	mopts[1].value = (intptr_t)s->opts.max_connections;
-	mopts[3].ptr_value = s;
 	atomic_store(&s->ready, true);
-	if (s->opts.api.store && start_queries(s)) {
+	if (s->opts.api.store && server_start_queries(s)) {
 		membudget__free(s->mem);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
 	}
-	s->daemon = httpd_listen(s->opts.listen,
-				 MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, handle, s,
-				 mopts, "listen");
+	s->deadlines = conn_deadlines__new(&dopts);
+	if (s->deadlines)
+		s->daemon = listen_guarded(s);
+	else
+		log_error("cannot start the thread of connection deadlines", "err=\"%s\"",
+			  strerror(errno));
 	if (!s->daemon) {
+		conn_deadlines__free(s->deadlines);
 		api_runner__free(s->queries);
 		membudget__free(s->mem);
 		pthread_mutex_destroy(&s->lock);
@@ -799,6 +710,7 @@ void server__free(struct server *s)
 	/* queries cancelled and answered first: MHD cannot stop with connections suspended */
 	api_runner__free(s->queries);
 	MHD_stop_daemon(s->daemon);
+	conn_deadlines__free(s->deadlines);
 	membudget__free(s->mem);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -177,6 +178,12 @@ static void put_utf8(char *out, size_t size, size_t *n, uint32_t cp)
 /* The length of the valid UTF-8 sequence at p (lead byte c >= 0x80), or 0. */
 static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
+	return utf8_seq_len(p, end);
+}
+
+size_t utf8_seq_len(const void *at, const void *end_)
+{
+	const unsigned char *p = at, *end = end_;
 	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
 	uint32_t cp;
 
@@ -194,6 +201,44 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 	    (cp >= 0xd800 && cp < 0xe000))
 		return 0;
 	return n;
+}
+
+char *utf8_fix(const char *s, size_t len)
+{
+	const char *end = s + len;
+	char *out = malloc(3 * len + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (s < end) {
+		size_t k = (unsigned char)*s < 0x80 ? 1 : utf8_seq_len(s, end);
+
+		if (k) {
+			memcpy(o, s, k);
+			o += k;
+			s += k;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			s++;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+size_t utf8_invalid_at(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		size_t k = *p < 0x80 ? 1 : utf8_seq_len(p, end);
+
+		if (!k)
+			return (size_t)((const char *)p - s);
+		p += k;
+	}
+	return len;
 }
 
 /*
@@ -222,8 +267,8 @@ static long scan_string(struct json_reader *r, char *out, size_t size)
 
 			if (!k)
 				return fail(r, -EINVAL);
-			for (size_t i = 0; i < k; i++)
-				put(out, size, &n, p[i - 1]);
+			for (const char *q = p - 1; q < p - 1 + k; q++)
+				put(out, size, &n, *q);
 			p += k - 1;
 			continue;
 		}
@@ -475,4 +520,26 @@ int json_reader_finish(struct json_reader *r)
 		return fail(r, -EINVAL);
 	skip_ws(r);
 	return r->p == r->end ? 0 : fail(r, -EINVAL);
+}
+
+void json_string(struct buf *b, const char *s)
+{
+	const char *end = s + strlen(s);
+
+	buf_putc(b, '"');
+	while (s < end) {
+		unsigned char c = (unsigned char)*s;
+		size_t k = c < 0x80 ? 1 : utf8_seq_len(s, end);
+
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\u%04x", c);
+		else if (!k)
+			buf_puts(b, "\\ufffd");
+		else
+			buf_append(b, s, k);
+		s += k ? k : 1;
+	}
+	buf_putc(b, '"');
 }

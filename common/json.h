@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define JSON_MAX_DEPTH 64 /* nested objects and arrays */
 
 enum json_type {
@@ -36,6 +38,16 @@ struct json_reader {
 	uint8_t first[JSON_MAX_DEPTH + 1]; /* no member read yet at this depth */
 	uint8_t is_object[JSON_MAX_DEPTH + 1];
 };
+
+/*
+ * UTF-8 as JSON and OTLP need it (no overlong forms, surrogates or code points past U+10FFFF):
+ * the length of the valid sequence at p whose lead byte is >= 0x80 (0 when invalid), and the
+ * offset of the first invalid byte of s (len when all of it is valid).
+ */
+size_t utf8_seq_len(const void *p, const void *end);
+size_t utf8_invalid_at(const char *s, size_t len);
+/* A copy of s (len bytes) with every byte that is not part of valid UTF-8 as U+FFFD (to free). */
+char *utf8_fix(const char *s, size_t len);
 
 void json_reader_init(struct json_reader *r, const void *data, size_t len);
 /* The type of the next value (whitespace skipped), without consuming it. */
@@ -69,5 +81,13 @@ int json_read_i64(struct json_reader *r, int64_t *ret);
 void json_skip(struct json_reader *r);
 /* After the top-level value: 0 when only whitespace is left, else the error. */
 int json_reader_finish(struct json_reader *r);
+
+/* ---- writing -------------------------------------------------------------------------------- */
+
+/*
+ * Appends s as a JSON string literal (quotes, backslashes and control characters escaped). Always
+ * valid JSON: a byte that is not part of valid UTF-8 is written as U+FFFD.
+ */
+void json_string(struct buf *b, const char *s);
 
 #endif

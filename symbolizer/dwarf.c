@@ -201,7 +201,8 @@ static int flatten(struct cu_index *c, range_vec *ranges)
 	struct range *stack[MAX_DEPTH];
 	int top = 0;
 
-	qsort(ranges->v, ranges->len, sizeof(*ranges->v), range_cmp);
+	if (ranges->len) /* a CU without ranges has no array at all */
+		qsort(ranges->v, ranges->len, sizeof(*ranges->v), range_cmp);
 	for (size_t i = 0; i < ranges->len; i++) {
 		struct range *r = &ranges->v[i];
 

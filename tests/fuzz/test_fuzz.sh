@@ -1,10 +1,22 @@
 #!/bin/bash
 # Runs every fuzz target for FUZZ_SECONDS (default 20) each, from a seed corpus of real files,
-# and fails on the first crash, leak or sanitizer report. Crashing inputs are kept in
+# and fails on the first crash, leak or sanitizer report (undefined behaviour included: the
+# targets are built with -fno-sanitize-recover=all). Crashing inputs are kept in
 # $ARTIFACTS/<target>/ for reproduction (build/fuzz/fuzz_<target> FILE); once fixed, add them
 # to tests/fuzz/regressions/<target>-NAME so every run replays them.
+# The long run (make fuzz-long) sets FUZZ_RUNS (executions per target, instead of a time),
+# FUZZ_MAX_SECONDS (a cap on each target's time) and FUZZ_ONLY (targets, space-separated), and
+# each target's executions and executions per second are printed.
 . "$(dirname "$0")/../lib.sh"
 secs=${FUZZ_SECONDS:-20}
+runs=${FUZZ_RUNS:-}
+only=${FUZZ_ONLY:-}
+if [ -n "$runs" ]; then
+	budget=(-runs="$runs")
+	[ -n "${FUZZ_MAX_SECONDS:-}" ] && budget+=(-max_total_time="$FUZZ_MAX_SECONDS")
+else
+	budget=(-max_total_time="$secs")
+fi
 FUZZ=$BUILD/fuzz
 [ -x "$FUZZ/fuzz_elf" ] || skip "fuzz targets not built (make tests builds them with clang)"
 
@@ -28,7 +40,7 @@ mkdir -p "$corpus/gopclntab"
 objcopy -O binary --only-section=.gopclntab "$WL/split_go_stripped" "$corpus/gopclntab/go.seed" 2>/dev/null || true
 
 # OTLP requests as the agent sends them (gzipped too), and the blocks the collector makes of them
-mkdir -p "$corpus/otlp" "$corpus/block"
+mkdir -p "$corpus/otlp" "$corpus/block" "$corpus/pprof"
 bg "$WL/split_nofp" 3 3 1 40
 wl=$BG_PID
 sleep 0.2
@@ -36,6 +48,10 @@ if "$AGENT" --pid "$wl" --duration 1 --format otlp --output "$corpus/otlp/agent.
 	gzip -c "$corpus/otlp/agent.seed" > "$corpus/otlp/agent-gz.seed"
 	"$SONDE" import "$ARTIFACTS/store" "$corpus/otlp/agent.seed" > /dev/null
 	find "$ARTIFACTS/store" -name '*.block' -exec cp {} "$corpus/block/agent.seed" \;
+	# and the pprof export of them (gzipped and not)
+	"$SONDE" export "$ARTIFACTS/store" --service split_nofp --format pprof \
+		--output "$corpus/pprof/export.seed" > /dev/null 2>&1 &&
+		gzip -dc "$corpus/pprof/export.seed" > "$corpus/pprof/export-raw.seed"
 else
 	log "no agent seed (the agent could not run): the targets start from nothing"
 fi
@@ -67,19 +83,23 @@ open(os.path.join(sys.argv[1], "events.seed"), "w").write("\n".join(json.dumps(e
 PY
 
 status=0
-for target in elf cfi gopclntab otlp block selector k8s; do
+for target in elf cfi gopclntab otlp block pprof selector k8s; do
+	[ -n "$only" ] && [[ " $only " != *" $target "* ]] && continue
 	out=$ARTIFACTS/$target
 	mkdir -p "$out" "$corpus/$target"
 	# inputs that once found a bug are replayed every time
 	for r in tests/fuzz/regressions/"$target"-*; do [ -f "$r" ] && cp "$r" "$corpus/$target/"; done
-	log "fuzzing $target for ${secs}s"
-	if ! "$FUZZ/fuzz_$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -print_funcs=0 \
+	log "fuzzing $target (${budget[*]})"
+	t0=$(date +%s.%N)
+	if ! "$FUZZ/fuzz_$target" "${budget[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -print_funcs=0 \
 		-max_len=1048576 -artifact_prefix="$out/" "$corpus/$target" > "$out/log" 2>&1; then
 		echo "[fuzz] FAIL: fuzz_$target found a problem:" >&2
-		grep -E "ERROR|SUMMARY|crash-|leak-|timeout-" "$out/log" | head -20 >&2
+		grep -E "ERROR|SUMMARY|runtime error|crash-|leak-|timeout-" "$out/log" | head -20 >&2
 		status=1
 	else
-		log "ok: fuzz_$target: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/log" | awk '{ print $2 }') runs, no problem"
+		n=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/log" | awk '{ print $2 }')
+		t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+		log "ok: fuzz_$target: $n execs in ${t}s ($(awk -v n="$n" -v t="$t" 'BEGIN { printf "%.0f", (t > 0 ? n / t : n) }') execs/s), no problem"
 	fi
 done
 exit $status

@@ -7,6 +7,12 @@ usage: otlp.py check FILE...          structure checks (zero entries, indices in
        otlp.py folded FILE...         folded stacks summed over all files: SERVICE;...;leaf N
        otlp.py attrs FILE             resource, sample, location and mapping attributes (JSON)
        otlp.py count FILE...          samples per file, then the total
+       otlp.py make FILE [KEY=VALUE...]  writes a request of one service, one profile and one
+                                      stack (main), for hostile values; keys: service, function
+                                      (Python string escapes give raw bytes: service=\\xff),
+                                      time, duration, period (ns), values and timestamps
+                                      (comma-separated; N*V repeats V N times), type
+                                      (samples/count, or cpu/nanoseconds), stack (0: empty)
 """
 import collections
 import json
@@ -204,8 +210,65 @@ def check(path, r):
     return not errors
 
 
+# ---- encoding: requests with the values a test chooses (hostile ones too) -------------------------
+def varint(n):
+    n &= (1 << 64) - 1  # negative int64: ten bytes of two's complement, as protobuf has it
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def field(num, wt, payload):
+    key = varint(num << 3 | wt)
+    if wt == 0:
+        return key + varint(payload)
+    if wt == 1:
+        return key + (payload & ((1 << 64) - 1)).to_bytes(8, "little")
+    return key + varint(len(payload)) + payload
+
+
+def packed(num, values, fixed=False):
+    body = b"".join((v & ((1 << 64) - 1)).to_bytes(8, "little") if fixed else varint(v) for v in values)
+    return field(num, 2, body) if values else b""
+
+
+def listed(text):
+    """1,2,3 or 1000*5 (5 a thousand times), or both mixed."""
+    out = []
+    for part in filter(None, text.split(",")):
+        n, _, v = part.rpartition("*")
+        out += [int(v)] * (int(n) if n else 1)
+    return out
+
+
+def make(path, opts):
+    raw = lambda k, d: opts.get(k, d).encode("latin-1").decode("unicode_escape").encode("latin-1")
+    stype, sunit = opts.get("type", "samples/count").split("/")
+    strings = [b"", stype.encode(), sunit.encode(), b"cpu", b"nanoseconds", raw("function", "main")]
+    dictionary = (field(1, 2, b"") + field(2, 2, b"") + field(2, 2, field(3, 2, field(1, 0, 1))) +
+                  field(3, 2, b"") + field(3, 2, field(1, 0, 5)) +
+                  field(4, 2, field(1, 2, bytes(16)) + field(2, 2, bytes(8))) +
+                  b"".join(field(5, 2, x) for x in strings) + field(6, 2, b"") +
+                  field(7, 2, b"") + field(7, 2, packed(1, [1])))
+    sample = (field(1, 0, int(opts.get("stack", "1"))) + packed(4, listed(opts.get("values", "1"))) +
+              packed(5, listed(opts.get("timestamps", "")), fixed=True))
+    profile = (field(1, 2, field(1, 0, 1) + field(2, 0, 2)) + field(2, 2, sample) +
+               field(3, 1, int(opts.get("time", "0"))) + field(4, 0, int(opts.get("duration", "0"))) +
+               field(5, 2, field(1, 0, 3) + field(2, 0, 4)) + field(6, 0, int(opts.get("period", "0"))))
+    service = field(1, 2, b"service.name") + field(2, 2, field(1, 2, raw("service", "svc")))
+    resource = field(1, 2, field(1, 2, service)) + field(2, 2, field(2, 2, profile))
+    open(path, "wb").write(field(1, 2, resource) + field(2, 2, dictionary))
+
+
 def main():
     cmd, files = sys.argv[1], sys.argv[2:]
+    if cmd == "make":
+        make(files[0], dict(a.split("=", 1) for a in files[1:]))
+        return
     if cmd == "check":
         ok = all(check(f, Request(open(f, "rb").read())) for f in files)
         print(f"{len(files)} requests checked, {'ok' if ok else 'FAILED'}")

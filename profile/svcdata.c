@@ -583,6 +583,15 @@ int64_t value_add(int64_t a, int64_t b)
 	return r;
 }
 
+int64_t value_mul(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_mul_overflow(a, b, &r))
+		return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+	return r;
+}
+
 static int row_cmp(const void *a, const void *b)
 {
 	const struct sd_row *x = a, *y = b;

@@ -156,6 +156,8 @@ size_t svcdata__sort_rows(struct svcdata *sd, uint64_t unit_ns);
 
 /* a + b, saturating: sample values come from the network. */
 int64_t value_add(int64_t a, int64_t b);
+/* a × b, saturating (a value times its period). */
+int64_t value_mul(int64_t a, int64_t b);
 
 /* Label value of key in a series, or NULL. */
 const char *svcdata__label(const struct svcdata *sd, uint32_t series, const char *key);
