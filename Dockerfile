@@ -5,7 +5,7 @@ FROM debian:12 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
 	make gcc clang llvm bpftool pkg-config binutils \
 	libbpf-dev libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev liblzma-dev libzstd-dev \
-	libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libyaml-dev libiberty-dev \
+	libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libiberty-dev \
 	protobuf-c-compiler libprotobuf-c-dev ca-certificates git \
 	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -15,7 +15,7 @@ RUN make -j"$(nproc)" all VERSION="$(git describe --always --dirty 2>/dev/null |
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
 	libbpf1 libelf1 libdw1 libdebuginfod1 zlib1g liblzma5 libzstd1 libcurl4 libssl3 \
-	libmicrohttpd12 libyaml-0-2 libprotobuf-c1 ca-certificates \
+	libmicrohttpd12 libgnutls30 libyaml-0-2 libprotobuf-c1 ca-certificates \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/sonde-agent /src/build/sonde-collector /src/build/sonde /usr/local/bin/
 COPY deploy/config/agent.yaml deploy/config/collector.yaml /etc/sonde/

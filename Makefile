@@ -35,7 +35,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wno-format-n
 CPPFLAGS := -D_GNU_SOURCE -DSONDE_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fno-omit-frame-pointer -pthread $(SAN_FLAGS)
 LDLIBS   := -lbpf -ldw -lelf -ldebuginfod -liberty -llzma -lzstd -lz -lprotobuf-c -lcurl -lcrypto -lm \
-            -lmicrohttpd -lyaml -pthread
+            -lmicrohttpd -lgnutls -lyaml -pthread
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 endif

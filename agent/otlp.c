@@ -459,6 +459,72 @@ static int labelset_cmp_ctx(const void *a, const void *b, void *ctx)
 	return x->labels < y->labels ? -1 : x->labels > y->labels;
 }
 
+/* the dictionary's function, attribute, string and link tables, from what encoding collected */
+static int dictionary_tables(struct enc *e, Dictionary *dict)
+{
+	dict->function_table = arena_calloc(&e->arena, e->funcs.len, sizeof(Function *));
+	dict->attribute_table = arena_calloc(&e->arena, e->attrs.len, sizeof(KeyValueAndUnit *));
+	dict->string_table = arena_calloc(&e->arena, strtab_count(&e->strings), sizeof(char *));
+	dict->link_table = arena_calloc(&e->arena, 1, sizeof(Link *));
+	if (!dict->function_table || !dict->attribute_table || !dict->string_table ||
+	    !dict->link_table)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->funcs.len && !e->oom; i++) {
+		Function *f = alloc(e, sizeof(*f));
+
+		if (!f)
+			break;
+		INIT(Function, f);
+		f->name_strindex = (int32_t)e->funcs.v[i].name;
+		f->system_name_strindex = (int32_t)e->funcs.v[i].system_name;
+		f->filename_strindex = (int32_t)e->funcs.v[i].file;
+		dict->function_table[i] = f;
+	}
+	dict->n_function_table = e->funcs.len;
+	for (size_t i = 0; i < e->attrs.len && !e->oom; i++) {
+		KeyValueAndUnit *kv = alloc(e, sizeof(*kv));
+		AnyValue *v = i ? alloc(e, sizeof(*v)) : NULL;
+
+		if (!kv)
+			break;
+		INIT(KeyValueAndUnit, kv);
+		if (v) {
+			INIT(AnyValue, v);
+			kv->key_strindex = (int32_t)e->attrs.v[i].key;
+			if (e->attrs.v[i].is_int) {
+				v->value_case = ANY_INT;
+				v->int_value = e->attrs.v[i].ival;
+			} else {
+				v->value_case = ANY_STRING;
+				v->string_value =
+					(char *)strtab_get(&e->strings, e->attrs.v[i].sval);
+			}
+			kv->value = v;
+		}
+		dict->attribute_table[i] = kv;
+	}
+	dict->n_attribute_table = e->attrs.len;
+	for (size_t i = 0; i < strtab_count(&e->strings); i++)
+		dict->string_table[i] = (char *)strtab_get(&e->strings, (uint32_t)i);
+	dict->n_string_table = strtab_count(&e->strings);
+	{
+		/* link 0: all-zero trace and span IDs, as the spec asks */
+		static uint8_t zeros[16];
+		Link *l = alloc(e, sizeof(*l));
+
+		if (l) {
+			INIT(Link, l);
+			l->trace_id.data = zeros;
+			l->trace_id.len = 16;
+			l->span_id.data = zeros;
+			l->span_id.len = 8;
+			dict->link_table[0] = l;
+			dict->n_link_table = 1;
+		}
+	}
+	return e->oom ? -ENOMEM : 0;
+}
+
 int otlp_encode(struct profile *p, const struct frame_syms *fs, struct proc_table *t,
 		const struct otlp_meta *meta, struct buf *out, struct otlp_stats *ret_stats)
 {
@@ -545,66 +611,9 @@ int otlp_encode(struct profile *p, const struct frame_syms *fs, struct proc_tabl
 	dict.n_stack_table = profile__nstacks(p) + 1;
 	dict.mapping_table = e.mappings.v;
 	dict.n_mapping_table = e.mappings.len;
-	dict.function_table = arena_calloc(&e.arena, e.funcs.len, sizeof(Function *));
-	dict.attribute_table = arena_calloc(&e.arena, e.attrs.len, sizeof(KeyValueAndUnit *));
-	dict.string_table = arena_calloc(&e.arena, strtab_count(&e.strings), sizeof(char *));
-	dict.link_table = arena_calloc(&e.arena, 1, sizeof(Link *));
-	if (!dict.function_table || !dict.attribute_table || !dict.string_table ||
-	    !dict.link_table) {
+	if (dictionary_tables(&e, &dict)) {
 		err = -ENOMEM;
 		goto out;
-	}
-	for (size_t i = 0; i < e.funcs.len && !e.oom; i++) {
-		Function *f = alloc(&e, sizeof(*f));
-
-		if (!f)
-			break;
-		INIT(Function, f);
-		f->name_strindex = (int32_t)e.funcs.v[i].name;
-		f->system_name_strindex = (int32_t)e.funcs.v[i].system_name;
-		f->filename_strindex = (int32_t)e.funcs.v[i].file;
-		dict.function_table[i] = f;
-	}
-	dict.n_function_table = e.funcs.len;
-	for (size_t i = 0; i < e.attrs.len && !e.oom; i++) {
-		KeyValueAndUnit *kv = alloc(&e, sizeof(*kv));
-		AnyValue *v = i ? alloc(&e, sizeof(*v)) : NULL;
-
-		if (!kv)
-			break;
-		INIT(KeyValueAndUnit, kv);
-		if (v) {
-			INIT(AnyValue, v);
-			kv->key_strindex = (int32_t)e.attrs.v[i].key;
-			if (e.attrs.v[i].is_int) {
-				v->value_case = ANY_INT;
-				v->int_value = e.attrs.v[i].ival;
-			} else {
-				v->value_case = ANY_STRING;
-				v->string_value = (char *)strtab_get(&e.strings, e.attrs.v[i].sval);
-			}
-			kv->value = v;
-		}
-		dict.attribute_table[i] = kv;
-	}
-	dict.n_attribute_table = e.attrs.len;
-	for (size_t i = 0; i < strtab_count(&e.strings); i++)
-		dict.string_table[i] = (char *)strtab_get(&e.strings, (uint32_t)i);
-	dict.n_string_table = strtab_count(&e.strings);
-	{
-		/* link 0: all-zero trace and span IDs, as the spec asks */
-		static uint8_t zeros[16];
-		Link *l = alloc(&e, sizeof(*l));
-
-		if (l) {
-			INIT(Link, l);
-			l->trace_id.data = zeros;
-			l->trace_id.len = 16;
-			l->span_id.data = zeros;
-			l->span_id.len = 8;
-			dict.link_table[0] = l;
-			dict.n_link_table = 1;
-		}
 	}
 	if (e.oom) {
 		err = -ENOMEM;

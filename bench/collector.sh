@@ -20,8 +20,10 @@ url=http://127.0.0.1:$port
 
 # collector_cpu PID: user+system CPU seconds so far
 collector_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# the load generator is one address with up to 128 connections: no per-client limit here
 start_collector() {
-	"$BUILD/sonde-collector" --listen "127.0.0.1:$port" --storage "$1" --log-level warn "${@:2}" &
+	"$BUILD/sonde-collector" --listen "127.0.0.1:$port" --storage "$1" --log-level warn \
+		--max-connections-per-client 0 "${@:2}" &
 	coll=$!
 	for _ in $(seq 100); do curl -sf -o /dev/null "$url/ready" && return 0; sleep 0.1; done
 	echo "collector bench: the collector did not start" >&2

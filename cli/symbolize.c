@@ -36,6 +36,47 @@ static const char usage[] =
 	"\n"
 	"Exit codes: 0 every address named, 1 some not, 2 usage error, 3 the file is unreadable.\n";
 
+/* the module of the ELF file at PATH (symbols looked up in it, its debug link and debuginfod) */
+static struct sym_module *open_module(struct symbolizer *s, const char *path)
+{
+	struct elf_info info;
+	struct sym_module *m;
+	char *abs;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || elf_info__read(fd, &info)) {
+		fprintf(stderr, "sonde symbolize: %s: %s\n", path,
+			fd < 0 ? strerror(errno) : "not an ELF file");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	/* absolute: .gnu_debuglink is looked for beside the file */
+	abs = realpath(path, NULL);
+	m = symbolizer__module(s, info.build_id, info.build_id_len, abs ? abs : path, fd);
+	free(abs);
+	close(fd);
+	return m;
+}
+
+/* one address's frames, innermost (inlined) first */
+static void print_frames(const struct sym_result *r, bool raw)
+{
+	for (uint32_t k = 0; k < r->nframes; k++) {
+		const struct sym_frame *f = &r->frames[k];
+
+		printf("    %s", raw ? f->raw_name : f->name);
+		if (f->file) {
+			printf(" at %s", f->file);
+			if (f->line)
+				printf(":%u", f->line);
+			if (f->column)
+				printf(":%u", f->column);
+		}
+		printf("%s\n", f->inlined ? " (inlined)" : "");
+	}
+}
+
 int cmd_symbolize(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -120,30 +161,8 @@ int cmd_symbolize(int argc, char **argv)
 		ret = CLI_ERROR;
 		goto out;
 	}
-	if (build_id_hex) {
-		m = symbolizer__module_by_build_id(s, build_id, (size_t)build_id_len);
-	} else {
-		struct elf_info info;
-		int fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || elf_info__read(fd, &info)) {
-			fprintf(stderr, "sonde symbolize: %s: %s\n", argv[optind],
-				fd < 0 ? strerror(errno) : "not an ELF file");
-			if (fd >= 0)
-				close(fd);
-			ret = CLI_ERROR;
-			goto out;
-		}
-		{
-			/* absolute: .gnu_debuglink is looked for beside the file */
-			char *abs = realpath(argv[optind], NULL);
-
-			m = symbolizer__module(s, info.build_id, info.build_id_len,
-					       abs ? abs : argv[optind], fd);
-			free(abs);
-		}
-		close(fd);
-	}
+	m = build_id_hex ? symbolizer__module_by_build_id(s, build_id, (size_t)build_id_len)
+			 : open_module(s, argv[optind]);
 	if (!m) {
 		ret = CLI_ERROR;
 		goto out;
@@ -173,19 +192,7 @@ int cmd_symbolize(int argc, char **argv)
 			ret = CLI_ERROR;
 			goto out;
 		}
-		for (uint32_t k = 0; k < r->nframes; k++) {
-			const struct sym_frame *f = &r->frames[k];
-
-			printf("    %s", raw ? f->raw_name : f->name);
-			if (f->file) {
-				printf(" at %s", f->file);
-				if (f->line)
-					printf(":%u", f->line);
-				if (f->column)
-					printf(":%u", f->column);
-			}
-			printf("%s\n", f->inlined ? " (inlined)" : "");
-		}
+		print_frames(r, raw);
 	}
 out:
 	free(r);

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -13,6 +16,7 @@
 #include "options.h"
 #include "segment.h"
 #include "server.h"
+#include "tls_certs.h"
 #include "../common/httpd.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -24,6 +28,7 @@ struct collector {
 	struct segwriter *writer;
 	struct compactor *compactor;
 	struct server *server;
+	struct tls_certs *tls;
 };
 
 static void extra_metrics(void *ctx, struct buf *out)
@@ -75,6 +80,100 @@ static void extra_metrics(void *ctx, struct buf *out)
 		      "Time spent compacting.", (double)cs.ns / 1e9);
 }
 
+/*
+ * A file of secrets (tokens, a TLS key) that any user of the machine may read or write is
+ * refused, unless --allow-readable-secrets makes that a warning. Group access is left alone: it
+ * is how a secret is shared with a service on purpose (Kubernetes' fsGroup).
+ */
+static int check_secret_file(const char *path, const char *flag, bool allow)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return 0; /* reading it says what is wrong */
+	if (!(st.st_mode & (S_IROTH | S_IWOTH)))
+		return 0;
+	if (allow) {
+		log_warn("any user of this machine can read or change this secret file "
+			 "(--allow-readable-secrets)",
+			 "flag=--%s file=\"%s\" mode=%04o", flag, path, st.st_mode & 07777);
+		return 0;
+	}
+	log_error("any user of this machine can read or change this secret file: chmod o-rwx it "
+		  "(or start with --allow-readable-secrets)",
+		  "flag=--%s file=\"%s\" mode=%04o", flag, path, st.st_mode & 07777);
+	return -EACCES;
+}
+
+static void log_tls(const char *msg, const struct tls_certs_info *i)
+{
+	log_info(msg, "serial=%s subject=\"%s\" chain=%u expires_in_days=%.1f", i->serial,
+		 i->subject, i->chain, (double)(i->not_after_s - (int64_t)time(NULL)) / 86400);
+	if (i->not_after_s < (int64_t)time(NULL))
+		log_warn("the TLS certificate has expired: clients will refuse it", "serial=%s",
+			 i->serial);
+}
+
+/* TLS, checked before anything else starts. 0 or -errno (logged). */
+static int load_tls(struct collector *c)
+{
+	struct tls_certs_info info;
+	char err[512];
+
+	if (!c->opts.tls_cert_file)
+		return 0;
+	if (check_secret_file(c->opts.tls_key_file, "tls-key-file", c->opts.allow_readable_secrets))
+		return -EACCES;
+	c->tls = tls_certs__load(c->opts.tls_cert_file, c->opts.tls_key_file, &info, err,
+				 sizeof(err));
+	if (!c->tls) {
+		log_error("cannot use the TLS certificate and key", "err=\"%s\"", err);
+		return -EINVAL;
+	}
+	log_tls("TLS certificate loaded", &info);
+	return 0;
+}
+
+/* SIGHUP: the TLS pair is read again; a bad one is logged and the old one kept. */
+static void reload(struct collector *c)
+{
+	struct tls_certs_info info;
+	char err[512];
+
+	if (!c->tls) {
+		log_info("SIGHUP: nothing to reload (no --tls-cert-file)");
+		return;
+	}
+	if (tls_certs__reload(c->tls, &info, err, sizeof(err))) {
+		log_error(
+			"SIGHUP: the new TLS certificate and key are not usable; still serving the "
+			"previous ones",
+			"err=\"%s\"", err);
+		return;
+	}
+	log_tls("SIGHUP: TLS certificate reloaded", &info);
+}
+
+/* Each connection is a descriptor: take what the hard limit allows, and say if short. */
+static void raise_fd_limit(unsigned int max_connections)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_connections + 256)
+		log_warn(
+			"the open-file limit is too low for --max-connections: connections past it "
+			"are refused",
+			"limit=%llu max_connections=%u", (unsigned long long)rl.rlim_cur,
+			max_connections);
+}
+
 /* The storage must answer before the collector says it is ready. */
 static int stop_at_first(void *ctx, const char *key, uint64_t size)
 {
@@ -105,7 +204,11 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (load_tls(&c))
+		goto out;
+	raise_fd_limit(c.opts.max_connections);
 
 	c.store = objstore__open(c.opts.storage, err, sizeof(err));
 	if (!c.store) {
@@ -140,6 +243,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (c.opts.auth_token_file) {
+		if (check_secret_file(c.opts.auth_token_file, "auth-token-file",
+				      c.opts.allow_readable_secrets))
+			goto out;
 		c.auth = auth__load(c.opts.auth_token_file, err, sizeof(err));
 		if (!c.auth) {
 			log_error("cannot load the tokens", "err=\"%s\"", err);
@@ -173,6 +279,10 @@ int main(int argc, char **argv)
 	so.max_body_bytes = c.opts.max_body_bytes;
 	so.threads = c.opts.threads;
 	so.max_connections = c.opts.max_connections;
+	so.max_connections_per_client = c.opts.max_connections_per_client;
+	so.header_timeout_ns = c.opts.header_timeout_ns;
+	so.body_timeout_ns = c.opts.body_timeout_ns;
+	so.tls = c.tls;
 	so.api.store = c.store;
 	so.api.max_rows = c.opts.query_max_samples;
 	so.api.max_range_ns = c.opts.query_max_range_ns;
@@ -181,12 +291,21 @@ int main(int argc, char **argv)
 	c.server = server__new(&so);
 	if (!c.server)
 		goto out;
-	log_info("collector ready", "listen=%s storage=\"%s\" auth=%s compaction=%s", c.opts.listen,
-		 objstore__url(c.store), c.auth ? "tokens" : "none", c.compactor ? "on" : "off");
+	log_info("collector ready", "listen=%s storage=\"%s\" auth=%s compaction=%s tls=%s",
+		 c.opts.listen, objstore__url(c.store), c.auth ? "tokens" : "none",
+		 c.compactor ? "on" : "off", c.tls ? "on" : "off");
+	if (!c.auth)
+		log_warn("NO AUTHENTICATION (no --auth-token-file): anyone who can reach this port "
+			 "can write to and read every tenant (X-Scope-OrgID, ?tenant=)",
+			 "listen=%s", c.opts.listen);
 
-	do {
+	for (;;) {
 		sig = sigwaitinfo(&sigs, NULL);
-	} while (sig < 0 && errno == EINTR);
+		if (sig == SIGHUP)
+			reload(&c);
+		else if (sig >= 0 || errno != EINTR)
+			break;
+	}
 	log_info("stopping: storing what was received", "signal=%d timeout_s=%.1f", sig,
 		 (double)c.opts.shutdown_timeout_ns / 1e9);
 	server__quiesce(c.server);
@@ -204,6 +323,7 @@ out:
 	segwriter__free(c.writer);
 	server__free(c.server);
 	auth__free(c.auth);
+	tls_certs__free(c.tls);
 	objstore__free(c.store);
 	collector_opts__free(&c.opts);
 	return status;

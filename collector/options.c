@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,21 @@ static const char usage[] =
 	"      --compact-interval D   how often compaction looks for work (default 30s)\n"
 	"      --no-compaction        never compact (for a second collector on the same storage)\n"
 	"      --threads N            HTTP threads (default: the CPUs)\n"
-	"      --max-connections N    (default 1024)\n"
+	"      --max-connections N    connections at once, over all clients (default 1024)\n"
+	"      --max-connections-per-client N  connections at once from one address (default "
+	"128,\n"
+	"                             or a quarter of --max-connections if less; 0: no limit)\n"
+	"      --header-timeout D     a request head must arrive whole within D of the connection\n"
+	"                             opening or else the connection is cut (default 10s; 0: "
+	"never)\n"
+	"      --body-timeout D       a request body must arrive whole within D of its head "
+	"(default\n"
+	"                             60s; 0: never)\n"
+	"      --tls-cert-file F      serve HTTPS with this certificate chain (PEM, leaf first); "
+	"re-read\n"
+	"                             with the key on SIGHUP\n"
+	"      --tls-key-file F       the certificate's private key (PEM)\n"
+	"      --allow-readable-secrets  start even if others may read the token or key file\n"
 	"      --shutdown-timeout D   on SIGTERM, time to store what was received (default 10s)\n"
 	"      --query-max-samples N  samples one query may hold, after summing those of a stack "
 	"in\n"
@@ -77,6 +92,13 @@ enum {
 	OPT_QUERY_SAMPLES,
 	OPT_QUERY_RANGE,
 	OPT_QUERY_CACHE,
+	/* connections and TLS */
+	OPT_MAX_CONN_CLIENT,
+	OPT_HEADER_TIMEOUT,
+	OPT_BODY_TIMEOUT,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_ALLOW_READABLE,
 };
 
 static const struct option long_options[] = {
@@ -99,6 +121,12 @@ static const struct option long_options[] = {
 	{"query-max-samples", required_argument, NULL, OPT_QUERY_SAMPLES},
 	{"query-max-range", required_argument, NULL, OPT_QUERY_RANGE},
 	{"query-cache-size", required_argument, NULL, OPT_QUERY_CACHE},
+	{"max-connections-per-client", required_argument, NULL, OPT_MAX_CONN_CLIENT},
+	{"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+	{"body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT},
+	{"tls-cert-file", required_argument, NULL, OPT_TLS_CERT},
+	{"tls-key-file", required_argument, NULL, OPT_TLS_KEY},
+	{"allow-readable-secrets", no_argument, NULL, OPT_ALLOW_READABLE},
 	{"config", required_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -122,6 +150,9 @@ void collector_opts__init(struct collector_opts *o)
 	o->query_max_range_ns = 31 * 86400 * NSEC_PER_SEC;
 	o->query_cache_bytes = 256u << 20;
 	o->log_level = LOG_INFO;
+	o->max_connections_per_client = UINT_MAX; /* a default that depends on --max-connections */
+	o->header_timeout_ns = 10 * NSEC_PER_SEC;
+	o->body_timeout_ns = 60 * NSEC_PER_SEC;
 }
 
 void collector_opts__free(struct collector_opts *o)
@@ -129,6 +160,8 @@ void collector_opts__free(struct collector_opts *o)
 	free(o->listen);
 	free(o->storage);
 	free(o->auth_token_file);
+	free(o->tls_cert_file);
+	free(o->tls_key_file);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -165,6 +198,58 @@ static int duration_arg(const char *where, const char *flag, const char *v, uint
 		return bad(where, flag, v,
 			   "expected a duration such as 1s or 500ms, within the allowed range");
 	*ret = x;
+	return 0;
+}
+
+/* The options of connections and TLS. 0, 1 when c is not one of them, or -errno. */
+static int parse_conn_arg(struct collector_opts *o, int c, const char *where)
+{
+	uint64_t u;
+
+	switch (c) {
+	case OPT_MAX_CONN_CLIENT:
+		if (parse_u64(optarg, &u) || u > 1000000)
+			return bad(where, "max-connections-per-client", optarg,
+				   "expected 0 (no limit) to 1000000");
+		o->max_connections_per_client = (unsigned int)u;
+		return 0;
+	case OPT_HEADER_TIMEOUT:
+		return duration_arg(where, "header-timeout", optarg, 0, 3600 * NSEC_PER_SEC,
+				    &o->header_timeout_ns);
+	case OPT_BODY_TIMEOUT:
+		return duration_arg(where, "body-timeout", optarg, 0, 86400 * NSEC_PER_SEC,
+				    &o->body_timeout_ns);
+	case OPT_TLS_CERT:
+		return set_str(&o->tls_cert_file, optarg);
+	case OPT_TLS_KEY:
+		return set_str(&o->tls_key_file, optarg);
+	case OPT_ALLOW_READABLE:
+		o->allow_readable_secrets = true;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* What no single option can say on its own, and defaults that depend on others. 0 or -EINVAL. */
+static int check_conn_opts(struct collector_opts *o)
+{
+	if (!o->tls_cert_file != !o->tls_key_file) {
+		fprintf(stderr,
+			"sonde-collector: --tls-cert-file and --tls-key-file go together\n");
+		return -EINVAL;
+	}
+	if (o->max_connections_per_client == UINT_MAX) {
+		/* not given: 128, or a quarter of the total if less, so one address never has all
+		 */
+		o->max_connections_per_client = MIN(128u, MAX(1u, o->max_connections / 4));
+	} else if (o->max_connections_per_client > o->max_connections) {
+		fprintf(stderr,
+			"sonde-collector: --max-connections-per-client (%u) is over "
+			"--max-connections (%u)\n",
+			o->max_connections_per_client, o->max_connections);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -254,6 +339,9 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 			err = size_arg(where, "query-cache-size", optarg, 0, 1ULL << 40,
 				       &o->query_cache_bytes);
 			break;
+		case OPT_MAX_CONN_CLIENT ... OPT_ALLOW_READABLE:
+			err = parse_conn_arg(o, c, where);
+			break;
 		case 'c':
 			break; /* read before */
 		case 'h':
@@ -308,6 +396,8 @@ int collector_opts__parse(struct collector_opts *o, int argc, char **argv)
 		return -ENOMEM;
 	if (!o->storage && set_str(&o->storage, "./data"))
 		return -ENOMEM;
+	if (check_conn_opts(o))
+		return -EINVAL;
 	if (o->time_unit_ns > o->segment_max_age_ns * 1000) {
 		fprintf(stderr,
 			"sonde-collector: --time-resolution is too coarse for --segment-max-age\n");

@@ -28,6 +28,13 @@ struct collector_opts {
 	uint64_t query_max_range_ns;
 	uint64_t query_cache_bytes; /* storage reads kept for queries; 0: none */
 	enum log_level log_level;
+	/* connections and TLS (server.h) */
+	unsigned int max_connections_per_client;
+	uint64_t header_timeout_ns;
+	uint64_t body_timeout_ns;
+	char *tls_cert_file;
+	char *tls_key_file;
+	bool allow_readable_secrets; /* token and key files others may read: warn, not refuse */
 };
 
 void collector_opts__init(struct collector_opts *o);

@@ -8,11 +8,12 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "block.h"
-#include "engine.h"
+#include "conn_deadlines.h"
 #include "server.h"
+#include "tenant.h"
 #include "../common/gzip.h"
 #include "../common/httpd.h"
+#include "../common/json.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../proto/otlp.h"
@@ -22,6 +23,8 @@
 #define DEFAULT_TENANT "anonymous"
 #define RETRY_AFTER_BUSY "2"
 #define RETRY_AFTER_STORE "5"
+/* libmicrohttpd's idle timeout: a connection silent this long is closed */
+#define IDLE_TIMEOUT_S 30
 
 /* gRPC status codes for the google.rpc.Status of an error answer */
 enum {
@@ -39,6 +42,7 @@ static const unsigned int counted_codes[] = {200, 400, 401, 403, 404, 405, 413, 
 struct server {
 	struct server_opts opts;
 	struct MHD_Daemon *daemon;
+	struct conn_deadlines *deadlines;
 	atomic_bool ready;
 	atomic_uint_fast64_t buffered; /* request bytes held now, over all connections */
 	atomic_uint live; /* OTLP requests begun and not yet completed (their answer not sent) */
@@ -210,6 +214,7 @@ static void metrics(struct server *s, struct buf *out)
 	metric_single(out, "sonde_collector_buffered_request_bytes", "gauge",
 		      "Request bodies being received or decoded.",
 		      (double)atomic_load(&s->buffered));
+	conn_deadlines__metrics(s->deadlines, out);
 	if (s->opts.extra_metrics)
 		s->opts.extra_metrics(s->opts.extra_ctx, out);
 	proc_self_rss(&rss, &peak);
@@ -474,6 +479,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		char msg[256];
 		unsigned int status;
 
+		/* the head is in: a body now has its own deadline, an answer none */
+		conn_deadlines__head(s->deadlines, conn,
+				     strcmp(url, OTLP_PATH) == 0 && strcmp(method, "POST") == 0);
 		if (strcmp(url, OTLP_PATH) != 0) {
 			if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 				return text(s, conn, 405, "method not allowed\n");
@@ -538,6 +546,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		}
 		return MHD_YES;
 	}
+	conn_deadlines__body(s->deadlines, conn);
 	if (r->too_big) {
 		char msg[128];
 
@@ -558,8 +567,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct server *s = cls;
 	struct req *r = *req_cls;
 
-	(void)conn;
 	(void)toe;
+	/* the next request on this connection: its head has a deadline again */
+	conn_deadlines__answered(s->deadlines, conn);
 	if (!r)
 		return;
 	/*
@@ -580,16 +590,45 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	atomic_fetch_sub(&s->live, 1);
 }
 
+/*
+ * What keeps one client from holding the server: a limit per source address under the total
+ * one, deadlines for heads and bodies (conn_deadlines.h), and TLS when asked for.
+ */
+static struct MHD_Daemon *listen_guarded(struct server *s)
+{
+	struct MHD_OptionItem mopts[] = {
+		{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->opts.threads, NULL},
+		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->opts.max_connections, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, s},
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_deadlines__notify, s->deadlines},
+		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)s->opts.max_connections_per_client,
+		 NULL},
+		{s->opts.tls ? MHD_OPTION_HTTPS_CERT_CALLBACK2 : MHD_OPTION_END, 0,
+		 (void *)tls_certs__retrieve},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+
+	if (s->opts.tls) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK2)) {
+			log_error("this libmicrohttpd cannot serve TLS (built without GnuTLS "
+				  "3.6.3+)");
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	return httpd_listen(s->opts.listen, flags, handle, s, mopts, "listen");
+}
+
 struct server *server__new(const struct server_opts *opts)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	struct MHD_OptionItem mopts[] = {
-		{MHD_OPTION_THREAD_POOL_SIZE, 0, NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, 0, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
-		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
-		{MHD_OPTION_END, 0, NULL},
+	struct conn_deadlines_opts dopts = {
+		.head_ns = opts->header_timeout_ns,
+		.body_ns = opts->body_timeout_ns,
+		.idle_ns = IDLE_TIMEOUT_S * NSEC_PER_SEC,
 	};
 
 	if (!s)
@@ -604,14 +643,15 @@ struct server *server__new(const struct server_opts *opts)
 	/* at most four bodies of the largest size held at once, or 256 MiB */
 	s->max_buffered = MAX(4 * s->opts.max_body_bytes, 256ULL << 20);
 	pthread_mutex_init(&s->lock, NULL);
-	mopts[0].value = (intptr_t)s->opts.threads;
-	mopts[1].value = (intptr_t)s->opts.max_connections;
-	mopts[3].ptr_value = s;
 	atomic_store(&s->ready, true);
-	s->daemon = httpd_listen(s->opts.listen,
-				 MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, handle, s,
-				 mopts, "listen");
+	s->deadlines = conn_deadlines__new(&dopts);
+	if (s->deadlines)
+		s->daemon = listen_guarded(s);
+	else
+		log_error("cannot start the thread of connection deadlines", "err=\"%s\"",
+			  strerror(errno));
 	if (!s->daemon) {
+		conn_deadlines__free(s->deadlines);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
@@ -639,6 +679,7 @@ void server__free(struct server *s)
 	if (!s)
 		return;
 	MHD_stop_daemon(s->daemon);
+	conn_deadlines__free(s->deadlines);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

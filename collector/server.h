@@ -18,6 +18,7 @@
 #include "api.h"
 #include "auth.h"
 #include "segment.h"
+#include "tls_certs.h"
 
 struct server_opts {
 	const char *listen; /* HOST:PORT */
@@ -27,6 +28,11 @@ struct server_opts {
 	unsigned int threads;	      /* 0 = the CPUs */
 	unsigned int max_connections; /* 0 = 1024 */
 	struct api_opts api;	      /* the query API and UI; api.store NULL: not served */
+	/* connections (conn_deadlines.h): what one client may hold, and for how long */
+	unsigned int max_connections_per_client; /* per source address; 0: no limit */
+	uint64_t header_timeout_ns;		 /* a request head; 0: none */
+	uint64_t body_timeout_ns;		 /* a request body; 0: none */
+	struct tls_certs *tls;			 /* HTTPS with these (tls_certs.h); NULL: HTTP */
 	/* appends more metrics (storage, compaction) to the page; may be NULL */
 	void (*extra_metrics)(void *ctx, struct buf *out);
 	void *extra_ctx;

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
 make gcc clang llvm bpftool pkg-config binutils
 libbpf-dev libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev liblzma-dev libzstd-dev
-libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libyaml-dev libcap-dev libiberty-dev
+libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcap-dev libiberty-dev
 protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
 elfutils debuginfod linux-perf valgrind libclang-rt-14-dev libc6-dbg
 golang-go python3 python3-yaml procps util-linux libcap2-bin

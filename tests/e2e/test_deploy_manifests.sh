@@ -19,7 +19,7 @@ for f in kust["resources"]:
     for d in yaml.safe_load_all(open(os.path.join(k8s, f))):
         if d:
             objs.append(d)
-listed = set(kust["resources"]) | {"kustomization.yaml", "collector-s3.example.yaml"}
+listed = set(kust["resources"]) | {"kustomization.yaml", "collector-s3.example.yaml", "collector-tls.example.yaml"}
 missing = sorted(set(os.listdir(k8s)) - listed)
 assert not missing, f"files not in the kustomization: {missing}"
 by = {}
@@ -88,7 +88,25 @@ claim = {v["name"]: v for v in pspec["volumes"]}["data"]["persistentVolumeClaim"
 assert ("PersistentVolumeClaim", claim) in by
 storage = [a for a in cc["args"] if a.startswith("--storage=")][0].split("=", 1)[1]
 assert any(m["mountPath"] == storage for m in cc["volumeMounts"]), "the storage is not the volume"
-print(f"{len(objs)} objects; agent caps {sorted(unit_caps)}; flags parse")
+# HTTPS: the lines marked "# tls", uncommented, mount the example's Secret where the flags point,
+# with a mode the collector accepts for a key, and probe over HTTPS
+text = open(os.path.join(k8s, "collector.yaml")).read()
+tls_text = re.sub(r"^(\s*)# (.*# tls)$", r"\1\2", text, flags=re.M)
+assert tls_text != text, "no lines marked '# tls' in collector.yaml"
+tdep = [d for d in yaml.safe_load_all(tls_text) if d and d["kind"] == "Deployment"][0]
+tspec = tdep["spec"]["template"]["spec"]
+(tc,) = tspec["containers"]
+secret = yaml.safe_load(open(os.path.join(k8s, "collector-tls.example.yaml")))
+tvol = {v["name"]: v for v in tspec["volumes"]}["tls"]["secret"]
+assert tvol["secretName"] == secret["metadata"]["name"] and secret["type"] == "kubernetes.io/tls"
+assert tvol["defaultMode"] & 0o007 == 0, "others could read the key: the collector refuses it"
+tmount = {m["name"]: m["mountPath"] for m in tc["volumeMounts"]}["tls"]
+flags = dict(a[2:].split("=", 1) for a in tc["args"] if "=" in a)
+assert flags["tls-cert-file"] == f"{tmount}/tls.crt" and flags["tls-key-file"] == f"{tmount}/tls.key", flags
+assert tc["readinessProbe"]["httpGet"]["scheme"] == tc["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
+r = subprocess.run([collector_bin] + tc["args"] + ["--version"], capture_output=True, text=True)
+assert r.returncode == 0, r.stderr
+print(f"{len(objs)} objects; agent caps {sorted(unit_caps)}; flags parse; the TLS variant fits")
 PY
 log "ok: the manifests are well-formed and fit the agent and the collector"
 
