@@ -47,6 +47,7 @@ COMMON_SRCS     := $(wildcard common/*.c)
 SYMBOLIZER_SRCS := $(wildcard symbolizer/*.c)
 AGENT_SRCS      := $(wildcard agent/*.c)
 COLLECTOR_SRCS  := $(wildcard collector/*.c)
+PROFILE_SRCS    := $(wildcard profile/*.c)
 CLI_SRCS        := $(wildcard cli/*.c)
 PROTOS          := $(shell find proto -name "*.proto" | sort)
 PROTO_C         := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
@@ -60,6 +61,8 @@ LIB_COMMON     := $(BUILD)/libsonde-common.a
 LIB_SYMBOLIZER := $(BUILD)/libsonde-symbolizer.a
 LIB_PROTO      := $(BUILD)/libsonde-proto.a
 LIB_COLLECTOR  := $(BUILD)/libsonde-collector.a
+# the one in-memory profile and its formats (folded, pprof): agent, collector and cli
+LIB_PROFILE    := $(BUILD)/libsonde-profile.a
 # every module except the programs' main() files
 LIB_COLLECTOR_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS))
 
@@ -104,6 +107,9 @@ $(LIB_COMMON): $(call obj,$(COMMON_SRCS))
 $(LIB_SYMBOLIZER): $(call obj,$(SYMBOLIZER_SRCS))
 	$(call say,AR,$@)
 	$(Q)$(AR) rcs $@ $^
+$(LIB_PROFILE): $(call obj,$(PROFILE_SRCS))
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 $(LIB_PROTO): $(PROTO_OBJS)
 	$(call say,AR,$@)
 	$(Q)$(AR) rcs $@ $^
@@ -121,15 +127,15 @@ $(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c $(FLAGS_STAMP)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Icollector -c $< -o $@
 
-$(BUILD)/sonde-agent: $(call obj,$(AGENT_SRCS)) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/sonde-agent: $(call obj,$(AGENT_SRCS)) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/sonde-collector: $(BUILD)/obj/collector/main.o $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/sonde-collector: $(BUILD)/obj/collector/main.o $(LIB_COLLECTOR) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/sonde: $(call obj,$(CLI_SRCS)) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/sonde: $(call obj,$(CLI_SRCS)) $(LIB_COLLECTOR) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -138,13 +144,13 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 LIB_AGENT_OBJS := $(call obj,$(filter-out agent/main.c,$(AGENT_SRCS)))
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
-FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(filter-out collector/api.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
+FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(PROFILE_SRCS) $(filter-out collector/api.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
                 agent/cfi.c agent/unwind_table.c agent/k8s.c agent/relabel.c
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -166,7 +172,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(PROTO_OBJS)
 
 BENCH_BINS := $(BUILD)/bench/unwind_tables $(BUILD)/bench/symbolize_bench $(BUILD)/bench/otlp_load \
               $(BUILD)/bench/query_gen $(BUILD)/bench/k8s_bench
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@

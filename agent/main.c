@@ -24,9 +24,12 @@
 #include "profile.h"
 #include "sampler.h"
 #include "unwind.h"
+#include "../common/gzip.h"
 #include "../common/log.h"
 #include "../common/strtab.h"
 #include "../common/util.h"
+#include "../profile/folded.h"
+#include "../profile/pprof.h"
 #include "../symbolizer/kallsyms.h"
 #include "../symbolizer/symbolizer.h"
 #include <curl/curl.h>
@@ -98,75 +101,48 @@ struct agent {
 	pthread_mutex_t snap_lock;
 	struct snapshot snap; /* the last published copy */
 	uint64_t last_snap_ns;
-	/* daemon mode with --output: the folded lines of every interval shipped, summed */
-	struct strtab tee_lines;
-	VEC(uint64_t) tee_counts;
+	/* daemon mode with --output: every interval shipped, in the profile model, times merged */
+	struct svcdata *tee;
 };
 
-/* Adds the folded lines of one interval ("STACK COUNT\n"...) to the run's. */
-static int tee_add(struct agent *a, const struct buf *folded)
-{
-	const char *p = (const char *)folded->data, *end = p + folded->len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p)), *sp;
-		uint64_t count;
-		uint32_t id;
-
-		if (!nl)
-			break;
-		sp = nl;
-		while (sp > p && sp[-1] != ' ')
-			sp--;
-		if (sp == p)
-			return -EINVAL;
-		count = strtoull(sp, NULL, 10);
-		id = strtab_intern(&a->tee_lines, p, (size_t)(sp - 1 - p));
-		if (id == STRTAB_NONE)
-			return -ENOMEM;
-		while (a->tee_counts.len <= id)
-			if (VEC_PUSH(&a->tee_counts, 0))
-				return -ENOMEM;
-		a->tee_counts.v[id] += count;
-		p = nl + 1;
-	}
-	return 0;
-}
-
-static const struct strtab *tee_sort_lines;
-
-static int tee_cmp(const void *x, const void *y)
-{
-	return strcmp(strtab_get(tee_sort_lines, *(const uint32_t *)x),
-		      strtab_get(tee_sort_lines, *(const uint32_t *)y));
-}
-
-/* Daemon mode: the folded stacks of everything shipped, to --output. */
+/* Daemon mode: everything shipped, to --output (folded or pprof). */
 static int write_tee(struct agent *a)
 {
-	size_t n = strtab_count(&a->tee_lines);
-	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
+	struct svcdata *empty = a->tee ? NULL : svcdata__new("");
+	const struct svcdata *sd = a->tee ? a->tee : empty;
 	struct buf out = {0};
-	int err;
+	int err = !sd				   ? -ENOMEM
+		  : a->opts.format == OUTPUT_PPROF ? pprof_encode(sd, &out)
+						   : folded_render(sd, &out);
 
-	if (!order)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		order[i] = (uint32_t)i;
-	tee_sort_lines = &a->tee_lines;
-	qsort(order, n, sizeof(*order), tee_cmp);
-	for (size_t i = 0; i < n; i++)
-		buf_printf(&out, "%s %llu\n", strtab_get(&a->tee_lines, order[i]),
-			   (unsigned long long)a->tee_counts.v[order[i]]);
-	err = out.oom ? -ENOMEM : write_file_atomic(a->opts.output, out.data, out.len);
+	if (!err)
+		err = write_file_atomic(a->opts.output, out.data, out.len);
 	if (err)
 		log_error("cannot write the profile", "path=\"%s\" err=\"%s\"", a->opts.output,
 			  strerror(-err));
 	else
-		log_info("profile written (a copy of what was shipped)", "path=\"%s\" stacks=%zu",
-			 a->opts.output, n);
-	free(order);
+		log_info("profile written (a copy of what was shipped)",
+			 "path=\"%s\" format=%s bytes=%zu", a->opts.output,
+			 output_format_name(a->opts.format), out.len);
+	svcdata__free(empty);
 	buf_free(&out);
+	return err;
+}
+
+/* Daemon mode: adds the interval to --output's model; rows of a series and stack merge. */
+static int tee_add(struct agent *a, const struct frame_syms *fs, const struct otlp_meta *om)
+{
+	struct output_meta meta = {.start_unix_ns = om->start_unix_ns,
+				   .period_ns = om->period_ns,
+				   .mono_to_unix_ns = om->mono_to_unix_ns,
+				   .kernel_build_id = om->kernel_build_id};
+	int err;
+
+	if (!a->tee && !(a->tee = svcdata__new("")))
+		return -ENOMEM;
+	err = output_model(a->profile, fs, a->procs, &meta, a->tee);
+	/* one row per (series, stack): the file holds no times, memory follows stacks */
+	svcdata__sort_rows(a->tee, 1ULL << 63); /* every time truncated to 0 */
 	return err;
 }
 
@@ -646,14 +622,8 @@ static void flush_interval(struct agent *a)
 		goto reset; /* senders should not send empty envelopes */
 	err = frame_syms__build(&fs, a->profile, a->procs, a->sym);
 	t1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	if (!err && a->opts.output) {
-		struct buf folded = {0};
-
-		err = output_folded(a->profile, &fs, &folded);
-		if (!err)
-			err = tee_add(a, &folded);
-		buf_free(&folded);
-	}
+	if (!err && a->opts.output)
+		err = tee_add(a, &fs, &meta);
 	if (!err)
 		err = otlp_encode(a->profile, &fs, a->procs, &meta, &raw, &os);
 	t2 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -693,12 +663,11 @@ static int write_output(struct agent *a)
 {
 	struct frame_syms fs = {0};
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	struct output_meta meta = {
-		.start_unix_ns = (uint64_t)((int64_t)a->start_mono_ns +
-					    (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)now),
-		.duration_ns = now - a->start_mono_ns,
-		.period_ns = NSEC_PER_SEC / a->opts.frequency,
-	};
+	struct otlp_meta om = otlp_meta(a, a->start_mono_ns, now);
+	struct output_meta meta = {.start_unix_ns = om.start_unix_ns,
+				   .period_ns = om.period_ns,
+				   .mono_to_unix_ns = om.mono_to_unix_ns,
+				   .kernel_build_id = om.kernel_build_id};
 	struct buf out = {0};
 	int err;
 
@@ -710,15 +679,12 @@ static int write_output(struct agent *a)
 	err = frame_syms__build(&fs, a->profile, a->procs, a->sym);
 	if (err)
 		goto out;
-	if (a->opts.format == OUTPUT_PPROF) {
+	if (a->opts.format == OUTPUT_PPROF)
 		err = output_pprof(a->profile, &fs, a->procs, &meta, &out);
-	} else if (a->opts.format == OUTPUT_OTLP) {
-		struct otlp_meta om = otlp_meta(a, a->start_mono_ns, now);
-
+	else if (a->opts.format == OUTPUT_OTLP)
 		err = otlp_encode(a->profile, &fs, a->procs, &om, &out, NULL);
-	} else {
-		err = output_folded(a->profile, &fs, &out);
-	}
+	else
+		err = output_folded(a->profile, &fs, a->procs, &meta, &out);
 	if (err)
 		goto out;
 	err = write_file_atomic(a->opts.output, out.data, out.len);
@@ -1119,8 +1085,7 @@ cleanup:
 	labeler__free(a.labeler);
 	k8s_meta__free(a.k8s);
 	free(a.endpoint);
-	strtab_free(&a.tee_lines);
-	VEC_FREE(&a.tee_counts);
+	svcdata__free(a.tee);
 	agent_opts__free(&a.opts);
 	pthread_mutex_destroy(&a.snap_lock);
 	return ret;

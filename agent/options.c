@@ -578,10 +578,10 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 	err = k8s_defaults(o);
 	if (err)
 		return err;
-	if (o->collector && o->output && o->format != OUTPUT_FOLDED) {
-		fprintf(stderr, "sonde-agent: with --collector, --output writes folded stacks only "
-				"(a copy of "
-				"what was shipped, for checking)\n");
+	if (o->collector && o->output && o->format == OUTPUT_OTLP) {
+		fprintf(stderr,
+			"sonde-agent: with --collector, --output writes folded stacks or pprof "
+			"(a copy of what was shipped, for checking), not otlp\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -5,371 +5,224 @@
 #include <string.h>
 
 #include "output.h"
-#include "pprof/profile.pb-c.h"
-#include "../common/hash.h"
-#include "../common/strtab.h"
 #include "../common/util.h"
+#include "../profile/folded.h"
+#include "../profile/pprof.h"
 
-static void append_name(struct buf *b, const char *s)
-{
-	/* ';' separates frames and a newline ends the line: neither may appear in a name */
-	for (; *s; s++)
-		buf_putc(b, (*s == ';' || *s == '\n') ? ':' : (uint8_t)*s);
-}
+#define NONE UINT32_MAX
 
-struct folded {
-	struct strtab lines;  /* distinct lines, without counts */
-	VEC(uint64_t) counts; /* by line id */
+struct build {
+	struct profile *p;
+	const struct frame_syms *fs;
+	struct proc_table *t;
+	const struct output_meta *meta;
+	struct svcdata *sd;
+	uint32_t *locations; /* by frame id */
+	uint32_t kernel_mapping;
+	VEC(struct sd_line) lines;
+	VEC(uint32_t) stack;
+	bool oom;
 };
 
-static const struct strtab *sort_ctx;
-
-static int line_cmp(const void *a, const void *b)
+static uint32_t str(struct build *b, const char *s)
 {
-	return strcmp(strtab_get(sort_ctx, *(const uint32_t *)a),
-		      strtab_get(sort_ctx, *(const uint32_t *)b));
+	uint32_t id = svcdata__string(b->sd, s, strlen(s));
+
+	b->oom |= id == NONE;
+	return id;
 }
 
-int output_folded(struct profile *p, const struct frame_syms *fs, struct buf *out)
+static uint32_t pstr(struct build *b, uint32_t profile_string)
 {
-	struct folded f = {0};
-	struct buf line = {0};
-	uint32_t *order = NULL;
-	int err = 0;
+	return str(b, profile__str(b->p, profile_string));
+}
 
-	for (size_t i = 0; i < profile__nsamples(p); i++) {
-		const struct sample_agg *s = profile__sample(p, i);
+/* The mapping of a frame, as the OTLP encoder writes it (the object's ELF address space). */
+static uint32_t mapping(struct build *b, const struct frame *f)
+{
+	struct sd_mapping m = {0};
+	struct object *o;
+
+	if (f->kind == FRAME_KERNEL) {
+		if (!b->kernel_mapping) {
+			m.filename = str(b, "vmlinux");
+			m.build_id =
+				str(b, b->meta->kernel_build_id ? b->meta->kernel_build_id : "");
+			b->kernel_mapping = svcdata__mapping(b->sd, &m);
+		}
+		return b->kernel_mapping;
+	}
+	if (f->kind != FRAME_USER)
+		return 0;
+	o = proc_table__object(b->t, f->obj_id);
+	if (o) {
+		m.filename = str(b, o->path);
+		m.build_id = str(b, o->build_id);
+		if (!o->elf_err)
+			elf_info__range(&o->elf, &m.start, &m.limit, &m.offset);
+	}
+	return b->oom ? NONE : svcdata__mapping(b->sd, &m);
+}
+
+static const char *frame_type(struct build *b, const struct frame *f)
+{
+	struct object *o;
+
+	switch (f->kind) {
+	case FRAME_KERNEL:
+		return "kernel";
+	case FRAME_USER:
+		o = proc_table__object(b->t, f->obj_id);
+		return o && o->is_go ? "go" : "native";
+	case FRAME_UNMAPPED:
+		return "native";
+	default:
+		return "abort-marker";
+	}
+}
+
+/* A location per frame: lines when it is named; a placeholder is its mapping and address. */
+static void locations(struct build *b)
+{
+	size_t n = profile__nframes(b->p);
+
+	b->locations = calloc(n ? n : 1, sizeof(*b->locations));
+	b->oom |= !b->locations;
+	for (size_t i = 0; i < n && !b->oom; i++) {
+		const struct frame *f = profile__frame(b->p, (uint32_t)i);
+		const struct frame_sym *sym = &b->fs->frames.v[i];
+		struct sd_location l = {.address = f->addr};
+
+		l.mapping = mapping(b, f);
+		b->oom |= l.mapping == NONE;
+		l.frame_type = str(b, frame_type(b, f));
+		b->lines.len = 0;
+		for (uint32_t k = 0; sym->symbolized && k < sym->nlines && !b->oom; k++) {
+			const struct frame_line *fl = &b->fs->lines.v[sym->first_line + k];
+			struct sd_function fn = {.name = pstr(b, fl->name),
+						 .system_name = pstr(b, fl->system_name),
+						 .filename = pstr(b, fl->file)};
+			struct sd_line ln = {.line = fl->line};
+
+			ln.function = b->oom ? NONE : svcdata__function(b->sd, &fn);
+			b->oom |= ln.function == NONE || VEC_PUSH(&b->lines, ln);
+		}
+		l.nlines = (uint32_t)b->lines.len;
+		if (b->oom)
+			break;
+		b->locations[i] = svcdata__location(b->sd, &l, b->lines.v);
+		b->oom |= b->locations[i] == NONE;
+	}
+}
+
+struct rows_ctx {
+	struct build *b;
+	uint32_t series, stack;
+};
+
+static void add_row(void *ctx, uint64_t ts)
+{
+	struct rows_ctx *c = ctx;
+	uint64_t t = (uint64_t)((int64_t)ts + c->b->meta->mono_to_unix_ns);
+
+	c->b->oom |= svcdata__row(c->b->sd, c->series, c->stack, t, 1) != 0;
+}
+
+/* The series of a sample: its process's labels but service.name, and its thread's. */
+static uint32_t series(struct build *b, uint32_t type, const struct sample_agg *a)
+{
+	struct sd_label ls[SVC_MAX_LABELS];
+	const struct label_ids *pairs;
+	uint32_t npairs, proc_key = str(b, "process.executable.name");
+	size_t n = 0;
+	bool has_proc = false;
+	char tid[16];
+
+	pairs = profile__labelset_get(b->p, a->labels, &npairs);
+	for (uint32_t i = 0; i < npairs && n < SVC_MAX_LABELS - 3; i++) {
+		const char *key = profile__str(b->p, pairs[i].key);
+
+		if (strcmp(key, "service.name") == 0)
+			continue;
+		ls[n++] = (struct sd_label){str(b, key), pstr(b, pairs[i].value)};
+		has_proc |= ls[n - 1].key == proc_key;
+	}
+	if (!has_proc)
+		ls[n++] = (struct sd_label){proc_key, pstr(b, a->proc_name)};
+	snprintf(tid, sizeof(tid), "%u", a->tid);
+	ls[n++] = (struct sd_label){str(b, "thread.name"), pstr(b, a->thread_name)};
+	ls[n++] = (struct sd_label){str(b, "thread.id"), str(b, tid)};
+	return b->oom ? NONE : svcdata__series(b->sd, type, ls, n);
+}
+
+static void samples(struct build *b)
+{
+	struct sd_type type = {.sample_type = str(b, "samples"),
+			       .sample_unit = str(b, "count"),
+			       .period_type = str(b, "cpu"),
+			       .period_unit = str(b, "nanoseconds"),
+			       .period = (int64_t)b->meta->period_ns};
+	uint32_t type_id = b->oom ? NONE : svcdata__type(b->sd, &type);
+
+	b->oom |= type_id == NONE;
+	for (size_t i = 0; i < profile__nsamples(b->p) && !b->oom; i++) {
+		const struct sample_agg *a = profile__sample(b->p, i);
+		struct rows_ctx c = {.b = b, .series = series(b, type_id, a)};
 		const uint32_t *ids;
-		uint32_t n, id;
+		uint32_t n;
 
-		buf_reset(&line);
-		append_name(&line, profile__str(p, s->proc_name));
-		ids = profile__stack(p, s->stack, &n);
-		for (uint32_t j = n; j-- > 0;) {
-			const struct frame_sym *sym = &fs->frames.v[ids[j]];
-
-			for (uint32_t l = sym->nlines; l-- > 0;) {
-				const struct frame_line *fl = &fs->lines.v[sym->first_line + l];
-
-				buf_putc(&line, ';');
-				append_name(&line, profile__str(p, fl->name));
-				if (sym->kind == FRAME_KERNEL)
-					buf_puts(&line, "_[k]");
-			}
+		ids = profile__stack(b->p, a->stack, &n);
+		b->stack.len = 0;
+		for (uint32_t k = 0; k < n && !b->oom; k++)
+			b->oom |= VEC_PUSH(&b->stack, b->locations[ids[k]]) != 0;
+		c.stack = b->oom ? NONE : svcdata__stack(b->sd, b->stack.v, b->stack.len);
+		if (c.series == NONE || c.stack == NONE) {
+			b->oom = true;
+			break;
 		}
-		id = strtab_intern(&f.lines, (const char *)line.data, line.len);
-		if (line.oom || id == STRTAB_NONE) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		while (f.counts.len <= id) {
-			if (VEC_PUSH(&f.counts, 0)) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-		}
-		f.counts.v[id] += s->count;
+		if (a->ts_count == a->count)
+			profile__timestamps(b->p, a, add_row, &c);
+		else
+			b->oom |= svcdata__row(b->sd, c.series, c.stack, b->meta->start_unix_ns,
+					       (int64_t)a->count) != 0;
 	}
-	order = malloc((strtab_count(&f.lines) + 1) * sizeof(*order));
-	if (!order) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (size_t i = 0; i < strtab_count(&f.lines); i++)
-		order[i] = (uint32_t)i;
-	sort_ctx = &f.lines;
-	qsort(order, strtab_count(&f.lines), sizeof(*order), line_cmp);
-	for (size_t i = 0; i < strtab_count(&f.lines); i++)
-		buf_printf(out, "%s %llu\n", strtab_get(&f.lines, order[i]),
-			   (unsigned long long)f.counts.v[order[i]]);
-	if (out->oom)
-		err = -ENOMEM;
-cleanup:
-	free(order);
-	buf_free(&line);
-	strtab_free(&f.lines);
-	VEC_FREE(&f.counts);
+}
+
+int output_model(struct profile *p, const struct frame_syms *fs, struct proc_table *t,
+		 const struct output_meta *meta, struct svcdata *sd)
+{
+	struct build b = {.p = p, .fs = fs, .t = t, .meta = meta, .sd = sd};
+
+	locations(&b);
+	samples(&b);
+	sd->profiles += !b.oom;
+	free(b.locations);
+	VEC_FREE(&b.lines);
+	VEC_FREE(&b.stack);
+	return b.oom ? -ENOMEM : 0;
+}
+
+static int render(struct profile *p, const struct frame_syms *fs, struct proc_table *t,
+		  const struct output_meta *meta, int (*fn)(const struct svcdata *, struct buf *),
+		  struct buf *out)
+{
+	struct svcdata *sd = svcdata__new("");
+	int err = sd ? output_model(p, fs, t, meta, sd) : -ENOMEM;
+
+	if (!err)
+		err = fn(sd, out);
+	svcdata__free(sd);
 	return err;
 }
 
-/* pprof functions are unique by (name, system name, file). */
-struct func_key {
-	uint32_t name, system_name, file;
-};
-
-struct pprof_funcs {
-	VEC(struct func_key) keys;
-	struct itab idx;
-};
-
-static bool func_eq(const void *ctx, uint32_t idx, const void *key)
+int output_folded(struct profile *p, const struct frame_syms *fs, struct proc_table *t,
+		  const struct output_meta *meta, struct buf *out)
 {
-	const struct pprof_funcs *pf = ctx;
-
-	return memcmp(&pf->keys.v[idx], key, sizeof(struct func_key)) == 0;
-}
-
-static int64_t func_id(struct pprof_funcs *pf, const struct frame_line *l)
-{
-	struct func_key k = {l->name, l->system_name, l->file};
-	uint64_t h = hash_bytes(&k, sizeof(k), 13);
-	int64_t idx = itab_find(&pf->idx, h, func_eq, pf, &k);
-
-	if (idx >= 0)
-		return idx + 1;
-	idx = (int64_t)pf->keys.len;
-	if (VEC_PUSH(&pf->keys, k) || itab_add(&pf->idx, h, (uint32_t)idx))
-		return -ENOMEM;
-	return idx + 1;
+	return render(p, fs, t, meta, folded_render, out);
 }
 
 int output_pprof(struct profile *p, const struct frame_syms *fs, struct proc_table *t,
 		 const struct output_meta *meta, struct buf *out)
 {
-	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
-	Perftools__Profiles__ValueType st[2], pt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-	Perftools__Profiles__ValueType *stp[2] = {&st[0], &st[1]};
-	Perftools__Profiles__Sample *samples = NULL, **samplep = NULL;
-	Perftools__Profiles__Label *labels = NULL, **labelp = NULL;
-	Perftools__Profiles__Location *locs = NULL, **locp = NULL;
-	Perftools__Profiles__Line *lines = NULL, **linep = NULL;
-	Perftools__Profiles__Function *funcs = NULL, **funcp = NULL;
-	Perftools__Profiles__Mapping *maps = NULL, **mapp = NULL;
-	uint64_t *loc_ids = NULL;
-	int64_t *values = NULL;
-	uint32_t *map_of_obj = NULL;
-	char **strings = NULL;
-	struct pprof_funcs pf = {0};
-	size_t nframes = profile__nframes(p), nsamples = profile__nsamples(p), nmaps = 0;
-	size_t nstr, nloc_ids = 0, packed_len;
-	uint32_t s_samples, s_count, s_cpu, s_ns, s_pid, s_tid, s_process, s_thread, max_obj = 0;
-	uint8_t *packed = NULL;
-	int err = 0;
-
-	s_samples = profile__string(p, "samples", 7);
-	s_count = profile__string(p, "count", 5);
-	s_cpu = profile__string(p, "cpu", 3);
-	s_ns = profile__string(p, "nanoseconds", 11);
-	s_pid = profile__string(p, "pid", 3);
-	s_tid = profile__string(p, "tid", 3);
-	s_process = profile__string(p, "process", 7);
-	s_thread = profile__string(p, "thread", 6);
-	if (s_samples == UINT32_MAX || s_count == UINT32_MAX || s_cpu == UINT32_MAX ||
-	    s_ns == UINT32_MAX || s_pid == UINT32_MAX || s_tid == UINT32_MAX ||
-	    s_process == UINT32_MAX || s_thread == UINT32_MAX)
-		return -ENOMEM;
-
-	for (size_t i = 0; i < nframes; i++) {
-		const struct frame *f = profile__frame(p, (uint32_t)i);
-
-		if (f->kind == FRAME_USER && f->obj_id + 1 > max_obj)
-			max_obj = f->obj_id + 1;
-	}
-	map_of_obj = calloc(max_obj + 1, sizeof(*map_of_obj));
-	maps = calloc(max_obj + 1, sizeof(*maps));
-	mapp = calloc(max_obj + 1, sizeof(*mapp));
-	locs = calloc(nframes + 1, sizeof(*locs));
-	locp = calloc(nframes + 1, sizeof(*locp));
-	lines = calloc(fs->lines.len + 1, sizeof(*lines));
-	linep = calloc(fs->lines.len + 1, sizeof(*linep));
-	funcs = calloc(fs->lines.len + 1, sizeof(*funcs));
-	funcp = calloc(fs->lines.len + 1, sizeof(*funcp));
-	samples = calloc(nsamples + 1, sizeof(*samples));
-	samplep = calloc(nsamples + 1, sizeof(*samplep));
-	labels = calloc(4 * nsamples + 1, sizeof(*labels));
-	labelp = calloc(4 * nsamples + 1, sizeof(*labelp));
-	values = calloc(2 * nsamples + 1, sizeof(*values));
-	for (size_t i = 0; i < nsamples; i++) {
-		uint32_t n;
-
-		profile__stack(p, profile__sample(p, i)->stack, &n);
-		nloc_ids += n;
-	}
-	loc_ids = calloc(nloc_ids + 1, sizeof(*loc_ids));
-	if (!map_of_obj || !maps || !mapp || !locs || !locp || !lines || !linep || !funcs ||
-	    !funcp || !samples || !samplep || !labels || !labelp || !values || !loc_ids) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-
-	/* mappings, in the objects' ELF address space */
-	for (size_t i = 0; i < nframes; i++) {
-		const struct frame *f = profile__frame(p, (uint32_t)i);
-		Perftools__Profiles__Mapping *m;
-		struct object *obj;
-
-		if (f->kind != FRAME_USER || map_of_obj[f->obj_id])
-			continue;
-		obj = proc_table__object(t, f->obj_id);
-		m = &maps[nmaps];
-		perftools__profiles__mapping__init(m);
-		m->id = nmaps + 1;
-		if (obj) {
-			m->filename = profile__string(p, obj->path, strlen(obj->path));
-			m->build_id = profile__string(p, obj->build_id, strlen(obj->build_id));
-			if (!obj->elf_err)
-				elf_info__range(&obj->elf, &m->memory_start, &m->memory_limit,
-						&m->file_offset);
-			if (m->filename == UINT32_MAX || m->build_id == UINT32_MAX) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-		}
-		m->has_functions = true;
-		mapp[nmaps++] = m;
-		map_of_obj[f->obj_id] = (uint32_t)nmaps;
-	}
-
-	/* one location per distinct frame; its lines innermost first, as pprof wants */
-	for (size_t i = 0; i < nframes; i++) {
-		const struct frame *f = profile__frame(p, (uint32_t)i);
-		const struct frame_sym *sym = &fs->frames.v[i];
-		Perftools__Profiles__Location *l = &locs[i];
-
-		perftools__profiles__location__init(l);
-		l->id = i + 1;
-		l->address = f->addr;
-		if (f->kind == FRAME_USER)
-			l->mapping_id = map_of_obj[f->obj_id];
-		l->n_line = sym->nlines;
-		l->line = &linep[sym->first_line];
-		for (uint32_t k = 0; k < sym->nlines; k++) {
-			const struct frame_line *fl = &fs->lines.v[sym->first_line + k];
-			Perftools__Profiles__Line *ln = &lines[sym->first_line + k];
-			struct frame_line shown = *fl;
-			int64_t fid;
-
-			if (f->kind == FRAME_KERNEL) {
-				/* pprof has no frame kinds: mark kernel functions the way perf does
-				 */
-				char name[1024];
-
-				snprintf(name, sizeof(name), "%s_[k]", profile__str(p, fl->name));
-				shown.name = shown.system_name =
-					profile__string(p, name, strlen(name));
-				if (shown.name == UINT32_MAX) {
-					err = -ENOMEM;
-					goto cleanup;
-				}
-			}
-			fid = func_id(&pf, &shown);
-			if (fid < 0) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			perftools__profiles__line__init(ln);
-			ln->function_id = (uint64_t)fid;
-			ln->line = fl->line;
-			linep[sym->first_line + k] = ln;
-		}
-		locp[i] = l;
-	}
-	for (size_t i = 0; i < pf.keys.len; i++) {
-		perftools__profiles__function__init(&funcs[i]);
-		funcs[i].id = i + 1;
-		funcs[i].name = pf.keys.v[i].name;
-		funcs[i].system_name = pf.keys.v[i].system_name;
-		funcs[i].filename = pf.keys.v[i].file;
-		funcp[i] = &funcs[i];
-	}
-
-	nloc_ids = 0;
-	for (size_t i = 0; i < nsamples; i++) {
-		const struct sample_agg *a = profile__sample(p, i);
-		Perftools__Profiles__Sample *s = &samples[i];
-		Perftools__Profiles__Label *lb = &labels[4 * i];
-		const uint32_t *ids;
-		uint32_t n;
-
-		perftools__profiles__sample__init(s);
-		ids = profile__stack(p, a->stack, &n);
-		s->location_id = &loc_ids[nloc_ids];
-		for (uint32_t k = 0; k < n; k++)
-			loc_ids[nloc_ids++] = ids[k] + 1;
-		s->n_location_id = n;
-		values[2 * i] = (int64_t)a->count;
-		values[2 * i + 1] = (int64_t)(a->count * meta->period_ns);
-		s->value = &values[2 * i];
-		s->n_value = 2;
-		for (int k = 0; k < 4; k++) {
-			perftools__profiles__label__init(&lb[k]);
-			labelp[4 * i + k] = &lb[k];
-		}
-		lb[0].key = s_pid;
-		lb[0].num = a->pid;
-		lb[1].key = s_tid;
-		lb[1].num = a->tid;
-		lb[2].key = s_process;
-		lb[2].str = a->proc_name;
-		lb[3].key = s_thread;
-		lb[3].str = a->thread_name;
-		s->label = &labelp[4 * i];
-		s->n_label = 4;
-		samplep[i] = s;
-	}
-
-	/* the profile's string table is pprof's: index 0 is "" */
-	nstr = profile__nstrings(p);
-	strings = calloc(nstr + 1, sizeof(*strings));
-	if (!strings) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (size_t i = 0; i < nstr; i++)
-		strings[i] = (char *)profile__str(p, (uint32_t)i);
-
-	perftools__profiles__value_type__init(&st[0]);
-	perftools__profiles__value_type__init(&st[1]);
-	st[0].type = s_samples;
-	st[0].unit = s_count;
-	st[1].type = s_cpu;
-	st[1].unit = s_ns;
-	pt.type = s_cpu;
-	pt.unit = s_ns;
-	prof.sample_type = stp;
-	prof.n_sample_type = 2;
-	prof.sample = samplep;
-	prof.n_sample = nsamples;
-	prof.mapping = mapp;
-	prof.n_mapping = nmaps;
-	prof.location = locp;
-	prof.n_location = nframes;
-	prof.function = funcp;
-	prof.n_function = pf.keys.len;
-	prof.string_table = strings;
-	prof.n_string_table = nstr;
-	prof.time_nanos = (int64_t)meta->start_unix_ns;
-	prof.duration_nanos = (int64_t)meta->duration_ns;
-	prof.period_type = &pt;
-	prof.period = (int64_t)meta->period_ns;
-
-	packed_len = perftools__profiles__profile__get_packed_size(&prof);
-	packed = malloc(packed_len + 1);
-	if (!packed) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	perftools__profiles__profile__pack(&prof, packed);
-	err = gzip_append(packed, packed_len, out);
-cleanup:
-	free(packed);
-	free(strings);
-	free(map_of_obj);
-	free(maps);
-	free(mapp);
-	free(locs);
-	free(locp);
-	free(lines);
-	free(linep);
-	free(funcs);
-	free(funcp);
-	free(samples);
-	free(samplep);
-	free(labels);
-	free(labelp);
-	free(values);
-	free(loc_ids);
-	VEC_FREE(&pf.keys);
-	itab_free(&pf.idx);
-	return err;
+	return render(p, fs, t, meta, pprof_encode, out);
 }

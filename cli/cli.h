@@ -3,6 +3,9 @@
 #ifndef SONDE_CLI_H
 #define SONDE_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /* Exit codes scripts can rely on. */
 enum cli_exit {
 	CLI_OK = 0,
@@ -10,6 +13,15 @@ enum cli_exit {
 	CLI_USAGE = 2,	   /* bad command line */
 	CLI_ERROR = 3,	   /* could not do it: I/O, server, data errors */
 };
+
+/*
+ * `sonde export`'s output rules, for both its paths (a storage, the API): binary data (pprof)
+ * without --output is refused only when standard output is a terminal, as curl does; a pipe or
+ * a redirection is what it is for. True (after saying so on stderr) when it must be refused.
+ */
+bool cli_binary_to_terminal(const char *cmd, bool binary, const char *output);
+/* data to output (atomically) or, without one, to standard output. CLI_OK, or CLI_ERROR said. */
+int cli_write_output(const char *cmd, const char *output, const void *data, size_t len);
 
 int cmd_symbolize(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

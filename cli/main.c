@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* sonde: the command-line client. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "../common/util.h"
 
 #ifndef SONDE_VERSION
 #define SONDE_VERSION "dev"
@@ -41,6 +44,36 @@ static const struct {
 };
 
 static const char *const query_commands[] = {"top", "flamegraph", "diff", "series", "labels"};
+
+bool cli_binary_to_terminal(const char *cmd, bool binary, const char *output)
+{
+	if (!binary || output || !isatty(STDOUT_FILENO))
+		return false;
+	fprintf(stderr,
+		"sonde %s: the output is binary and standard output is a terminal: give --output "
+		"FILE, or redirect or pipe it\n",
+		cmd);
+	return true;
+}
+
+int cli_write_output(const char *cmd, const char *output, const void *data, size_t len)
+{
+	int e;
+
+	if (output) {
+		e = write_file_atomic(output, data, len);
+		if (e)
+			fprintf(stderr, "sonde %s: cannot write %s: %s\n", cmd, output,
+				strerror(-e));
+		return e ? CLI_ERROR : CLI_OK;
+	}
+	if ((len && fwrite(data, 1, len, stdout) != len) || fflush(stdout)) {
+		fprintf(stderr, "sonde %s: cannot write to standard output: %s\n", cmd,
+			strerror(errno));
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
 
 /* export with --url goes to the API; without, it reads a storage */
 static bool has_url(int argc, char **argv)

@@ -440,23 +440,11 @@ static int do_export(const struct qargs *a)
 	struct buf body = {0};
 	int ret;
 
-	if (strcmp(fmt, "pprof") == 0 && !a->output) {
-		fprintf(stderr, "sonde export: pprof is binary: give --output FILE\n");
+	if (cli_binary_to_terminal("export", strcmp(fmt, "pprof") == 0, a->output))
 		return CLI_USAGE;
-	}
 	ret = api_get(a, "export", &body, extra);
-	if (!ret && a->output) {
-		int e = write_file_atomic(a->output, body.data, body.len);
-
-		if (e) {
-			fprintf(stderr, "sonde export: cannot write %s: %s\n", a->output,
-				strerror(-e));
-			ret = CLI_ERROR;
-		}
-	} else if (!ret) {
-		if (body.len)
-			fwrite(body.data, 1, body.len, stdout);
-	}
+	if (!ret)
+		ret = cli_write_output("export", a->output, body.data, body.len);
 	if (!ret && strcmp(fmt, "folded") == 0 && body.len == 0) {
 		fprintf(stderr, "sonde export: no samples match\n");
 		ret = CLI_NOT_FOUND;
@@ -630,8 +618,8 @@ int cmd_query(const char *cmd, int argc, char **argv)
 				fputs("Label names, or the values of --name LABEL.\n\n", stdout);
 			else
 				fputs("The selected profile, merged.\n\n"
-				      "      --format F         pprof (default; needs -o) | "
-				      "folded\n"
+				      "      --format F         pprof (default; -o, a pipe or a "
+				      "redirection) | folded\n"
 				      "  -o, --output FILE\n",
 				      stdout);
 			fputs(usage_common, stdout);

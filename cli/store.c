@@ -371,7 +371,8 @@ int cmd_export(int argc, char **argv)
 		"      --format F       folded (default: PROCESS;root;...;leaf COUNT per line) | "
 		"pprof\n"
 		"                       (gzipped profile.proto)\n"
-		"  -o, --output FILE    default: standard output (folded only)\n"
+		"  -o, --output FILE    default: standard output (pprof only when that is not a "
+		"terminal)\n"
 		"  -h, --help           show this help\n"
 		"\n"
 		"Exit codes: 0 ok, 1 no samples in the range, 2 usage error, 3 storage or data "
@@ -379,10 +380,10 @@ int cmd_export(int argc, char **argv)
 	struct engine_query q = {
 		.tenant = "anonymous", .from_ns = 0, .collapse_ns = ENGINE_NO_TIME};
 	const char *from = NULL, *to = NULL, *format = "folded", *output = NULL, *service = NULL;
-	struct selection sel = {0};
+	enum export_format fmt;
 	struct selector selector = {0};
 	uint64_t now = clock_ns(CLOCK_REALTIME);
-	struct svcdata *sd = NULL;
+	size_t rows = 0;
 	struct objstore *s;
 	struct buf out = {0};
 	char err[512];
@@ -440,15 +441,13 @@ int cmd_export(int argc, char **argv)
 		fprintf(stderr, "sonde export: --from is after --to\n");
 		return CLI_USAGE;
 	}
-	if (strcmp(format, "folded") != 0 && strcmp(format, "pprof") != 0) {
+	if (export_format_parse(format, &fmt)) {
 		fprintf(stderr, "sonde export: invalid --format '%s': expected folded or pprof\n",
 			format);
 		return CLI_USAGE;
 	}
-	if (strcmp(format, "pprof") == 0 && !output) {
-		fprintf(stderr, "sonde export: pprof is binary: give --output FILE\n");
+	if (cli_binary_to_terminal("export", fmt == EXPORT_PPROF, output))
 		return CLI_USAGE;
-	}
 	s = open_store("export", argv[optind], false);
 	if (!s)
 		return CLI_USAGE;
@@ -457,40 +456,22 @@ int cmd_export(int argc, char **argv)
 		goto out;
 	}
 	q.sel = &selector;
-	e = engine_select(s, &q, NEED_STACKS, UINT64_MAX, &sel, err, sizeof(err));
-	sd = e ? NULL : selection_merge(&sel);
-	if (e || !sd) {
-		fprintf(stderr, "sonde export: %s\n", e ? err : "out of memory");
-		ret = CLI_ERROR;
-		goto out;
-	}
-	e = strcmp(format, "folded") == 0 ? render_folded(sd, &out) : render_pprof(sd, &out);
+	e = query_export(s, &q, fmt, UINT64_MAX, &out, &rows, err, sizeof(err));
 	if (e) {
-		fprintf(stderr, "sonde export: cannot render: %s\n", strerror(-e));
+		fprintf(stderr, "sonde export: %s\n", err);
 		ret = CLI_ERROR;
 		goto out;
 	}
-	if (output) {
-		e = write_file_atomic(output, out.data, out.len);
-		if (e) {
-			fprintf(stderr, "sonde export: cannot write %s: %s\n", output,
-				strerror(-e));
-			ret = CLI_ERROR;
-			goto out;
-		}
-	} else {
-		if (out.len)
-			fwrite(out.data, 1, out.len, stdout);
-	}
-	if (!sd->rows.len) {
+	ret = cli_write_output("export", output, out.data, out.len);
+	if (ret != CLI_OK)
+		goto out;
+	if (!rows) {
 		fprintf(stderr,
 			"sonde export: no samples of service '%s' (tenant %s) in that time range\n",
 			service, q.tenant);
 		ret = CLI_NOT_FOUND;
 	}
 out:
-	svcdata__free(sd);
-	selection_free(&sel);
 	selector_free(&selector);
 	buf_free(&out);
 	objstore__free(s);

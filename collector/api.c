@@ -128,16 +128,9 @@ bad:
 	return false;
 }
 
-/* Runs a selection; false after an error reply. */
-static bool run(const struct api_opts *o, struct params *p, enum engine_need need,
-		struct selection *sel, struct api_reply *r)
+/* The error reply of a failed selection (engine_select's error e, its reason err). */
+static void reply_select_error(struct api_reply *r, int e, const char *err)
 {
-	char err[600];
-	int e = engine_select(o->store, &p->q, need, o->max_rows ? o->max_rows : DEFAULT_MAX_ROWS,
-			      sel, err, sizeof(err));
-
-	if (!e)
-		return true;
 	if (e == -EINVAL || e == -E2BIG)
 		reply_error(r, 400, "%s", err);
 	else if (e == -EBADMSG)
@@ -147,10 +140,21 @@ static bool run(const struct api_opts *o, struct params *p, enum engine_need nee
 	else
 		reply_error(r, 503, "the storage failed: %s", err);
 	log_warn("query failed", "err=\"%s\"", err);
-	return false;
 }
 
-/* step: given (a duration) or about 120 points over the range, whole seconds at least */
+/* Runs a selection; false after an error reply. */
+static bool run(const struct api_opts *o, struct params *p, enum engine_need need,
+		struct selection *sel, struct api_reply *r)
+{
+	char err[600];
+	int e = engine_select(o->store, &p->q, need, o->max_rows ? o->max_rows : DEFAULT_MAX_ROWS,
+			      sel, err, sizeof(err));
+
+	if (e)
+		reply_select_error(r, e, err);
+	return !e;
+}
+
 static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, struct params *p,
 		       uint64_t *ret, struct api_reply *r)
 {
@@ -364,36 +368,30 @@ static void op_export(const struct api_opts *o, struct MHD_Connection *conn, con
 		      struct api_reply *r)
 {
 	struct params p;
-	struct selection sel = {0};
 	const char *fmt = arg(conn, "format") ? arg(conn, "format") : "pprof";
-	struct svcdata *sd;
+	enum export_format format;
+	char err[600];
 	int e;
 
-	if (strcmp(fmt, "pprof") != 0 && strcmp(fmt, "folded") != 0) {
+	if (export_format_parse(fmt, &format)) {
 		reply_error(r, 400, "format: '%s' is not pprof or folded", fmt);
 		return;
 	}
 	if (!parse_params(o, conn, tenant, "", NULL, &p, r))
 		return;
-	p.q.collapse_ns = ENGINE_NO_TIME;
-	if (run(o, &p, NEED_STACKS, &sel, r)) {
-		sd = selection_merge(&sel);
-		e = !sd				? -ENOMEM
-		    : strcmp(fmt, "pprof") == 0 ? render_pprof(sd, &r->body)
-						: render_folded(sd, &r->body);
-		svcdata__free(sd);
+	e = query_export(o->store, &p.q, format, o->max_rows ? o->max_rows : DEFAULT_MAX_ROWS,
+			 &r->body, NULL, err, sizeof(err));
+	if (e)
+		reply_select_error(r, e, err);
+	else if (format == EXPORT_PPROF) {
 		r->status = 200;
-		if (strcmp(fmt, "pprof") == 0) {
-			r->type = "application/octet-stream";
-			r->header = "Content-Disposition";
-			r->header_value = "attachment; filename=\"profile.pb.gz\"";
-		} else {
-			r->type = "text/plain; charset=utf-8";
-		}
-		if (e)
-			reply_error(r, 503, "out of memory; narrow the query");
+		r->type = "application/octet-stream";
+		r->header = "Content-Disposition";
+		r->header_value = "attachment; filename=\"profile.pb.gz\"";
+	} else {
+		r->status = 200;
+		r->type = "text/plain; charset=utf-8";
 	}
-	selection_free(&sel);
 	selector_free(&p.sel);
 }
 

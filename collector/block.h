@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "svcdata.h"
 #include "tenant.h"
+#include "../profile/svcdata.h"
 #include "../common/buf.h"
 
 #define BLOCK_VERSION 1

@@ -14,7 +14,7 @@
 
 #include "objstore.h"
 #include "selector.h"
-#include "svcdata.h"
+#include "../profile/svcdata.h"
 #include "../common/buf.h"
 #include "../common/hash.h"
 #include "../common/strtab.h"

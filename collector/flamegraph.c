@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "flamegraph.h"
-#include "query.h"
+#include "../profile/folded.h"
 #include "../common/json.h"
 #include "../common/util.h"
 
@@ -66,7 +66,7 @@ static int64_t graph_node(struct fgraph *g, const struct svcdata *sd, uint32_t p
 		const char *p, *end;
 
 		buf_reset(names);
-		query_location_frames(sd, sd->nodes.v[chain.v[i]].location, names);
+		folded_location_frames(sd, sd->nodes.v[chain.v[i]].location, names);
 		p = (const char *)names->data;
 		end = p + names->len;
 		while (p && p < end && at >= 0) {

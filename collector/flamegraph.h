@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "engine.h"
-#include "svcdata.h"
+#include "../profile/svcdata.h"
 #include "../common/buf.h"
 #include "../common/hash.h"
 #include "../common/strtab.h"

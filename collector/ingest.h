@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "svcdata.h"
+#include "../profile/svcdata.h"
 #include "../common/buf.h"
 
 #define INGEST_MSG_SIZE 512

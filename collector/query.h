@@ -1,29 +1,35 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Renderings of selected samples (engine.h selects them): folded stacks, pprof; and times
- * as people write them.
+ * Exports of selected samples (engine.h selects them; profile/ renders them); and times as
+ * people write them.
  */
 #ifndef SONDE_QUERY_H
 #define SONDE_QUERY_H
 
 #include <stdint.h>
 
-#include "svcdata.h"
+#include "engine.h"
+#include "../profile/folded.h"
+#include "../profile/pprof.h"
+#include "../profile/svcdata.h"
 #include "../common/buf.h"
 
+enum export_format {
+	EXPORT_FOLDED, /* folded.h */
+	EXPORT_PPROF,  /* pprof.h */
+};
+
+/* "folded" or "pprof". 0 or -EINVAL. */
+int export_format_parse(const char *name, enum export_format *ret);
+
 /*
- * Folded stacks, one line per distinct (process, stack): "PROCESS;root;...;leaf VALUE", sorted.
- * PROCESS is the series' process.executable.name (else the service). Kernel frames end in
- * "_[k]"; a frame without a name is "[FILE+0xADDR]" (FILE: the mapping's base name, "kernel"
- * for kernel frames, "unknown" without a mapping); ';' and newlines in names become ':'.
+ * Select, merge, render: the samples q selects (its collapse_ns ignored: times are not kept),
+ * every service merged into one profile, rendered to out (appended). The one export of the
+ * HTTP API and of `sonde export`. ret_rows (may be NULL): the merged rows, 0 when nothing is in
+ * the range. Errors: engine_select's (a reason in err), -ENOMEM.
  */
-int render_folded(const struct svcdata *sd, struct buf *out);
-
-/* Appends the frame names of a location, outermost first, each preceded by ';' (as folded). */
-void query_location_frames(const struct svcdata *sd, uint32_t loc, struct buf *b);
-
-/* A gzipped pprof profile.proto: sample types samples/count and cpu/nanoseconds. */
-int render_pprof(const struct svcdata *sd, struct buf *out);
+int query_export(struct objstore *s, const struct engine_query *q, enum export_format format,
+		 uint64_t max_rows, struct buf *out, size_t *ret_rows, char *err, size_t err_size);
 
 /*
  * "2026-11-21T10:00:00Z", "1700000000" (seconds), "1700000000123ms", "now", "now-1h", "-30m".

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "validate.h"
-#include "svcdata.h"
+#include "../profile/svcdata.h"
 #include "../common/util.h"
 
 int validate_fail(char *msg, size_t size, int err, const char *fmt, ...)

@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		sd = block_decode_service(&bi, i, SECS_ALL, d, 0, size, &e, err, sizeof(err));
 		if (sd) {
-			render_folded(sd, &out);
+			folded_render(sd, &out);
 			svcdata__free(sd);
 		}
 		buf_free(&out);

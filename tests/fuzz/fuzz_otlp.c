@@ -60,9 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					svcdata__free(sd);
 				}
 				if (all) {
-					render_folded(all, &out);
+					folded_render(all, &out);
 					buf_reset(&out);
-					render_pprof(all, &out);
+					pprof_encode(all, &out);
 				}
 				svcdata__free(all);
 				block_info_free(&bi);

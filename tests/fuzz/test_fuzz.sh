@@ -40,7 +40,7 @@ mkdir -p "$corpus/gopclntab"
 objcopy -O binary --only-section=.gopclntab "$WL/split_go_stripped" "$corpus/gopclntab/go.seed" 2>/dev/null || true
 
 # OTLP requests as the agent sends them (gzipped too), and the blocks the collector makes of them
-mkdir -p "$corpus/otlp" "$corpus/block"
+mkdir -p "$corpus/otlp" "$corpus/block" "$corpus/pprof"
 bg "$WL/split_nofp" 3 3 1 40
 wl=$BG_PID
 sleep 0.2
@@ -48,6 +48,10 @@ if "$AGENT" --pid "$wl" --duration 1 --format otlp --output "$corpus/otlp/agent.
 	gzip -c "$corpus/otlp/agent.seed" > "$corpus/otlp/agent-gz.seed"
 	"$SONDE" import "$ARTIFACTS/store" "$corpus/otlp/agent.seed" > /dev/null
 	find "$ARTIFACTS/store" -name '*.block' -exec cp {} "$corpus/block/agent.seed" \;
+	# and the pprof export of them (gzipped and not)
+	"$SONDE" export "$ARTIFACTS/store" --service split_nofp --format pprof \
+		--output "$corpus/pprof/export.seed" > /dev/null 2>&1 &&
+		gzip -dc "$corpus/pprof/export.seed" > "$corpus/pprof/export-raw.seed"
 else
 	log "no agent seed (the agent could not run): the targets start from nothing"
 fi
@@ -79,7 +83,7 @@ open(os.path.join(sys.argv[1], "events.seed"), "w").write("\n".join(json.dumps(e
 PY
 
 status=0
-for target in elf cfi gopclntab otlp block selector k8s; do
+for target in elf cfi gopclntab otlp block pprof selector k8s; do
 	[ -n "$only" ] && [[ " $only " != *" $target "* ]] && continue
 	out=$ARTIFACTS/$target
 	mkdir -p "$out" "$corpus/$target"

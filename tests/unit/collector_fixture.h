@@ -20,7 +20,7 @@
 #include "../../collector/block.h"
 #include "../../collector/engine.h"
 #include "../../collector/objstore.h"
-#include "../../collector/svcdata.h"
+#include "../../profile/svcdata.h"
 #include "../../common/util.h"
 
 #define T0 1700000000000000000ULL

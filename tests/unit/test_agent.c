@@ -8,6 +8,7 @@
 
 #include "unit.h"
 #include "../../agent/caps.h"
+#include "../../common/gzip.h"
 #include "../../agent/frames.h"
 #include "../../agent/k8s.h"
 #include "../../agent/labels.h"
@@ -179,6 +180,7 @@ static void test_folded_output(void)
 			      {.kind = FRAME_TRUNCATED}};
 	struct frame_sym syms[4];
 	struct frame_line lines[4];
+	struct output_meta meta = {.start_unix_ns = 1, .period_ns = 10000000};
 
 	profile__add(p, 10, 10, "my;proc", "t", 0, st, 4, 0);
 	profile__add(p, 11, 11, "my;proc", "t", 0, st, 4, 0); /* another pid, same name: merged */
@@ -189,15 +191,17 @@ static void test_folded_output(void)
 
 		memset(&lines[i], 0, sizeof(lines[i]));
 		lines[i].name = profile__string(p, names[i], strlen(names[i]));
+		memset(&syms[i], 0, sizeof(syms[i]));
 		syms[i].first_line = (uint32_t)i;
 		syms[i].nlines = 1;
+		syms[i].symbolized = i != 2; /* the placeholder is its mapping and address */
 		syms[i].kind = profile__frame(p, (uint32_t)i)->kind;
 	}
 	fs.frames.v = syms;
 	fs.frames.len = 4;
 	fs.lines.v = lines;
 	fs.lines.len = 4;
-	CHECK(output_folded(p, &fs, &out) == 0);
+	CHECK(output_folded(p, &fs, NULL, &meta, &out) == 0);
 	CHECK_STR(buf_cstr(&out),
 		  "my:proc;[truncated];[unknown+0xdead];caller_fn_[k];leaf_fn_[k] 2\n"
 		  "zeta;[truncated];[unknown+0xdead];caller_fn_[k] 1\n");

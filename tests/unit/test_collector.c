@@ -12,7 +12,7 @@
 #include "../../collector/block.h"
 #include "../../collector/ingest.h"
 #include "../../collector/objstore_impl.h"
-#include "../../collector/svcdata.h"
+#include "../../profile/svcdata.h"
 #include "../../common/util.h"
 #include "otlp_fixture.h"
 #include "../../proto/otlp.h"
