@@ -242,20 +242,22 @@ static int64_t value_bound(const Profile *p, const Dictionary *d, char *why, siz
 {
 	uint64_t dur = p->duration_nano ? p->duration_nano : VALIDATE_MAX_DURATION_NS;
 	bool cpu_period = is_type(d, p->period_type, "cpu", "nanoseconds") && p->period > 0;
+	/* a period more: a profile shorter than its period may still hold a sample per CPU */
+	uint64_t per = p->period > 0 ? MIN((uint64_t)p->period, VALIDATE_MAX_DURATION_NS) : 0;
 
 	if (is_type(d, p->sample_type, "cpu", "nanoseconds")) {
 		snprintf(why, why_size, "%" PRIu64 " ns of CPU time: %" PRIu64 " ns on %d CPUs",
-			 dur * VALIDATE_MAX_CPUS, dur, VALIDATE_MAX_CPUS);
-		return (int64_t)(dur * VALIDATE_MAX_CPUS);
+			 (dur + per) * VALIDATE_MAX_CPUS, dur + per, VALIDATE_MAX_CPUS);
+		return (int64_t)((dur + per) * VALIDATE_MAX_CPUS);
 	}
 	if (is_type(d, p->sample_type, "samples", "count") && cpu_period) {
-		uint64_t n = dur / (uint64_t)p->period * VALIDATE_MAX_CPUS;
+		uint64_t n = (dur / (uint64_t)p->period + 1) * VALIDATE_MAX_CPUS;
 
 		snprintf(why, why_size,
 			 "%" PRIu64 " samples: %" PRIu64 " ns at a period of %" PRId64
-			 " ns on %d CPUs",
+			 " ns, and one more, on %d CPUs",
 			 n, dur, p->period, VALIDATE_MAX_CPUS);
-		return (int64_t)MIN(n, (uint64_t)INT64_MAX);
+		return (int64_t)n;
 	}
 	snprintf(why, why_size, "what int64 holds");
 	return INT64_MAX;

@@ -12,9 +12,9 @@
  *                               without a time)
  *   a sample's values           non-negative; value x period within int64; and for CPU the
  *                               profile's total within what its duration allows on
- *                               VALIDATE_MAX_CPUS CPUs: nanoseconds <= duration x CPUs,
- *                               samples <= duration / period x CPUs (a profile without a
- *                               duration is taken to cover VALIDATE_MAX_DURATION_NS)
+ *                               VALIDATE_MAX_CPUS CPUs: nanoseconds <= (duration + period)
+ *                               x CPUs, samples <= (duration / period + 1) x CPUs (a profile
+ *                               without a duration is taken to cover VALIDATE_MAX_DURATION_NS)
  *
  * Strings are not refused: a byte that is not valid UTF-8 becomes U+FFFD as it is stored
  * (ingest_apply), so what a query writes out is valid JSON.

@@ -253,9 +253,10 @@ static bool labels_eq(const void *ctx, uint32_t idx, const void *key)
 	const struct svcdata *sd = ctx;
 	const struct sd_series *a = &sd->series.v[idx], *b = key;
 
+	/* no labels, no array: nothing to compare (memcmp of NULL is undefined even for 0) */
 	return a->nlabels == b->nlabels &&
-	       memcmp(&sd->labels.v[a->first_label], &sd->labels.v[b->first_label],
-		      a->nlabels * sizeof(struct sd_label)) == 0;
+	       (!a->nlabels || memcmp(&sd->labels.v[a->first_label], &sd->labels.v[b->first_label],
+				      a->nlabels * sizeof(struct sd_label)) == 0);
 }
 
 static Sample *new_sample(struct enc *e, const struct sd_row *r, id_vec *ids)
@@ -306,8 +307,8 @@ static void samples(struct enc *e)
 	e->prof.sample = palloc(e, sd->rows.len, sizeof(*e->prof.sample));
 	for (uint32_t i = 0; group && i < sd->series.len && !e->oom; i++) {
 		const struct sd_series *se = &sd->series.v[i];
-		uint64_t h = hash_bytes(&sd->labels.v[se->first_label],
-					se->nlabels * sizeof(struct sd_label), 7);
+		const struct sd_label *l = se->nlabels ? &sd->labels.v[se->first_label] : NULL;
+		uint64_t h = hash_bytes(l, se->nlabels * sizeof(struct sd_label), 7);
 		int64_t same = itab_find(&label_sets, h, labels_eq, sd, se);
 
 		group[i] = same >= 0 ? (uint32_t)same : i;

@@ -294,7 +294,9 @@ int gopclntab__pcvalue(const struct gopclntab *t, uint32_t table, uint64_t entry
 		if (uvdelta == 0 && !first)
 			return -ENOENT;
 		first = false;
-		val += (int32_t)(-(uvdelta & 1) ^ (uvdelta >> 1));
+		/* int32 arithmetic that wraps, as Go's runtime has it (a signed overflow is UB in
+		 * C) */
+		val = (int32_t)((uint32_t)val + (-(uvdelta & 1) ^ (uvdelta >> 1)));
 		if (read_uvarint(&p, end, &pcdelta))
 			return -EINVAL;
 		cur += (uint64_t)pcdelta * t->quantum;

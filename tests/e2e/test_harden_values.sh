@@ -45,11 +45,11 @@ refused() {
 # values (defect 4)
 refused int64max 'samples\[0\]\.values\[0\] = 9223372036854775807: .*more than its duration allows' \
 	values=9223372036854775807
-refused thousand-1e9 'samples\[0\]\.values\[0\] = 1000000000: .*at most 4096000 samples' \
+refused thousand-1e9 'samples\[0\]\.values\[0\] = 1000000000: .*at most 4100096 samples' \
 	values='1000*1000000000'
-refused sum-of-many 'samples\[0\]\.values\[4096\] = 1000: .*at most 4096000 samples' values='5000*1000'
+refused sum-of-many 'samples\[0\]\.values\[4100\] = 1000: .*at most 4100096 samples' values='5000*1000'
 refused negative 'samples\[0\]\.values\[1\] = -5: a sample value cannot be negative' values=3,-5
-refused cpu-ns 'values\[0\] = 50000000000000: .*40960000000000 ns of CPU time' type=cpu/nanoseconds \
+refused cpu-ns 'values\[0\] = 50000000000000: .*41000960000000 ns of CPU time' type=cpu/nanoseconds \
 	values=50000000000000
 refused period-overflow 'values\[0\] = 1000000: .*value x period' type=bytes/bytes period=9223372036854775807 \
 	values=1000000

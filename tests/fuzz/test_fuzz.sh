@@ -94,7 +94,7 @@ for target in elf cfi gopclntab otlp block pprof selector k8s; do
 	if ! "$FUZZ/fuzz_$target" "${budget[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -print_funcs=0 \
 		-max_len=1048576 -artifact_prefix="$out/" "$corpus/$target" > "$out/log" 2>&1; then
 		echo "[fuzz] FAIL: fuzz_$target found a problem:" >&2
-		grep -E "ERROR|SUMMARY|runtime error|crash-|leak-|timeout-" "$out/log" | head -20 >&2
+		{ grep -E "ERROR|SUMMARY|runtime error|crash-|leak-|timeout-" "$out/log" || tail -n 5 "$out/log"; } | head -20 >&2
 		status=1
 	else
 		n=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/log" | awk '{ print $2 }')

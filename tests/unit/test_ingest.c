@@ -130,6 +130,37 @@ static void test_ingest(void)
 	pack(&b, &body);
 	CHECK(decode(&body, msg, sizeof(msg), &r) == -EBADMSG);
 	CHECK(strstr(msg, "function_index -1 out of range") != NULL);
+	/* values and times no profiler measured (docs/operations.md) */
+	build_request(&b, "x");
+	b.values0[1] = -1;
+	pack(&b, &body);
+	CHECK(decode(&body, msg, sizeof(msg), &r) == -EBADMSG);
+	CHECK(strstr(msg, "samples[0].values[1] = -1: a sample value cannot be negative") != NULL);
+	build_request(&b, "x");
+	b.values1[0] = INT64_MAX;
+	pack(&b, &body);
+	CHECK(decode(&body, msg, sizeof(msg), &r) == -EBADMSG);
+	CHECK(strstr(msg, "samples[1].values[0] = 9223372036854775807") != NULL);
+	build_request(&b, "x");
+	b.ts0[1] = UINT64_MAX;
+	pack(&b, &body);
+	CHECK(decode(&body, msg, sizeof(msg), &r) == -EBADMSG);
+	CHECK(strstr(msg, "timestamps_unix_nano[1] = 18446744073709551615 is outside") != NULL);
+	build_request(&b, "x");
+	b.prof.time_unix_nano = 5;
+	pack(&b, &body);
+	CHECK(decode(&body, msg, sizeof(msg), &r) == -EBADMSG);
+	CHECK(strstr(msg, "time_unix_nano 5 is not a time") != NULL);
+	/* a service name that is not UTF-8 is kept, with U+FFFD */
+	build_request(&b, "caf\xe9");
+	pack(&b, &body);
+	CHECK(decode(&body, msg, sizeof(msg), &r) == 0);
+	if (r) {
+		ingest_request_services(r, &names);
+		CHECK_STR(names[0], "caf\xef\xbf\xbd");
+		ingest_request_free(r);
+		r = NULL;
+	}
 	/* too big, as given and as decoded */
 	build_request(&b, "x");
 	pack(&b, &body);
