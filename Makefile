@@ -53,7 +53,7 @@ PROTOS          := $(shell find proto -name "*.proto" | sort)
 PROTO_C         := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
 PROTO_H         := $(PROTO_C:.c=.h)
 PROTO_OBJS      := $(PROTO_C:.c=.o)
-BPF_OBJS        := $(BUILD)/bpf/profile.bpf.o
+BPF_OBJS        := $(BUILD)/bpf/sampler.bpf.o
 SKELS           := $(BPF_OBJS:.bpf.o=.skel.h)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -78,7 +78,7 @@ $(FLAGS_STAMP): FORCE
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then echo '$(FLAGS_NOW)' > $@; fi
 FORCE:
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h vmlinux/$(ARCH)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%_shared.h vmlinux/$(ARCH)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call say,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -151,7 +151,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLE
 
 # Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
 FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(PROFILE_SRCS) $(filter-out collector/api.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
-                agent/cfi.c agent/unwind_table.c agent/k8s.c agent/relabel.c
+                agent/cfi.c agent/unwind_table.c agent/pod_store.c agent/relabel.c
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Werror -Wno-unused-parameter \

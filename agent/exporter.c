@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "exporter.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"

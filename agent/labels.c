@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "k8s.h"
+#include "k8s_client.h"
 #include "labels.h"
 #include "relabel.h"
 #include "../common/buf.h"
@@ -238,7 +238,7 @@ struct proc_labels *labeler__process(struct labeler *lb, uint32_t pid, const cha
 	if (read_file(-1, path, 64 << 10, &cgtext, &cglen) == 0)
 		cgroup_meta_parse(cgtext, &cg);
 	free(cgtext);
-	/* service.name: the Kubernetes workload (k8s.c), the systemd unit, the executable */
+	/* service.name: the Kubernetes workload (k8s_client.c), the systemd unit, the executable */
 	add(lb, &ls, "service.name", cg.unit[0] && !cg.container_id[0] ? cg.unit : exe_name);
 	add(lb, &ls, "process.pid", num);
 	add(lb, &ls, "process.executable.name", exe_name);

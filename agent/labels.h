@@ -51,7 +51,7 @@ struct k8s_meta;
 struct labeler_opts {
 	const char *host_name; /* NULL = gethostname() */
 	const char *node_name; /* k8s.node.name, or NULL */
-	struct k8s_meta *k8s;  /* pod metadata (k8s.h), or NULL; not owned */
+	struct k8s_meta *k8s;  /* pod metadata (k8s_client.h), or NULL; not owned */
 	char *const *relabel;  /* relabel rules (relabel.h), applied in order */
 	size_t nrelabel;
 };

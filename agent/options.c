@@ -9,7 +9,7 @@
 #include "options.h"
 #include "relabel.h"
 #include "../common/config.h"
-#include "../bpf/profile.h"
+#include "../bpf/sampler_shared.h"
 #include "../common/util.h"
 
 #ifndef SONDE_VERSION

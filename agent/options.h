@@ -64,7 +64,7 @@ struct agent_opts {
 	char *metrics_addr;
 	char *host_name;
 	char *node_name; /* k8s.node.name; default $NODE_NAME */
-	/* pod metadata from the Kubernetes API server (k8s.h) */
+	/* pod metadata from the Kubernetes API server (k8s_client.h) */
 	char *k8s_api; /* URL, "none", or NULL: in-cluster when $KUBERNETES_SERVICE_HOST is set */
 	char *k8s_token_file; /* NULL: the pod's service account token */
 	char *k8s_ca_file;    /* NULL: the pod's service account CA */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "otlp.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 #include "../common/arena.h"
 #include "../common/hash.h"
 #include "../common/strtab.h"

@@ -14,14 +14,14 @@
 #include <bpf/libbpf.h>
 
 #include "sampler.h"
-#include "profile.skel.h"
+#include "sampler.skel.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
 #define MAX_CPUS 4096
 
 struct sampler {
-	struct profile_bpf *skel;
+	struct sampler_bpf *skel;
 	struct ring_buffer *rb;
 	sampler_record_fn fn;
 	void *ctx;
@@ -151,7 +151,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn 
 	{
 		LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = opts->btf_path);
 
-		s->skel = profile_bpf__open_opts(&oo);
+		s->skel = sampler_bpf__open_opts(&oo);
 	}
 	if (!s->skel) {
 		err = -errno;
@@ -173,7 +173,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn 
 	}
 	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus_possible);
 
-	err = profile_bpf__load(s->skel);
+	err = sampler_bpf__load(s->skel);
 	if (err) {
 		/* privileges were checked before: EACCES here is the verifier saying no */
 		if (err <= -__LIBBPF_ERRNO__START) {
@@ -420,6 +420,6 @@ void sampler__free(struct sampler *s)
 		bpf_link__destroy(s->links[i]);
 	free(s->links);
 	ring_buffer__free(s->rb);
-	profile_bpf__destroy(s->skel);
+	sampler_bpf__destroy(s->skel);
 	free(s);
 }

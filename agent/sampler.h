@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The BPF side of the agent: loads bpf/profile.bpf.c, attaches a sampling perf event to every
+ * The BPF side of the agent: loads bpf/sampler.bpf.c, attaches a sampling perf event to every
  * online CPU and the exec/exit tracepoints, and drains the ring buffer.
  */
 #ifndef SONDE_SAMPLER_H
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/profile.h"
+#include "../bpf/sampler_shared.h"
 
 struct sampler;
 

@@ -16,7 +16,7 @@
 #include "proc.h"
 #include "profile.h"
 #include "unwind_table.h"
-#include "../bpf/profile.h"
+#include "../bpf/sampler_shared.h"
 
 enum unwind_status {
 	UNWIND_COMPLETE = 0,	/* reached the outermost frame */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../agent/k8s.h"
+#include "../agent/pod_store.h"
 #include "../common/buf.h"
 #include "../common/util.h"
 

@@ -17,7 +17,7 @@
 #include "../common/buf.h"
 #include "../common/gzip.h"
 #include "../common/util.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 
 struct file {
 	Request *req;

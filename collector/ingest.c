@@ -11,7 +11,7 @@
 #include "validate.h"
 #include "../common/json.h"
 #include "../common/util.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 
 #define DEFAULT_MAX_BODY (64u << 20)
 #define NONE UINT32_MAX

@@ -16,7 +16,7 @@
 #include "../common/json.h"
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 
 #define OTLP_PATH "/v1development/profiles"
 #define DEFAULT_MAX_BODY (64u << 20)

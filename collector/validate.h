@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../proto/otlp.h"
+#include "../proto/otlp_pb.h"
 
 #define VALIDATE_MIN_TIME_NS 946684800000000000ULL	 /* 2000-01-01T00:00:00Z */
 #define VALIDATE_MAX_AHEAD_NS (86400ULL * 1000000000)	 /* past the collector's clock: 1 day */

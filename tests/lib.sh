@@ -115,12 +115,13 @@ sampled() {
 }
 
 # enough_samples N TICKS [FREQ]: N samples are what TICKS of CPU time give at FREQ Hz (default
-# 100), less 10% and 5 for the edges of the window; the CPU time itself must be enough to say
-# anything (30 ticks: 0.3 s of CPU)
+# 100). Both are counts of a sampling (the kernel accounts CPU time at its ticks), so on a loaded
+# machine each is off by about its square root: the bound is 90% of the ticks, less three times
+# that and 5 for the edges of the window. The CPU time must be enough to say anything (30 ticks).
 enough_samples() {
 	local n=$1 ticks=$2 freq=${3:-100}
 	[ "$ticks" -ge 30 ] || { echo "[$TEST_NAME] only $ticks ticks of CPU for the workload: machine too loaded" >&2; return 1; }
-	[ "$n" -ge $((ticks * freq / 100 * 9 / 10 - 5)) ]
+	awk -v n="$n" -v t="$ticks" -v f="$freq" 'BEGIN { exit !(n * 100 / f >= 0.9 * t - 3 * sqrt(t) - 5) }'
 }
 
 # profile_pid PID SECONDS OUT [AGENT FLAGS...]: profile one process; the agent's log goes to

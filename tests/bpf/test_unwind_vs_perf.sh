@@ -55,7 +55,7 @@ print(line)
 open(out, "a").write(line + "\n")
 errors = []
 # at 1000 Hz, 10 samples per tick of CPU the workload had (~5000 on an idle machine)
-if ticks < 100 or a["samples"] < ticks * 10 * 0.9 - 5:
+if ticks < 100 or a["samples"] / 10 < 0.9 * ticks - 3 * ticks ** 0.5 - 5:  # as lib.sh's enough_samples
     errors.append(f"only {a['samples']} agent samples for {ticks} ticks of CPU")
 if p["samples"] < 1000:
     errors.append(f"only {p['samples']} perf samples")

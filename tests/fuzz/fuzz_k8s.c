@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/k8s.h"
+#include "../../agent/pod_store.h"
 
 static const char *const uids[] = {
 	"0a0a0a0a-0000-4000-8000-00000000000a",

@@ -99,7 +99,7 @@ for target in elf cfi gopclntab otlp block pprof selector k8s; do
 	else
 		n=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/log" | awk '{ print $2 }')
 		t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
-		log "ok: fuzz_$target: $n execs in ${t}s ($(awk -v n="$n" -v t="$t" 'BEGIN { printf "%.0f", (t > 0 ? n / t : n) }') execs/s), no problem"
+		log "ok: fuzz_$target: $n execs in ${t}s ($(awk -v n="$n" -v t="$t" 'BEGIN { r = (t > 0) ? n / t : n; printf "%.0f", r }') execs/s), no problem"
 	fi
 done
 exit $status

@@ -14,7 +14,7 @@
 
 #include "../../common/buf.h"
 #include "../../common/util.h"
-#include "../../proto/otlp.h"
+#include "../../proto/otlp_pb.h"
 
 struct otlp_builder {
 	Request req;

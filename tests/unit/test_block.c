@@ -16,7 +16,7 @@
 #include "../../profile/svcdata.h"
 #include "../../common/util.h"
 #include "otlp_fixture.h"
-#include "../../proto/otlp.h"
+#include "../../proto/otlp_pb.h"
 
 static struct svcdata *decode_all(const struct buf *blk, struct block_info *bi, const char *service)
 {

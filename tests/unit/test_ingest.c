@@ -15,7 +15,7 @@
 #include "../../profile/svcdata.h"
 #include "../../common/util.h"
 #include "otlp_fixture.h"
-#include "../../proto/otlp.h"
+#include "../../proto/otlp_pb.h"
 
 static int decode(struct buf *body, char *msg, size_t size, struct ingest_request **ret)
 {

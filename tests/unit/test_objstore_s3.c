@@ -15,7 +15,7 @@
 #include "../../profile/svcdata.h"
 #include "../../common/util.h"
 #include "otlp_fixture.h"
-#include "../../proto/otlp.h"
+#include "../../proto/otlp_pb.h"
 
 /* AWS's own example of a signed S3 request ("GET Bucket (List Objects)", SigV4 documentation). */
 static void test_sigv4(void)

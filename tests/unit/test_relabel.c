@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "unit.h"
-#include "../../agent/k8s.h"
+#include "../../agent/relabel.h"
 
 static void test_relabel(void)
 {

@@ -13,7 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
-#include "profile.h"
+#include "sampler_shared.h"
 
 #define PF_KTHREAD 0x00200000
 

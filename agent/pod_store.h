@@ -1,28 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Pod metadata for the processes of this node: name, namespace, labels, controlling workload and
- * container names of every pod the API server has scheduled here, so a process whose cgroup path
- * names a pod UID (labels.h) is labelled with them and with the service it belongs to.
+ * The cache of pod metadata for the processes of this node: name, namespace, labels,
+ * controlling workload and container names of every pod the API server has scheduled here, so a
+ * process whose cgroup path names a pod UID (labels.h) is labelled with them and with the
+ * service it belongs to.
  *
- * struct pod_store is the cache (no threads, no I/O): it applies a PodList and watch events in
- * the API server's JSON, keeps each pod's label-relevant facts in one allocation, and answers
- * lookups by pod UID. struct k8s_meta runs it against the API server: a thread lists the node's
- * pods (fieldSelector spec.nodeName), then watches them from the list's resourceVersion,
- * re-listing when the watch ends in 410 Gone, with backoff on errors.
+ * No threads, no I/O: it applies a PodList and watch events in the API server's JSON, keeps each
+ * pod's label-relevant facts in one allocation, and answers lookups by pod UID. Bounded: at most
+ * max_pods pods (more are counted, not cached), POD_MAX_LABELS labels and POD_MAX_CONTAINERS
+ * containers each. k8s_client.h runs it against the API server.
  */
-#ifndef SONDE_K8S_H
-#define SONDE_K8S_H
+#ifndef SONDE_POD_STORE_H
+#define SONDE_POD_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "relabel.h"
+#include "../common/buf.h"
 
 #define POD_STORE_MAX_PODS 4096 /* default bound on pods cached (kubelet's max-pods is 110) */
 #define POD_MAX_LABELS 48	/* pod labels kept per pod; the rest are counted */
 #define POD_MAX_CONTAINERS 64	/* container statuses kept per pod */
 #define POD_DELETED_TTL_NS (120ull * 1000000000ull) /* a deleted pod's metadata stays this long */
+#define POD_STORE_RV_MAX 64 /* bytes of a resourceVersion kept (with its NUL) */
 
 struct pod_store_stats {
 	uint64_t pods;		    /* cached, including recently deleted */
@@ -75,39 +77,34 @@ uint64_t pod_store__version(const struct pod_store *s, const char *uid);
 uint64_t pod_store__generation(const struct pod_store *s);
 void pod_store__stats(const struct pod_store *s, struct pod_store_stats *ret);
 
-struct k8s_opts {
-	const char *api_url;	/* "https://host:port" */
-	const char *node_name;	/* required */
-	const char *token_file; /* bearer token, read again for every request (it rotates); NULL */
-	const char *ca_file;	/* NULL: the system store */
-	uint32_t max_pods;	/* 0 = POD_STORE_MAX_PODS */
-	uint32_t watch_timeout_s; /* 0 = 300: the server ends a watch after this; it is renewed */
-	const char *user_agent;
+/*
+ * The two halves of pod_store__apply_list/event, for a store shared between threads: parsing an
+ * answer of the API server does not touch the cache (only the store's scratch space, so one
+ * thread parses at a time) and can run outside the lock that guards lookups; committing applies
+ * it at once. The fields of struct pod_batch are the store's own.
+ */
+enum pod_batch_kind { POD_BATCH_NONE, POD_BATCH_LIST, POD_BATCH_UPSERT, POD_BATCH_DELETE };
+
+struct pod;
+struct pod_batch {
+	enum pod_batch_kind kind;
+	int result; /* of the parse: 0, -EINVAL, -ESTALE, -EPROTO, -ENOMEM */
+	VEC(struct pod *) pods;
+	char uid[37];		      /* POD_BATCH_DELETE */
+	char rv[POD_STORE_RV_MAX];    /* "" when the answer has none */
+	struct pod_store_stats delta; /* counts to add to the store's */
 };
 
-struct k8s_stats {
-	struct pod_store_stats store;
-	uint64_t list_requests;
-	uint64_t watch_requests;
-	uint64_t request_errors; /* connection, TLS, HTTP status or malformed answer */
-	uint64_t relists;	 /* watches ended by 410 Gone */
-	bool synced;		 /* a list has been applied */
-};
-
-struct k8s_meta;
-
-/* Starts the thread. NULL (logged) when out of memory or the options are unusable. */
-struct k8s_meta *k8s_meta__new(const struct k8s_opts *opts);
-/* Stops the thread, aborting a request in flight. NULL-safe. */
-void k8s_meta__free(struct k8s_meta *m);
-/* Waits until the first list is applied. 0, or -ETIMEDOUT. */
-int k8s_meta__wait_synced(struct k8s_meta *m, int timeout_ms);
-/* pod_store__labels, version and generation, under the lock. */
-uint64_t k8s_meta__labels(struct k8s_meta *m, const char *uid, const char *container_id,
-			  struct label_set *ls, char *service, size_t service_size,
-			  uint32_t *ret_dropped);
-uint64_t k8s_meta__version(struct k8s_meta *m, const char *uid);
-uint64_t k8s_meta__generation(struct k8s_meta *m);
-void k8s_meta__stats(struct k8s_meta *m, struct k8s_stats *ret);
+/* Parses a PodList (or one watch event) into ret; ret->result says whether it is usable. */
+void pod_store__parse_list(struct pod_store *s, const char *json, size_t len,
+			   struct pod_batch *ret);
+void pod_store__parse_event(struct pod_store *s, const char *json, size_t len,
+			    struct pod_batch *ret);
+/*
+ * Applies a parsed answer, taking its pods (b is empty afterwards, whatever the result), as
+ * pod_store__apply_list/event do. Returns b->result, or -ENOMEM.
+ */
+int pod_store__commit(struct pod_store *s, struct pod_batch *b, uint64_t now_ns, char *rv,
+		      size_t rv_size);
 
 #endif

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-/* agent/k8s.c: the pod cache (list, watch events, container ids). */
+/*
+ * agent/pod_store.c: the pod-metadata cache applies PodLists and watch events in the API
+ * server's JSON, answers lookups by pod UID, forgets deleted pods after their TTL and stays
+ * within its bounds.
+ */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "unit.h"
-#include "../../agent/frames.h"
-#include "../../agent/k8s.h"
+#include "../../agent/pod_store.h"
+#include "../../common/buf.h"
 
 /* One pod in the API server's JSON (with the noise real pods have: managedFields, spec, status). */
 static void pod_json(struct buf *b, const char *uid, const char *name, const char *node,
@@ -42,19 +47,12 @@ static void pod_event(struct buf *b, const char *type, const char *uid, const ch
 }
 
 #define UID_A "0a0a0a0a-0000-4000-8000-00000000000a"
-
 #define UID_B "0b0b0b0b-0000-4000-8000-00000000000b"
-
 #define UID_C "0c0c0c0c-0000-4000-8000-00000000000c"
-
 #define UID_D "0d0d0d0d-0000-4000-8000-00000000000d"
-
 #define UID_E "0e0e0e0e-0000-4000-8000-00000000000e"
-
 #define UID_F "0f0f0f0f-0000-4000-8000-00000000000f"
-
 #define CID_1 "1111111111111111111111111111111111111111111111111111111111111111"
-
 #define CID_2 "2222222222222222222222222222222222222222222222222222222222222222"
 
 static void pod_list(struct buf *b, const char *rv, bool with_b)
@@ -106,7 +104,7 @@ static void test_pod_store(void)
 	char rv[64] = "", svc[64];
 	uint64_t va, vb, gen, now = 1000;
 
-	REQUIRE(ps != NULL);
+	CHECK(ps != NULL);
 	pod_list(&b, "100", true);
 	CHECK(pod_store__apply_list(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
 	CHECK_STR(rv, "100");
@@ -235,9 +233,20 @@ static void test_pod_store(void)
 	pod_store__stats(ps, &st);
 	CHECK(st.malformed >= 4);
 	pod_store__free(ps);
+	label_set_free(&ls);
+	buf_free(&b);
+}
 
-	/* bounds: pods cached, labels per pod */
-	ps = pod_store__new("node-1", 2);
+/* Bounded: pods cached, labels per pod; a malformed UID is refused. */
+static void test_pod_store_bounds(void)
+{
+	struct pod_store *ps = pod_store__new("node-1", 2);
+	struct pod_store_stats st;
+	struct label_set ls = {0};
+	struct buf b = {0};
+	char rv[64] = "", svc[64];
+	uint64_t now = 1000;
+
 	buf_reset(&b);
 	pod_list(&b, "1", true);
 	CHECK(pod_store__apply_list(ps, (const char *)b.data, b.len, now, rv, sizeof(rv)) == 0);
@@ -272,8 +281,50 @@ static void test_pod_store(void)
 	buf_free(&b);
 }
 
+/*
+ * The two halves the API-server client uses: a parse leaves the cache as it was (lookups go on
+ * meanwhile); the commit applies it, counts what the parse refused, and says what the answer was.
+ */
+static void test_pod_store_parse_then_commit(void)
+{
+	static const char gone[] = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+				   "\"code\":410,\"metadata\":{}}}";
+	struct pod_store *ps = pod_store__new("node-1", 0);
+	struct pod_store_stats st;
+	struct pod_batch batch;
+	struct buf b = {0};
+	char rv[64] = "";
+
+	pod_list(&b, "200", true);
+	pod_store__parse_list(ps, (const char *)b.data, b.len, &batch);
+	CHECK_EQ_U64(batch.result, 0);
+	CHECK_EQ_U64(pod_store__version(ps, UID_A), 0); /* not yet */
+	pod_store__stats(ps, &st);
+	CHECK_EQ_U64(st.pods, 0);
+	CHECK_EQ_U64(st.lists, 0);
+	CHECK(pod_store__commit(ps, &batch, 1000, rv, sizeof(rv)) == 0);
+	CHECK_STR(rv, "200");
+	CHECK(pod_store__version(ps, UID_A) > 0);
+	CHECK(batch.pods.len == 0 && batch.pods.v == NULL); /* taken */
+	pod_store__stats(ps, &st);
+	CHECK_EQ_U64(st.lists, 1);
+
+	pod_store__parse_event(ps, "{\"type\":", 9, &batch);
+	CHECK(pod_store__commit(ps, &batch, 1000, rv, sizeof(rv)) == -EINVAL);
+	pod_store__stats(ps, &st);
+	CHECK_EQ_U64(st.malformed, 1);
+	pod_store__parse_event(ps, gone, strlen(gone), &batch);
+	CHECK(pod_store__commit(ps, &batch, 1000, rv, sizeof(rv)) == -ESTALE);
+	CHECK_STR(rv, "200");
+	CHECK(pod_store__version(ps, UID_A) > 0); /* a 410 changes nothing cached */
+	pod_store__free(ps);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	RUN(test_pod_store);
+	RUN(test_pod_store_bounds);
+	RUN(test_pod_store_parse_then_commit);
 	return unit_done();
 }

@@ -3,8 +3,8 @@
  * Short names for the C that protoc-c generates from the OTLP profiles schema (the generated
  * names are long), for the agent's encoder and the collector's decoder.
  */
-#ifndef SONDE_PROTO_OTLP_H
-#define SONDE_PROTO_OTLP_H
+#ifndef SONDE_PROTO_OTLP_PB_H
+#define SONDE_PROTO_OTLP_PB_H
 
 #include "google/rpc/status.pb-c.h"
 #include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Types shared between bpf/profile.bpf.c and the agent. Fixed-width types only: this header is
- * compiled both against vmlinux.h (BPF) and against the UAPI headers (user space).
+ * Types shared between bpf/sampler.bpf.c and the agent (agent/sampler.c). Fixed-width types only:
+ * this header is compiled both against vmlinux.h (BPF) and against the UAPI headers (user space).
  *
  * Every ring-buffer record starts with a struct sonde_rec_hdr whose type says what follows.
  */
-#ifndef SONDE_BPF_PROFILE_H
-#define SONDE_BPF_PROFILE_H
+#ifndef SONDE_BPF_SAMPLER_SHARED_H
+#define SONDE_BPF_SAMPLER_SHARED_H
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
