@@ -21,7 +21,9 @@
 #include "../collector/ingest.h"
 #include "../collector/query.h"
 #include "../collector/reader.h"
+#include "../collector/tenant.h"
 #include "../common/gzip.h"
+#include "../common/json.h"
 #include "../common/util.h"
 
 static const char *const section_names[SEC_NR] = {

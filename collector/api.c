@@ -7,8 +7,10 @@
 
 #include "api.h"
 #include "engine.h"
+#include "flamegraph.h"
 #include "query.h"
 #include "ui_assets.h"
+#include "../common/json.h"
 #include "../common/log.h"
 #include "../common/util.h"
 

@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "block.h"
+#include "tenant.h"
 #include "../common/util.h"
 
 #define MIN_TOKEN 16

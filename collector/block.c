@@ -22,20 +22,6 @@ static const char *const section_names[SEC_NR] = {
 	"series",  "col_series", "col_time",  "col_stack", "col_value",
 };
 
-bool tenant_valid(const char *t)
-{
-	size_t n = strlen(t);
-
-	/* a name starting with '.' would hide in the storage (and "." and ".." escape it) */
-	if (n == 0 || n > 64 || t[0] == '.')
-		return false;
-	for (; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-		      (*t >= '0' && *t <= '9') || *t == '.' || *t == '_' || *t == '-'))
-			return false;
-	return true;
-}
-
 int block_key(const char *tenant, uint64_t min_ns, uint64_t max_ns, uint32_t level, char *key,
 	      size_t key_size)
 {

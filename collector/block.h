@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tenant.h"
 #include "../profile/svcdata.h"
 #include "../common/buf.h"
 
@@ -123,8 +124,5 @@ int block_key(const char *tenant, uint64_t min_ns, uint64_t max_ns, uint32_t lev
 /* Parses a key back; false when it is not a block key. ret_id gets the id. */
 bool block_key_parse(const char *key, char *ret_tenant, size_t tenant_size, uint64_t *ret_min_ms,
 		     uint64_t *ret_max_ms, uint32_t *ret_level, char *ret_id);
-
-/* Tenant names: 1..64 of [A-Za-z0-9._-], not starting with '.' (no "..", no hidden names). */
-bool tenant_valid(const char *tenant);
 
 #endif

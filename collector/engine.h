@@ -1,46 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The query engine: selects samples by Prometheus-style label matchers, a time range and a
- * profile type from the visible blocks (reading only the blocks whose time and service match,
- * and only the sections the operation needs), merges them by id, and computes flame graphs,
- * top functions, diffs, time series, heatmaps and label listings (docs/query-api.md).
- *
- * Labels in selectors are the stored attribute keys with '.' as '_' (process.executable.name
- * is process_executable_name); service_name is the service.
+ * The query engine: selects samples by a selector (selector.h), a time range and a profile type
+ * from the visible blocks (reading only the blocks whose time and service match, and only the
+ * sections the operation needs), merges them by id, and computes time series, heatmaps and label
+ * listings of the selection (docs/query-api.md). Flame graphs, top functions and diffs of a
+ * selection are flamegraph.h's.
  */
 #ifndef SONDE_ENGINE_H
 #define SONDE_ENGINE_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "objstore.h"
+#include "selector.h"
 #include "../profile/svcdata.h"
 #include "../common/buf.h"
 #include "../common/hash.h"
 #include "../common/strtab.h"
-
-enum match_op { MATCH_EQ, MATCH_NE, MATCH_RE, MATCH_NRE };
-
-struct matcher {
-	char *name;
-	enum match_op op;
-	char *value;
-	regex_t re; /* MATCH_RE, MATCH_NRE: anchored at both ends */
-};
-
-struct selector {
-	VEC(struct matcher) m;
-};
-
-/* Parses "{a="x", b!="y", c=~"re", d!~"re"}" (braces optional, "" or "{}" selects all). */
-int selector_parse(const char *text, struct selector *ret, char *err, size_t err_size);
-void selector_free(struct selector *sel);
-/* A selector of one service: {service_name="name"}. 0 or -ENOMEM. */
-int selector_service(struct selector *ret, const char *service);
-/* Whether the selector names the label (as written in selectors). */
-bool selector_has(const struct selector *sel, const char *name);
 
 struct engine_query {
 	const char *tenant;
@@ -87,41 +64,6 @@ void selection_free(struct selection *sel);
 /* All services merged into one (for exports). NULL on ENOMEM. */
 struct svcdata *selection_merge(const struct selection *sel);
 
-/* ---- flame graphs --------------------------------------------------------------------------- */
-
-struct fg_node {
-	uint32_t name; /* in fgraph.names */
-	uint32_t parent;
-	uint32_t first_child, next_sibling; /* 0: none (node 0 is the root, never a child) */
-	int64_t self[2], total[2]; /* [0]: the selection (left of a diff), [1]: the right */
-};
-
-struct fgraph {
-	struct strtab names; /* id 0: "" (the root) */
-	VEC(struct fg_node) nodes;
-	struct hmap children; /* (parent << 32 | name) -> node + 1 */
-	bool totals_done;
-};
-
-/*
- * Adds the samples of sd to side 0 or 1 of g. The first level under the root is the process
- * (process.executable.name, else the service), then the frames root to leaf, inlined
- * functions as frames of their own, named as in folded output. 0 or -ENOMEM.
- */
-int fgraph_add(struct fgraph *g, const struct svcdata *sd, int side);
-int fgraph_add_selection(struct fgraph *g, const struct selection *sel, int side);
-void fgraph_free(struct fgraph *g);
-/*
- * JSON of g (docs/query-api.md): at most max_nodes nodes; the smallest are folded into an
- * "other" node under their parent, and "folded_nodes" says how many. diff: both sides.
- */
-int fgraph_json(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out);
-/* The same as tab-separated lines "depth name total self [total_right self_right]". */
-int fgraph_tsv(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out);
-
-/* Top functions by self (or total) time, at most limit: JSON or TSV "name self total". */
-int fgraph_top(struct fgraph *g, size_t limit, bool by_total, bool tsv, struct buf *out);
-
 /* ---- time ----------------------------------------------------------------------------------- */
 
 /*
@@ -142,8 +84,5 @@ int engine_profiles(const struct selection *sel, uint64_t from_ns, uint64_t to_n
 int engine_label_names(const struct selection *sel, bool tsv, struct buf *out);
 int engine_label_values(const struct selection *sel, const char *name, bool tsv, struct buf *out);
 int engine_types(const struct selection *sel, bool tsv, struct buf *out);
-
-/* A JSON string literal. */
-void json_string(struct buf *b, const char *s);
 
 #endif

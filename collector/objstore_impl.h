@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What objstore.c shares with its backends. */
+/* What objstore.c shares with its backends (objstore_dir.c, objstore_s3.c). */
 #ifndef SONDE_OBJSTORE_IMPL_H
 #define SONDE_OBJSTORE_IMPL_H
 
@@ -42,7 +42,7 @@ void s3_signature(const char *method, const char *canonical_uri, const char *can
 		  const char *region, const char *secret_key, const char *session_token,
 		  char out[65]);
 
-struct objstore *objstore_file_open(const char *path, char *err, size_t err_size);
+struct objstore *objstore_dir_open(const char *path, char *err, size_t err_size);
 struct objstore *objstore_s3_open(const char *url, char *err, size_t err_size);
 
 #endif

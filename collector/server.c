@@ -8,12 +8,12 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "block.h"
 #include "conn_deadlines.h"
-#include "engine.h"
 #include "server.h"
+#include "tenant.h"
 #include "../common/gzip.h"
 #include "../common/httpd.h"
+#include "../common/json.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../proto/otlp.h"

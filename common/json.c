@@ -521,3 +521,25 @@ int json_reader_finish(struct json_reader *r)
 	skip_ws(r);
 	return r->p == r->end ? 0 : fail(r, -EINVAL);
 }
+
+void json_string(struct buf *b, const char *s)
+{
+	const char *end = s + strlen(s);
+
+	buf_putc(b, '"');
+	while (s < end) {
+		unsigned char c = (unsigned char)*s;
+		size_t k = c < 0x80 ? 1 : utf8_seq_len(s, end);
+
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\u%04x", c);
+		else if (!k)
+			buf_puts(b, "\\ufffd");
+		else
+			buf_append(b, s, k);
+		s += k ? k : 1;
+	}
+	buf_putc(b, '"');
+}

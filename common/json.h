@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define JSON_MAX_DEPTH 64 /* nested objects and arrays */
 
 enum json_type {
@@ -79,5 +81,13 @@ int json_read_i64(struct json_reader *r, int64_t *ret);
 void json_skip(struct json_reader *r);
 /* After the top-level value: 0 when only whitespace is left, else the error. */
 int json_reader_finish(struct json_reader *r);
+
+/* ---- writing -------------------------------------------------------------------------------- */
+
+/*
+ * Appends s as a JSON string literal (quotes, backslashes and control characters escaped). Always
+ * valid JSON: a byte that is not part of valid UTF-8 is written as U+FFFD.
+ */
+void json_string(struct buf *b, const char *s);
 
 #endif

@@ -71,12 +71,64 @@ no_sonde_bpf() {
 	fi
 }
 
+# cpu_ticks PID...: the CPU time the processes have had (user + system, all their threads), in
+# clock ticks (1/100 s); a process that is gone counts 0
+cpu_ticks() {
+	local t=0 p v
+	for p in "$@"; do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2> /dev/null | awk '{ print $12 + $13 }')
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
+# sampled "PID..." LOG CMD...: runs CMD, an agent run whose log goes to LOG, and sets TICKS_OF[PID]
+# to the CPU ticks each process had while the agent sampled (from its "sampling" log line to its
+# "sampling stopped" one), TICKS to their sum. A sampler at 100 Hz sees CPU time, not wall time:
+# on a loaded machine a busy workload gets less than a CPU, and so fewer samples; tests compare
+# what arrived with TICKS, not with the seconds that passed. Returns CMD's exit code.
+declare -gA TICKS_OF
+sampled() {
+	local pids=$1 log=$2 a p v started=0
+	local -A t0 last
+	shift 2
+	"$@" 2> "$log" &
+	a=$!
+	while kill -0 "$a" 2> /dev/null; do
+		if [ $started = 0 ] && grep -q 'msg="sampling' "$log"; then
+			for p in $pids; do t0[$p]=$(cpu_ticks "$p") && last[$p]=${t0[$p]}; done
+			started=1
+		fi
+		# the last reading stands for a process that ends before the agent stops
+		for p in $pids; do
+			[ $started = 1 ] && v=$(cpu_ticks "$p") && [ "$v" -gt 0 ] && last[$p]=$v
+		done
+		grep -q 'msg="sampling stopped"' "$log" && break
+		sleep 0.02
+	done
+	TICKS=0
+	for p in $pids; do
+		TICKS_OF[$p]=$((started ? last[$p] - t0[$p] : 0))
+		TICKS=$((TICKS + TICKS_OF[$p]))
+	done
+	wait "$a"
+}
+
+# enough_samples N TICKS [FREQ]: N samples are what TICKS of CPU time give at FREQ Hz (default
+# 100), less 10% and 5 for the edges of the window; the CPU time itself must be enough to say
+# anything (30 ticks: 0.3 s of CPU)
+enough_samples() {
+	local n=$1 ticks=$2 freq=${3:-100}
+	[ "$ticks" -ge 30 ] || { echo "[$TEST_NAME] only $ticks ticks of CPU for the workload: machine too loaded" >&2; return 1; }
+	[ "$n" -ge $((ticks * freq / 100 * 9 / 10 - 5)) ]
+}
+
 # profile_pid PID SECONDS OUT [AGENT FLAGS...]: profile one process; the agent's log goes to
-# OUT.log and a failure ends the test
+# OUT.log, TICKS is the CPU time the process had while sampled, and a failure ends the test
 profile_pid() {
 	local pid=$1 secs=$2 out=$3
 	shift 3
-	"$AGENT" --pid "$pid" --duration "$secs" --output "$out" "$@" 2> "$out.log" ||
+	sampled "$pid" "$out.log" "$AGENT" --pid "$pid" --duration "$secs" --output "$out" "$@" ||
 		fail "agent failed: $(tail -n 3 "$out.log")"
 }
 

@@ -22,15 +22,16 @@ inside=$(copy_as "$WL/split" wl_inside)
 outside=$(copy_as "$WL/split" wl_outside)
 # start the inside one already in the child cgroup (a descendant of the filter)
 bg sh -c "echo \$\$ > $child/cgroup.procs && exec $inside 6"
+pin=$BG_PID
 bg "$outside" 6
 sleep 0.3
-"$AGENT" --cgroup "$cg" --duration 3 --output "$ARTIFACTS/cg.folded" 2> "$ARTIFACTS/agent.log" ||
+sampled "$pin" "$ARTIFACTS/agent.log" "$AGENT" --cgroup "$cg" --duration 3 --output "$ARTIFACTS/cg.folded" ||
 	fail "agent failed: $(tail -n 3 "$ARTIFACTS/agent.log")"
 ni=$(folded_sum "$ARTIFACTS/cg.folded" '^wl_inside;')
 no=$(folded_sum "$ARTIFACTS/cg.folded" '^wl_outside;')
 all=$(folded_sum "$ARTIFACTS/cg.folded" '^')
 log "inside=$ni outside=$no all=$all"
-check '[ "$ni" -ge 200 ]' "the process in the cgroup is sampled ($ni)"
+check 'enough_samples "$ni" "$TICKS"' "the process in the cgroup is sampled ($ni for $TICKS ticks)"
 check '[ "$no" -eq 0 ]' "the process outside is not ($no)"
 check '[ "$all" -eq "$ni" ]' "nothing else is ($all)"
 grep -q 'filtered=[1-9]' "$ARTIFACTS/agent.log" || fail "filtered samples not counted"

@@ -14,7 +14,7 @@ kernel=$(folded_sum "$f" '_\[k\]')
 under=$(folded_sum "$f" ';main;do_reads;[^;]*_\[k\]')
 readzero=$(folded_sum "$f" ';read_zero_\[k\]')
 log "samples=$total with_kernel=$kernel kernel_under_do_reads=$under read_zero=$readzero"
-check '[ "$total" -ge 250 ]' "enough samples ($total)"
+check 'enough_samples "$total" "$TICKS"' "enough samples ($total for $TICKS ticks)"
 check '[ "$kernel" -ge $((total / 2)) ]' "most samples are in the kernel ($kernel/$total)"
 check '[ "$under" -ge $((kernel * 95 / 100)) ]' "kernel frames sit under main;do_reads ($under/$kernel)"
 check '[ "$readzero" -ge $((kernel / 4)) ]' "the kernel's read_zero is named ($readzero)"

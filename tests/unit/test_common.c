@@ -397,6 +397,40 @@ static void test_json(void)
 	}
 }
 
+/* The JSON writer: every string it writes reads back as the same bytes; exact escapes. */
+static void test_json_string(void)
+{
+	static const char *const inputs[] = {"",
+					     "plain",
+					     "q\"uote",
+					     "back\\slash",
+					     "nl\ntab\t",
+					     "\x01\x1f\x7f",
+					     "caf\xc3\xa9 \xf0\x9f\x98\x80",
+					     "</script>"};
+	struct buf b = {0};
+
+	json_string(&b, "a\"b\\c\n\x01/");
+	CHECK_STR(buf_cstr(&b), "\"a\\\"b\\\\c\\u000a\\u0001/\"");
+	/* always valid JSON: U+FFFD for bytes that are not UTF-8 (moved from test_engine) */
+	buf_reset(&b);
+	json_string(&b, "a\"\\\n\x01\xc3\xa9\xff\xfe\xc0\x80\xe2\x82");
+	CHECK_STR(buf_cstr(&b),
+		  "\"a\\\"\\\\\\u000a\\u0001\xc3\xa9\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"");
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		struct json_reader r;
+		char back[64];
+
+		buf_reset(&b);
+		json_string(&b, inputs[i]);
+		json_reader_init(&r, b.data, b.len);
+		CHECK(json_read_string(&r, back, sizeof(back), NULL) == 0);
+		CHECK(json_reader_finish(&r) == 0);
+		CHECK_STR(back, inputs[i]);
+	}
+	buf_free(&b);
+}
+
 /* UTF-8 as the collector checks it at ingest and as its JSON writer must keep it */
 static void test_utf8(void)
 {
@@ -429,6 +463,7 @@ int main(void)
 	RUN(test_strings);
 	RUN(test_read_file);
 	RUN(test_json);
+	RUN(test_json_string);
 	RUN(test_utf8);
 	return unit_done();
 }

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * collector/compactor on real blocks in a directory store: merging overlapping blocks keeps
+ * every sample (the same flame graph and series before and after), windows are merged apart,
+ * an open window waits for its level-0 threshold, the input bound, a crash between storing a
+ * merged block and deleting its inputs, and the background thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "collector_fixture.h"
+#include "../../collector/compactor.h"
+#include "../../collector/flamegraph.h"
+#include "../../collector/reader.h"
+
+#define SEC NSEC_PER_SEC
+
+/*
+ * What a query sees of tenant "t": the flame graph of everything and the totals per service
+ * and second, as text, so that two states compare with one string comparison.
+ */
+static void snapshot(struct objstore *s, struct buf *out)
+{
+	struct selector all = {0};
+	struct engine_query q = {"t", &all, 0, UINT64_MAX / 2, NULL, 0};
+	struct selection sel = {0};
+	struct fgraph g = {0};
+	char err[256];
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	buf_reset(out);
+	CHECK(engine_select(s, &q, NEED_STACKS, 1000000, &sel, err, sizeof(err)) == 0);
+	CHECK(fgraph_add_selection(&g, &sel, 0) == 0);
+	CHECK(fgraph_tsv(&g, 100000, false, out) == 0);
+	for (size_t i = 0; i < sel.svc.len; i++) {
+		lo = MIN(lo, sel.svc.v[i]->min_time_ns);
+		hi = MAX(hi, sel.svc.v[i]->max_time_ns);
+	}
+	/* by the second, or coarser when the blocks span years (at most about 1000 steps) */
+	if (sel.svc.len)
+		CHECK(engine_series(&sel, "service_name", lo / SEC * SEC, hi,
+				    MAX(SEC, (hi - lo) / 1000 / SEC * SEC), 1000000, true,
+				    out) == 0);
+	fgraph_free(&g);
+	selection_free(&sel);
+}
+
+static size_t count_blocks(struct objstore *s, uint32_t level)
+{
+	block_refs refs = {0};
+	size_t n = 0;
+
+	CHECK(reader_list(s, "t", &refs) == 0);
+	for (size_t i = 0; i < refs.len; i++)
+		n += refs.v[i].level == level;
+	VEC_FREE(&refs);
+	return n;
+}
+
+/* A service of one row at t of value v, stack main;fn. */
+static struct svcdata *one_row(const char *service, const char *fn, uint64_t t, int64_t v)
+{
+	const char *const frames[] = {"main", fn};
+	struct svcdata *sd = svcdata__new(service);
+
+	CHECK(svcdata__row(sd, fixture_series(sd, service, "p1"), fixture_stack(sd, frames, 2), t,
+			   v) == 0);
+	sd->profiles = 1;
+	return sd;
+}
+
+/*
+ * Three overlapping level-0 blocks of one window, two of them with the same rows: one level-1
+ * block replaces them and reads back the same, sample for sample.
+ */
+static void test_merge_keeps_samples(void)
+{
+	struct fixture_store f;
+	struct compactor_opts o = {0};
+	struct compactor_stats st = {0};
+	struct svcdata *api, *db, *both[2], *extra = one_row("api", "z", T0 + 1500000000, 9);
+	struct buf before = {0}, after = {0};
+
+	if (!fixture_store_open(&f))
+		return;
+	o.store = f.store;
+	fixture_services(&api, &db);
+	both[0] = api;
+	both[1] = db;
+	CHECK(fixture_put_block(f.store, "t", both, 2, 0, NULL, 0, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "t", &api, 1, 0, NULL, 0, NULL) == 0); /* same again */
+	CHECK(fixture_put_block(f.store, "t", &extra, 1, 0, NULL, 0, NULL) == 0);
+	snapshot(f.store, &before);
+	CHECK(strstr(buf_cstr(&before), "0\ttotal\t289\t0\n") != NULL); /* 160 + 120 + 9 */
+	CHECK(compactor_pass(&o, "t", true, &st) == 0);
+	CHECK_EQ_U64(st.compactions, 1);
+	CHECK_EQ_U64(st.blocks_in, 3);
+	CHECK_EQ_U64(st.deleted, 3);
+	CHECK(st.bytes_in > 0 && st.bytes_out > 0);
+	CHECK_EQ_U64(count_blocks(f.store, 0), 0);
+	CHECK_EQ_U64(count_blocks(f.store, 1), 1);
+	snapshot(f.store, &after);
+	CHECK_STR(buf_cstr(&after), buf_cstr(&before));
+	/* a second pass has nothing to do */
+	memset(&st, 0, sizeof(st));
+	CHECK(compactor_pass(&o, NULL, true, &st) == 0);
+	CHECK_EQ_U64(st.compactions + st.deleted, 0);
+	CHECK_EQ_U64(st.passes, 1);
+	svcdata__free(api);
+	svcdata__free(db);
+	svcdata__free(extra);
+	buf_free(&before);
+	buf_free(&after);
+	fixture_store_close(&f);
+}
+
+/*
+ * Windows are merged apart, a window of one block is left alone, an ended window merges
+ * without force (levels add up), and an open window waits for l0_threshold level-0 blocks.
+ */
+static void test_windows(void)
+{
+	struct fixture_store f;
+	struct compactor_opts o = {.block_duration_ns = 600 * SEC, .l0_threshold = 3};
+	struct compactor_stats st = {0};
+	uint64_t now = clock_ns(CLOCK_REALTIME) / SEC * SEC;
+	struct svcdata *sd[7];
+	struct buf before = {0}, after = {0};
+
+	if (!fixture_store_open(&f))
+		return;
+	o.store = f.store;
+	/* now's window: open for a few minutes more, unless this runs at its very end */
+	if (now % (600 * SEC) > 590 * SEC)
+		now -= 20 * SEC;
+	sd[0] = one_row("a", "x", T0, 1);
+	sd[1] = one_row("a", "y", T0 + SEC, 2);
+	sd[2] = one_row("a", "x", T0 + 3600 * SEC, 4); /* alone in its window */
+	sd[3] = one_row("b", "x", now, 8);
+	sd[4] = one_row("b", "y", now, 16);
+	sd[5] = one_row("b", "z", now, 32);
+	sd[6] = one_row("a", "w", T0 + 2 * SEC, 64);
+	for (int i = 0; i < 5; i++)
+		CHECK(fixture_put_block(f.store, "t", &sd[i], 1, 0, NULL, 0, NULL) == 0);
+	snapshot(f.store, &before);
+	/* not forced: T0's window ended long ago and is merged; now's has 2 of 3 level-0 blocks */
+	CHECK(compactor_pass(&o, "t", false, &st) == 0);
+	CHECK_EQ_U64(st.compactions, 1);
+	CHECK_EQ_U64(count_blocks(f.store, 1), 1);
+	CHECK_EQ_U64(count_blocks(f.store, 0), 3);
+	snapshot(f.store, &after);
+	CHECK_STR(buf_cstr(&after), buf_cstr(&before));
+	/* the third level-0 block of the open window: merged now */
+	CHECK(fixture_put_block(f.store, "t", &sd[5], 1, 0, NULL, 0, NULL) == 0);
+	CHECK(compactor_pass(&o, "t", false, &st) == 0);
+	CHECK_EQ_U64(st.compactions, 2);
+	CHECK_EQ_U64(count_blocks(f.store, 1), 2);
+	CHECK_EQ_U64(count_blocks(f.store, 0), 1); /* T0 + 1 h, alone */
+	/* a late block in T0's window: merged with the level-1 block into a level 2 */
+	CHECK(fixture_put_block(f.store, "t", &sd[6], 1, 0, NULL, 0, NULL) == 0);
+	snapshot(f.store, &before);
+	CHECK(compactor_pass(&o, "t", false, &st) == 0);
+	CHECK_EQ_U64(st.compactions, 3);
+	CHECK_EQ_U64(count_blocks(f.store, 2), 1);
+	CHECK_EQ_U64(count_blocks(f.store, 0), 1);
+	snapshot(f.store, &after);
+	CHECK_STR(buf_cstr(&after), buf_cstr(&before));
+	for (int i = 0; i < 7; i++)
+		svcdata__free(sd[i]);
+	buf_free(&before);
+	buf_free(&after);
+	fixture_store_close(&f);
+}
+
+/* A merge reads at most max_input_bytes (but always two blocks): passes until one is left. */
+static void test_input_bound(void)
+{
+	struct fixture_store f;
+	struct compactor_opts o = {.max_input_bytes = 1};
+	struct compactor_stats st = {0};
+	struct svcdata *sd[5];
+	struct buf before = {0}, after = {0};
+	int passes = 0;
+
+	if (!fixture_store_open(&f))
+		return;
+	o.store = f.store;
+	for (int i = 0; i < 5; i++) {
+		char fn[8];
+
+		snprintf(fn, sizeof(fn), "f%d", i);
+		sd[i] = one_row("a", fn, T0 + (uint64_t)i * SEC, 1 << i);
+		CHECK(fixture_put_block(f.store, "t", &sd[i], 1, 0, NULL, 0, NULL) == 0);
+	}
+	snapshot(f.store, &before);
+	CHECK(compactor_pass(&o, "t", true, &st) == 0);
+	CHECK_EQ_U64(st.blocks_in, 2);
+	while (count_blocks(f.store, 0) + count_blocks(f.store, 1) + count_blocks(f.store, 2) +
+			       count_blocks(f.store, 3) + count_blocks(f.store, 4) >
+		       1 &&
+	       passes++ < 10)
+		CHECK(compactor_pass(&o, "t", true, &st) == 0);
+	CHECK_EQ_U64(st.compactions, 4);
+	CHECK_EQ_U64(st.blocks_in, 8);
+	snapshot(f.store, &after);
+	CHECK_STR(buf_cstr(&after), buf_cstr(&before));
+	for (int i = 0; i < 5; i++)
+		svcdata__free(sd[i]);
+	buf_free(&before);
+	buf_free(&after);
+	fixture_store_close(&f);
+}
+
+/*
+ * A crash after the merged block was stored and before its inputs were deleted: queries see
+ * each sample once meanwhile, and the next pass deletes the inputs without merging again.
+ */
+static void test_crash_between(void)
+{
+	struct fixture_store f;
+	struct compactor_opts o = {0};
+	struct compactor_stats st = {0};
+	struct svcdata *a = one_row("a", "x", T0, 1), *b = one_row("a", "y", T0 + SEC, 2);
+	struct svcdata *m = svcdata__new("a");
+	char ka[OBJSTORE_MAX_KEY], kb[OBJSTORE_MAX_KEY], ida[BLOCK_ID_MAX], idb[BLOCK_ID_MAX];
+	char tenant[80];
+	const char *sources[2] = {ida, idb};
+	uint64_t lo, hi;
+	uint32_t level;
+	struct buf before = {0}, after = {0};
+
+	if (!fixture_store_open(&f))
+		return;
+	o.store = f.store;
+	CHECK(fixture_put_block(f.store, "t", &a, 1, 0, NULL, 0, ka) == 0);
+	CHECK(fixture_put_block(f.store, "t", &b, 1, 0, NULL, 0, kb) == 0);
+	snapshot(f.store, &before);
+	CHECK(block_key_parse(ka, tenant, sizeof(tenant), &lo, &hi, &level, ida));
+	CHECK(block_key_parse(kb, tenant, sizeof(tenant), &lo, &hi, &level, idb));
+	CHECK(svcdata__merge(m, a, NULL, NULL) == 0 && svcdata__merge(m, b, NULL, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "t", &m, 1, 1, sources, 2, NULL) == 0);
+	snapshot(f.store, &after);
+	CHECK_STR(buf_cstr(&after), buf_cstr(&before)); /* not 2x */
+	CHECK(compactor_pass(&o, "t", true, &st) == 0);
+	CHECK_EQ_U64(st.deleted, 2);
+	CHECK_EQ_U64(st.compactions, 0);
+	CHECK_EQ_U64(count_blocks(f.store, 0), 0);
+	CHECK_EQ_U64(count_blocks(f.store, 1), 1);
+	snapshot(f.store, &after);
+	CHECK_STR(buf_cstr(&after), buf_cstr(&before));
+	svcdata__free(a);
+	svcdata__free(b);
+	svcdata__free(m);
+	buf_free(&before);
+	buf_free(&after);
+	fixture_store_close(&f);
+}
+
+/* The thread runs passes every interval until freed; an unreadable block is skipped, counted. */
+static void test_thread(void)
+{
+	struct fixture_store f;
+	struct compactor_opts o = {.interval_ns = 20 * 1000000ULL};
+	struct compactor_stats st = {0};
+	struct compactor *c;
+	struct svcdata *a = one_row("a", "x", T0, 1), *b = one_row("a", "y", T0 + SEC, 2);
+
+	if (!fixture_store_open(&f))
+		return;
+	o.store = f.store;
+	CHECK(fixture_put_block(f.store, "t", &a, 1, 0, NULL, 0, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "t", &b, 1, 0, NULL, 0, NULL) == 0);
+	c = compactor__new(&o);
+	CHECK(c != NULL);
+	for (int i = 0; c && i < 500 && st.compactions < 1; i++) {
+		usleep(10000);
+		compactor__stats(c, &st);
+	}
+	CHECK_EQ_U64(st.compactions, 1);
+	CHECK(st.passes >= 1);
+	compactor__free(c);
+	compactor__free(NULL);
+	CHECK_EQ_U64(count_blocks(f.store, 1), 1);
+	svcdata__free(a);
+	svcdata__free(b);
+	fixture_store_close(&f);
+}
+
+int main(void)
+{
+	RUN(test_merge_keeps_samples);
+	RUN(test_windows);
+	RUN(test_input_bound);
+	RUN(test_crash_between);
+	RUN(test_thread);
+	return unit_done();
+}
