@@ -103,19 +103,19 @@ $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP) | $(SKELS) $(PROTO_H)
 
 $(LIB_COMMON): $(call obj,$(COMMON_SRCS))
 	$(call say,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(LIB_SYMBOLIZER): $(call obj,$(SYMBOLIZER_SRCS))
 	$(call say,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(LIB_PROFILE): $(call obj,$(PROFILE_SRCS))
 	$(call say,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(LIB_PROTO): $(PROTO_OBJS)
 	$(call say,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(LIB_COLLECTOR): $(call obj,$(LIB_COLLECTOR_SRCS)) $(BUILD)/gen/ui_assets.o
 	$(call say,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # the web UI, embedded in the collector
 UI_FILES := $(sort $(wildcard collector/ui/*))

@@ -7,12 +7,13 @@
 # usage: bench/sampling.sh [SECONDS]   (root; run `make tests` first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 T=${1:-20}
 T0=2
 BUILD=${BUILD:-build}
 out=$(mktemp -d /tmp/sonde-bench.XXXXXX)
 prev_stats=$(sysctl -n kernel.bpf_stats_enabled)
-trap 'sysctl -qw kernel.bpf_stats_enabled=$prev_stats; kill $(jobs -p) 2>/dev/null; rm -rf "$out"' EXIT
+trap 'sysctl -qw kernel.bpf_stats_enabled=$prev_stats; kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 ncpu=$(nproc)
 [ -x "$BUILD/workloads/split" ] || { echo "run 'make tests' first" >&2; exit 1; }
 
@@ -44,9 +45,9 @@ m0=$(perf_samples "$out/p0.data") m1=$(perf_samples "$out/p1.data")
 sysctl -qw kernel.bpf_stats_enabled=1
 for _ in $(seq "$ncpu"); do "$BUILD/workloads/split" 8 3 1 & done
 sleep 0.5
-"$BUILD/sonde-agent" --duration 5 --output "$out/s.folded" 2> "$out/stats.log"
+bpf_cost "$out/s.bpf" "$BUILD/sonde-agent" --duration 5 --output "$out/s.folded" 2> "$out/stats.log"
 wait
-bpf_ns=$(sed -n 's/.*ns_per_run=\([0-9]*\).*/\1/p' "$out/stats.log")
+read -r bpf_ns _ < "$out/s.bpf"
 
 awk -v a0="$a0" -v a1="$a1" -v p0="$p0" -v p1="$p1" -v arss="$arss" -v prss="$prss" \
 	-v n0="$n0" -v n1="$n1" -v m0="$m0" -v m1="$m1" -v T0="$T0" -v T="$T" -v ncpu="$ncpu" \

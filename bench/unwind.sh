@@ -8,12 +8,13 @@
 # usage: bench/unwind.sh [SECONDS]   (root; `make tests` first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 T=${1:-5}
 BUILD=${BUILD:-build}
 W=$BUILD/workloads
 out=$(mktemp -d /tmp/sonde-bench-unwind.XXXXXX)
 prev=$(sysctl -n kernel.bpf_stats_enabled)
-trap 'sysctl -qw kernel.bpf_stats_enabled=$prev; kill $(jobs -p) 2>/dev/null; rm -rf "$out"' EXIT
+trap 'sysctl -qw kernel.bpf_stats_enabled=$prev; kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 [ -x "$W/split_nofp" ] && [ -x "$BUILD/bench/unwind_tables" ] || { echo "run 'make tests' first" >&2; exit 1; }
 sysctl -qw kernel.bpf_stats_enabled=1
 
@@ -29,14 +30,15 @@ cases=(
 stats() { python3 tests/tools/stacks.py "$@"; }
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
-printf "%-7s | %-51s | %-18s | %-18s\n" "" "sonde-agent (DWARF in user space)" "perf dwarf,8192" "perf dwarf,65528"
-printf "%-7s | %7s %8s %8s %8s %7s %8s | %8s %9s | %8s %9s\n" workload samples complete "bpf ns" "copy KB" "us/smp" "ns/frame" complete "MB/s" complete "MB/s"
+printf "%-7s | %-60s | %-18s | %-18s\n" "" "sonde-agent (DWARF in user space)" "perf dwarf,8192" "perf dwarf,65528"
+printf "%-7s | %7s %8s %8s %8s %8s %7s %8s | %8s %9s | %8s %9s\n" workload samples complete "bpf/run" "bpf/smp" "copy KB" "us/smp" "ns/frame" complete "MB/s" complete "MB/s"
 for c in "${cases[@]}"; do
 	IFS='|' read -r name cmd a b entry <<< "$c"
 	comm=$(basename "${cmd%% *}" | cut -c1-15)
 	$cmd & wl=$!
 	sleep 0.5
-	"$BUILD/sonde-agent" -F 1000 --pid "$wl" --duration "$T" --output "$out/$name.folded" 2> "$out/$name.log"
+	bpf_cost "$out/$name.bpf" "$BUILD/sonde-agent" -F 1000 --pid "$wl" --duration "$T" \
+		--output "$out/$name.folded" 2> "$out/$name.log"
 	for sz in 8192 65528; do
 		perf record -q -F 1000 -p "$wl" --call-graph dwarf,$sz -o "$out/$name.$sz.data" -- sleep "$T" 2>/dev/null
 		perf script --no-inline --max-stack 1024 -i "$out/$name.$sz.data" -F comm,tid,ip,sym,dso > "$out/$name.$sz.txt" 2>/dev/null
@@ -46,16 +48,19 @@ for c in "${cases[@]}"; do
 	done
 	kill "$wl"; wait "$wl" 2>/dev/null || true
 	stats folded "$out/$name.folded" --comm "$comm" --a "$a" --b "$b" --entry "$entry" > "$out/$name.json"
-	bpf=$(sed -n 's/.*ns_per_run=\([0-9]*\).*/\1/p' "$out/$name.log")
+	read -r bpf _ bpf_total < "$out/$name.bpf"
+	sent=$(sed -n 's/.* sent=\([0-9]*\).*/\1/p' "$out/$name.log")
 	read -r calls uns frames copied < <(sed -n 's/.*user_frames=\([0-9]*\).*unwind_calls=\([0-9]*\) unwind_ns=\([0-9]*\) stack_copy_bytes=\([0-9]*\).*/\2 \3 \1 \4/p' "$out/$name.log")
-	printf "%-7s | %7d %7.2f%% %8d %8.1f %7.2f %8.1f | %7.2f%% %9d | %7.2f%% %9d\n" "$name" \
+	printf "%-7s | %7d %7.2f%% %8d %8d %8.1f %7.2f %8.1f | %7.2f%% %9d | %7.2f%% %9d\n" "$name" \
 		"$(field "$out/$name.json" samples)" "$(python3 -c "print(100*$(field "$out/$name.json" entry_share))")" \
-		"${bpf:-0}" "$(python3 -c "print($copied/1024/max($calls,1))")" \
+		"$bpf" "$(python3 -c "print($bpf_total//max(${sent:-0},1))")" "$(python3 -c "print($copied/1024/max($calls,1))")" \
 		"$(python3 -c "print($uns/1000/max($calls,1))")" "$(python3 -c "print($uns/max($frames,1))")" \
 		"$(python3 -c "print(100*$(field "$out/$name.8192.json" entry_share))")" "$(cat "$out/$name.8192.mbs")" \
 		"$(python3 -c "print(100*$(field "$out/$name.65528.json" entry_share))")" "$(cat "$out/$name.65528.mbs")"
 done
-echo "(complete = share of samples whose stack reaches the thread entry; Go: perf's DWARF"
+echo "(bpf/run = the sampler program's run_time_ns / run_cnt (bpf_stats), over every CPU-clock"
+echo " tick, most filtered out at once as another process's; bpf/smp = its run_time_ns per sample"
+echo " delivered to the agent; complete = share of samples whose stack reaches the thread entry; Go: perf's DWARF"
 echo " unwinder cannot unwind Go, hence its 0%; MB/s = perf.data written per second)"
 
 echo
@@ -63,14 +68,19 @@ echo "In-kernel stack walking, for comparison (frame pointers, 120 frames deep, 
 "$W/split" 60 3 1 120 2>/dev/null & wl=$!
 sleep 0.5
 for mode in never always; do
-	"$BUILD/sonde-agent" -F 1000 --pid "$wl" --duration "$T" --stack-bytes 0 --fp-stack $mode \
-		--output "$out/fp.$mode.folded" 2> "$out/fp.$mode.log"
+	bpf_cost "$out/fp.$mode.bpf" "$BUILD/sonde-agent" -F 1000 --pid "$wl" --duration "$T" \
+		--stack-bytes 0 --fp-stack $mode --output "$out/fp.$mode.folded" 2> "$out/fp.$mode.log"
 done
 kill "$wl"; wait "$wl" 2>/dev/null || true
-nofp=$(sed -n 's/.*ns_per_run=\([0-9]*\).*/\1/p' "$out/fp.never.log")
-withfp=$(sed -n 's/.*ns_per_run=\([0-9]*\).*/\1/p' "$out/fp.always.log")
+read -r nofp _ < "$out/fp.never.bpf"
+read -r withfp _ < "$out/fp.always.bpf"
 frames=$(awk '{ n = split($0, a, ";"); if (n > m) m = n } END { print m - 1 }' "$out/fp.always.folded")
-python3 -c "print(f'  BPF program without a user stack: {$nofp} ns; with the kernel walking {$frames} frames: {$withfp} ns; {($withfp-$nofp)/max($frames,1):.1f} ns per frame')"
+python3 - "$nofp" "$withfp" "$frames" <<'PY'
+import sys
+nofp, withfp, frames = map(int, sys.argv[1:])
+print(f"  BPF program without a user stack: {nofp} ns; with the kernel walking {frames} frames: "
+      f"{withfp} ns; {(withfp - nofp) / max(frames, 1):.1f} ns per frame")
+PY
 
 echo
 echo "CPU and memory for the same ${T}s at 1000 Hz of the C++ workload:"
@@ -98,7 +108,9 @@ PY
 
 echo
 echo "Unwind tables for the workloads' binaries:"
-ls "$W"/split_nofp "$W"/split_cpp "$W"/split_rust "$W"/split_go "$W"/libhot.so /usr/lib/x86_64-linux-gnu/libc.so.6 \
-	/usr/lib/x86_64-linux-gnu/libstdc++.so.6 | "$BUILD/bench/unwind_tables" | head -2
+# libc and libstdc++ as this system's loader resolves them for the C++ workload
+libs=$(ldd "$W/split_cpp" | awk '$1 ~ /^lib(c|stdc\+\+)\.so/ && $3 ~ /^\// { print $3 }')
+ls "$W"/split_nofp "$W"/split_cpp "$W"/split_rust "$W"/split_go "$W"/libhot.so $libs |
+	"$BUILD/bench/unwind_tables" | head -2
 echo "Unwind tables for every ELF file under /usr:"
 find /usr/bin /usr/sbin /usr/lib /usr/libexec -xdev -type f 2>/dev/null | "$BUILD/bench/unwind_tables"

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "../common/buf.h"
@@ -24,6 +26,7 @@ struct qargs {
 	const char *right_selector, *right_from, *right_to;
 	unsigned long limit, max_nodes;
 	double min_percent;
+	bool wide; /* top: whole function names, however long */
 };
 
 /* ---- HTTP
@@ -268,6 +271,26 @@ static int write_svg(const char *path, const rows_t *rows, bool diff)
 /* ---- the commands ------------------------------------------------------------------------------
  */
 
+/*
+ * The columns to fit: the terminal's width when stdout is one; otherwise COLUMNS, or 100 (a
+ * pipe or a file has no width, and 100 keeps lines readable in a log).
+ */
+static unsigned output_columns(void)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+	uint64_t n;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (env && parse_u64(env, &n) == 0 && n > 0 && n < 100000)
+		return (unsigned)n;
+	return 100;
+}
+
+#define TOP_NUMBERS_COLS 43 /* "%6.2f%% %12.0f %6.2f%% %12.0f  " */
+#define TOP_NAME_MIN_COLS 10
+
 static int do_top(const struct qargs *a)
 {
 	char limit[32];
@@ -276,6 +299,7 @@ static int do_top(const struct qargs *a)
 	rows_t rows = {0};
 	const char *note;
 	double total = 0;
+	unsigned cols, name_cols;
 	int ret;
 
 	snprintf(limit, sizeof(limit), "%lu", a->limit);
@@ -299,12 +323,21 @@ static int do_top(const struct qargs *a)
 		ret = CLI_NOT_FOUND;
 		goto out;
 	}
+	cols = output_columns();
+	name_cols = cols > TOP_NUMBERS_COLS + TOP_NAME_MIN_COLS ? cols - TOP_NUMBERS_COLS
+								: TOP_NAME_MIN_COLS;
 	printf("%7s %12s %7s %12s  %s\n", "SELF%", "SELF", "TOTAL%", "TOTAL", "FUNCTION");
 	for (size_t i = 0; i < rows.len; i++) {
 		const struct row *r = &rows.v[i];
+		char name[4 * 512 + 1];
+		const char *shown = r->f[0];
 
+		if (!a->wide) {
+			str_elide_middle(r->f[0], MIN(name_cols, 512u), name, sizeof(name));
+			shown = name;
+		}
 		printf("%6.2f%% %12.0f %6.2f%% %12.0f  %s\n", pct(num(r, 1), total), num(r, 1),
-		       pct(num(r, 2), total), num(r, 2), r->f[0]);
+		       pct(num(r, 2), total), num(r, 2), shown);
 	}
 	printf("total %.0f samples\n", total);
 out:
@@ -486,7 +519,8 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		O_SORT,
 		O_RQUERY,
 		O_RFROM,
-		O_RTO
+		O_RTO,
+		O_WIDE
 	};
 	static const struct option opts[] = {
 		{"url", required_argument, NULL, 'u'},
@@ -508,6 +542,7 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		{"right-query", required_argument, NULL, O_RQUERY},
 		{"right-from", required_argument, NULL, O_RFROM},
 		{"right-to", required_argument, NULL, O_RTO},
+		{"wide", no_argument, NULL, O_WIDE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -569,6 +604,9 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		case O_RTO:
 			a.right_to = optarg;
 			break;
+		case O_WIDE:
+			a.wide = true;
+			break;
 		case O_LIMIT:
 		case O_NODES:
 			if (parse_u64(optarg, &u) || u == 0 || u > 100000) {
@@ -584,8 +622,12 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		case 'h':
 			printf("Usage: sonde %s [OPTIONS] [SELECTOR]\n\n", cmd);
 			if (strcmp(cmd, "top") == 0)
-				fputs("Top functions by self time (--sort total: by total).\n\n"
-				      "      --limit N          functions to show (default 20)\n",
+				fputs("Top functions by self time (--sort total: by total).\n"
+				      "Long names are elided in the middle to fit the terminal "
+				      "(or\n"
+				      "COLUMNS, or 100 columns when not a terminal).\n\n"
+				      "      --limit N          functions to show (default 20)\n"
+				      "      --wide             whole function names\n",
 				      stdout);
 			else if (strcmp(cmd, "flamegraph") == 0 || strcmp(cmd, "diff") == 0)
 				fputs(strcmp(cmd, "diff") == 0

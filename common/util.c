@@ -231,6 +231,58 @@ const char *path_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* The byte offset after n code points of s (or its end). */
+static size_t utf8_skip(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (s[i] && n) {
+		i++;
+		while ((s[i] & 0xc0) == 0x80)
+			i++;
+		n--;
+	}
+	return i;
+}
+
+static size_t utf8_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += (*s & 0xc0) != 0x80;
+	return n;
+}
+
+size_t str_elide_middle(const char *s, size_t width, char *out, size_t size)
+{
+	static const char ellipsis[] = "\u2026";
+	size_t cols = utf8_len(s), head, tail_start, len;
+
+	if (!size)
+		return 0;
+	if (cols <= width) {
+		str_copy(out, s, size);
+		return cols;
+	}
+	if (width == 0) {
+		out[0] = 0;
+		return 0;
+	}
+	/* width-1 columns of text: the extra one, if odd, goes to the end */
+	head = utf8_skip(s, (width - 1) / 2);
+	tail_start = utf8_skip(s, cols - (width - 1 - (width - 1) / 2));
+	len = head + strlen(ellipsis) + strlen(s + tail_start);
+	if (len + 1 > size) {
+		str_copy(out, s, size); /* out too small for the promise: plain truncation */
+		return utf8_len(out);
+	}
+	memcpy(out, s, head);
+	memcpy(out + head, ellipsis, strlen(ellipsis));
+	strcpy(out + head + strlen(ellipsis), s + tail_start);
+	return width;
+}
+
 void str_printable(char *out, size_t size, const void *data, size_t len)
 {
 	const uint8_t *d = data;

@@ -46,6 +46,13 @@ bool str_ends_with(const char *s, const char *suffix);
 /* The part after the last '/'. */
 const char *path_basename(const char *path);
 /*
+ * s fitted to width columns (one per UTF-8 code point): unchanged when it fits, else its start
+ * and its end around "…" in the middle (the end keeps a C++ name's argument list and the start
+ * its namespace). out gets at most 4*width+1 bytes and is always terminated. Returns the
+ * columns written.
+ */
+size_t str_elide_middle(const char *s, size_t width, char *out, size_t size);
+/*
  * The start of data as one log-safe line into out (size bytes): bytes outside printable ASCII,
  * and '"', become ' '.
  */

@@ -45,7 +45,11 @@ for t in "${tests[@]}"; do
 		printf 'SKIP %-32s %6ss  %s\n' "$name" "$dt" "$(tail -n 1 "$art/log")"
 	elif [ "$rc" = 0 ]; then
 		pass=$((pass + 1))
-		printf 'PASS %-32s %6ss\n' "$name" "$dt"
+		# parts a test could not run here are said, not counted as passed
+		nskip=$(grep -c '^skipped: ' "$art/log")
+		note=""
+		[ "$nskip" -gt 0 ] && note="  ($nskip part(s) skipped: $(grep -m1 '^skipped: ' "$art/log" | cut -c10-))"
+		printf 'PASS %-32s %6ss%s\n' "$name" "$dt" "$note"
 	else
 		fail=$((fail + 1))
 		failed+=("$name")

@@ -278,13 +278,43 @@ async function loadTop() {
   renderTop();
 }
 
+// A long (C++) name keeps its start and end around '…' to fit the table; its title has it all.
+function elideMiddle(s, n) {
+  const cp = Array.from(s);
+  if (cp.length <= n) return s;
+  const head = Math.floor((n - 1) / 2);
+  return cp.slice(0, head).join('') + '\u2026' + cp.slice(cp.length - (n - 1 - head)).join('');
+}
+
+let topCharPx = 0;
+// td.name's character width, measured once
+function topCharWidth() {
+  if (!topCharPx) {
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = '12px ui-monospace, monospace';
+    topCharPx = ctx.measureText('0').width || 7.5;
+  }
+  return topCharPx;
+}
+
 function renderTop() {
   const key = state.sortKey;
+  const box = $('top-box');
   const rows = state.top.slice().sort((a, b) => (key === 'name' ? a.name.localeCompare(b.name) : b[key] - a[key]));
   document.querySelectorAll('#top th').forEach((th) => th.classList.toggle('sorted', th.dataset.key === key));
-  $('top').tBodies[0].innerHTML = rows.map((f) =>
-    `<tr><td class="name" title="${esc(f.name)}">${esc(f.name)}</td><td class="num" title="${fmtValue(f.self)}">${pct(f.self, state.topTotal)}</td>` +
-    `<td class="num" title="${fmtValue(f.total)}">${pct(f.total, state.topTotal)}</td></tr>`).join('');
+  const fill = (chars) => {
+    $('top').tBodies[0].innerHTML = rows.map((f) =>
+      `<tr><td class="name" title="${esc(f.name)}">${esc(elideMiddle(f.name, chars))}</td><td class="num" title="${fmtValue(f.self)}">${pct(f.self, state.topTotal)}</td>` +
+      `<td class="num" title="${fmtValue(f.total)}">${pct(f.total, state.topTotal)}</td></tr>`).join('');
+  };
+  // a first guess beside the two number columns (about 130 px), then narrower by what overflows
+  let chars = Math.max(12, Math.floor((box.clientWidth - 130) / topCharWidth()));
+  fill(chars);
+  const over = box.scrollWidth - box.clientWidth;
+  if (over > 0 && chars > 12) {
+    chars = Math.max(12, chars - Math.ceil(over / topCharWidth()) - 1);
+    fill(chars);
+  }
 }
 
 // ---- wiring --------------------------------------------------------------------------------------

@@ -206,6 +206,26 @@ bad 400 "unknown profile type 'cpu:bogus'" "$API/flamegraph?type=cpu:bogus&from=
 # the command line
 "$SONDE" top --from "$t0" --to "$t1" '{service_name="split"}' > "$ARTIFACTS/cli_top.txt" || fail "sonde top failed"
 check 'matches "$(sed -n 2p "$ARTIFACTS/cli_top.txt")" "burn$"' "sonde top: burn first: $(sed -n 2p "$ARTIFACTS/cli_top.txt")"
+# long names fit the width (COLUMNS when stdout is not a terminal, else 100), elided in the
+# middle; --wide prints them whole
+topq=(top --from "$t0" --to "$t1" --limit 50 --sort total '{service_name="split"}')
+COLUMNS=55 "$SONDE" "${topq[@]}" > "$ARTIFACTS/cli_top55.txt" || fail "sonde top (55 columns) failed"
+env -u COLUMNS "$SONDE" "${topq[@]}" > "$ARTIFACTS/cli_top100.txt" || fail "sonde top failed"
+"$SONDE" "${topq[@]}" --wide > "$ARTIFACTS/cli_topwide.txt" || fail "sonde top --wide failed"
+python3 - "$ARTIFACTS/cli_top55.txt" "$ARTIFACTS/cli_top100.txt" "$ARTIFACTS/cli_topwide.txt" <<'PY' ||
+import sys
+narrow, default, wide = (open(f, encoding="utf-8").read().splitlines() for f in sys.argv[1:])
+names = lambda lines: [l[43:] for l in lines[1:-1]]
+def elide(s, w):
+    return s if len(s) <= w else s[: (w - 1) // 2] + "\u2026" + s[len(s) - (w - 1 - (w - 1) // 2):]
+assert len(wide) == len(narrow) == len(default) > 5, "row counts differ"
+assert max(len(n) for n in names(wide)) > 12, "no name longer than 12 columns to elide"
+assert names(narrow) == [elide(n, 12) for n in names(wide)], (names(narrow), names(wide))
+assert all(len(l) <= 55 for l in narrow[1:-1]), "a line wider than COLUMNS=55"
+assert names(default) == [elide(n, 57) for n in names(wide)], "not 100 columns by default"
+PY
+	fail "sonde top does not fit long names to the width (see $ARTIFACTS/cli_top*.txt)"
+log "ok: sonde top elides long names in the middle to COLUMNS (or 100); --wide prints them whole"
 "$SONDE" flamegraph --from "$t0" --to "$t1" '{service_name="split"}' > "$ARTIFACTS/cli_fg.txt" || fail "sonde flamegraph failed"
 hot_a=$(awk '$NF == "hot_a" { print $1 }' "$ARTIFACTS/cli_fg.txt" | tr -d %)
 check 'float_between "$hot_a" 70 80' "sonde flamegraph: hot_a ${hot_a}%"

@@ -94,6 +94,26 @@ const rgb = (s) => s.match(/\d+/g).map(Number);
     const names = await page.$$eval('#top tbody tr td.name', (c) => c.map((x) => x.textContent));
     check(names.join('\n') === names.slice().sort((a, b) => a.localeCompare(b)).join('\n'), 'clicking a column header sorts by it');
 
+    // a long name is elided in the middle to fit the box, on one line, and whole in its title
+    const long = 'std::basic_string<char, std::char_traits<char>, std::allocator<char> >::' +
+      'x'.repeat(300) + '::append(char const*, unsigned long)';
+    const cell = await page.evaluate((name) => {
+      state.top = [{ name, self: 1, total: 2 }].concat(state.top);
+      renderTop();
+      const td = [...document.querySelectorAll('#top tbody td.name')].find((e) => e.title === name);
+      const box = document.getElementById('top-box');
+      return td && { text: td.textContent, title: td.title, h: td.getBoundingClientRect().height,
+        sw: box.scrollWidth, cw: box.clientWidth };
+    }, long);
+    const [head, tail] = cell ? cell.text.split('\u2026') : [];
+    check(cell && cell.title === long && tail !== undefined && head.length >= 5 && long.startsWith(head) &&
+      long.endsWith(tail) && cell.text.length < 100 && cell.h < 30 && cell.sw <= cell.cw,
+    'a long name is elided in the middle, on one line, whole in its title', cell);
+    const short = await page.$$eval('#top tbody td.name', (c) => c.filter((x) => x.title.length < 12)
+      .every((x) => x.title === x.textContent));
+    check(short, 'short names are shown whole');
+    await page.evaluate(() => loadTop());
+
     // the label picker adds a matcher to the selector
     await page.selectOption('#label-name', 'process_executable_name');
     await page.waitForSelector('#label-value:not([disabled]) option[value="split"]', { state: 'attached' });

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * profile/svcdata.c, the one in-memory profile: interning, the stack tree, series, merging
- * with a filter, row sorting and saturating values. (Block-related uses: test_collector.c.)
+ * with a filter, row sorting and saturating values. (Blocks of it: test_block.c.)
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "unit.h"
+#include "svcdata_fixture.h"
 #include "../../profile/svcdata.h"
 
 static uint32_t s(struct svcdata *sd, const char *str)
@@ -98,8 +99,48 @@ static void test_saturation(void)
 	CHECK(value_mul(-4, 10000000) == -40000000);
 }
 
+/* Two services of known contents merge: interned once, values added. */
+static void test_merge_known(void)
+{
+	struct svcdata *a = sample_service("svc", 1), *b = sample_service("svc", 10), *m;
+
+	CHECK_EQ_U64(a->nodes.len,
+		     4); /* root + 3: the shorter stack shares the longer one's nodes */
+	CHECK_EQ_U64(a->locations.len, 4);
+	CHECK_EQ_U64(a->series.len, 3);
+	CHECK_STR(svcdata__label(a, 1, "thread.name"), "main");
+	CHECK(svcdata__label(a, 1, "nope") == NULL);
+	/* merging interns: equal entries stay one */
+	m = svcdata__new("svc");
+	CHECK(svcdata__merge(m, a, NULL, NULL) == 0);
+	CHECK(svcdata__merge(m, b, NULL, NULL) == 0);
+	CHECK_EQ_U64(m->nodes.len, 4);
+	CHECK_EQ_U64(m->locations.len, 4);
+	CHECK_EQ_U64(m->series.len, 3);
+	CHECK_EQ_U64(m->rows.len, 8);
+	CHECK_EQ_U64(m->profiles, 4);
+	/* rows in the same ms, series and stack add up */
+	CHECK_EQ_U64(svcdata__sort_rows(m, 1000000), 3 * 2 - 3);
+	{
+		int64_t total = 0;
+
+		for (size_t i = 0; i < m->rows.len; i++)
+			total += m->rows.v[i].value;
+		CHECK_EQ_U64(total, 15 + 150);
+	}
+	CHECK_EQ_U64(value_add(INT64_MAX, 5), INT64_MAX);
+	/* value x period saturates too (a sum of requests each within bounds can pass int64) */
+	CHECK_EQ_U64(value_mul(INT64_MAX / 2, 3), INT64_MAX);
+	CHECK(value_mul(-(INT64_MAX / 2), 3) == INT64_MIN);
+	CHECK_EQ_U64(value_mul(7, 10000000), 70000000);
+	svcdata__free(a);
+	svcdata__free(b);
+	svcdata__free(m);
+}
+
 int main(void)
 {
+	RUN(test_merge_known);
 	RUN(test_interning);
 	RUN(test_merge_and_sort);
 	RUN(test_saturation);

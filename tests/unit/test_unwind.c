@@ -1,283 +1,219 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * agent/cfi.c and agent/unwind_table.c against an independent implementation: for thousands of
- * addresses in real binaries (this test, libc, the dynamic loader, libstdc++, libm, ...), the
- * rule our compact table gives must equal what libdw computes from the same .eh_frame.
+ * agent/unwind.c: this test's own stack, copied the way the BPF program copies a sample's (the
+ * registers, then the stack from the stack pointer up), unwinds by DWARF CFI through the test's
+ * functions and libc to the thread's entry; and the ways it stops, each with its status and
+ * marker frame: no user registers, an address in no mapping, a copy too short, the frame limit.
  */
-#include <elfutils/libdw.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "unit.h"
-#include "../../agent/cfi.h"
-#include "../../agent/unwind_table.h"
+#include "../../agent/proc.h"
+#include "../../agent/unwind.h"
+#include "../../common/util.h"
+#include "../../symbolizer/symbolizer.h"
 
-#define DW_OP_bregx_ 0x92
-#define DW_OP_call_frame_cfa_ 0x9c
-#define DW_OP_plus_uconst_ 0x23
+static struct sonde_sample *sample; /* the stack captured by unwind_leaf */
 
-struct expect {
-	bool covered;
-	bool cfa_simple; /* CFA = reg + off */
-	int cfa_reg;
-	int64_t cfa_off;
-	int ra; /* 0 undefined, 1 at cfa+off, 2 other */
-	int64_t ra_off;
-	int rbp; /* 0 same, 1 at cfa+off, 2 other */
-	int64_t rbp_off;
+/* The end of the mapping that holds addr (this thread's stack), from /proc/self/maps. */
+static uint64_t mapping_end(uint64_t addr)
+{
+	char *data = NULL, *save = NULL;
+	size_t len;
+	uint64_t end = 0;
+
+	if (read_file(-1, "/proc/self/maps", 1 << 20, &data, &len))
+		return 0;
+	for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		struct maps_line ml;
+
+		if (parse_maps_line(l, &ml) == 0 && addr >= ml.start && addr < ml.end)
+			end = ml.end;
+	}
+	free(data);
+	return end;
+}
+
+__attribute__((noinline)) static void take_sample(uint64_t ip, uint64_t sp, uint64_t bp)
+{
+	uint64_t end = mapping_end(sp), len = end > sp ? end - sp : 0;
+
+	if (len > SONDE_STACK_COPY_MAX)
+		len = SONDE_STACK_COPY_MAX;
+	sample = calloc(1, sizeof(*sample) + len);
+	if (!sample)
+		return;
+	sample->flags = SONDE_SAMPLE_USER_REGS;
+	sample->pid = (uint32_t)getpid();
+	sample->regs.ip = ip;
+	sample->regs.sp = sp;
+	sample->regs.bp = bp;
+	sample->stack_bytes = (uint32_t)len;
+	memcpy(sample + 1, (const void *)(uintptr_t)sp, len);
+}
+
+__attribute__((noinline)) int unwind_leaf(int depth)
+{
+	uint64_t ip, sp, bp;
+
+	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+			 : "=r"(ip), "=r"(sp), "=r"(bp));
+	take_sample(ip, sp, bp);
+	return depth + 1;
+}
+
+__attribute__((noinline)) int unwind_mid(int depth)
+{
+	int r = unwind_leaf(depth + 1);
+
+	__asm__ volatile("" ::: "memory"); /* no tail call */
+	return r + 1;
+}
+
+__attribute__((noinline)) int unwind_outer(int depth)
+{
+	int r = unwind_mid(depth + 1);
+
+	__asm__ volatile("" ::: "memory");
+	return r + 1;
+}
+
+struct env {
+	struct symbolizer *sym;
+	struct unwind_cache *cache;
+	struct proc_table *t;
+	struct proc *p;
 };
 
-static int saved_rule(Dwarf_Frame *frame, int reg, int64_t *off)
+static int env_init(struct env *e)
 {
-	Dwarf_Op mem[3], *ops;
-	size_t nops;
-
-	if (dwarf_frame_register(frame, reg, mem, &ops, &nops) != 0)
-		return 2;
-	if (nops == 0)
-		return ops == NULL ? 0 : 3; /* undefined : same value */
-	if (ops[0].atom == DW_OP_call_frame_cfa_ && nops <= 2) {
-		*off = nops == 2 && ops[1].atom == DW_OP_plus_uconst_ ? (int64_t)ops[1].number : 0;
-		return nops == 2 && ops[1].atom != DW_OP_plus_uconst_ ? 2 : 1;
-	}
-	return 2;
+	e->sym = symbolizer__new(NULL);
+	e->cache = unwind_cache__new(0);
+	e->t = proc_table__new(e->sym, e->cache, NULL);
+	e->p = e->t ? proc_table__get(e->t, (uint32_t)getpid(), true) : NULL;
+	return e->sym && e->cache && e->p ? 0 : -1;
 }
 
-static struct expect libdw_rule(Dwarf_CFI *cfi, uint64_t addr)
+static void env_free(struct env *e)
 {
-	struct expect e = {0};
-	Dwarf_Frame *frame;
-	Dwarf_Op *ops;
-	size_t nops;
-
-	if (dwarf_cfi_addrframe(cfi, addr, &frame) != 0)
-		return e;
-	e.covered = true;
-	if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && nops == 1 && ops[0].atom == DW_OP_bregx_) {
-		e.cfa_simple = true;
-		e.cfa_reg = (int)ops[0].number;
-		e.cfa_off = (int64_t)ops[0].number2;
-	}
-	e.ra = saved_rule(frame, DWARF_REG_RA, &e.ra_off);
-	e.rbp = saved_rule(frame, DWARF_REG_RBP, &e.rbp_off);
-	free(frame);
-	return e;
+	proc_table__free(e->t);
+	unwind_cache__free(e->cache);
+	symbolizer__free(e->sym);
 }
 
-/* Compares at up to ~60000 addresses spread over the file's executable sections. */
-static void compare_file(const char *path)
+/* unwind_user, again while a table is still being built (as the agent parks the sample) */
+static enum unwind_status unwind(struct env *e, const struct sonde_sample *s, struct frame *out,
+				 uint32_t max, uint32_t *n)
 {
-	struct unwind_table *t = NULL;
-	Dwarf_CFI *cfi;
-	Elf_Scn *scn = NULL;
-	uint64_t checked = 0, covered = 0, bad = 0, total = 0;
-	Elf *elf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	enum unwind_status st = UNWIND_PENDING;
 
-	if (fd < 0) {
-		printf("skip %s: %s\n", path, strerror(errno));
-		return;
+	for (int i = 0; i < 20 && st == UNWIND_PENDING; i++) {
+		st = unwind_user(e->cache, e->t, e->p->maps, s, out, max, n);
+		if (st == UNWIND_PENDING)
+			unwind_cache__wait(e->cache, 10000);
 	}
-	CHECK(unwind_table__build(fd, &t) == 0);
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	cfi = dwarf_getcfi_elf(elf);
-	CHECK(t != NULL && cfi != NULL);
-	if (!t || !cfi)
-		goto out;
-	while ((scn = elf_nextscn(elf, scn)) != NULL) {
-		GElf_Shdr sh;
-
-		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR))
-			total += sh.sh_size;
-	}
-	while ((scn = elf_nextscn(elf, scn)) != NULL) {
-		GElf_Shdr sh;
-		uint64_t step;
-
-		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_EXECINSTR))
-			continue;
-		step = total / 60000 + 1;
-		for (uint64_t a = sh.sh_addr; a < sh.sh_addr + sh.sh_size; a += step) {
-			struct expect e = libdw_rule(cfi, a);
-			const struct cfi_rule *r = unwind_table__lookup(t, a);
-			bool ok = true;
-
-			checked++;
-			if (!e.covered) {
-				ok = r == NULL;
-			} else if (!r) {
-				ok = false;
-			} else {
-				covered++;
-				if (e.cfa_simple)
-					ok &= r->cfa_kind == CFA_REG && r->cfa_reg == e.cfa_reg &&
-					      r->cfa_off == e.cfa_off;
-				else
-					ok &= r->cfa_kind != CFA_REG;
-				if (e.ra == 0)
-					ok &= r->ra_kind == SAVED_UNDEFINED;
-				else if (e.ra == 1)
-					ok &= r->ra_kind == SAVED_AT_CFA && r->ra_off == e.ra_off;
-				if (e.rbp == 3)
-					ok &= r->rbp_kind == SAVED_SAME;
-				else if (e.rbp == 1)
-					ok &= r->rbp_kind == SAVED_AT_CFA &&
-					      r->rbp_off == e.rbp_off;
-			}
-			if (!ok && bad++ < 5)
-				fprintf(stderr,
-					"%s: mismatch at %#lx: libdw covered=%d cfa=%d:%d%+ld "
-					"ra=%d%+ld "
-					"rbp=%d%+ld; ours %s cfa=%d:%d%+d ra=%d%+d rbp=%d%+d\n",
-					path, (unsigned long)a, e.covered, e.cfa_simple, e.cfa_reg,
-					(long)e.cfa_off, e.ra, (long)e.ra_off, e.rbp,
-					(long)e.rbp_off, r ? "rule" : "none", r ? r->cfa_kind : -1,
-					r ? r->cfa_reg : -1, r ? r->cfa_off : 0,
-					r ? r->ra_kind : -1, r ? r->ra_off : 0,
-					r ? r->rbp_kind : -1, r ? r->rbp_off : 0);
-		}
-	}
-	printf("%s: %lu addresses, %lu with CFI, %lu mismatches; %u rows, %u rules, %zu bytes\n",
-	       path, (unsigned long)checked, (unsigned long)covered, (unsigned long)bad, t->nrows,
-	       t->nrules, t->bytes);
-	CHECK(covered > 0);
-	CHECK_EQ_U64(bad, 0);
-out:
-	unwind_table__free(t);
-	if (cfi)
-		dwarf_cfi_end(cfi);
-	elf_end(elf);
-	close(fd);
-}
-
-static void test_against_libdw(void)
-{
-	static const char *const files[] = {
-		"/proc/self/exe",
-		"/usr/lib/x86_64-linux-gnu/libc.so.6",
-		"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-		"/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
-		"/usr/lib/x86_64-linux-gnu/libm.so.6",
-		"/usr/lib/x86_64-linux-gnu/libz.so.1",
-		"/usr/lib/x86_64-linux-gnu/libelf.so.1",
-		"/usr/bin/bash",
-		/* hundreds of MB: tables must build, and stay right */
-		"/usr/lib/x86_64-linux-gnu/libLLVM-15.so.1",
-		"/usr/lib/chromium/chromium",
-	};
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		compare_file(files[i]);
-}
-
-static int count_rows(void *ctx, uint64_t start, uint64_t end, const struct cfi_rule *rule)
-{
-	(void)start;
-	(void)end;
-	(void)rule;
-	(*(uint64_t *)ctx)++;
-	return 0;
-}
-
-/* Hostile .eh_frame bytes: random data and every truncation of a real section never crash. */
-static void test_hostile_cfi(void)
-{
-	uint8_t buf[4096];
-	struct cfi_section sec = {.data = buf, .is_eh_frame = true, .addr = 0x1000};
-	uint64_t rows = 0;
-
-	srand(42);
-	for (int round = 0; round < 2000; round++) {
-		size_t n = (size_t)(rand() % (int)sizeof(buf));
-
-		for (size_t i = 0; i < n; i++)
-			buf[i] = (uint8_t)rand();
-		/* plausible lengths make the parser go deeper */
-		if (n >= 8) {
-			uint32_t len = (uint32_t)(rand() % (int)n);
-
-			memcpy(buf, &len, 4);
-			if (round % 3 == 0)
-				memset(buf + 4, 0, 4);
-		}
-		sec.size = n;
-		sec.is_eh_frame = round % 2;
-		cfi_parse(&sec, count_rows, &rows, NULL);
-	}
-	CHECK(1); /* reaching here without a crash or sanitizer report is the assertion */
-}
-
-static enum unwind_entry_state state_of(struct unwind_cache *c, struct unwind_entry *e)
-{
-	enum unwind_entry_state st;
-
-	unwind_cache__table(c, e, &st);
 	return st;
 }
 
-/* The cache: shared by key, built on the worker, LRU-evicted by bytes, rebuilt on demand. */
-static void test_cache(void)
+/* The function name of a user frame, or "" */
+static const char *frame_name(struct env *e, const struct frame *f, struct sym_result *r)
 {
-	static const char *const files[] = {
-		"/usr/lib/x86_64-linux-gnu/libc.so.6",
-		"/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
-		"/usr/bin/bash",
-	};
-	struct unwind_cache *c = unwind_cache__new(300 << 10);
-	struct unwind_entry *e[3], *again, *bad;
-	struct unwind_cache_stats st;
-	int fd;
+	struct object *o = f->kind == FRAME_USER ? proc_table__object(e->t, f->obj_id) : NULL;
 
-	CHECK(c != NULL);
-	for (int i = 0; i < 3; i++) {
-		fd = open(files[i], O_RDONLY | O_CLOEXEC);
-		e[i] = unwind_cache__get(c, 100 + (uint64_t)i, fd);
-		close(fd);
-		CHECK(e[i] != NULL);
+	if (!o || !o->module)
+		return "";
+	if (symbolizer__lookup(e->sym, o->module, f->addr, r) == -EAGAIN) {
+		symbolizer__wait(e->sym, 10000);
+		if (symbolizer__lookup(e->sym, o->module, f->addr, r))
+			return "";
 	}
-	fd = open(files[0], O_RDONLY | O_CLOEXEC);
-	again = unwind_cache__get(c, 100, fd); /* same key: the same entry, no second build */
-	close(fd);
-	CHECK(again == e[0]);
-	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC); /* not ELF */
-	bad = unwind_cache__get(c, 999, fd);
-	close(fd);
-	CHECK(unwind_cache__wait(c, 20000) == 0);
-	unwind_cache__stats(c, &st);
-	CHECK_EQ_U64(st.builds, 4);
-	CHECK_EQ_U64(st.build_failures, 1);
-	CHECK(state_of(c, bad) == UNWIND_ENTRY_FAILED);
-	/* 508 KB of tables in a 300 KB budget: the least recently used went */
-	CHECK(st.evictions >= 1);
-	CHECK(st.bytes <= 300 << 10);
-	CHECK(state_of(c, e[2]) == UNWIND_ENTRY_READY); /* the newest stayed */
-	/* an evicted table is rebuilt when asked for */
-	for (int i = 0; i < 2; i++) {
-		if (state_of(c, e[i]) != UNWIND_ENTRY_READY) {
-			CHECK(unwind_cache__wait(c, 20000) == 0);
-			CHECK(state_of(c, e[i]) == UNWIND_ENTRY_READY);
-		}
+	return r->nframes ? r->frames[r->nframes - 1].name : "";
+}
+
+static void test_self_stack(void)
+{
+	static const char *const expect[] = {"unwind_leaf", "unwind_mid", "unwind_outer",
+					     "test_self_stack"};
+	struct env e = {0};
+	struct sym_result *r = malloc(sizeof(*r));
+	struct frame out[64];
+	uint32_t n = 0;
+	bool main_seen = false;
+
+	REQUIRE(r != NULL);
+	unwind_outer(0);
+	REQUIRE(sample != NULL && sample->stack_bytes > 0);
+	REQUIRE(env_init(&e) == 0);
+	CHECK(unwind(&e, sample, out, 64, &n) == UNWIND_COMPLETE);
+	CHECK(n >= 6);
+	for (uint32_t i = 0; i < n; i++) {
+		const char *name = frame_name(&e, &out[i], r);
+
+		CHECK(out[i].kind == FRAME_USER);
+		if (i < 4)
+			CHECK_STR(name, expect[i]);
+		main_seen |= strcmp(name, "main") == 0;
 	}
-	unwind_cache__stats(c, &st);
-	CHECK(st.builds >= 5);
-	unwind_cache__put(c, again);
-	for (int i = 0; i < 3; i++)
-		unwind_cache__put(c, e[i]);
-	unwind_cache__put(c, bad);
-	unwind_cache__stats(c, &st);
-	CHECK_EQ_U64(st.entries, 0);
-	CHECK_EQ_U64(st.bytes, 0);
-	unwind_cache__free(c);
+	CHECK(main_seen);
+	env_free(&e);
+	free(r);
+}
+
+static void test_stops(void)
+{
+	struct env e = {0};
+	struct frame out[64];
+	struct sonde_sample *s;
+	uint32_t n = 0, full = 0;
+
+	if (!sample)
+		unwind_outer(0);
+	REQUIRE(sample != NULL);
+	REQUIRE(env_init(&e) == 0);
+	s = malloc(sizeof(*s) + sample->stack_bytes);
+	REQUIRE(s != NULL);
+	CHECK(unwind(&e, sample, out, 64, &full) == UNWIND_COMPLETE);
+
+	/* the frame limit: that many frames, then the truncation marker */
+	CHECK(unwind(&e, sample, out, 2, &n) == UNWIND_TRUNCATED_DEPTH);
+	CHECK_EQ_U64(n, 3);
+	CHECK(out[2].kind == FRAME_TRUNCATED);
+
+	/* a copy that ends in the leaf's frame: the caller's return address is not in it */
+	memcpy(s, sample, sizeof(*s) + sample->stack_bytes);
+	s->stack_bytes = 8;
+	CHECK(unwind(&e, s, out, 64, &n) == UNWIND_TRUNCATED_COPY);
+	CHECK(n >= 2 && n < full && out[n - 1].kind == FRAME_TRUNCATED);
+
+	/* an instruction pointer in no mapping */
+	memcpy(s, sample, sizeof(*s));
+	s->regs.ip = 0x10;
+	CHECK(unwind(&e, s, out, 64, &n) == UNWIND_ERR_UNMAPPED);
+	CHECK_EQ_U64(n, 2);
+	CHECK(out[0].kind == FRAME_UNMAPPED && out[0].addr == 0x10);
+	CHECK(out[1].kind == FRAME_UNWIND_ERROR && out[1].addr == UNWIND_ERR_UNMAPPED);
+
+	/* no user registers (a kernel thread): nothing */
+	s->flags = 0;
+	CHECK(unwind(&e, s, out, 64, &n) == UNWIND_NO_USER);
+	CHECK_EQ_U64(n, 0);
+
+	/* every status has a name of its own */
+	for (int i = 0; i < UNWIND_NSTATUS; i++) {
+		CHECK(unwind_status_name(i) != NULL && *unwind_status_name(i));
+		for (int j = 0; j < i; j++)
+			CHECK(strcmp(unwind_status_name(i), unwind_status_name(j)) != 0);
+	}
+	free(s);
+	env_free(&e);
 }
 
 int main(void)
 {
-	RUN(test_cache);
-	RUN(test_against_libdw);
-	RUN(test_hostile_cfi);
+	RUN(test_self_stack);
+	RUN(test_stops);
+	free(sample);
 	return unit_done();
 }
