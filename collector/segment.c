@@ -373,9 +373,12 @@ struct segwriter *segwriter__new(const struct segwriter_opts *opts)
 		return NULL;
 	}
 	for (unsigned int i = 0; i < w->opts.threads; i++) {
-		if (pthread_create(&w->threads[i], NULL, writer_main, w)) {
+		int err = pthread_create(&w->threads[i], NULL, writer_main, w);
+
+		if (err) {
+			/* pthread_create returns its error; errno is not set */
 			log_error("cannot start a block writer thread", "err=\"%s\"",
-				  strerror(errno));
+				  strerror(err));
 			segwriter__free(w);
 			return NULL;
 		}

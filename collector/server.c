@@ -644,6 +644,8 @@ struct server *server__new(const struct server_opts *opts)
 	s->max_buffered = MAX(4 * s->opts.max_body_bytes, 256ULL << 20);
 	pthread_mutex_init(&s->lock, NULL);
 	atomic_store(&s->ready, true);
+	/* --header-timeout 0 turns every limit on heads off, the crowded rule with it */
+	dopts.max_open = opts->header_timeout_ns ? s->opts.max_connections : 0;
 	s->deadlines = conn_deadlines__new(&dopts);
 	if (s->deadlines)
 		s->daemon = listen_guarded(s);
