@@ -245,8 +245,9 @@ static void collect_due(struct segwriter *w, uint64_t now)
 
 		pthread_mutex_lock(&t->lock);
 		h = t->open;
+		/* a head opened after now was read is young, not 2^64 ns old */
 		if (h && (w->draining || w->stop || h->bytes >= w->opts.max_bytes ||
-			  now - h->opened_ns >= w->opts.max_age_ns)) {
+			  now >= h->opened_ns + w->opts.max_age_ns)) {
 			t->open = NULL;
 			make_ready(w, h);
 		}
