@@ -236,8 +236,8 @@ install:
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	@echo "installed; then: systemctl daemon-reload && systemctl enable --now sonde-collector sonde-agent"
 
-# the project's C sources (the generated kernel headers are not ours to format)
-FORMAT_SRCS = $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+# the project's C sources, new files too (the generated kernel headers are not ours to format)
+FORMAT_SRCS = $$(git ls-files --cached --others --exclude-standard '*.c' '*.h' | grep -v '^vmlinux/')
 format:
 	clang-format -i $(FORMAT_SRCS)
 check-format:

@@ -36,6 +36,15 @@ void folded_location_frames(const struct svcdata *sd, uint32_t loc, struct buf *
 				file = path_basename(f);
 		}
 		buf_puts(b, ";[");
+		/* the kernel's names of pseudo-files ("[anon]", "[vdso]") without their brackets */
+		size_t n = strlen(file);
+		char inner[256];
+
+		if (n > 2 && n - 2 < sizeof(inner) && file[0] == '[' && file[n - 1] == ']') {
+			memcpy(inner, file + 1, n - 2);
+			inner[n - 2] = 0;
+			file = inner;
+		}
 		folded_append_name(b, file);
 		buf_printf(b, "+0x%llx]%s", (unsigned long long)l->address, kernel ? "_[k]" : "");
 		return;

@@ -82,36 +82,55 @@ cpu_ticks() {
 	echo "$t"
 }
 
-# sampled "PID..." LOG CMD...: runs CMD, an agent run whose log goes to LOG, and sets TICKS_OF[PID]
-# to the CPU ticks each process had while the agent sampled (from its "sampling" log line to its
-# "sampling stopped" one), TICKS to their sum. A sampler at 100 Hz sees CPU time, not wall time:
-# on a loaded machine a busy workload gets less than a CPU, and so fewer samples; tests compare
-# what arrived with TICKS, not with the seconds that passed. Returns CMD's exit code.
-declare -gA TICKS_OF
-sampled() {
-	local pids=$1 log=$2 a p v started=0
+# ticks_while_sampling "PID..." LOG: waits for the agent whose log is LOG to start sampling (its
+# "sampling" line) and to stop (its "sampling stopped" line, or LOG.done existing), and prints
+# "PID TICKS" for each PID: the CPU ticks it had in between (a process that ended keeps the
+# last reading). Run it in the background beside the agent.
+ticks_while_sampling() {
+	local pids=$1 log=$2 p v started=0
 	local -A t0 last
-	shift 2
-	"$@" 2> "$log" &
-	a=$!
-	while kill -0 "$a" 2> /dev/null; do
-		if [ $started = 0 ] && grep -q 'msg="sampling' "$log"; then
+	while :; do
+		if [ $started = 0 ] && grep -q 'msg="sampling' "$log" 2> /dev/null; then
 			for p in $pids; do t0[$p]=$(cpu_ticks "$p") && last[$p]=${t0[$p]}; done
 			started=1
 		fi
-		# the last reading stands for a process that ends before the agent stops
 		for p in $pids; do
 			[ $started = 1 ] && v=$(cpu_ticks "$p") && [ "$v" -gt 0 ] && last[$p]=$v
 		done
-		grep -q 'msg="sampling stopped"' "$log" && break
+		grep -q 'msg="sampling stopped"' "$log" 2> /dev/null && break
+		[ -e "$log.done" ] && break
 		sleep 0.02
 	done
+	for p in $pids; do echo "$p $((started ? last[$p] - t0[$p] : 0))"; done
+}
+
+# read_ticks FILE: sets TICKS_OF[PID] from ticks_while_sampling's output, TICKS to their sum
+declare -gA TICKS_OF
+read_ticks() {
+	local p t
 	TICKS=0
-	for p in $pids; do
-		TICKS_OF[$p]=$((started ? last[$p] - t0[$p] : 0))
-		TICKS=$((TICKS + TICKS_OF[$p]))
-	done
-	wait "$a"
+	while read -r p t; do
+		TICKS_OF[$p]=$t
+		TICKS=$((TICKS + t))
+	done < "$1"
+}
+
+# sampled "PID..." LOG CMD...: runs CMD, an agent run whose log goes to LOG, and sets TICKS_OF[PID]
+# to the CPU ticks each process had while the agent sampled, TICKS to their sum. A sampler at
+# 100 Hz sees CPU time, not wall time: on a loaded machine a busy workload gets less than a CPU,
+# and so fewer samples; tests compare what arrived with TICKS, not with the seconds that passed.
+# Returns CMD's exit code.
+sampled() {
+	local pids=$1 log=$2 w rc=0
+	shift 2
+	rm -f "$log.done" && : > "$log"
+	ticks_while_sampling "$pids" "$log" > "$log.ticks" &
+	w=$!
+	"$@" 2> "$log" || rc=$?
+	touch "$log.done"
+	wait "$w"
+	read_ticks "$log.ticks"
+	return $rc
 }
 
 # enough_samples N TICKS [FREQ]: N samples are what TICKS of CPU time give at FREQ Hz (default

@@ -28,10 +28,9 @@ log "pprof samples=$sum"
 check 'enough_samples "$sum" "$TICKS" && [ "$sum" -le $((TICKS * 5 / 4 + 10)) ]' "pprof holds the samples of the run ($sum for $TICKS ticks)"
 
 # SIGTERM with the folded format
-bg "$AGENT" --pid "$wl" --output "$ARTIFACTS/term.folded"
-agent=$BG_PID
-sleep 1.5
-kill -TERM "$agent"
-wait "$agent" || fail "agent exited with $? after SIGTERM"
-check '[ "$(folded_sum "$ARTIFACTS/term.folded" "^split;")" -ge 100 ]' "folded written on SIGTERM"
+sampled "$wl" "$ARTIFACTS/term.log" timeout --preserve-status -s TERM 3 \
+	"$AGENT" --pid "$wl" --output "$ARTIFACTS/term.folded" ||
+	fail "agent exited with $? after SIGTERM"
+n=$(folded_sum "$ARTIFACTS/term.folded" "^split;")
+check 'enough_samples "$n" "$TICKS"' "folded written on SIGTERM ($n samples for $TICKS ticks)"
 no_sonde_bpf

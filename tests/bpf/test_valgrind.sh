@@ -10,7 +10,7 @@ if nm "$AGENT" 2>/dev/null | grep __asan_init >/dev/null; then
 	skip "an ASan build: LeakSanitizer checks leaks in this build, valgrind cannot run it"
 fi
 
-bg "$WL/split" 30 3 1
+bg "$WL/split" 120 3 1 # killed when the test ends; long enough for two runs under valgrind
 wl=$BG_PID
 sleep 0.2
 vg=(valgrind --quiet --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect

@@ -98,10 +98,31 @@ static void test_one_type(void)
 	svcdata__free(sd);
 }
 
+/* Unnamed frames in the kernel's pseudo-files: [anon+0x...], not [[anon]+0x...] */
+static void test_pseudo_files(void)
+{
+	struct svcdata *sd = svcdata__new("svc");
+	struct sd_mapping anon = {.filename = s(sd, "[anon]")}, odd = {.filename = s(sd, "[a;b]")};
+	struct sd_location la = {.address = 0x7f00, .mapping = svcdata__mapping(sd, &anon)};
+	struct sd_location lo = {.address = 0x10, .mapping = svcdata__mapping(sd, &odd)};
+	uint32_t st[2];
+	struct buf out = {0};
+
+	REQUIRE(sd != NULL);
+	st[0] = svcdata__location(sd, &lo, NULL);
+	st[1] = svcdata__location(sd, &la, NULL);
+	CHECK(svcdata__row(sd, series(sd, "jit"), svcdata__stack(sd, st, 2), 1, 3) == 0);
+	CHECK(folded_render(sd, &out) == 0);
+	CHECK_STR(buf_cstr(&out), "jit;[anon+0x7f00];[a:b+0x10] 3\n");
+	buf_free(&out);
+	svcdata__free(sd);
+}
+
 int main(void)
 {
 	RUN(test_escaping);
 	RUN(test_render);
 	RUN(test_one_type);
+	RUN(test_pseudo_files);
 	return unit_done();
 }
