@@ -150,7 +150,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLE
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
-FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(PROFILE_SRCS) $(filter-out collector/api.c collector/server.c,$(LIB_COLLECTOR_SRCS)) \
+FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(PROFILE_SRCS) $(filter-out collector/api.c collector/api_runner.c collector/server.c collector/server_query.c,$(LIB_COLLECTOR_SRCS)) \
                 agent/cfi.c agent/unwind_table.c agent/pod_store.c agent/relabel.c
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -171,7 +171,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(PROTO_OBJS)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 BENCH_BINS := $(BUILD)/bench/unwind_tables $(BUILD)/bench/symbolize_bench $(BUILD)/bench/otlp_load \
-              $(BUILD)/bench/query_gen $(BUILD)/bench/k8s_bench
+              $(BUILD)/bench/query_gen $(BUILD)/bench/k8s_bench $(BUILD)/bench/otlp_gen
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AGENT_OBJS) $(LIB_COLLECTOR) $(LIB_PROFILE) $(LIB_SYMBOLIZER) $(LIB_PROTO) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)

@@ -18,6 +18,7 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_INITIAL_BACKOFF_MS 1000
 #define DEFAULT_MAX_BACKOFF_MS 30000
+#define DEFAULT_IN_FLIGHT 8
 #define MAX_RESPONSE_BYTES (4u << 20) /* the OTLP client default */
 #define MAX_RETRY_AFTER_S 300	      /* a Retry-After above this is capped */
 
@@ -26,23 +27,53 @@ struct item {
 	uint8_t *data;
 	size_t len;
 	uint32_t nprofiles;
+	bool in_flight; /* being sent: never dropped to make room */
+	uint64_t nsamples;
+};
+
+struct sender {
+	struct exporter *ex;
+	CURL *curl; /* its own connection, kept alive */
+	pthread_t thread;
+	bool started;
 };
 
 struct exporter {
 	struct exporter_opts opts;
-	CURL *curl;
 	struct curl_slist *headers;
-	pthread_t thread;
-	bool started;
+	struct sender senders[EXPORTER_MAX_IN_FLIGHT];
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;
 	struct item *head, *tail;
-	struct item *in_flight; /* == head while being sent; not dropped from the queue */
+	uint32_t in_flight;   /* requests being sent */
+	uint32_t attempt;     /* consecutive retryable failures; 0 once the collector answers */
+	uint64_t retry_at_ns; /* CLOCK_MONOTONIC: no request starts before */
 	bool stop;
 	struct exporter_stats stats;
 	uint64_t logged_codes; /* bit per error slot already logged */
 	unsigned int rand_state;
 };
+
+static const char *const drop_names[EXPORTER_DROP_NR] = {
+	[EXPORTER_DROP_QUEUE_FULL] = "queue_full",
+	[EXPORTER_DROP_REFUSED] = "refused",
+	[EXPORTER_DROP_SHUTDOWN] = "shutdown",
+};
+
+const char *exporter_drop_name(enum exporter_drop reason)
+{
+	return reason < EXPORTER_DROP_NR ? drop_names[reason] : "unknown";
+}
+
+uint64_t exporter_backoff_ms(uint32_t initial_ms, uint32_t max_ms, uint32_t attempt,
+			     uint32_t random)
+{
+	uint64_t step = (uint64_t)initial_ms << MIN(attempt, 20u);
+
+	step = MIN(step, (uint64_t)max_ms);
+	/* half the step plus a random half: agents that failed together retry apart */
+	return step / 2 + random % (step / 2 + 1);
+}
 
 int64_t retry_after_seconds(const char *value, int64_t now_unix)
 {
@@ -156,9 +187,14 @@ enum outcome {
 	DROP,
 };
 
-/* Sends one request. Called without the lock. */
-static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_retry_after_s)
+/*
+ * Sends one request on the sender's connection. Called without the lock. For RETRY, says how
+ * long the collector asked to wait (-1: not said) and whether it could not be reached at all.
+ */
+static enum outcome send_one(struct sender *sd, struct item *it, int64_t *ret_retry_after_s,
+			     bool *ret_unreachable)
 {
+	struct exporter *ex = sd->ex;
 	struct response r = {0};
 	char code[16], msg[256];
 	enum outcome out = DROP;
@@ -167,15 +203,22 @@ static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_
 	bool first;
 
 	*ret_retry_after_s = -1;
-	curl_easy_setopt(ex->curl, CURLOPT_POSTFIELDS, (const char *)it->data);
-	curl_easy_setopt(ex->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
-	curl_easy_setopt(ex->curl, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(ex->curl, CURLOPT_HEADERDATA, &r);
-	cc = curl_easy_perform(ex->curl);
+	*ret_unreachable = false;
+	curl_easy_setopt(sd->curl, CURLOPT_POSTFIELDS, (const char *)it->data);
+	curl_easy_setopt(sd->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
+	curl_easy_setopt(sd->curl, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(sd->curl, CURLOPT_HEADERDATA, &r);
+	cc = curl_easy_perform(sd->curl);
 	if (cc == CURLE_OK)
-		curl_easy_getinfo(ex->curl, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(sd->curl, CURLINFO_RESPONSE_CODE, &status);
 
 	pthread_mutex_lock(&ex->lock);
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		/* stopping: the request stays queued and is counted as dropped at shutdown */
+		pthread_mutex_unlock(&ex->lock);
+		out = RETRY;
+		goto done;
+	}
 	if (cc != CURLE_OK) {
 		const char *kind =
 			cc == CURLE_OPERATION_TIMEDOUT	       ? "timeout"
@@ -187,6 +230,7 @@ static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_
 		first = count_error(ex, kind);
 		/* connection failures and timeouts are retried; an oversized answer is not */
 		out = r.too_big ? DROP : RETRY;
+		*ret_unreachable = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
 		pthread_mutex_unlock(&ex->lock);
 		if (first)
 			log_warn(out == RETRY
@@ -213,6 +257,8 @@ static enum outcome send_one(struct exporter *ex, struct item *it, int64_t *ret_
 		ex->stats.profiles_sent +=
 			it->nprofiles -
 			(rejected < (int64_t)it->nprofiles ? (uint64_t)rejected : it->nprofiles);
+		if (!rejected)
+			ex->stats.samples_sent += it->nsamples;
 		pthread_mutex_unlock(&ex->lock);
 		if (rejected && first)
 			log_warn("the collector rejected part of a request (not retried)",
@@ -245,94 +291,164 @@ done:
 	return out;
 }
 
-static void drop_item(struct exporter *ex, struct item *it)
+static void drop_item(struct exporter *ex, struct item *it, enum exporter_drop reason)
 {
 	ex->stats.dropped_requests++;
+	ex->stats.dropped[reason]++;
 	ex->stats.dropped_profiles += it->nprofiles;
+	ex->stats.dropped_samples += it->nsamples;
 	ex->stats.dropped_bytes += it->len;
 }
 
-static void unlink_head(struct exporter *ex)
+/* Takes it out of the queue (prev: the item before it, or NULL for the head) and frees it. */
+static void unlink_item(struct exporter *ex, struct item *it, struct item *prev)
 {
-	struct item *it = ex->head;
-
-	ex->head = it->next;
-	if (!ex->head)
-		ex->tail = NULL;
+	if (prev)
+		prev->next = it->next;
+	else
+		ex->head = it->next;
+	if (ex->tail == it)
+		ex->tail = prev;
 	ex->stats.queue_requests--;
 	ex->stats.queue_profiles -= it->nprofiles;
+	ex->stats.queue_samples -= it->nsamples;
 	ex->stats.queue_bytes -= it->len;
+	free(it->data);
+	free(it);
 }
 
-/* Sleeps until the deadline or shutdown; returns whether to stop. Called with the lock. */
-static bool wait_until(struct exporter *ex, uint64_t deadline_real_ns)
+static void unlink_sent(struct exporter *ex, struct item *it)
 {
-	struct timespec ts = {(time_t)(deadline_real_ns / NSEC_PER_SEC),
-			      (long)(deadline_real_ns % NSEC_PER_SEC)};
+	struct item *prev = NULL;
 
-	while (!ex->stop && clock_ns(CLOCK_REALTIME) < deadline_real_ns)
-		pthread_cond_timedwait(&ex->cond, &ex->lock, &ts);
-	return ex->stop;
+	for (struct item *p = ex->head; p != it; p = p->next)
+		prev = p;
+	unlink_item(ex, it, prev);
+}
+
+/* Waits on the condition, at most until deadline_mono_ns. Called with the lock. */
+static void wait_until(struct exporter *ex, uint64_t deadline_mono_ns)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC), wake;
+	struct timespec ts;
+
+	if (now >= deadline_mono_ns)
+		return;
+	wake = clock_ns(CLOCK_REALTIME) + (deadline_mono_ns - now);
+	ts.tv_sec = (time_t)(wake / NSEC_PER_SEC);
+	ts.tv_nsec = (long)(wake % NSEC_PER_SEC);
+	pthread_cond_timedwait(&ex->cond, &ex->lock, &ts);
+}
+
+/*
+ * The next request to send (the oldest not in flight), or NULL on stop. While retrying (the
+ * collector failed last time) one request at a time probes it; nothing starts before the
+ * backoff ends. Called with the lock.
+ */
+static struct item *next_item(struct exporter *ex)
+{
+	while (!ex->stop) {
+		if (clock_ns(CLOCK_MONOTONIC) < ex->retry_at_ns) {
+			wait_until(ex, ex->retry_at_ns);
+			continue;
+		}
+		if (!ex->attempt || !ex->in_flight) {
+			for (struct item *it = ex->head; it; it = it->next)
+				if (!it->in_flight)
+					return it;
+		}
+		pthread_cond_wait(&ex->cond, &ex->lock);
+	}
+	return NULL;
+}
+
+/* After a retryable failure: when the next request may start. Called with the lock. */
+static void back_off(struct exporter *ex, int64_t retry_after_s, bool unreachable)
+{
+	uint64_t delay_ms;
+
+	ex->stats.retries++;
+	if (retry_after_s >= 0) {
+		delay_ms = (uint64_t)MIN(retry_after_s, MAX_RETRY_AFTER_S) * 1000;
+	} else {
+		/* a collector that is down costs nothing to probe: find it back soon */
+		uint32_t cap = unreachable ? MIN(ex->opts.max_backoff_ms, EXPORTER_UNREACHABLE_MS)
+					   : ex->opts.max_backoff_ms;
+
+		delay_ms = exporter_backoff_ms(ex->opts.initial_backoff_ms, cap, ex->attempt,
+					       (uint32_t)rand_r(&ex->rand_state));
+	}
+	ex->attempt++;
+	ex->stats.backoff_ms = delay_ms;
+	ex->retry_at_ns = MAX(ex->retry_at_ns, clock_ns(CLOCK_MONOTONIC) + delay_ms * 1000000);
 }
 
 static void *sender_main(void *arg)
 {
-	struct exporter *ex = arg;
-	uint32_t attempt = 0;
+	struct sender *sd = arg;
+	struct exporter *ex = sd->ex;
 
 	pthread_mutex_lock(&ex->lock);
 	for (;;) {
-		struct item *it;
+		struct item *it = next_item(ex);
 		enum outcome out;
 		int64_t retry_after;
-		uint64_t t0;
+		bool unreachable;
+		uint64_t cpu;
 
-		while (!ex->stop && !ex->head)
-			pthread_cond_wait(&ex->cond, &ex->lock);
-		if (ex->stop)
+		if (!it)
 			break;
-		it = ex->head;
-		ex->in_flight = it;
+		it->in_flight = true;
+		ex->in_flight++;
 		pthread_mutex_unlock(&ex->lock);
-		t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-		out = send_one(ex, it, &retry_after);
-		t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+		cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		out = send_one(sd, it, &retry_after, &unreachable);
+		cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
 		pthread_mutex_lock(&ex->lock);
-		ex->stats.send_cpu_ns += t0;
-		ex->in_flight = NULL;
+		ex->stats.send_cpu_ns += cpu;
+		ex->in_flight--;
+		it->in_flight = false;
 		if (out == RETRY) {
-			uint64_t delay_ms;
-
-			if (ex->stop)
-				break;
-			ex->stats.retries++;
-			if (retry_after >= 0) {
-				delay_ms = (uint64_t)MIN(retry_after, MAX_RETRY_AFTER_S) * 1000;
-			} else {
-				/* exponential, with jitter: half the step plus a random half */
-				uint64_t step = (uint64_t)ex->opts.initial_backoff_ms
-						<< MIN(attempt, 20u);
-
-				step = MIN(step, (uint64_t)ex->opts.max_backoff_ms);
-				delay_ms = step / 2 +
-					   (uint64_t)rand_r(&ex->rand_state) % (step / 2 + 1);
-			}
-			attempt++;
-			if (wait_until(ex, clock_ns(CLOCK_REALTIME) + delay_ms * 1000000))
-				break;
-			continue; /* the same request again (unless it was dropped meanwhile) */
+			/* stays queued: sent again (unless dropped for room meanwhile) */
+			if (!ex->stop)
+				back_off(ex, retry_after, unreachable);
+		} else {
+			/* the collector answered: the backoff starts again from the beginning */
+			ex->attempt = 0;
+			ex->retry_at_ns = 0;
+			if (out == DROP)
+				drop_item(ex, it, EXPORTER_DROP_REFUSED);
+			unlink_sent(ex, it);
 		}
-		attempt = 0;
-		/* the head may have changed only by being this item: in_flight is never dropped */
-		unlink_head(ex);
-		if (out == DROP)
-			drop_item(ex, it);
-		free(it->data);
-		free(it);
 		pthread_cond_broadcast(&ex->cond);
 	}
 	pthread_mutex_unlock(&ex->lock);
 	return NULL;
+}
+
+static CURL *sender_curl(const struct exporter *ex)
+{
+	CURL *c = curl_easy_init();
+
+	if (!c)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_URL, ex->opts.url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, ex->headers);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ex->opts.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)MIN(ex->opts.timeout_ms, 10000u));
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, ex);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT,
+			 ex->opts.user_agent ? ex->opts.user_agent : "sonde-agent");
+	if (ex->opts.ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ex->opts.ca_file);
+	return c;
 }
 
 struct exporter *exporter__new(const struct exporter_opts *opts)
@@ -351,13 +467,13 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 		ex->opts.initial_backoff_ms = DEFAULT_INITIAL_BACKOFF_MS;
 	if (!ex->opts.max_backoff_ms)
 		ex->opts.max_backoff_ms = DEFAULT_MAX_BACKOFF_MS;
+	if (!ex->opts.max_in_flight)
+		ex->opts.max_in_flight = DEFAULT_IN_FLIGHT;
+	ex->opts.max_in_flight = MIN(ex->opts.max_in_flight, EXPORTER_MAX_IN_FLIGHT);
 	ex->rand_state = (unsigned int)clock_ns(CLOCK_MONOTONIC);
 	pthread_mutex_init(&ex->lock, NULL);
 	pthread_cond_init(&ex->cond, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	ex->curl = curl_easy_init();
-	if (!ex->curl)
-		goto fail;
 	ex->headers = curl_slist_append(ex->headers, "Content-Type: application/x-protobuf");
 	ex->headers = curl_slist_append(ex->headers, "Content-Encoding: gzip");
 	if (opts->tenant && *opts->tenant) {
@@ -368,27 +484,16 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 		ex->headers = curl_slist_append(ex->headers, opts->headers[i]);
 	if (!ex->headers)
 		goto fail;
-	curl_easy_setopt(ex->curl, CURLOPT_URL, opts->url);
-	curl_easy_setopt(ex->curl, CURLOPT_HTTPHEADER, ex->headers);
-	curl_easy_setopt(ex->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(ex->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(ex->curl, CURLOPT_TIMEOUT_MS, (long)ex->opts.timeout_ms);
-	curl_easy_setopt(ex->curl, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)MIN(ex->opts.timeout_ms, 10000u));
-	curl_easy_setopt(ex->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(ex->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(ex->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(ex->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(ex->curl, CURLOPT_XFERINFODATA, ex);
-	curl_easy_setopt(ex->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(ex->curl, CURLOPT_USERAGENT,
-			 opts->user_agent ? opts->user_agent : "sonde-agent");
-	if (opts->ca_file)
-		curl_easy_setopt(ex->curl, CURLOPT_CAINFO, opts->ca_file);
-	if (pthread_create(&ex->thread, NULL, sender_main, ex))
-		goto fail;
-	ex->started = true;
-	pthread_setname_np(ex->thread, "sonde-export");
+	for (uint32_t i = 0; i < ex->opts.max_in_flight; i++) {
+		struct sender *sd = &ex->senders[i];
+
+		sd->ex = ex;
+		sd->curl = sender_curl(ex);
+		if (!sd->curl || pthread_create(&sd->thread, NULL, sender_main, sd))
+			goto fail;
+		sd->started = true;
+		pthread_setname_np(sd->thread, "sonde-export");
+	}
 	return ex;
 fail:
 	log_error("cannot start the OTLP exporter", "url=\"%s\"", opts->url);
@@ -396,7 +501,8 @@ fail:
 	return NULL;
 }
 
-int exporter__enqueue(struct exporter *ex, uint8_t *data, size_t len, uint32_t nprofiles)
+int exporter__enqueue(struct exporter *ex, uint8_t *data, size_t len, uint32_t nprofiles,
+		      uint64_t nsamples)
 {
 	struct item *it = calloc(1, sizeof(*it));
 	int err = 0;
@@ -408,32 +514,25 @@ int exporter__enqueue(struct exporter *ex, uint8_t *data, size_t len, uint32_t n
 	it->data = data;
 	it->len = len;
 	it->nprofiles = nprofiles;
+	it->nsamples = nsamples;
 	pthread_mutex_lock(&ex->lock);
-	if (len > ex->opts.max_queue_bytes) {
-		drop_item(ex, it);
-		err = -E2BIG;
+	if (ex->stop || len > ex->opts.max_queue_bytes) {
+		drop_item(ex, it, ex->stop ? EXPORTER_DROP_SHUTDOWN : EXPORTER_DROP_QUEUE_FULL);
+		err = ex->stop ? -ESHUTDOWN : -E2BIG;
 		goto out;
 	}
-	/* room: drop the oldest requests, never the one being sent */
+	/* room: drop the oldest requests, never one being sent */
 	while (ex->stats.queue_bytes + len > ex->opts.max_queue_bytes) {
-		struct item *victim = ex->head, **link = &ex->head, *prev = NULL;
+		struct item *victim = ex->head, *prev = NULL;
 
-		if (victim == ex->in_flight) {
+		while (victim && victim->in_flight) {
 			prev = victim;
-			link = &victim->next;
 			victim = victim->next;
 		}
 		if (!victim)
 			break;
-		*link = victim->next;
-		if (ex->tail == victim)
-			ex->tail = prev;
-		ex->stats.queue_requests--;
-		ex->stats.queue_profiles -= victim->nprofiles;
-		ex->stats.queue_bytes -= victim->len;
-		drop_item(ex, victim);
-		free(victim->data);
-		free(victim);
+		drop_item(ex, victim, EXPORTER_DROP_QUEUE_FULL);
+		unlink_item(ex, victim, prev);
 	}
 	if (ex->tail)
 		ex->tail->next = it;
@@ -442,6 +541,7 @@ int exporter__enqueue(struct exporter *ex, uint8_t *data, size_t len, uint32_t n
 	ex->tail = it;
 	ex->stats.queue_requests++;
 	ex->stats.queue_profiles += nprofiles;
+	ex->stats.queue_samples += nsamples;
 	ex->stats.queue_bytes += len;
 	it = NULL;
 	pthread_cond_broadcast(&ex->cond);
@@ -459,21 +559,39 @@ int exporter__flush(struct exporter *ex, uint64_t deadline_ns)
 	int err = 0;
 
 	pthread_mutex_lock(&ex->lock);
-	while (ex->head) {
-		uint64_t now = clock_ns(CLOCK_MONOTONIC), wake;
-		struct timespec ts;
+	while (ex->head && !ex->stop) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
 		if (now >= deadline_ns) {
 			err = -ETIMEDOUT;
 			break;
 		}
-		wake = clock_ns(CLOCK_REALTIME) + MIN(deadline_ns - now, 100000000ull);
-		ts.tv_sec = (time_t)(wake / NSEC_PER_SEC);
-		ts.tv_nsec = (long)(wake % NSEC_PER_SEC);
-		pthread_cond_timedwait(&ex->cond, &ex->lock, &ts);
+		wait_until(ex, MIN(deadline_ns, now + 100000000ull));
 	}
+	if (ex->head)
+		err = -ETIMEDOUT;
 	pthread_mutex_unlock(&ex->lock);
 	return err;
+}
+
+void exporter__stop(struct exporter *ex)
+{
+	pthread_mutex_lock(&ex->lock);
+	ex->stop = true;
+	pthread_cond_broadcast(&ex->cond);
+	pthread_mutex_unlock(&ex->lock);
+	for (uint32_t i = 0; i < EXPORTER_MAX_IN_FLIGHT; i++) {
+		if (ex->senders[i].started)
+			pthread_join(ex->senders[i].thread, NULL);
+		ex->senders[i].started = false;
+	}
+	/* the threads are gone: no lock needed, but stats readers may still take it */
+	pthread_mutex_lock(&ex->lock);
+	while (ex->head) {
+		drop_item(ex, ex->head, EXPORTER_DROP_SHUTDOWN);
+		unlink_item(ex, ex->head, NULL);
+	}
+	pthread_mutex_unlock(&ex->lock);
 }
 
 void exporter__stats(struct exporter *ex, struct exporter_stats *ret)
@@ -487,27 +605,11 @@ void exporter__free(struct exporter *ex)
 {
 	if (!ex)
 		return;
-	if (ex->started) {
-		pthread_mutex_lock(&ex->lock);
-		ex->stop = true;
-		pthread_cond_broadcast(&ex->cond);
-		pthread_mutex_unlock(&ex->lock);
-		pthread_join(ex->thread, NULL);
-	}
-	while (ex->head) {
-		struct item *it = ex->head;
-
-		unlink_head(ex);
-		drop_item(ex, it);
-		free(it->data);
-		free(it);
-	}
-	if (ex->stats.dropped_requests)
-		log_debug("exporter stopped", "dropped_requests=%llu",
-			  (unsigned long long)ex->stats.dropped_requests);
+	exporter__stop(ex);
+	for (uint32_t i = 0; i < EXPORTER_MAX_IN_FLIGHT; i++)
+		if (ex->senders[i].curl)
+			curl_easy_cleanup(ex->senders[i].curl);
 	curl_slist_free_all(ex->headers);
-	if (ex->curl)
-		curl_easy_cleanup(ex->curl);
 	pthread_mutex_destroy(&ex->lock);
 	pthread_cond_destroy(&ex->cond);
 	free(ex);

@@ -61,11 +61,14 @@ struct agent {
 	pthread_mutex_t snap_lock;
 	struct metrics_snapshot snap; /* the last published copy */
 	uint64_t last_snap_ns;
-	/* daemon mode with --output: every interval shipped, in the profile model, times merged */
+	/* daemon mode with --output: every interval recorded, in the profile model, times merged */
 	struct svcdata *tee;
 };
 
-/* Daemon mode: everything shipped, to --output (folded or pprof). */
+/*
+ * Daemon mode: every interval recorded, to --output (folded or pprof), whether or not the
+ * collector acknowledged it (the exporter counts what it dropped): what the agent took.
+ */
 static int write_tee(struct agent *a)
 {
 	struct svcdata *empty = a->tee ? NULL : svcdata__new("");
@@ -81,7 +84,7 @@ static int write_tee(struct agent *a)
 		log_error("cannot write the profile", "path=\"%s\" err=\"%s\"", a->opts.output,
 			  strerror(-err));
 	else
-		log_info("profile written (a copy of what was shipped)",
+		log_info("profile written (every sample recorded, delivered or not)",
 			 "path=\"%s\" format=%s bytes=%zu", a->opts.output,
 			 output_format_name(a->opts.format), out.len);
 	svcdata__free(empty);
@@ -261,7 +264,7 @@ static void flush_interval(struct agent *a)
 		  (unsigned long long)(t2 - t1) / 1000);
 	len = gz.len;
 	a->s.requests_queued++;
-	exporter__enqueue(a->exporter, buf_steal(&gz, &len), len, os.resources);
+	exporter__enqueue(a->exporter, buf_steal(&gz, &len), len, os.resources, os.samples);
 reset:
 	a->s.intervals++;
 	frame_syms__free(&fs);
@@ -590,6 +593,7 @@ static int finish(struct agent *a)
 			log_warn("shutdown deadline reached with profiles still queued; they are "
 				 "dropped",
 				 "timeout_s=%.1f", (double)a->opts.shutdown_timeout_ns / 1e9);
+		exporter__stop(a->exporter); /* what is still queued is dropped, and counted */
 		exporter__stats(a->exporter, &a->s.exporter);
 		metrics_log(&a->s, METRICS_LOG_EXPORTER);
 		log_symbols(a);

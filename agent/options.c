@@ -84,8 +84,9 @@ static const char usage[] =
 	"Output (one-shot mode):\n"
 	"  -o, --output FILE         write the profile to FILE when the run ends (with "
 	"--collector:\n"
-	"                            also, folded stacks of everything shipped, for checking;\n"
-	"                            every distinct stack of the run is kept in memory)\n"
+	"                            also, every sample recorded, delivered or not (what was\n"
+	"                            not is counted as dropped_samples); every distinct stack\n"
+	"                            of the run is kept in memory)\n"
 	"  -f, --format FORMAT       folded (default) | pprof (gzipped profile.proto) | otlp\n"
 	"                            (an ExportProfilesServiceRequest, protobuf)\n"
 	"\n"
@@ -581,7 +582,7 @@ int agent_opts__parse(struct agent_opts *o, int argc, char **argv)
 	if (o->collector && o->output && o->format == OUTPUT_OTLP) {
 		fprintf(stderr,
 			"sonde-agent: with --collector, --output writes folded stacks or pprof "
-			"(a copy of what was shipped, for checking), not otlp\n");
+			"(every sample recorded, for checking), not otlp\n");
 		return -EINVAL;
 	}
 	return 0;

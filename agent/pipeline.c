@@ -169,7 +169,9 @@ static enum unwind_status add_sample(struct pipeline *pl, const struct sonde_sam
 	}
 	if (!(s->flags & SONDE_SAMPLE_KTHREAD) && (s->flags & SONDE_SAMPLE_USER_REGS)) {
 		if (!maps) {
-			p = proc_table__get(pl->procs, s->pid, true);
+			/* an exiting thread's process may be reported gone already: not re-created
+			 */
+			p = proc_table__get(pl->procs, s->pid, !(s->flags & SONDE_SAMPLE_EXITING));
 			maps = p ? p->maps : NULL;
 			labels = p ? p->labels : NULL;
 			if (labels && labels->dropped) {

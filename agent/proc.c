@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -459,6 +460,8 @@ void proc_table__exec(struct proc_table *t, uint32_t pid)
 		proc_drop_maps(p);
 		p->gone = false;
 		read_identity(t, p);
+		/* now, while the process is likely alive: it may exit before its next sample */
+		proc_read_maps(t, p);
 	}
 }
 
@@ -538,8 +541,29 @@ void proc_table__use_object(struct proc_table *t, struct object *obj)
 		symbolizer__prefetch(t->sym, obj->module);
 }
 
+/*
+ * Frees processes that no longer exist though no exit record said so (one lost when the ring
+ * buffer was full): a signal-0 probe per process, once an epoch.
+ */
+static void reap_vanished(struct proc_table *t)
+{
+	VEC(uint32_t) gone = {0};
+	size_t pos = 0;
+	uint64_t pid;
+
+	while (hmap_next(&t->procs, &pos, &pid, NULL))
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH && VEC_PUSH(&gone, (uint32_t)pid))
+			break; /* out of memory: the rest waits for the next epoch */
+	for (size_t i = 0; i < gone.len; i++) {
+		proc_table__exit(t, gone.v[i]);
+		t->stats.reaped++;
+	}
+	VEC_FREE(&gone);
+}
+
 void proc_table__end_epoch(struct proc_table *t)
 {
+	reap_vanished(t);
 	for (size_t i = 0; i < t->objects.len; i++) {
 		struct object *o = t->objects.v[i];
 		uint64_t key;

@@ -95,6 +95,7 @@ struct proc_table_stats {
 	uint64_t maps_read_errors;
 	uint64_t unmapped_addrs; /* addresses in no known mapping */
 	uint64_t relabels;	 /* processes labelled again after their pod's metadata changed */
+	uint64_t reaped;	 /* freed at the end of an epoch: gone without an exit record */
 };
 
 struct proc_table;
@@ -112,7 +113,7 @@ void proc_table__free(struct proc_table *t);
  * are stale. Returns NULL when unknown and !create, or when out of memory.
  */
 struct proc *proc_table__get(struct proc_table *t, uint32_t pid, bool create);
-/* Exec: the mappings are stale; they are read again on next use. */
+/* Exec: the old image's mappings are dropped and the new ones read at once. */
 void proc_table__exec(struct proc_table *t, uint32_t pid);
 /*
  * When the labeler's generation has moved since the last call (pod metadata arrived or changed),
@@ -133,7 +134,10 @@ const struct mapping *proc_table__resolve(struct proc_table *t, struct proc *p, 
 struct object *proc_table__object(const struct proc_table *t, uint32_t id);
 /* Marks obj as used in the current epoch (frames of the profile being built refer to it). */
 void proc_table__use_object(struct proc_table *t, struct object *obj);
-/* Ends an epoch: frees objects no mapping and no frame of the ended epoch refers to. */
+/*
+ * Ends an epoch: frees processes that no longer exist (their exit record was lost), then objects
+ * no mapping and no frame of the ended epoch refers to.
+ */
 void proc_table__end_epoch(struct proc_table *t);
 void proc_table__stats(const struct proc_table *t, struct proc_table_stats *ret);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "sampler.h"
@@ -125,6 +126,31 @@ static uint64_t default_ring_bytes(uint32_t ncpus)
 	return size;
 }
 
+/*
+ * Whether the kernel's sched_process_exit tracepoint carries group_dead (Linux 6.16 and later):
+ * its BTF typedef btf_trace_sched_process_exit then takes (void *, task, bool). Decides which
+ * exit program is loaded (bpf/sampler.bpf.c says why both exist).
+ */
+static bool exit_has_group_dead(const char *btf_path)
+{
+	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	const struct btf_type *t = NULL;
+	bool ret = false;
+	int id;
+
+	if (!btf)
+		return false; /* the older variant; loading says more if BTF is really missing */
+	id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
+	if (id > 0)
+		t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	if (t && btf_is_func_proto(t))
+		ret = btf_vlen(t) >= 3;
+	btf__free(btf);
+	return ret;
+}
+
 struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn fn, void *ctx)
 {
 	struct sampler *s = NULL;
@@ -172,6 +198,13 @@ struct sampler *sampler__new(const struct sampler_opts *opts, sampler_record_fn 
 		bpf_map__set_max_entries(s->skel->maps.events, (uint32_t)ring);
 	}
 	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus_possible);
+	{
+		bool group_dead = exit_has_group_dead(opts->btf_path);
+
+		bpf_program__set_autoload(s->skel->progs.sonde_exit, !group_dead);
+		bpf_program__set_autoload(s->skel->progs.sonde_exit_group_dead, group_dead);
+		log_debug("process exit tracking", "group_dead_argument=%d", group_dead);
+	}
 
 	err = sampler_bpf__load(s->skel);
 	if (err) {
@@ -331,9 +364,13 @@ int sampler__attach(struct sampler *s)
 			 "sched_process_exec"},
 			{s->skel->progs.sonde_exit, &s->skel->links.sonde_exit,
 			 "sched_process_exit"},
+			{s->skel->progs.sonde_exit_group_dead,
+			 &s->skel->links.sonde_exit_group_dead, "sched_process_exit"},
 		};
 
 		for (size_t i = 0; i < ARRAY_SIZE(tps); i++) {
+			if (!bpf_program__autoload(tps[i].prog))
+				continue; /* the variant this kernel does not use */
 			*tps[i].link = bpf_program__attach(tps[i].prog);
 			if (!*tps[i].link) {
 				err = -errno;

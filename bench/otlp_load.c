@@ -34,6 +34,7 @@ struct load {
 	struct curl_slist *headers;
 	uint64_t max_requests;
 	uint64_t deadline_ns;
+	long timeout_ms; /* of one request */
 	atomic_uint_fast64_t next;
 	pthread_mutex_t lock;
 	FILE *acked;
@@ -125,7 +126,7 @@ static void *worker(void *arg)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, l->headers);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, l->timeout_ms);
 	for (;;) {
 		uint64_t seq = atomic_fetch_add(&l->next, 1), t0, dt;
 		struct file *f;
@@ -194,10 +195,11 @@ int main(int argc, char **argv)
 		{"unique-services", required_argument, NULL, 'u'},
 		{"header", required_argument, NULL, 'H'},
 		{"acked", required_argument, NULL, 'a'},
+		{"timeout", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	struct load l = {0};
-	uint64_t conc = 4, reqs = 0, dur = 0, t0, elapsed;
+	uint64_t conc = 4, reqs = 0, dur = 0, timeout = 60 * NSEC_PER_SEC, t0, elapsed;
 	pthread_t *threads;
 	int c;
 
@@ -221,15 +223,20 @@ int main(int argc, char **argv)
 		case 'a':
 			l.acked = fopen(optarg, "w");
 			break;
+		case 't':
+			if (parse_duration_ns(optarg, &timeout) || timeout < 1000000)
+				timeout = 0;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: otlp_load [--concurrency N] [--requests N | --duration D] "
-				"[--unique-services PREFIX] [--header 'K: V'] [--acked FILE] URL "
+				"[--unique-services PREFIX] [--header 'K: V'] [--acked FILE] "
+				"[--timeout D (one request; default 60s)] URL "
 				"FILE...\n");
 			return 2;
 		}
 	}
-	if (optind > argc - 2 || !conc || (!reqs && !dur)) {
+	if (optind > argc - 2 || !conc || (!reqs && !dur) || !timeout) {
 		fprintf(stderr,
 			"otlp_load: give URL, request files, and --requests or --duration\n");
 		return 2;
@@ -262,6 +269,7 @@ int main(int argc, char **argv)
 	l.headers = curl_slist_append(l.headers, "Content-Encoding: gzip");
 	l.headers = curl_slist_append(l.headers, "Expect:");
 	l.max_requests = reqs;
+	l.timeout_ms = (long)(timeout / 1000000);
 	pthread_mutex_init(&l.lock, NULL);
 	threads = calloc(conc, sizeof(*threads));
 	t0 = clock_ns(CLOCK_MONOTONIC);

@@ -15,6 +15,7 @@
 #include <bpf/bpf_tracing.h>
 #include "sampler_shared.h"
 
+#define PF_EXITING 0x00000004
 #define PF_KTHREAD 0x00200000
 
 /* Set by the agent between open and load. */
@@ -211,9 +212,15 @@ int sonde_sample(struct bpf_perf_event_data *ctx)
 	if ((ctx->regs.csx & 3) == 0)
 		flags |= SONDE_SAMPLE_KERNEL_MODE;
 
+	/*
+	 * A thread past the exit tracepoint (still in do_exit) is not announced: the process may
+	 * already have been reported gone, and nothing would report it gone again.
+	 */
+	if (BPF_CORE_READ(task, flags) & PF_EXITING)
+		flags |= SONDE_SAMPLE_EXITING;
 	if (!(flags & SONDE_SAMPLE_KTHREAD)) {
 		cfg = bpf_map_lookup_elem(&procs, &pid);
-		if (!cfg) {
+		if (!cfg && !(flags & SONDE_SAMPLE_EXITING)) {
 			struct sonde_proc_cfg init = {};
 
 			if (bpf_map_update_elem(&procs, &pid, &init, BPF_NOEXIST) == 0)
@@ -317,26 +324,47 @@ int sonde_sample(struct bpf_perf_event_data *ctx)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sonde_exec, struct task_struct *p)
 {
+	struct sonde_proc_cfg init = {};
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32;
 
-	/* Only processes the agent knows about: the next sample announces the new image. */
-	if (bpf_map_delete_elem(&procs, &pid) == 0)
-		proc_event(SONDE_REC_EXEC, pid, (__u32)id, p, BPF_RB_NO_WAKEUP);
+	/*
+	 * Only processes the agent knows about. Their entry stays (reset: the settings were for
+	 * the old image) so that their exit is still reported; the agent reads the new image's
+	 * mappings on this record, so it wakes the agent while the process is likely alive.
+	 */
+	if (bpf_map_update_elem(&procs, &pid, &init, BPF_EXIST) == 0)
+		proc_event(SONDE_REC_EXEC, pid, (__u32)id, p, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(sonde_exit, struct task_struct *p)
+static __always_inline void group_exited(struct task_struct *p)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32;
 
-	/* signal->live has been decremented before this tracepoint: 0 means the group is dead */
-	if (BPF_CORE_READ(p, signal, live.counter) != 0)
-		return 0;
 	if (bpf_map_delete_elem(&procs, &pid) == 0)
 		proc_event(SONDE_REC_EXIT, pid, (__u32)id, p, BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * Two variants; the agent loads the one the kernel's BTF matches. Before 6.16 the tracepoint
+ * runs after the exiting thread decremented signal->live: 0 there means the group is dead.
+ * Since 6.16 it runs before that decrement and says so itself in group_dead.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sonde_exit, struct task_struct *p)
+{
+	if (BPF_CORE_READ(p, signal, live.counter) == 0)
+		group_exited(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sonde_exit_group_dead, struct task_struct *p, bool group_dead)
+{
+	if (group_dead)
+		group_exited(p);
 	return 0;
 }
 

@@ -34,6 +34,7 @@ enum sonde_sample_flags {
 	SONDE_SAMPLE_USTACK_ERR = 1u << 3,  /* bpf_get_stack() failed for the user stack */
 	SONDE_SAMPLE_STACK_TRUNC = 1u << 4, /* the stack copy hit its size limit */
 	SONDE_SAMPLE_KTHREAD = 1u << 5,	    /* a kernel thread: no user half */
+	SONDE_SAMPLE_EXITING = 1u << 6,	    /* the thread is exiting: its process may be gone */
 };
 
 /* struct sonde_proc_cfg.flags, written by the agent per process */

@@ -22,6 +22,7 @@
 struct qargs {
 	const char *cmd;
 	const char *url, *selector, *from, *to, *tenant, *token, *type;
+	const char *ca_file; /* the CAs an https collector is checked against; NULL: the system's */
 	const char *svg, *output, *format, *group_by, *step, *name, *sort;
 	const char *right_selector, *right_from, *right_to;
 	unsigned long limit, max_nodes;
@@ -104,6 +105,8 @@ static int api_get(const struct qargs *a, const char *op, struct buf *out, const
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	if (a->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, a->ca_file);
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "sonde %s: cannot reach %s: %s\n", a->cmd, a->url,
@@ -492,6 +495,7 @@ static const char usage_common[] =
 	"      --to TIME          default: now\n"
 	"      --tenant T         X-Scope-OrgID\n"
 	"      --token TOKEN      Authorization: Bearer TOKEN (default: $SONDE_TOKEN)\n"
+	"      --ca-file FILE     CA certificates for an https URL (default: $SONDE_CA_FILE)\n"
 	"      --type T           profile type (samples:count)\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -500,7 +504,56 @@ static const char usage_common[] =
 	"Exit codes: 0 ok, 1 nothing matched, 2 usage error or a query the collector refused,\n"
 	"3 the collector could not be reached or failed.\n";
 
-int cmd_query(const char *cmd, int argc, char **argv)
+/* --help of one command: what it does, its own options, then the common ones */
+static void print_help(const char *cmd)
+{
+	printf("Usage: sonde %s [OPTIONS] [SELECTOR]\n\n", cmd);
+	if (strcmp(cmd, "top") == 0)
+		fputs("Top functions by self time (--sort total: by total).\n"
+		      "Long names are elided in the middle to fit the terminal (or\n"
+		      "COLUMNS, or 100 columns when not a terminal).\n\n"
+		      "      --limit N          functions to show (default 20)\n"
+		      "      --wide             whole function names\n",
+		      stdout);
+	else if (strcmp(cmd, "flamegraph") == 0 || strcmp(cmd, "diff") == 0)
+		fputs(strcmp(cmd, "diff") == 0 ? "The flame graph of SELECTOR over --from..--to "
+						 "(left) against --right-query\n"
+						 "over --right-from..--right-to (right; each "
+						 "defaults to the left's), as\n"
+						 "percentages of each side and their change.\n\n"
+						 "      --right-query SEL, --right-from T, "
+						 "--right-to T\n"
+					       : "The merged flame graph as an indented tree (or "
+						 "--svg FILE).\n\n",
+		      stdout),
+			fputs("      --max-nodes N      nodes the collector sends "
+			      "(default 200; the smallest\n"
+			      "                         are folded into "
+			      "\"other\")\n"
+			      "      --min-percent P    hide nodes under P% "
+			      "(default 0.5)\n"
+			      "      --svg FILE         write an SVG flame graph "
+			      "instead\n",
+			      stdout);
+	else if (strcmp(cmd, "series") == 0)
+		fputs("Samples over time.\n\n"
+		      "      --step D           (default: about 120 steps over the "
+		      "range)\n"
+		      "      --group-by LABEL   one series per value of LABEL\n",
+		      stdout);
+	else if (strcmp(cmd, "labels") == 0)
+		fputs("Label names, or the values of --name LABEL.\n\n", stdout);
+	else
+		fputs("The selected profile, merged.\n\n"
+		      "      --format F         pprof (default; -o, a pipe or a "
+		      "redirection) | folded\n"
+		      "  -o, --output FILE\n",
+		      stdout);
+	fputs(usage_common, stdout);
+}
+
+/* The command line of a query command into *a: true to run it, else false with *code set. */
+static bool parse_qargs(const char *cmd, int argc, char **argv, struct qargs *a, int *code)
 {
 	enum {
 		O_FROM = 256,
@@ -520,7 +573,8 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		O_RQUERY,
 		O_RFROM,
 		O_RTO,
-		O_WIDE
+		O_WIDE,
+		O_CA
 	};
 	static const struct option opts[] = {
 		{"url", required_argument, NULL, 'u'},
@@ -528,6 +582,7 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		{"to", required_argument, NULL, O_TO},
 		{"tenant", required_argument, NULL, O_TENANT},
 		{"token", required_argument, NULL, O_TOKEN},
+		{"ca-file", required_argument, NULL, O_CA},
 		{"type", required_argument, NULL, O_TYPE},
 		{"svg", required_argument, NULL, O_SVG},
 		{"format", required_argument, NULL, O_FORMAT},
@@ -546,140 +601,114 @@ int cmd_query(const char *cmd, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct qargs a = {.cmd = cmd, .limit = 20, .max_nodes = 200, .min_percent = 0.5};
-	int c, ret;
+	int c;
 	uint64_t u;
 
-	a.url = getenv("SONDE_URL") ? getenv("SONDE_URL") : "http://127.0.0.1:4040";
-	a.token = getenv("SONDE_TOKEN");
+	*a = (struct qargs){.cmd = cmd, .limit = 20, .max_nodes = 200, .min_percent = 0.5};
+	a->url = getenv("SONDE_URL") ? getenv("SONDE_URL") : "http://127.0.0.1:4040";
+	a->token = getenv("SONDE_TOKEN");
+	a->ca_file = getenv("SONDE_CA_FILE");
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "u:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			a.url = optarg;
+			a->url = optarg;
 			break;
 		case O_FROM:
-			a.from = optarg;
+			a->from = optarg;
 			break;
 		case O_TO:
-			a.to = optarg;
+			a->to = optarg;
 			break;
 		case O_TENANT:
-			a.tenant = optarg;
+			a->tenant = optarg;
 			break;
 		case O_TOKEN:
-			a.token = optarg;
+			a->token = optarg;
+			break;
+		case O_CA:
+			a->ca_file = optarg;
 			break;
 		case O_TYPE:
-			a.type = optarg;
+			a->type = optarg;
 			break;
 		case O_SVG:
-			a.svg = optarg;
+			a->svg = optarg;
 			break;
 		case O_FORMAT:
-			a.format = optarg;
+			a->format = optarg;
 			break;
 		case 'o':
-			a.output = optarg;
+			a->output = optarg;
 			break;
 		case O_GROUP:
-			a.group_by = optarg;
+			a->group_by = optarg;
 			break;
 		case O_STEP:
-			a.step = optarg;
+			a->step = optarg;
 			break;
 		case O_NAME:
-			a.name = optarg;
+			a->name = optarg;
 			break;
 		case O_SORT:
-			a.sort = optarg;
+			a->sort = optarg;
 			break;
 		case O_RQUERY:
-			a.right_selector = optarg;
+			a->right_selector = optarg;
 			break;
 		case O_RFROM:
-			a.right_from = optarg;
+			a->right_from = optarg;
 			break;
 		case O_RTO:
-			a.right_to = optarg;
+			a->right_to = optarg;
 			break;
 		case O_WIDE:
-			a.wide = true;
+			a->wide = true;
 			break;
 		case O_LIMIT:
 		case O_NODES:
 			if (parse_u64(optarg, &u) || u == 0 || u > 100000) {
 				fprintf(stderr, "sonde %s: invalid --%s '%s': expected 1..100000\n",
 					cmd, c == O_LIMIT ? "limit" : "max-nodes", optarg);
-				return CLI_USAGE;
+				*code = CLI_USAGE;
+				return false;
 			}
-			*(c == O_LIMIT ? &a.limit : &a.max_nodes) = (unsigned long)u;
+			*(c == O_LIMIT ? &a->limit : &a->max_nodes) = (unsigned long)u;
 			break;
 		case O_MIN:
-			a.min_percent = strtod(optarg, NULL);
+			a->min_percent = strtod(optarg, NULL);
 			break;
 		case 'h':
-			printf("Usage: sonde %s [OPTIONS] [SELECTOR]\n\n", cmd);
-			if (strcmp(cmd, "top") == 0)
-				fputs("Top functions by self time (--sort total: by total).\n"
-				      "Long names are elided in the middle to fit the terminal "
-				      "(or\n"
-				      "COLUMNS, or 100 columns when not a terminal).\n\n"
-				      "      --limit N          functions to show (default 20)\n"
-				      "      --wide             whole function names\n",
-				      stdout);
-			else if (strcmp(cmd, "flamegraph") == 0 || strcmp(cmd, "diff") == 0)
-				fputs(strcmp(cmd, "diff") == 0
-					      ? "The flame graph of SELECTOR over --from..--to "
-						"(left) against --right-query\n"
-						"over --right-from..--right-to (right; each "
-						"defaults to the left's), as\n"
-						"percentages of each side and their change.\n\n"
-						"      --right-query SEL, --right-from T, "
-						"--right-to T\n"
-					      : "The merged flame graph as an indented tree (or "
-						"--svg FILE).\n\n",
-				      stdout),
-					fputs("      --max-nodes N      nodes the collector sends "
-					      "(default 200; the smallest\n"
-					      "                         are folded into "
-					      "\"other\")\n"
-					      "      --min-percent P    hide nodes under P%% "
-					      "(default 0.5)\n"
-					      "      --svg FILE         write an SVG flame graph "
-					      "instead\n",
-					      stdout);
-			else if (strcmp(cmd, "series") == 0)
-				fputs("Samples over time.\n\n"
-				      "      --step D           (default: about 120 steps over the "
-				      "range)\n"
-				      "      --group-by LABEL   one series per value of LABEL\n",
-				      stdout);
-			else if (strcmp(cmd, "labels") == 0)
-				fputs("Label names, or the values of --name LABEL.\n\n", stdout);
-			else
-				fputs("The selected profile, merged.\n\n"
-				      "      --format F         pprof (default; -o, a pipe or a "
-				      "redirection) | folded\n"
-				      "  -o, --output FILE\n",
-				      stdout);
-			fputs(usage_common, stdout);
-			return CLI_OK;
+			print_help(cmd);
+			*code = CLI_OK;
+			return false;
 		default:
 			fprintf(stderr,
 				"sonde %s: unknown option or missing value '%s' (see --help)\n",
 				cmd, argv[optind - 1]);
-			return CLI_USAGE;
+			*code = CLI_USAGE;
+			return false;
 		}
 	}
 	if (optind < argc)
-		a.selector = argv[optind++];
+		a->selector = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "sonde %s: unexpected argument '%s' (one SELECTOR; see --help)\n",
 			cmd, argv[optind]);
-		return CLI_USAGE;
+		*code = CLI_USAGE;
+		return false;
 	}
+	return true;
+}
+
+int cmd_query(const char *cmd, int argc, char **argv)
+{
+	struct qargs a;
+	int ret;
+
+	if (!parse_qargs(cmd, argc, argv, &a, &ret))
+		return ret;
 	curl_global_init(CURL_GLOBAL_ALL);
 	if (strcmp(cmd, "top") == 0)
 		ret = do_top(&a);

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "engine.h"
 #include "flamegraph.h"
+#include "qctl.h"
 #include "query.h"
 #include "ui_assets.h"
 #include "../common/json.h"
@@ -131,7 +132,11 @@ bad:
 /* The error reply of a failed selection (engine_select's error e, its reason err). */
 static void reply_select_error(struct api_reply *r, int e, const char *err)
 {
-	if (e == -EINVAL || e == -E2BIG)
+	if (qctl_stopped(qctl_current()) == -ETIMEDOUT)
+		reply_error(r, 503, "%s: narrow the selector or the time range", err);
+	else if (qctl_stopped(qctl_current()))
+		reply_error(r, 503, "%s", err);
+	else if (e == -EINVAL || e == -E2BIG)
 		reply_error(r, 400, "%s", err);
 	else if (e == -EBADMSG)
 		reply_error(r, 500, "a stored block is corrupt: %s", err);

@@ -311,6 +311,7 @@ static void *compactor_main(void *arg)
 struct compactor *compactor__new(const struct compactor_opts *opts)
 {
 	struct compactor *c = calloc(1, sizeof(*c));
+	int err;
 
 	if (!c)
 		return NULL;
@@ -318,8 +319,10 @@ struct compactor *compactor__new(const struct compactor_opts *opts)
 	defaults(&c->opts);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	if (pthread_create(&c->thread, NULL, compactor_main, c)) {
-		log_error("cannot start the compactor thread", "err=\"%s\"", strerror(errno));
+	err = pthread_create(&c->thread, NULL, compactor_main, c);
+	if (err) {
+		/* pthread_create returns its error; errno is not set */
+		log_error("cannot start the compactor thread", "err=\"%s\"", strerror(err));
 		compactor__free(c);
 		return NULL;
 	}

@@ -10,6 +10,8 @@
 
 /* how often late connections are looked for: a cut comes at most this late */
 #define SCAN_INTERVAL_NS (200 * 1000000ULL)
+/* when crowded, a connection waiting this long for a head gives its place */
+#define CROWDED_HEAD_NS (1000 * 1000000ULL)
 
 enum conn_phase {
 	PHASE_HEAD,   /* waiting for a request head (or the TLS handshake) */
@@ -21,6 +23,7 @@ struct conn_entry {
 	struct conn_entry *prev, *next;
 	int fd;
 	enum conn_phase phase;
+	uint64_t since_ns;    /* when the phase began (CLOCK_MONOTONIC) */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
 	bool cut;
 };
@@ -32,7 +35,7 @@ struct conn_deadlines {
 	pthread_t thread;
 	bool stop;
 	struct conn_entry *head; /* every open connection */
-	uint64_t opened, open, cut_head, cut_body;
+	uint64_t opened, open, cut_head, cut_body, cut_crowded;
 };
 
 static uint64_t deadline_after(uint64_t ns)
@@ -40,19 +43,37 @@ static uint64_t deadline_after(uint64_t ns)
 	return ns ? clock_ns(CLOCK_MONOTONIC) + ns : 0;
 }
 
-/* Cuts what is late; called with the lock held. */
+static void cut(struct conn_entry *e, uint64_t *counter)
+{
+	/* the socket stays open (libmicrohttpd closes it); its reads now see the end */
+	shutdown(e->fd, SHUT_RDWR);
+	e->cut = true;
+	(*counter)++;
+}
+
+/* Cuts what is late, and when crowded what waits for a head; called with the lock held. */
 static void cut_late(struct conn_deadlines *d, uint64_t now)
 {
+	uint64_t open = 0;
+	bool crowded;
+
+	/* those cut already are on their way out */
+	for (struct conn_entry *e = d->head; e; e = e->next)
+		open += !e->cut;
+	crowded = d->opts.max_open && open * 8 >= (uint64_t)d->opts.max_open * 7;
+
 	for (struct conn_entry *e = d->head; e; e = e->next) {
-		if (e->cut || !e->deadline_ns || now < e->deadline_ns)
+		if (e->cut)
 			continue;
-		/* the socket stays open (libmicrohttpd closes it); its reads now see the end */
-		shutdown(e->fd, SHUT_RDWR);
-		e->cut = true;
-		if (e->phase == PHASE_BODY)
-			d->cut_body++;
-		else
-			d->cut_head++;
+		if (e->deadline_ns && now >= e->deadline_ns) {
+			cut(e, e->phase == PHASE_BODY ? &d->cut_body : &d->cut_head);
+			open--;
+		} else if (crowded && e->phase == PHASE_HEAD &&
+			   now - e->since_ns >= CROWDED_HEAD_NS) {
+			cut(e, &d->cut_crowded);
+			open--;
+			crowded = open * 8 >= (uint64_t)d->opts.max_open * 7;
+		}
 	}
 }
 
@@ -138,6 +159,7 @@ void conn_deadlines__notify(void *cls, struct MHD_Connection *conn, void **socke
 		}
 		e->fd = ci->connect_fd;
 		e->phase = PHASE_HEAD;
+		e->since_ns = clock_ns(CLOCK_MONOTONIC);
 		e->deadline_ns = deadline_after(d->opts.head_ns);
 		pthread_mutex_lock(&d->lock);
 		e->next = d->head;
@@ -176,6 +198,7 @@ static void set_phase(struct conn_deadlines *d, struct MHD_Connection *conn, enu
 		return;
 	pthread_mutex_lock(&d->lock);
 	e->phase = phase;
+	e->since_ns = clock_ns(CLOCK_MONOTONIC);
 	e->deadline_ns = phase == PHASE_ANSWER ? 0 : deadline_after(limit_ns);
 	pthread_mutex_unlock(&d->lock);
 }
@@ -197,13 +220,14 @@ void conn_deadlines__answered(struct conn_deadlines *d, struct MHD_Connection *c
 
 void conn_deadlines__metrics(struct conn_deadlines *d, struct buf *out)
 {
-	uint64_t opened, open, cut_head, cut_body;
+	uint64_t opened, open, cut_head, cut_body, cut_crowded;
 
 	pthread_mutex_lock(&d->lock);
 	opened = d->opened;
 	open = d->open;
 	cut_head = d->cut_head;
 	cut_body = d->cut_body;
+	cut_crowded = d->cut_crowded;
 	pthread_mutex_unlock(&d->lock);
 	metric_single(out, "sonde_collector_connections_opened_total", "counter",
 		      "HTTP connections accepted (past the per-client and total limits).",
@@ -211,10 +235,12 @@ void conn_deadlines__metrics(struct conn_deadlines *d, struct buf *out)
 	metric_single(out, "sonde_collector_connections_open", "gauge", "HTTP connections open.",
 		      (double)open);
 	metric_header(out, "sonde_collector_connections_cut_total", "counter",
-		      "Connections cut for a request head (--header-timeout) or body "
-		      "(--body-timeout) not received in time.");
+		      "Connections cut: a request head (--header-timeout) or body (--body-timeout) "
+		      "not received in time, or a head waited for over a second when crowded.");
 	metric_value(out, "sonde_collector_connections_cut_total", "reason=\"head\"",
 		     (double)cut_head);
 	metric_value(out, "sonde_collector_connections_cut_total", "reason=\"body\"",
 		     (double)cut_body);
+	metric_value(out, "sonde_collector_connections_cut_total", "reason=\"crowded\"",
+		     (double)cut_crowded);
 }

@@ -7,6 +7,10 @@
  *     connection opening; on a kept-alive connection, within idle_ns + head_ns of the previous
  *     answer (libmicrohttpd's idle timeout, idle_ns, closes one that stays silent);
  *   - a request body must arrive whole within body_ns of its head.
+ * When the server is crowded (max_open given, and 7/8 of it open), room is kept for new clients:
+ * connections that have waited over a second for a request head (a slow head, or an idle
+ * keep-alive) are cut without waiting for their deadline. A client that sends its requests
+ * whole does not wait that long; a flood of slow heads from many addresses does.
  * A connection past its deadline is cut: shutdown(2) of its socket, from a thread of its own;
  * libmicrohttpd then sees the end of the stream and closes the connection in its own thread.
  * A request waiting for its answer (being stored, a query running) has no deadline here.
@@ -26,9 +30,10 @@
 #include "../common/buf.h"
 
 struct conn_deadlines_opts {
-	uint64_t head_ns; /* 0: no deadline for heads */
-	uint64_t body_ns; /* 0: no deadline for bodies */
-	uint64_t idle_ns; /* libmicrohttpd's idle timeout (MHD_OPTION_CONNECTION_TIMEOUT) */
+	uint64_t head_ns;      /* 0: no deadline for heads */
+	uint64_t body_ns;      /* 0: no deadline for bodies */
+	uint64_t idle_ns;      /* libmicrohttpd's idle timeout (MHD_OPTION_CONNECTION_TIMEOUT) */
+	unsigned int max_open; /* the server's connection limit; 0: never crowded */
 };
 
 struct conn_deadlines;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "fetch.h"
 #include "reader.h"
 #include "../common/json.h"
 #include "../common/util.h"
@@ -72,6 +73,15 @@ static bool service_may_match(const struct engine_query *q, const char *service)
 	return true;
 }
 
+/* A fetch_want_fn: the services of a block the query q may select. */
+static bool want_service(void *ctx, const struct block_service_info *si)
+{
+	const struct engine_query *q = ctx;
+
+	return si->max_time_ns >= q->from_ns && si->min_time_ns <= q->to_ns &&
+	       service_may_match(q, si->name);
+}
+
 /* The service of that name in sel, through an index of name hashes (tenants have many). */
 static struct svcdata *find_service(struct selection *sel, struct hmap *idx, const char *name)
 {
@@ -95,28 +105,32 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 	struct keep_ctx k = {q->from_ns, q->to_ns, {0}};
 	struct hmap idx = {0}; /* service name hash -> index in ret->svc + 1 */
 	uint64_t rows = 0;
+	struct fetch_opts fo = {.store = s,
+				.refs = &refs,
+				.mask = mask,
+				.want = want_service,
+				.want_ctx = (void *)q};
+	struct fetcher *f = NULL;
+	struct fetch_block *fb;
 	int e;
 
 	e = reader_visible(s, q->tenant, q->from_ns / 1000000, (q->to_ns + 999999) / 1000000, &refs,
 			   err, err_size);
-	for (size_t i = 0; !e && i < refs.len; i++) {
-		struct block_info bi = {0};
+	if (!e && !(f = fetcher__new(&fo))) {
+		snprintf(err, err_size, "out of memory");
+		e = -ENOMEM;
+	}
+	while (!e && (fb = fetcher__next(f, &e, err, err_size))) {
+		const struct block_info *bi = &fb->bi;
 
-		e = reader_footer(s, &refs.v[i], &bi, err, err_size);
-		if (e)
-			break;
 		ret->stats.blocks++;
-		for (uint32_t j = 0; !e && j < bi.nservices; j++) {
-			const struct block_service_info *si = &bi.services[j];
-			struct svcdata *src, *dst;
+		for (uint32_t j = 0; !e && j < bi->nservices; j++) {
+			struct svcdata *src = fb->svc[j], *dst;
 			bool any;
 
-			if (si->max_time_ns < q->from_ns || si->min_time_ns > q->to_ns ||
-			    !service_may_match(q, si->name))
-				continue;
-			src = reader_service(s, &refs.v[i], &bi, j, mask, &e, err, err_size);
 			if (!src)
-				break;
+				continue; /* not wanted (want_service) */
+			fb->svc[j] = NULL;
 			ret->stats.services++;
 			e = series_filter(src, q, &k, seen, &any);
 			dst = find_service(ret, &idx, src->name);
@@ -164,8 +178,8 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 				snprintf(err, err_size, "out of memory");
 			svcdata__free(src);
 		}
-		block_info_free(&bi);
 	}
+	fetcher__free(f);
 	ret->stats.rows = rows;
 	hmap_free(&idx);
 	VEC_FREE(&k.series_ok);

@@ -277,6 +277,7 @@ int main(int argc, char **argv)
 	so.writer = c.writer;
 	so.auth = c.auth;
 	so.max_body_bytes = c.opts.max_body_bytes;
+	so.max_memory_bytes = c.opts.max_memory_bytes;
 	so.threads = c.opts.threads;
 	so.max_connections = c.opts.max_connections;
 	so.max_connections_per_client = c.opts.max_connections_per_client;
@@ -286,6 +287,8 @@ int main(int argc, char **argv)
 	so.api.store = c.store;
 	so.api.max_rows = c.opts.query_max_samples;
 	so.api.max_range_ns = c.opts.query_max_range_ns;
+	so.query_threads = c.opts.query_threads;
+	so.query_timeout_ns = c.opts.query_timeout_ns;
 	so.extra_metrics = extra_metrics;
 	so.extra_ctx = &c;
 	c.server = server__new(&so);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ struct file_store {
 	int root_fd;
 	int lock_fd;
 	uint64_t tmp_seq;
+	uint64_t tmp_tag; /* random, per store: temporary names unique across stores and hosts */
 	pthread_mutex_t lock;
 };
 
@@ -96,13 +98,18 @@ static int file_put(struct objstore *s, const char *key, const void *data, size_
 	pthread_mutex_lock(&f->lock);
 	seq = ++f->tmp_seq;
 	pthread_mutex_unlock(&f->lock);
-	snprintf(tmp, sizeof(tmp), TMP_DIR "/%d-%llu", getpid(), (unsigned long long)seq);
+	/* two stores of one process (or of two hosts with the same pid on a shared filesystem)
+	 * must never pick the same name: O_EXCL would fail the write */
+	snprintf(tmp, sizeof(tmp), TMP_DIR "/%d-%016llx-%llu", getpid(),
+		 (unsigned long long)f->tmp_tag, (unsigned long long)seq);
 	err = make_parents(f, key);
 	if (err)
 		return objstore_fail(err, "cannot create the directories of %s/%s: %s", f->root,
 				     key, strerror(-err));
 	fd = openat(f->root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == ENOENT && mkdirat(f->root_fd, TMP_DIR, 0755) == 0)
+	/* the first writes make the directory; two at once: one makes it, both use it */
+	if (fd < 0 && errno == ENOENT &&
+	    (mkdirat(f->root_fd, TMP_DIR, 0755) == 0 || errno == EEXIST))
 		fd = openat(f->root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		err = -errno;
@@ -391,6 +398,8 @@ struct objstore *objstore_dir_open(const char *path, char *err, size_t err_size)
 	}
 	f->base.ops = &file_ops;
 	f->lock_fd = -1;
+	if (getrandom(&f->tmp_tag, sizeof(f->tmp_tag), 0) != sizeof(f->tmp_tag))
+		f->tmp_tag = (uint64_t)clock_ns(CLOCK_MONOTONIC) ^ (uintptr_t)f;
 	pthread_mutex_init(&f->lock, NULL);
 	f->root = strdup(path);
 	f->root_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

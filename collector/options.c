@@ -35,6 +35,11 @@ static const char usage[] =
 	"      --segment-max-age D    ... or once the oldest of it is this old (default 1s); a "
 	"request\n"
 	"                             is acknowledged when its data is stored\n"
+	"      --max-memory N         memory for requests being received, decoded and stored; "
+	"past\n"
+	"                             it 503 with Retry-After, and 413 for a request that could "
+	"never\n"
+	"                             fit (default 1G; docs/operations.md)\n"
 	"      --max-pending-size N   memory for data not yet stored; past it, requests get 503 "
 	"with\n"
 	"                             Retry-After (default 256M)\n"
@@ -52,8 +57,10 @@ static const char usage[] =
 	"128,\n"
 	"                             or a quarter of --max-connections if less; 0: no limit)\n"
 	"      --header-timeout D     a request head must arrive whole within D of the connection\n"
-	"                             opening or else the connection is cut (default 10s; 0: "
-	"never)\n"
+	"                             opening or else the connection is cut; with 7/8 of\n"
+	"                             --max-connections in use, heads waiting over 1s are cut "
+	"(default\n"
+	"                             10s; 0: neither)\n"
 	"      --body-timeout D       a request body must arrive whole within D of its head "
 	"(default\n"
 	"                             60s; 0: never)\n"
@@ -69,6 +76,12 @@ static const char usage[] =
 	"      --query-max-range D    the longest time range of a query (default 31d)\n"
 	"      --query-cache-size N   storage reads kept in memory for queries (default 256M; 0: "
 	"none)\n"
+	"      --query-timeout D      a query still running after this is stopped and answered "
+	"503\n"
+	"                             (default 30s)\n"
+	"      --query-threads N      queries run at once, on threads apart from ingest (default "
+	"2);\n"
+	"                             64 more may wait, past that 503 with Retry-After\n"
 	"      --log-level LEVEL      error | warn | info (default) | debug\n"
 	"  -c, --config FILE          read options from YAML: keys are the long option names\n"
 	"  -h, --help                 show this help\n"
@@ -92,6 +105,9 @@ enum {
 	OPT_QUERY_SAMPLES,
 	OPT_QUERY_RANGE,
 	OPT_QUERY_CACHE,
+	OPT_QUERY_TIMEOUT,
+	OPT_QUERY_THREADS,
+	OPT_MAX_MEMORY,
 	/* connections and TLS */
 	OPT_MAX_CONN_CLIENT,
 	OPT_HEADER_TIMEOUT,
@@ -109,6 +125,7 @@ static const struct option long_options[] = {
 	{"segment-max-size", required_argument, NULL, OPT_SEG_SIZE},
 	{"segment-max-age", required_argument, NULL, OPT_SEG_AGE},
 	{"max-pending-size", required_argument, NULL, OPT_PENDING},
+	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
 	{"time-resolution", required_argument, NULL, OPT_TIME_RES},
 	{"block-duration", required_argument, NULL, OPT_BLOCK_DURATION},
 	{"compact-delay", required_argument, NULL, OPT_COMPACT_DELAY},
@@ -121,6 +138,8 @@ static const struct option long_options[] = {
 	{"query-max-samples", required_argument, NULL, OPT_QUERY_SAMPLES},
 	{"query-max-range", required_argument, NULL, OPT_QUERY_RANGE},
 	{"query-cache-size", required_argument, NULL, OPT_QUERY_CACHE},
+	{"query-timeout", required_argument, NULL, OPT_QUERY_TIMEOUT},
+	{"query-threads", required_argument, NULL, OPT_QUERY_THREADS},
 	{"max-connections-per-client", required_argument, NULL, OPT_MAX_CONN_CLIENT},
 	{"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
 	{"body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT},
@@ -140,6 +159,7 @@ void collector_opts__init(struct collector_opts *o)
 	o->segment_max_bytes = 8u << 20;
 	o->segment_max_age_ns = NSEC_PER_SEC;
 	o->max_pending_bytes = 256u << 20;
+	o->max_memory_bytes = 1ULL << 30;
 	o->time_unit_ns = 1000000;
 	o->block_duration_ns = 600 * NSEC_PER_SEC;
 	o->compact_delay_ns = 60 * NSEC_PER_SEC;
@@ -149,6 +169,8 @@ void collector_opts__init(struct collector_opts *o)
 	o->query_max_samples = 20000000;
 	o->query_max_range_ns = 31 * 86400 * NSEC_PER_SEC;
 	o->query_cache_bytes = 256u << 20;
+	o->query_timeout_ns = 30 * NSEC_PER_SEC;
+	o->query_threads = 2;
 	o->log_level = LOG_INFO;
 	o->max_connections_per_client = UINT_MAX; /* a default that depends on --max-connections */
 	o->header_timeout_ns = 10 * NSEC_PER_SEC;
@@ -287,6 +309,10 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 			err = size_arg(where, "max-pending-size", optarg, 1 << 20, 1ULL << 40,
 				       &o->max_pending_bytes);
 			break;
+		case OPT_MAX_MEMORY:
+			err = size_arg(where, "max-memory", optarg, 16 << 20, 1ULL << 44,
+				       &o->max_memory_bytes);
+			break;
 		case OPT_TIME_RES:
 			err = duration_arg(where, "time-resolution", optarg, 1, 60 * NSEC_PER_SEC,
 					   &o->time_unit_ns);
@@ -338,6 +364,15 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 		case OPT_QUERY_CACHE:
 			err = size_arg(where, "query-cache-size", optarg, 0, 1ULL << 40,
 				       &o->query_cache_bytes);
+			break;
+		case OPT_QUERY_TIMEOUT:
+			err = duration_arg(where, "query-timeout", optarg, 100000000,
+					   3600 * NSEC_PER_SEC, &o->query_timeout_ns);
+			break;
+		case OPT_QUERY_THREADS:
+			if (parse_u64(optarg, &u) || u < 1 || u > 64)
+				return bad(where, "query-threads", optarg, "expected 1..64");
+			o->query_threads = (unsigned int)u;
 			break;
 		case OPT_MAX_CONN_CLIENT ... OPT_ALLOW_READABLE:
 			err = parse_conn_arg(o, c, where);

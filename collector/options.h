@@ -16,6 +16,7 @@ struct collector_opts {
 	uint64_t segment_max_bytes;
 	uint64_t segment_max_age_ns;
 	uint64_t max_pending_bytes;
+	uint64_t max_memory_bytes; /* ingest's memory bound: bodies, decoding, until stored */
 	uint64_t time_unit_ns;
 	uint64_t block_duration_ns; /* compaction window */
 	uint64_t compact_delay_ns;  /* a window is final this long after it ends */
@@ -27,6 +28,8 @@ struct collector_opts {
 	uint64_t query_max_samples; /* rows one query may hold */
 	uint64_t query_max_range_ns;
 	uint64_t query_cache_bytes; /* storage reads kept for queries; 0: none */
+	uint64_t query_timeout_ns;  /* a query's deadline */
+	unsigned int query_threads; /* queries run at once, apart from ingest */
 	enum log_level log_level;
 	/* connections and TLS (server.h) */
 	unsigned int max_connections_per_client;

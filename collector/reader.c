@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fetch.h"
+#include "qctl.h"
 #include "reader.h"
 #include "../common/hash.h"
 #include "../common/util.h"
@@ -72,6 +74,16 @@ void name_list_free(struct name_list *l)
 	VEC_FREE(&l->v);
 }
 
+/* Whether the calling thread's query must stop reading (qctl.h): 0, or why with a reason. */
+static int query_stopped(char *err, size_t err_size)
+{
+	int e = qctl_check(qctl_current());
+
+	if (e)
+		snprintf(err, err_size, "%s", qctl_reason(e));
+	return e;
+}
+
 int reader_footer(struct objstore *s, const struct block_ref *ref, struct block_info *ret,
 		  char *err, size_t err_size)
 {
@@ -86,6 +98,9 @@ int reader_footer(struct objstore *s, const struct block_ref *ref, struct block_
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		buf_reset(&tail);
+		e = query_stopped(err, err_size);
+		if (e)
+			break;
 		e = objstore__get(s, ref->key, ref->size - want, want, &tail);
 		if (e) {
 			snprintf(err, err_size, "%s", objstore_error());
@@ -126,9 +141,13 @@ struct svcdata *reader_service(struct objstore *s, const struct block_ref *ref,
 		    (1u << SEC_COL_VALUE)))
 		full |= (1u << SEC_COL_SERIES) | (1u << SEC_COL_TIME) | (1u << SEC_COL_VALUE);
 	block_service_range(bi, svc, full, &off, &len);
-	e = objstore__get(s, ref->key, off, len, &data);
+	e = query_stopped(err, err_size);
+	if (!e) {
+		e = objstore__get(s, ref->key, off, len, &data);
+		if (e)
+			snprintf(err, err_size, "%s", objstore_error());
+	}
 	if (e) {
-		snprintf(err, err_size, "%s", objstore_error());
 		*ret_err = e;
 		return NULL;
 	}
@@ -143,10 +162,45 @@ struct svcdata *reader_service(struct objstore *s, const struct block_ref *ref,
 	return sd;
 }
 
+static bool no_service(void *ctx, const struct block_service_info *si)
+{
+	(void)ctx;
+	(void)si;
+	return false;
+}
+
+/* Puts the ids of the blocks the compacted blocks replace in hidden (footers read in parallel). */
+static int hide_sources(struct objstore *s, const block_refs *compacted, struct hmap *hidden,
+			char *err, size_t err_size)
+{
+	/* a block deleted since the listing: what replaced it is listed too */
+	struct fetch_opts fo = {
+		.store = s, .refs = compacted, .want = no_service, .skip_missing = true};
+	struct fetcher *f;
+	struct fetch_block *fb;
+	int e = 0;
+
+	if (!compacted->len)
+		return 0;
+	f = fetcher__new(&fo);
+	if (!f)
+		return -ENOMEM;
+	while (!e && (fb = fetcher__next(f, &e, err, err_size))) {
+		for (uint32_t k = 0; !e && k < fb->bi.nsources; k++) {
+			const char *id = fb->bi.sources[k];
+
+			if (hmap_put(hidden, hash_bytes(id, strlen(id), 1) | 1, (void *)1))
+				e = -ENOMEM;
+		}
+	}
+	fetcher__free(f);
+	return e;
+}
+
 int reader_visible(struct objstore *s, const char *tenant, uint64_t from_ms, uint64_t to_ms,
 		   block_refs *out, char *err, size_t err_size)
 {
-	block_refs all = {0};
+	block_refs all = {0}, compacted = {0};
 	struct hmap hidden = {0};
 	int e;
 
@@ -157,25 +211,16 @@ int reader_visible(struct objstore *s, const char *tenant, uint64_t from_ms, uin
 	}
 	for (size_t i = 0; i < all.len; i++) {
 		struct block_ref *r = &all.v[i];
-		struct block_info bi = {0};
 
-		if (r->level == 0 || r->max_ms < from_ms || r->min_ms > to_ms)
-			continue;
-		e = reader_footer(s, r, &bi, err, err_size);
-		if (e == -ENOENT)
-			continue; /* deleted since the listing: what replaced it is listed too */
-		if (e)
+		if (r->level > 0 && r->max_ms >= from_ms && r->min_ms <= to_ms &&
+		    VEC_PUSH(&compacted, *r)) {
+			e = -ENOMEM;
 			goto out;
-		for (uint32_t k = 0; k < bi.nsources; k++)
-			if (hmap_put(&hidden,
-				     hash_bytes(bi.sources[k], strlen(bi.sources[k]), 1) | 1,
-				     (void *)1)) {
-				block_info_free(&bi);
-				e = -ENOMEM;
-				goto out;
-			}
-		block_info_free(&bi);
+		}
 	}
+	e = hide_sources(s, &compacted, &hidden, err, err_size);
+	if (e)
+		goto out;
 	for (size_t i = 0; i < all.len; i++) {
 		struct block_ref *r = &all.v[i];
 
@@ -189,6 +234,7 @@ int reader_visible(struct objstore *s, const char *tenant, uint64_t from_ms, uin
 	}
 out:
 	VEC_FREE(&all);
+	VEC_FREE(&compacted);
 	hmap_free(&hidden);
 	return e;
 }

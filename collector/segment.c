@@ -245,8 +245,9 @@ static void collect_due(struct segwriter *w, uint64_t now)
 
 		pthread_mutex_lock(&t->lock);
 		h = t->open;
+		/* a head opened after now was read is young, not 2^64 ns old */
 		if (h && (w->draining || w->stop || h->bytes >= w->opts.max_bytes ||
-			  now - h->opened_ns >= w->opts.max_age_ns)) {
+			  now >= h->opened_ns + w->opts.max_age_ns)) {
 			t->open = NULL;
 			make_ready(w, h);
 		}
@@ -373,9 +374,12 @@ struct segwriter *segwriter__new(const struct segwriter_opts *opts)
 		return NULL;
 	}
 	for (unsigned int i = 0; i < w->opts.threads; i++) {
-		if (pthread_create(&w->threads[i], NULL, writer_main, w)) {
+		int err = pthread_create(&w->threads[i], NULL, writer_main, w);
+
+		if (err) {
+			/* pthread_create returns its error; errno is not set */
 			log_error("cannot start a block writer thread", "err=\"%s\"",
-				  strerror(errno));
+				  strerror(err));
 			segwriter__free(w);
 			return NULL;
 		}

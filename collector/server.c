@@ -8,8 +8,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "api_runner.h"
+#include "block.h"
 #include "conn_deadlines.h"
+#include "engine.h"
+#include "membudget.h"
 #include "server.h"
+#include "server_impl.h"
 #include "tenant.h"
 #include "../common/gzip.h"
 #include "../common/httpd.h"
@@ -21,7 +26,6 @@
 #define OTLP_PATH "/v1development/profiles"
 #define DEFAULT_MAX_BODY (64u << 20)
 #define DEFAULT_TENANT "anonymous"
-#define RETRY_AFTER_BUSY "2"
 #define RETRY_AFTER_STORE "5"
 /* libmicrohttpd's idle timeout: a connection silent this long is closed */
 #define IDLE_TIMEOUT_S 30
@@ -37,50 +41,10 @@ enum {
 	GRPC_UNAUTHENTICATED = 16,
 };
 
-static const unsigned int counted_codes[] = {200, 400, 401, 403, 404, 405, 413, 415, 500, 503};
+static const unsigned int counted_codes[SERVER_COUNTED_CODES] = {200, 400, 401, 403, 404,
+								 405, 413, 415, 500, 503};
 
-struct server {
-	struct server_opts opts;
-	struct MHD_Daemon *daemon;
-	struct conn_deadlines *deadlines;
-	atomic_bool ready;
-	atomic_uint_fast64_t buffered; /* request bytes held now, over all connections */
-	atomic_uint live; /* OTLP requests begun and not yet completed (their answer not sent) */
-	uint64_t max_buffered;
-	pthread_mutex_t lock;
-	struct {
-		uint64_t by_code[ARRAY_SIZE(counted_codes)];
-		uint64_t other_codes;
-		uint64_t bytes_received; /* bodies as sent */
-		uint64_t bytes_inflated;
-		uint64_t decode_ns;
-		uint64_t dropped_attributes;
-		uint64_t queries, query_ns;
-	} stats;
-};
-
-enum req_state {
-	REQ_BODY,    /* receiving the body */
-	REQ_WAITING, /* suspended until the writer acknowledges */
-	REQ_ACKED,   /* the writer called back */
-};
-
-struct req {
-	struct server *srv;
-	struct MHD_Connection *conn;
-	enum req_state state;
-	struct buf body;
-	size_t buffered; /* counted in srv->buffered */
-	bool gzip;
-	bool too_big;
-	bool too_busy;
-	char tenant[72];
-	pthread_mutex_t lock; /* state and result, between the handler and the writer */
-	bool suspended;
-	int result;
-};
-
-static void count_code(struct server *s, unsigned int code)
+void server_count_code(struct server *s, unsigned int code)
 {
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < ARRAY_SIZE(counted_codes); i++) {
@@ -132,7 +96,7 @@ static enum MHD_Result otlp_error(struct server *s, struct MHD_Connection *conn,
 		google__rpc__status__pack(&st, body.data);
 		body.len = n;
 	}
-	count_code(s, status);
+	server_count_code(s, status);
 	log_debug("request refused", "status=%u message=\"%s\"", status, msg);
 	return httpd_answer(conn, status, "application/x-protobuf", &body,
 			    retry_after ? "Retry-After" : NULL, retry_after);
@@ -144,7 +108,7 @@ static enum MHD_Result text(struct server *s, struct MHD_Connection *conn, unsig
 	struct buf body = {0};
 
 	buf_puts(&body, msg);
-	count_code(s, status);
+	server_count_code(s, status);
 	return httpd_answer(conn, status, "text/plain; charset=utf-8", &body, NULL, NULL);
 }
 
@@ -215,6 +179,7 @@ static void metrics(struct server *s, struct buf *out)
 		      "Request bodies being received or decoded.",
 		      (double)atomic_load(&s->buffered));
 	conn_deadlines__metrics(s->deadlines, out);
+	membudget__metrics(s->mem, out);
 	if (s->opts.extra_metrics)
 		s->opts.extra_metrics(s->opts.extra_ctx, out);
 	proc_self_rss(&rss, &peak);
@@ -258,15 +223,30 @@ static enum MHD_Result ack(struct server *s, struct req *r)
 		response_pack(&resp, body.data);
 		body.len = n;
 	}
-	count_code(s, 200);
+	server_count_code(s, 200);
 	return httpd_answer(r->conn, 200, "application/x-protobuf", &body, NULL, NULL);
 }
 
 static void release_body(struct server *s, struct req *r)
 {
 	atomic_fetch_sub(&s->buffered, r->buffered);
+	membudget__release(s->mem, r->buffered);
 	r->buffered = 0;
 	buf_free(&r->body);
+}
+
+/* ---- the memory bound (membudget.h) ---- */
+
+/*
+ * Reserves the cost of a request of inflated bytes (beyond what r holds already) until it
+ * ends. 0, 413 when it could never fit, or 503 when it does not fit now; msg says which.
+ */
+static unsigned int reserve_cost(struct server *s, struct req *r, uint64_t inflated, char *msg,
+				 size_t size)
+{
+	int e = membudget__admit(s->mem, inflated, &r->reserved, msg, size);
+
+	return e == -EFBIG ? 413 : e ? 503 : 0;
 }
 
 /* The body is in: inflate, decode, validate, hand to the writer, suspend. */
@@ -279,11 +259,18 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 	const struct buf *body = &r->body;
 	char msg[INGEST_MSG_SIZE];
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+	unsigned int status;
 	int err;
 
 	pthread_mutex_lock(&s->lock);
 	s->stats.bytes_received += r->body.len;
 	pthread_mutex_unlock(&s->lock);
+	/* gzip: what it inflates to is reserved once known (a trailer may lie) */
+	status = reserve_cost(s, r, r->body.len, msg, sizeof(msg));
+	if (status) {
+		release_body(s, r);
+		return otlp_error(s, r->conn, status, status == 503 ? RETRY_AFTER_BUSY : NULL, msg);
+	}
 	if (r->gzip) {
 		err = gunzip_bounded(r->body.data, r->body.len, s->opts.max_body_bytes, &inflated);
 		if (err == -EFBIG) {
@@ -305,6 +292,13 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 						    "valid gzip (corrupt or truncated)");
 		}
 		body = &inflated;
+		status = reserve_cost(s, r, inflated.len, msg, sizeof(msg));
+		if (status) {
+			buf_free(&inflated);
+			release_body(s, r);
+			return otlp_error(s, r->conn, status,
+					  status == 503 ? RETRY_AFTER_BUSY : NULL, msg);
+		}
 	}
 	err = ingest_decode(body->data, body->len, &lim, &ir, msg, sizeof(msg));
 	pthread_mutex_lock(&s->lock);
@@ -426,11 +420,22 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 			 (unsigned long long)len, (unsigned long long)s->opts.max_body_bytes);
 		return 413;
 	}
+	/* a body inflates to at least its size: refuse now what cannot fit, rather than later */
+	if (clen && parse_u64(clen, &len) == 0) {
+		status = reserve_cost(s, r, len, msg, size);
+		if (status == 503)
+			*retry_after = RETRY_AFTER_BUSY;
+		return status;
+	}
 	return 0;
 }
 
-/* The query API and the UI (GET). The tenant as for ingest; also ?tenant= without tokens. */
-static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const char *url)
+/*
+ * The query API and the UI (GET). The tenant as for ingest; also ?tenant= without tokens. The
+ * API's queries run on threads of their own (server_query.c), so ingest never waits for one.
+ */
+static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const char *url,
+			   void **req_cls)
 {
 	const char *org = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID");
 	char tenant[72], msg[256];
@@ -449,9 +454,10 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 			buf_puts(&body, "{\"error\":");
 			json_string(&body, msg);
 			buf_puts(&body, "}\n");
-			count_code(s, status);
+			server_count_code(s, status);
 			return httpd_answer(conn, status, "application/json", &body, NULL, NULL);
 		}
+		return server_query_start(s, conn, tenant, url, req_cls);
 	} else {
 		str_copy(tenant, DEFAULT_TENANT, sizeof(tenant));
 	}
@@ -460,7 +466,7 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 	s->stats.queries++;
 	s->stats.query_ns += clock_ns(CLOCK_MONOTONIC) - t0;
 	pthread_mutex_unlock(&s->lock);
-	count_code(s, r.status);
+	server_count_code(s, r.status);
 	log_debug("query", "path=%s status=%u ms=%.1f", url, r.status,
 		  (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 	return httpd_answer(conn, r.status, r.type, &r.body, r.header, r.header_value);
@@ -474,6 +480,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct req *r = *req_cls;
 
 	(void)version;
+	if (r && r->query)
+		return server_query_answer(s, r);
 	if (!r) {
 		const char *retry_after = NULL;
 		char msg[256];
@@ -489,7 +497,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 				struct buf body = {0};
 
 				metrics(s, &body);
-				count_code(s, 200);
+				server_count_code(s, 200);
 				return httpd_answer(conn, 200,
 						    "text/plain; version=0.0.4; charset=utf-8",
 						    &body, NULL, NULL);
@@ -498,7 +506,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 				return atomic_load(&s->ready) ? text(s, conn, 200, "ready\n")
 							      : text(s, conn, 503, "not ready\n");
 			if (s->opts.api.store && api_path(url))
-				return api(s, conn, url);
+				return api(s, conn, url, req_cls);
 			return text(s, conn, 404,
 				    "not found: OTLP profiles go to POST " OTLP_PATH "\n");
 		}
@@ -532,12 +540,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			release_body(s, r);
 			return MHD_YES;
 		}
-		if (atomic_fetch_add(&s->buffered, n) + n > s->max_buffered) {
-			atomic_fetch_sub(&s->buffered, n);
+		if (membudget__reserve(s->mem, n)) {
 			r->too_busy = true;
 			release_body(s, r);
 			return MHD_YES;
 		}
+		atomic_fetch_add(&s->buffered, n);
 		r->buffered += n;
 		buf_append(&r->body, upload_data, n);
 		if (r->body.oom) {
@@ -556,8 +564,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return otlp_error(s, conn, 413, NULL, msg);
 	}
 	if (r->too_busy)
-		return otlp_error(s, conn, 503, RETRY_AFTER_BUSY,
-				  "the collector holds too many requests in memory now; retry");
+		return otlp_error(
+			s, conn, 503, RETRY_AFTER_BUSY,
+			"the memory of the collector (--max-memory) is taken by other requests "
+			"now; retry");
 	return submit(s, r);
 }
 
@@ -572,6 +582,13 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	conn_deadlines__answered(s->deadlines, conn);
 	if (!r)
 		return;
+	if (r->query) {
+		api_job__free(r->query); /* answered: the connection was suspended until then */
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		*req_cls = NULL;
+		return;
+	}
 	/*
 	 * A connection closed while its request waits: the writer still holds r. It cannot be
 	 * freed before the writer calls back, so the callback owns it then.
@@ -584,6 +601,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	}
 	pthread_mutex_unlock(&r->lock);
 	release_body(s, r);
+	membudget__release(s->mem, r->reserved);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 	*req_cls = NULL;
@@ -640,10 +658,21 @@ struct server *server__new(const struct server_opts *opts)
 		s->opts.threads = ncpu > 0 ? (unsigned int)ncpu : 2;
 	if (!s->opts.max_connections)
 		s->opts.max_connections = 1024;
-	/* at most four bodies of the largest size held at once, or 256 MiB */
-	s->max_buffered = MAX(4 * s->opts.max_body_bytes, 256ULL << 20);
+	s->mem = membudget__new(s->opts.max_memory_bytes);
+	if (!s->mem) {
+		free(s);
+		return NULL;
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	atomic_store(&s->ready, true);
+	if (s->opts.api.store && server_start_queries(s)) {
+		membudget__free(s->mem);
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return NULL;
+	}
+	/* --header-timeout 0 turns every limit on heads off, the crowded rule with it */
+	dopts.max_open = opts->header_timeout_ns ? s->opts.max_connections : 0;
 	s->deadlines = conn_deadlines__new(&dopts);
 	if (s->deadlines)
 		s->daemon = listen_guarded(s);
@@ -652,6 +681,8 @@ struct server *server__new(const struct server_opts *opts)
 			  strerror(errno));
 	if (!s->daemon) {
 		conn_deadlines__free(s->deadlines);
+		api_runner__free(s->queries);
+		membudget__free(s->mem);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
@@ -678,8 +709,11 @@ void server__free(struct server *s)
 {
 	if (!s)
 		return;
+	/* queries cancelled and answered first: MHD cannot stop with connections suspended */
+	api_runner__free(s->queries);
 	MHD_stop_daemon(s->daemon);
 	conn_deadlines__free(s->deadlines);
+	membudget__free(s->mem);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

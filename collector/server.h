@@ -25,9 +25,12 @@ struct server_opts {
 	struct segwriter *writer;
 	const struct auth *auth;      /* NULL: no auth; the tenant comes from X-Scope-OrgID */
 	uint64_t max_body_bytes;      /* inflated; 0 = 64 MiB */
+	uint64_t max_memory_bytes;    /* bodies and requests until stored (membudget.h); 0: none */
 	unsigned int threads;	      /* 0 = the CPUs */
 	unsigned int max_connections; /* 0 = 1024 */
 	struct api_opts api;	      /* the query API and UI; api.store NULL: not served */
+	unsigned int query_threads;   /* queries run at once, apart from ingest; 0 = 2 */
+	uint64_t query_timeout_ns;    /* a query's deadline; past it, 503; 0 = 30 s */
 	/* connections (conn_deadlines.h): what one client may hold, and for how long */
 	unsigned int max_connections_per_client; /* per source address; 0: no limit */
 	uint64_t header_timeout_ns;		 /* a request head; 0: none */

@@ -255,7 +255,7 @@ static bool labels_eq(const void *ctx, uint32_t idx, const void *key)
 
 	/* no labels, no array: nothing to compare (memcmp of NULL is undefined even for 0) */
 	return a->nlabels == b->nlabels &&
-	       (!a->nlabels || memcmp(&sd->labels.v[a->first_label], &sd->labels.v[b->first_label],
+	       (!a->nlabels || memcmp(sd->labels.v + a->first_label, sd->labels.v + b->first_label,
 				      a->nlabels * sizeof(struct sd_label)) == 0);
 }
 
@@ -307,8 +307,10 @@ static void samples(struct enc *e)
 	e->prof.sample = palloc(e, sd->rows.len, sizeof(*e->prof.sample));
 	for (uint32_t i = 0; group && i < sd->series.len && !e->oom; i++) {
 		const struct sd_series *se = &sd->series.v[i];
-		const struct sd_label *l = se->nlabels ? &sd->labels.v[se->first_label] : NULL;
-		uint64_t h = hash_bytes(l, se->nlabels * sizeof(struct sd_label), 7);
+		/* labels.v is NULL while no series has labels: no pointer arithmetic on it then */
+		uint64_t h = se->nlabels ? hash_bytes(sd->labels.v + se->first_label,
+						      se->nlabels * sizeof(struct sd_label), 7)
+					 : 0;
 		int64_t same = itab_find(&label_sets, h, labels_eq, sd, se);
 
 		group[i] = same >= 0 ? (uint32_t)same : i;

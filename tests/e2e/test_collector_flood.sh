@@ -5,8 +5,8 @@
 #    are cut at --header-timeout, and OTLP requests from another address (127.0.0.1) keep being
 #    acknowledged, every one;
 #  - the same flood spread over eleven addresses, each under the per-client limit, fills the
-#    total limit: the head deadline frees room, and new connections of a real client get in
-#    and are acknowledged;
+#    total limit: connections waiting over a second for a head are cut while 7/8 of the limit
+#    is in use, and new connections of a real client get in and are acknowledged;
 #  - a body sent slowly is cut near --body-timeout.
 # Before, the 30 s idle timeout restarted at each byte and nothing limited one address: every
 # POST timed out while the flood ran, and no flood connection was ever cut.
@@ -65,6 +65,8 @@ done
 log "ok: 5 requests on new connections acknowledged while the flood filled --max-connections"
 wait "$flood2" || fail "the flood tool failed: $(cat "$ARTIFACTS/flood2.json")"
 log "spread flood: $(cat "$ARTIFACTS/flood2.json")"
+cut_crowded=$(metric 'sonde_collector_connections_cut_total{reason="crowded"}')
+check '[ "$cut_crowded" -gt 0 ]' "when crowded, heads waiting over a second gave their place ($cut_crowded)"
 
 # 3. a body sent at 500 bytes/s is cut near --body-timeout (3 s), not left to run 15 s
 flood body --target "$target" --source 127.0.0.1 --rate 500 --duration 15 > "$ARTIFACTS/body.json"

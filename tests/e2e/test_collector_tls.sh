@@ -1,8 +1,10 @@
 #!/bin/bash
 # The collector over HTTPS (--tls-cert-file, --tls-key-file, here from its config file), with a CA
 # made by the test:
-#  - the agent sends to it with --ca-file and its profiles are stored; curl --cacert queries it;
+#  - the agent sends to it with --ca-file and its profiles are stored; curl --cacert and
+#    sonde --ca-file query it;
 #  - plain HTTP on that port gets no answer, and a client without the CA refuses the server;
+#  - a connection that never starts its handshake is cut at --header-timeout;
 #  - SIGHUP with a new certificate: new handshakes see the new serial, nothing restarts;
 #  - SIGHUP with a broken pair: a log line, the previous pair still served, the collector alive;
 #  - a bad pair, or a key file others can read, stops the start with a clear error.
@@ -56,6 +58,7 @@ cat > "$ARTIFACTS/collector.yaml" << EOF
 listen: 127.0.0.1:$COLL_PORT
 storage: $ARTIFACTS/store
 segment-max-age: 100ms
+header-timeout: 2s
 tls-cert-file: $tls/serving.crt
 tls-key-file: $tls/serving.key
 EOF
@@ -82,6 +85,21 @@ rc=$?
 set -e
 check '[ "$rc" = 60 ]' "a client without the CA refuses the certificate (curl exit $rc)"
 
+# the head deadline covers the handshake: a silent connection is cut at 2 s, not at 30 s idle
+silent=$(python3 - "$COLL_PORT" << 'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(25)
+t0 = time.monotonic()
+try:
+    s.recv(1)
+except OSError:
+    pass
+print(f"{time.monotonic() - t0:.1f}")
+PY
+)
+check 'float_between "$silent" 1 10' "a connection that never starts its TLS handshake is cut after ${silent} s"
+
 # the agent, over HTTPS with --ca-file
 bg "$WL/split" 30 3 1
 wl=$BG_PID
@@ -94,6 +112,13 @@ acked=$(awk '$1 == "sonde_collector_acknowledged_requests_total" { print $2 }' "
 check '[ "${acked:-0}" -ge 1 ]' "the agent's requests were acknowledged over HTTPS ($acked)"
 services=$(curl -sf --cacert "$tls/ca.crt" "$COLL_URL/api/v1/label_values?name=service_name&from=now-1h&to=now" || true)
 check 'matches "$services" split' "a query over HTTPS sees the agent's service: $services"
+labels=$("$SONDE" labels --url "$COLL_URL" --ca-file "$tls/ca.crt" 2> "$ARTIFACTS/cli.err" || true)
+check 'matches "$labels" service_name' "sonde labels --ca-file queries over HTTPS: $(echo $labels)"
+set +e
+"$SONDE" labels --url "$COLL_URL" > /dev/null 2> "$ARTIFACTS/cli-noca.err"
+rc=$?
+set -e
+check '[ "$rc" = 3 ]' "without the CA the CLI refuses the server: $(cat "$ARTIFACTS/cli-noca.err")"
 serial=$(served_serial)
 check '[ "$serial" = 1001 ]' "the first certificate is served (serial $serial)"
 

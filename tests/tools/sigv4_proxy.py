@@ -11,13 +11,13 @@ usage: sigv4_proxy.py --port PORT --upstream http://127.0.0.1:S3PORT --log FILE
        (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
 """
 import argparse
-import http.client
 import json
 import os
 import re
 import sys
-import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from proxy_relay import relay
 
 try:
     from botocore.auth import S3SigV4Auth
@@ -74,25 +74,7 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(reply)
             return
-        up = urllib.parse.urlparse(self.server.upstream)
-        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
-        try:
-            conn.request(self.command, self.path, body=body, headers=dict(self.headers))
-            resp = conn.getresponse()
-            data = resp.read()
-        except OSError:
-            self.send_response(502)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        relay(self, self.server.upstream, body)
 
     do_GET = do_PUT = do_DELETE = do_HEAD = do_POST = handle_any
 

@@ -33,6 +33,7 @@ static void fill(struct metrics_snapshot *s)
 	s->pipeline.unwind_ns = 2500000000ull;
 	s->pipeline.stack_copy_bytes = 14869320;
 	s->procs.maps_reads = 77;
+	s->procs.reaped = 3;
 	s->procs.procs = 5;
 	s->unwind.entries = 84;
 	s->unwind.ready = 83;
@@ -53,6 +54,10 @@ static void fill(struct metrics_snapshot *s)
 	s->exporter.retries = 1;
 	s->exporter.dropped_requests = 2;
 	s->exporter.dropped_profiles = 20;
+	s->exporter.samples_sent = 700;
+	s->exporter.dropped[EXPORTER_DROP_QUEUE_FULL] = 1;
+	s->exporter.dropped[EXPORTER_DROP_SHUTDOWN] = 1;
+	s->exporter.dropped_samples = 200;
 	s->exporter.queue_requests = 1;
 	s->exporter.ncodes = 2;
 	strcpy(s->exporter.errors[0].code, "503");
@@ -114,7 +119,7 @@ static void test_same_values_on_page_and_in_log(void)
 	buf_free(&line);
 }
 
-/* The log lines exactly as main.c formatted them by hand. */
+/* The log lines exactly as main.c formatted them by hand, with the exporter's drops by reason. */
 static void test_log_lines_unchanged(void)
 {
 	const uint64_t *b = NULL;
@@ -128,7 +133,7 @@ static void test_log_lines_unchanged(void)
 		   "event=%s cpus=%u bpf_runs=%llu sent=%llu idle=%llu filtered=%llu "
 		   "dropped_ringbuf=%llu dropped_events=%llu kstack_errors=%llu "
 		   "ustack_errors=%llu stack_copy_errors=%llu kept=%llu dropped_memory=%llu "
-		   "bad_records=%llu maps_reads=%llu",
+		   "bad_records=%llu maps_reads=%llu procs_reaped=%llu",
 		   "cpu-clock", 2u, (unsigned long long)b[SONDE_STAT_SAMPLES],
 		   (unsigned long long)b[SONDE_STAT_SENT], (unsigned long long)b[SONDE_STAT_IDLE],
 		   (unsigned long long)b[SONDE_STAT_FILTERED],
@@ -136,7 +141,8 @@ static void test_log_lines_unchanged(void)
 		   (unsigned long long)b[SONDE_STAT_EVENT_DROP],
 		   (unsigned long long)b[SONDE_STAT_KSTACK_ERR],
 		   (unsigned long long)b[SONDE_STAT_USTACK_ERR],
-		   (unsigned long long)b[SONDE_STAT_STACK_COPY_ERR], 4242ull, 3ull, 4ull, 77ull);
+		   (unsigned long long)b[SONDE_STAT_STACK_COPY_ERR], 4242ull, 3ull, 4ull, 77ull,
+		   3ull);
 	CHECK_STR(buf_cstr(&got), buf_cstr(&want));
 
 	buf_reset(&got);
@@ -162,8 +168,9 @@ static void test_log_lines_unchanged(void)
 	buf_reset(&got);
 	metrics_log_fields(&s, METRICS_LOG_EXPORTER, &got);
 	CHECK_STR(buf_cstr(&got), "intervals=9 requests_queued=8 requests_sent=7 profiles_sent=70 "
-				  "bytes_sent=8744 retries=1 dropped_requests=2 "
-				  "dropped_profiles=20 queued=1");
+				  "samples_sent=700 bytes_sent=8744 retries=1 dropped_requests=2 "
+				  "dropped_queue_full=1 dropped_refused=0 dropped_shutdown=1 "
+				  "dropped_samples=200 dropped_profiles=20 queued=1");
 	buf_free(&got);
 	buf_free(&want);
 }
@@ -202,9 +209,12 @@ static void test_page_well_formed(void)
 		CHECK_STR(name, family);
 		samples++;
 	}
-	CHECK_EQ_U64(families, 36);
-	/* 12 BPF events, 11 unwind statuses, 2 export error codes, the rest one or a few each */
-	CHECK_EQ_U64(samples, 12 + 11 + 2 + 45);
+	CHECK_EQ_U64(families, 39);
+	/*
+	 * 12 BPF events, 11 unwind statuses, 2 export error codes, 3 drop reasons, the rest one or
+	 * a few each
+	 */
+	CHECK_EQ_U64(samples, 12 + 11 + 2 + 3 + 47);
 	free(text);
 	buf_free(&page);
 }
