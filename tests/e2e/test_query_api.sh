@@ -54,15 +54,20 @@ for depth, name, total, self_ in nodes:
     by[name] += total
 a, b = by["hot_a"], by["hot_b"]
 share = a / (a + b)
-print(f"run A: {fg['total']} samples, hot_a share {share:.3f}")
-assert 0.70 <= share <= 0.80, share
+# the agent's own record gives the share exactly; the workload's 3:1 only roughly (how close
+# depends on the CPU it got on this shared machine): run A's side of 1:1 is what tells the runs apart
+def agent_total(fn):
+    return sum(int(l.rsplit(" ", 1)[1]) for l in open(sys.argv[2]) if f";{fn};" in l.rsplit(" ", 1)[0] + ";")
+want = agent_total("hot_a") / (agent_total("hot_a") + agent_total("hot_b"))
+print(f"run A: {fg['total']} samples, hot_a share {share:.3f} (the agent's {want:.3f})")
+assert abs(share - want) < 1e-9 and 0.6 <= share <= 0.9, (share, want)
 assert nodes[0][1] == "total" and nodes[1][1] == "split", nodes[:2]
 PY
 log "ok: flame graph of run A: the agent's total, the 3:1 split"
 
 # top: burn is all the self time; hot_a and hot_b totals split 3:1; the total equals the graph's
 curl -sf "$API/top?$SEL&$A&limit=50" > "$ARTIFACTS/top_a.json" || fail "top failed"
-python3 - "$ARTIFACTS/top_a.json" "$ARTIFACTS/fg_a.json" <<'PY' || fail "top of run A is wrong"
+python3 - "$ARTIFACTS/top_a.json" "$ARTIFACTS/fg_a.json" "$ARTIFACTS/a.folded" <<'PY' || fail "top of run A is wrong"
 import json, sys
 t = json.load(open(sys.argv[1]))
 fg = json.load(open(sys.argv[2]))["flamegraph"]
@@ -73,7 +78,10 @@ assert t["functions"][0]["name"] == "burn", t["functions"][:3]
 assert f["burn"]["total"] >= f["burn"]["self"] >= 0.95 * fg["total"], f["burn"]
 assert f["main"]["total"] >= 0.95 * fg["total"] and f["main"]["self"] == 0
 share = f["hot_a"]["total"] / (f["hot_a"]["total"] + f["hot_b"]["total"])
-assert 0.70 <= share <= 0.80, share
+def agent_total(fn):
+    return sum(int(l.rsplit(" ", 1)[1]) for l in open(sys.argv[3]) if f";{fn};" in l.rsplit(" ", 1)[0] + ";")
+want = agent_total("hot_a") / (agent_total("hot_a") + agent_total("hot_b"))
+assert abs(share - want) < 1e-9 and 0.6 <= share <= 0.9, (share, want)
 PY
 log "ok: top of run A: burn has the self time, hot_a/hot_b totals split 3:1"
 
