@@ -388,7 +388,8 @@ static int proc_read_maps(struct proc_table *t, struct proc *p)
 		VEC_FREE(&maps);
 		return err;
 	}
-	qsort(maps.v, maps.len, sizeof(*maps.v), mapping_cmp);
+	if (maps.len) /* a process gone before its maps were read has none: maps.v is NULL */
+		qsort(maps.v, maps.len, sizeof(*maps.v), mapping_cmp);
 	snap->refs = 1;
 	snap->n = (uint32_t)maps.len;
 	for (size_t i = 0; i < maps.len; i++) {

@@ -109,7 +109,8 @@ static void server_start(struct server *s, const struct answer *script, unsigned
 
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
-	memcpy(s->script, script, n * sizeof(*script));
+	if (n) /* no script: NULL, which memcpy may not be given */
+		memcpy(s->script, script, n * sizeof(*script));
 	s->nscript = n;
 	s->daemon = httpd_listen("127.0.0.1:0",
 				 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,

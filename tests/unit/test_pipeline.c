@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stack_copy.h"
 #include "unit.h"
 #include "../../agent/pipeline.h"
 #include "../../agent/proc.h"
@@ -97,7 +98,7 @@ __attribute__((noinline)) static struct sonde_sample *sample_self(size_t *ret_si
 	s->regs.sp = sp;
 	s->regs.bp = bp;
 	s->stack_bytes = (uint32_t)copy;
-	memcpy(s + 1, (const void *)(uintptr_t)sp, copy);
+	copy_stack((uint8_t *)(s + 1), sp, copy);
 	return s;
 }
 #endif

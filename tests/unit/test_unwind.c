@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "stack_copy.h"
 #include "unit.h"
 #include "../../agent/proc.h"
 #include "../../agent/unwind.h"
@@ -34,20 +35,6 @@ static uint64_t mapping_end(uint64_t addr)
 	}
 	free(data);
 	return end;
-}
-
-/*
- * A raw copy of live stack, as the kernel makes it: under ASan (make SANITIZE=1) it reads the
- * redzones between locals, which is what it must do here, so it is neither instrumented nor a
- * memcpy the sanitizer intercepts.
- */
-__attribute__((no_sanitize_address, noinline)) static void copy_stack(uint8_t *dst, uint64_t src,
-								      uint64_t len)
-{
-	const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)src;
-
-	for (uint64_t i = 0; i < len; i++)
-		dst[i] = p[i];
 }
 
 __attribute__((noinline)) static void take_sample(uint64_t ip, uint64_t sp, uint64_t bp)
