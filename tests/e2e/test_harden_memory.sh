@@ -9,6 +9,11 @@
 #    would retry it forever), naming --max-memory.
 . "$(dirname "$0")/../lib.sh"
 BOUND_MB=768
+# Under ASan (make SANITIZE=1) RSS also holds the sanitizer's shadow memory, redzones and its
+# quarantine of freed blocks: the bound on RSS is checked in the normal build only (the 503s,
+# the 413 and that everything is stored are checked in both).
+asan=0
+if nm "$COLLECTOR" 2> /dev/null | grep __asan_init > /dev/null; then asan=1; fi
 
 "$BUILD/bench/otlp_gen" --stacks 1000000 "$ARTIFACTS/big.pb" 2> "$ARTIFACTS/gen.log" || fail "otlp_gen failed"
 # 2.2 M stacks: 63 MB, under --max-body-size (64M), but about 880 MB to decode and store
@@ -53,7 +58,11 @@ other=$(grep -vc '^200 \|^503 ' "$ARTIFACTS/answers.txt" || true)
 peak=$(awk '/VmHWM/ { print $2 }' "/proc/$COLL_PID/status")
 log "8 requests of 1 M stacks: 8 acknowledged after $n503 answers 503 ($n503ra with Retry-After); peak RSS $((peak / 1024)) MB"
 check '[ "$other" = 0 ] && [ "$n503" = "$n503ra" ]' "every answer was 200, or 503 with Retry-After"
-check '[ "$peak" -lt $((BOUND_MB * 1024)) ]' "peak RSS ($((peak / 1024)) MB) stayed under --max-memory ${BOUND_MB}M"
+if [ $asan = 1 ]; then
+	log "an ASan build: RSS is not checked against the bound (peak $((peak / 1024)) MB)"
+else
+	check '[ "$peak" -lt $((BOUND_MB * 1024)) ]' "peak RSS ($((peak / 1024)) MB) stayed under --max-memory ${BOUND_MB}M"
+fi
 
 idle=0
 for _ in $(seq 50); do
@@ -62,7 +71,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 log "RSS: $((base / 1024)) MB at start, $((peak / 1024)) MB at the peak, $((idle / 1024)) MB once idle"
-check '[ "$idle" -lt $((base + 64 * 1024)) ]' "memory went back to the system once ingest was idle"
+[ $asan = 1 ] || check '[ "$idle" -lt $((base + 64 * 1024)) ]' "memory went back to the system once ingest was idle"
 
 code=$(post_otlp "$ARTIFACTS/huge.pb" || true)
 msg=$(rpc_message 2> /dev/null || true)
