@@ -192,13 +192,15 @@ tests: all $(UNIT_BINS) $(WORKLOADS) $(BENCH_BINS) $(FUZZ_TARGETS)
             $(BENCH_BINS:$(BUILD)/bench/%=$(BUILD)/obj/bench/%.o)
 
 # The long fuzz run: every target for FUZZ_RUNS executions (FUZZ_ONLY="NAME...": only those;
-# FUZZ_MAX_SECONDS: a cap on each target's time) from the seed corpora of the smoke run; prints
-# each target's executions and executions per second. Artifacts in $(BUILD)/fuzz-long/.
+# FUZZ_MAX_SECONDS: a cap on each target's time; FUZZ_JOBS: targets run at once, default one a
+# CPU) from the seed corpora of the smoke run; prints each target's executions and executions
+# per second. Artifacts in $(BUILD)/fuzz-long/.
 FUZZ_RUNS ?= 10000000
+FUZZ_JOBS ?= $(shell nproc)
 fuzz-long: $(FUZZ_TARGETS) $(BINS) $(WORKLOADS)
 	rm -rf $(BUILD)/fuzz-long/*/crash-* $(BUILD)/fuzz-long/*/leak-* $(BUILD)/fuzz-long/*/timeout-*
 	BUILD=$(BUILD) ARTIFACTS=$(BUILD)/fuzz-long FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_ONLY="$(FUZZ_ONLY)" \
-		FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) tests/fuzz/test_fuzz.sh
+		FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/test_fuzz.sh
 
 test: deps
 	$(MAKE) check-format
