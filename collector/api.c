@@ -284,7 +284,9 @@ static void op_flamegraph(const struct api_opts *o, struct MHD_Connection *conn,
 			stats_json(&a, &r->body);
 			buf_puts(&r->body, "}\n");
 		}
-		if (e)
+		if (e == -ETIMEDOUT || e == -ECANCELED)
+			reply_select_error(r, e, qctl_reason(e));
+		else if (e)
 			reply_error(r, 503, "out of memory; narrow the query");
 	}
 	fgraph_free(&g);

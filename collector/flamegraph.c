@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "flamegraph.h"
+#include "qctl.h"
 #include "../profile/folded.h"
 #include "../common/json.h"
 #include "../common/util.h"
@@ -99,6 +100,10 @@ int fgraph_add(struct fgraph *g, const struct svcdata *sd, int side)
 	for (size_t i = 0; !err && i < sd->rows.len; i++) {
 		const struct sd_row *r = &sd->rows.v[i];
 		int64_t n;
+
+		/* millions of rows take seconds: the query's deadline holds here too (qctl.h) */
+		if (!(i & 4095) && (err = qctl_check(qctl_current())))
+			break;
 
 		/* rows come sorted by series: the process node changes only with it */
 		if (r->series != last_series) {
@@ -313,6 +318,10 @@ static int fgraph_emit(struct fgraph *g, size_t max_nodes, struct emit *em, uint
 	uint64_t others = 0;
 	int err;
 
+	*folded = 0;
+	err = qctl_check(qctl_current());
+	if (err)
+		return err;
 	fgraph_totals(g);
 	err = emit_tree(g, keep_threshold(g, max_nodes), em, &others);
 	g->nodes.len = real;
@@ -387,6 +396,9 @@ int fgraph_top(struct fgraph *g, size_t limit, bool by_total, bool tsv, struct b
 		err = -ENOMEM;
 		goto out;
 	}
+	err = qctl_check(qctl_current());
+	if (err)
+		goto out;
 	fgraph_totals(g);
 	all = g->nodes.v[0].total[0];
 	/*

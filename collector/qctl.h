@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Query control: the deadline of a query and the client that asked for it. The storage reads
- * of a query (reader.h, fetch.h) check the control of their thread before each read, so a query
- * past its deadline, or whose client hung up, stops reading blocks and fails with -ETIMEDOUT or
- * -ECANCELED. A thread with no control set reads without limit (the CLI, compaction).
+ * of a query (reader.h, fetch.h) check the control of their thread before each read, and the
+ * work after them (a flame graph's building, every 4096 rows, and its rendering; an export's
+ * rendering) before it starts, so a query past its deadline, or whose client hung up, stops and
+ * fails with -ETIMEDOUT or -ECANCELED. A thread with no control set runs without limit (the CLI,
+ * compaction).
  */
 #ifndef SONDE_QCTL_H
 #define SONDE_QCTL_H

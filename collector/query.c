@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "qctl.h"
 #include "query.h"
 #include "../common/util.h"
 
@@ -31,6 +32,8 @@ int query_export(struct objstore *s, const struct engine_query *q, enum export_f
 
 	all.collapse_ns = ENGINE_NO_TIME;
 	e = engine_select(s, &all, NEED_STACKS, max_rows, &sel, err, err_size);
+	if (!e && (e = qctl_check(qctl_current())))
+		snprintf(err, err_size, "%s", qctl_reason(e)); /* rendering would take as long */
 	if (!e) {
 		sd = selection_merge(&sel);
 		e = !sd			     ? -ENOMEM

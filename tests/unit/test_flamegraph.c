@@ -8,6 +8,7 @@
 #include "unit.h"
 #include "collector_fixture.h"
 #include "../../collector/flamegraph.h"
+#include "../../collector/qctl.h"
 #include "../../common/util.h"
 
 /* The total and self of the node at path "proc;f1;f2" in a TSV flame graph, -1 if absent. */
@@ -102,8 +103,42 @@ static void test_flamegraph(void)
 	buf_free(&out);
 }
 
+/* A query past its deadline, or cancelled, stops building and rendering its graph (qctl.h). */
+static void test_flamegraph_deadline(void)
+{
+	struct selection sel;
+	struct fgraph g = {0};
+	struct buf out = {0};
+	struct qctl c;
+
+	fixture_build(&sel);
+	qctl_init(&c, 1, -1); /* 1 ns: past by the first check */
+	qctl_set_current(&c);
+	CHECK(fgraph_add_selection(&g, &sel, 0) == -ETIMEDOUT);
+	fgraph_free(&g);
+	memset(&g, 0, sizeof(g));
+
+	/* built in time, then cancelled (the client hung up): nothing is rendered */
+	qctl_init(&c, 60 * NSEC_PER_SEC, -1);
+	CHECK(fgraph_add_selection(&g, &sel, 0) == 0);
+	qctl_cancel(&c);
+	CHECK(fgraph_json(&g, 1000, false, &out) == -ECANCELED);
+	CHECK(fgraph_tsv(&g, 1000, false, &out) == -ECANCELED);
+	CHECK(fgraph_top(&g, 10, false, true, &out) == -ECANCELED);
+
+	/* no control (the CLI): no limit */
+	qctl_set_current(NULL);
+	buf_reset(&out);
+	CHECK(fgraph_tsv(&g, 1000, false, &out) == 0);
+	CHECK_EQ_U64(node_total(buf_cstr(&out), "", 0), 160);
+	fgraph_free(&g);
+	selection_free(&sel);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	RUN(test_flamegraph);
+	RUN(test_flamegraph_deadline);
 	return unit_done();
 }
