@@ -143,6 +143,15 @@ enough_samples() {
 	awk -v n="$n" -v t="$ticks" -v f="$freq" 'BEGIN { exit !(n * 100 / f >= 0.9 * t - 3 * sqrt(t) - 5) }'
 }
 
+# wait_sampling LOG: waits (up to 20 s) until the agent logging to LOG samples, or fails
+wait_sampling() {
+	for _ in $(seq 400); do
+		grep -q 'msg="sampling' "$1" 2> /dev/null && return 0
+		sleep 0.05
+	done
+	fail "the agent did not start sampling in 20 s: $(tail -n 3 "$1" 2> /dev/null)"
+}
+
 # profile_pid PID SECONDS OUT [AGENT FLAGS...]: profile one process; the agent's log goes to
 # OUT.log, TICKS is the CPU time the process had while sampled, and a failure ends the test
 profile_pid() {

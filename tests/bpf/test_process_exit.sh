@@ -10,8 +10,7 @@ short=$(copy_as "$WL/split" wl_exits)
 tiny=$(copy_as "$WL/split" wl_tiny)
 BG_LOG=$ARTIFACTS/agent.log bg "$AGENT" --duration 6 --output "$ARTIFACTS/exit.folded"
 agent=$BG_PID
-for _ in $(seq 100); do grep -q 'msg="sampling' "$ARTIFACTS/agent.log" && break; sleep 0.1; done
-grep -q 'msg="sampling' "$ARTIFACTS/agent.log" || fail "the agent did not start sampling in 10 s"
+wait_sampling "$ARTIFACTS/agent.log"
 
 # cpu_time CMD...: runs CMD, prints the CPU ticks (1/100 s) it used, user and system
 cpu_time() {

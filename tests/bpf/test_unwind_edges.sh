@@ -90,19 +90,22 @@ log "jit: samples=$total stopped cleanly at the JIT frame=$jit"
 check '[ "$jit" -ge $((total * 90 / 100)) ]' "JIT samples end at [anon+0x...] marked [unknown] ($jit/$total)"
 grep -q 'no_unwind_info=[1-9]' "$f.log" || fail "no_unwind_info not counted"
 
-# --- exec while sampled: one pid, two images, each resolved against its own mappings
-bg "$WL/execer" 1.5 "$WL/split_cpp" 3
-wl=$BG_PID
-sleep 0.3
+# --- exec while sampled: one pid, two images, each resolved against its own mappings. The
+# agent samples the whole machine from before the exec'ing process starts, so that both images
+# are sampled however long the agent takes to start.
 f=$ARTIFACTS/exec.folded
-profile_pid "$wl" 3 "$f" -F 200
+BG_LOG=$f.log bg "$AGENT" --duration 5 -F 200 --output "$f"
+agent=$BG_PID
+wait_sampling "$f.log"
+"$WL/execer" 1.5 "$WL/split_cpp" 2 > /dev/null 2>&1 || fail "execer failed"
+wait "$agent" || fail "agent exited with $?: $(tail -n 3 "$f.log")"
 before=$(folded_sum "$f" '^execer;.*;main;exec_hot$')
 after=$(folded_sum "$f" '^split_cpp;.*;main;.*hot_[ab]')
 all_before=$(folded_sum "$f" '^execer;')
 all_after=$(folded_sum "$f" '^split_cpp;')
 log "exec: before exec $before/$all_before named, after $after/$all_after named"
-check '[ "$all_before" -ge 100 ] && [ "$before" -ge $((all_before * 97 / 100)) ]' "the first image resolved ($before/$all_before)"
-check '[ "$all_after" -ge 100 ] && [ "$after" -ge $((all_after * 97 / 100)) ]' "the image after exec resolved ($after/$all_after)"
+check '[ "$all_before" -ge 50 ] && [ "$before" -ge $((all_before * 97 / 100)) ]' "the first image resolved ($before/$all_before)"
+check '[ "$all_after" -ge 50 ] && [ "$after" -ge $((all_after * 97 / 100)) ]' "the image after exec resolved ($after/$all_after)"
 
 # --- dlopen/dlclose while sampled
 bg "$WL/dlload" 6 "$PWD/$WL/libhot.so"

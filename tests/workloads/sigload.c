@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * CPU time inside a signal handler: a profiling timer fires every 40 ms of CPU time and its
- * handler (on_tick) burns 20 ms, so about half of the samples are in the handler, above the
- * kernel's signal frame (__restore_rt), above whatever main_loop was doing. (A short handler
- * would hide between samples: the timer and the sampling clock both tick on jiffies.)
+ * handler (on_tick) burns 20 ms of CPU time, so about half of the samples are in the handler,
+ * above the kernel's signal frame (__restore_rt), above whatever main_loop was doing, however
+ * loaded the machine. (A short handler would hide between samples: the timer and the sampling
+ * clock both tick on jiffies.)
  * usage: sigload SECONDS
  */
 #include <signal.h>
@@ -19,12 +20,12 @@ static volatile uint64_t sink;
 
 __attribute__((noinline)) static void handler_burn(void)
 {
-	double end = wl_now() + 0.020;
+	double end = wl_cpu_now() + 0.020;
 
 	do {
 		for (int i = 0; i < 20000; i++)
 			sink += (uint64_t)i;
-	} while (wl_now() < end);
+	} while (wl_cpu_now() < end);
 }
 
 __attribute__((noinline)) static void on_tick(int sig)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the test workloads share: a monotonic clock in seconds. */
+/* What the test workloads share: clocks in seconds. */
 #ifndef SONDE_WORKLOAD_H
 #define SONDE_WORKLOAD_H
 
@@ -11,6 +11,16 @@ static inline double wl_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds of CPU time of the calling thread: a burn by this clock is the same share of the
+ * thread's samples however loaded the machine is. Async-signal-safe too. */
+static inline double wl_cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
