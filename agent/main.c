@@ -252,6 +252,7 @@ static void flush_interval(struct agent *a)
 		log_error("cannot encode the interval's profile; it is dropped",
 			  "err=\"%s\" samples=%llu", strerror(-err),
 			  (unsigned long long)profile__total(a->profile));
+		a->s.encode_dropped_samples += profile__total(a->profile);
 		goto reset;
 	}
 	a->s.otlp_bytes += raw.len;

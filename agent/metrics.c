@@ -166,6 +166,8 @@ static const struct metric metrics[] = {
 	{NULL, NULL, LOG(METRICS_LOG_STACKS, "stack_copy_bytes"), AT(pipeline.stack_copy_bytes)},
 	{NULL, NULL, LOG(METRICS_LOG_EXPORTER, "intervals"), AT(intervals)},
 	{NULL, NULL, LOG(METRICS_LOG_EXPORTER, "requests_queued"), AT(requests_queued)},
+	{"sonde_agent_samples_dropped_total", "reason=\"encode\"",
+	 LOG(METRICS_LOG_EXPORTER, "dropped_encode"), AT(encode_dropped_samples)},
 	{"sonde_agent_requests_sent_total", NULL, LOG(METRICS_LOG_EXPORTER, "requests_sent"),
 	 AT(exporter.requests_sent)},
 	{"sonde_agent_profiles_sent_total", NULL, LOG(METRICS_LOG_EXPORTER, "profiles_sent"),

@@ -30,8 +30,9 @@ struct metrics_snapshot {
 	uint64_t labels_dropped; /* labels left out of a process's set (too many) */
 	/* daemon mode: turning each interval into a request */
 	uint64_t intervals;
-	uint64_t requests_queued; /* non-empty intervals handed to the exporter */
-	uint64_t otlp_bytes;	  /* uncompressed */
+	uint64_t requests_queued;	 /* non-empty intervals handed to the exporter */
+	uint64_t encode_dropped_samples; /* in intervals that could not be encoded (no memory) */
+	uint64_t otlp_bytes;		 /* uncompressed */
 	uint64_t otlp_gzip_bytes;
 	uint64_t name_cpu_ns; /* CPU time of the main thread, per step */
 	uint64_t encode_cpu_ns;

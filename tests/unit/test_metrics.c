@@ -48,6 +48,7 @@ static void fill(struct metrics_snapshot *s)
 	s->sym.debuginfod_found = 8;
 	s->intervals = 9;
 	s->requests_queued = 8;
+	s->encode_dropped_samples = 3;
 	s->exporter.requests_sent = 7;
 	s->exporter.profiles_sent = 70;
 	s->exporter.bytes_sent = 8744;
@@ -99,6 +100,7 @@ static void test_same_values_on_page_and_in_log(void)
 	CHECK(strstr(buf_cstr(&line), " parked_dropped=99 ") != NULL);
 	CHECK(has_line(&page,
 		       "sonde_agent_samples_dropped_total{reason=\"unwind_queue_full\"} 99"));
+	CHECK(has_line(&page, "sonde_agent_samples_dropped_total{reason=\"encode\"} 3"));
 	CHECK(strstr(buf_cstr(&line), " unwind_ns=2500000000 ") != NULL);
 	CHECK(has_line(&page, "sonde_agent_unwind_seconds_total 2.5"));
 	CHECK(strstr(buf_cstr(&line), "pending=203 ") != NULL);
@@ -167,7 +169,8 @@ static void test_log_lines_unchanged(void)
 				  "debuginfod_found=8 debuginfod_failed=0 debuginfod_skipped=0");
 	buf_reset(&got);
 	metrics_log_fields(&s, METRICS_LOG_EXPORTER, &got);
-	CHECK_STR(buf_cstr(&got), "intervals=9 requests_queued=8 requests_sent=7 profiles_sent=70 "
+	CHECK_STR(buf_cstr(&got), "intervals=9 requests_queued=8 dropped_encode=3 requests_sent=7 "
+				  "profiles_sent=70 "
 				  "samples_sent=700 bytes_sent=8744 retries=1 dropped_requests=2 "
 				  "dropped_queue_full=1 dropped_refused=0 dropped_shutdown=1 "
 				  "dropped_samples=200 dropped_profiles=20 queued=1");
@@ -212,9 +215,9 @@ static void test_page_well_formed(void)
 	CHECK_EQ_U64(families, 39);
 	/*
 	 * 12 BPF events, 11 unwind statuses, 2 export error codes, 3 drop reasons, the rest one or
-	 * a few each
+	 * a few each (samples dropped: 7 reasons)
 	 */
-	CHECK_EQ_U64(samples, 12 + 11 + 2 + 3 + 47);
+	CHECK_EQ_U64(samples, 12 + 11 + 2 + 3 + 48);
 	free(text);
 	buf_free(&page);
 }
