@@ -10,6 +10,10 @@
 # .eh_frame; it gets nowhere with Go's .debug_frame), so the Go case runs perf with
 # --call-graph fp (Go keeps frame pointers) and compares the split on the goroutine functions,
 # since frame pointers lose the caller of Go's frameless leaf (hotA/hotB), which the agent keeps.
+# Its split is compared with the workload's known 3:1 instead of perf's: perf -p counts CPU time
+# per thread, and on a loaded machine its Go split drifted to 0.78 in two CI runs of two, while
+# the agent, sampling the same seconds per CPU, had 0.75 (the goroutines take turns of 3 and 1
+# units of work, so 3:1 holds whatever the preemption); perf agreed within a point at lighter load.
 # A Go stack ends at a goroutine's function, or, for the runtime's own threads and stacks (sysmon,
 # the scheduler on g0), at runtime.mstart, mcall or systemstack: on a loaded machine sysmon
 # wakes as often while the workload gets less CPU, and its samples near 1%.
@@ -69,8 +73,10 @@ if p["samples"] < 1000:
     errors.append(f"only {p['samples']} perf samples")
 if a["entry_share"] < 0.99:
     errors.append(f"{a['entry_share']:.2%} of stacks reach the thread entry (need 99%)")
-if abs(a["share_a"] - p["share_a"]) > 0.03:
-    errors.append(f"split {a['share_a']:.4f} vs perf {p['share_a']:.4f}: more than 3 points apart")
+# Go's split is checked against the known answer (see the top of this file), the others' against perf
+want, against = (0.75, "the workload's 3:1") if name == "go" else (p["share_a"], "perf")
+if abs(a["share_a"] - want) > 0.03:
+    errors.append(f"split {a['share_a']:.4f} vs {against} {want:.4f}: more than 3 points apart")
 if a["leaf"] < 100 or a["leaf_caller_share"] < 0.99:
     errors.append(f"leaf caller present in {a['leaf_caller_share']:.2%} of {a['leaf']} leaf samples")
 if errors:
