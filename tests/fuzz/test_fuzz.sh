@@ -30,7 +30,7 @@ seed() {
 corpus=$ARTIFACTS/corpus
 # real ELF files, small to large: executables, libraries, a debug file. Not a Go binary: the
 # smallest is over 1 MiB, past -max_len, and cut short it has no section headers, so it only
-# slowed every execution tenfold; Go's tables are fuzzed by fuzz_gopclntab
+# slowed every execution; Go's tables are fuzzed by fuzz_gopclntab
 seed "$corpus/elf" "$WL/inline" "$WL/inline.debug" "$WL/inline_stripped" "$WL/split" "$WL/libhot.so" \
 	/usr/lib/x86_64-linux-gnu/libz.so.1
 # CFI: the .eh_frame sections of those files, with the layout byte in front
@@ -112,15 +112,11 @@ status=0
 running=0
 for target in gopclntab otlp elf k8s cfi block pprof selector; do
 	[ -n "$only" ] && [[ " $only " != *" $target "* ]] && continue
-	if [ "$jobs" -le 1 ]; then
-		run_target "$target" || status=1
-		continue
-	fi
 	if [ "$running" -ge "$jobs" ]; then
 		wait -n || status=1
 		running=$((running - 1))
 	fi
-	run_target "$target" &
+	{ run_target "$target" || exit 1; } & # (run_target's own failures are its return, as before)
 	running=$((running + 1))
 done
 while [ "$running" -gt 0 ]; do
