@@ -8,6 +8,7 @@
 #include "api.h"
 #include "engine.h"
 #include "flamegraph.h"
+#include "pyro_query.h"
 #include "qctl.h"
 #include "query.h"
 #include "ui_assets.h"
@@ -26,7 +27,7 @@
 bool api_path(const char *path)
 {
 	return strncmp(path, API, strlen(API)) == 0 || strcmp(path, "/") == 0 ||
-	       strncmp(path, "/ui/", 4) == 0;
+	       strncmp(path, "/ui/", 4) == 0 || pyro_http_path(path);
 }
 
 static void reply_error(struct api_reply *r, unsigned int status, const char *fmt, ...)
@@ -420,11 +421,21 @@ static void ui_file(const char *path, struct api_reply *r)
 }
 
 void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
-		const char *path, struct api_reply *r)
+		const char *path, const struct buf *body, struct api_reply *r)
 {
 	const char *op = path + strlen(API);
 
 	memset(r, 0, sizeof(*r));
+	if (body) {
+		pyro_connect(o, conn, tenant, path, body, r);
+		if (r->body.oom)
+			pyro_connect_error(r, 503, "out of memory");
+		return;
+	}
+	if (pyro_http_path(path)) {
+		pyro_http(o, conn, tenant, path, r);
+		return;
+	}
 	if (strncmp(path, API, strlen(API)) != 0)
 		return ui_file(path, r);
 	if (strcmp(op, "flamegraph") == 0)

@@ -26,11 +26,14 @@ struct api_reply {
 	const char *header, *header_value; /* one extra header, or NULL */
 };
 
-/* Whether path is the API's or the UI's. */
+/* Whether path is the API's or the UI's (GET), the Pyroscope legacy endpoints included. */
 bool api_path(const char *path);
 
-/* Answers GET path for tenant (already authorized). */
+/*
+ * Answers GET path for tenant (already authorized), or with a body (not NULL) the Connect call
+ * POSTed to path (pyro_query.h).
+ */
 void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
-		const char *path, struct api_reply *r);
+		const char *path, const struct buf *body, struct api_reply *r);
 
 #endif

@@ -18,6 +18,8 @@ struct api_job {
 	struct MHD_Connection *conn;
 	char tenant[72];
 	char *path;
+	struct buf body; /* a Connect call's */
+	bool has_body;
 	struct qctl ctl;
 	struct api_reply reply;
 	uint64_t t0;
@@ -78,7 +80,7 @@ static void run(void *arg)
 	struct api_runner *r = j->runner;
 
 	qctl_set_current(&j->ctl);
-	api_handle(r->o.api, j->conn, j->tenant, j->path, &j->reply);
+	api_handle(r->o.api, j->conn, j->tenant, j->path, j->has_body ? &j->body : NULL, &j->reply);
 	qctl_set_current(NULL);
 	unlink_job(r, j);
 	pthread_mutex_lock(&j->lock);
@@ -88,7 +90,8 @@ static void run(void *arg)
 }
 
 struct api_job *api_runner__start(struct api_runner *r, struct MHD_Connection *conn,
-				  const char *tenant, const char *path, int *ret_err)
+				  const char *tenant, const char *path, struct buf *body,
+				  uint64_t timeout_ns, int *ret_err)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -102,9 +105,16 @@ struct api_job *api_runner__start(struct api_runner *r, struct MHD_Connection *c
 	}
 	j->runner = r;
 	j->conn = conn;
+	if (body) {
+		j->body = *body;
+		j->has_body = true;
+		memset(body, 0, sizeof(*body));
+	}
 	str_copy(j->tenant, tenant, sizeof(j->tenant));
 	j->t0 = clock_ns(CLOCK_MONOTONIC);
-	qctl_init(&j->ctl, r->o.timeout_ns, ci ? ci->connect_fd : -1);
+	qctl_init(&j->ctl,
+		  timeout_ns && timeout_ns < r->o.timeout_ns ? timeout_ns : r->o.timeout_ns,
+		  ci ? ci->connect_fd : -1);
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_mutex_lock(&r->lock);
 	if (r->stopping) {
@@ -154,6 +164,7 @@ void api_job__free(struct api_job *j)
 	buf_free(&j->reply.body);
 	pthread_mutex_destroy(&j->lock);
 	free(j->path);
+	buf_free(&j->body);
 	free(j);
 }
 

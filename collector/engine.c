@@ -27,13 +27,21 @@ static bool keep_row(void *ctx, const struct svcdata *src, const struct sd_row *
 	return row->time_ns >= k->from && row->time_ns <= k->to && k->series_ok.v[row->series];
 }
 
-static bool type_matches(const struct svcdata *sd, uint32_t type, const char *want)
+static bool type_matches(const struct svcdata *sd, uint32_t series, const char *want)
 {
-	const struct sd_type *t = &sd->types.v[type];
+	const struct sd_type *t = &sd->types.v[sd->series.v[series].type];
 	const char *st = strtab_get(&sd->strings, t->sample_type),
 		   *su = strtab_get(&sd->strings, t->sample_unit);
 	size_t n = strlen(st);
 
+	if (want && strchr(want, ':') != strrchr(want, ':')) {
+		/* a Pyroscope profile type ID: name:type:unit:period_type:period_unit[:delta] */
+		const char *id = selector_type_label(sd, series, "__profile_type__");
+		size_t len = strlen(id);
+
+		return strncmp(want, id, len) == 0 &&
+		       (want[len] == 0 || strcmp(want + len, ":delta") == 0);
+	}
 	return !want ||
 	       (strncmp(want, st, n) == 0 && want[n] == ':' && strcmp(want + n + 1, su) == 0);
 }
@@ -45,7 +53,7 @@ static int series_filter(const struct svcdata *src, const struct engine_query *q
 	*any = false;
 	k->series_ok.len = 0;
 	for (size_t i = 0; i < src->series.len; i++) {
-		bool ok = i > 0 && type_matches(src, src->series.v[i].type, q->type);
+		bool ok = i > 0 && type_matches(src, (uint32_t)i, q->type);
 
 		seen[SELECTOR_MAX_MATCHERS] |= ok; /* the last slot: the type was seen */
 
@@ -532,18 +540,29 @@ static int str_id_cmp(const void *a, const void *b, void *ctx)
 	return strcmp(strtab_get(t, *(const uint32_t *)a), strtab_get(t, *(const uint32_t *)b));
 }
 
-/* The strings of t, sorted, as a JSON array or lines. */
-static int emit_sorted(const struct strtab *t, bool tsv, struct buf *out)
+uint32_t *engine_sorted(const struct strtab *t, size_t *ret_n)
 {
 	size_t n = strtab_count(t);
 	uint32_t *ids = malloc((n ? n : 1) * sizeof(*ids));
 	size_t k = 0;
 
 	if (!ids)
-		return -ENOMEM;
+		return NULL;
 	for (size_t i = 1; i < n; i++) /* id 0 is "" */
 		ids[k++] = (uint32_t)i;
 	qsort_r(ids, k, sizeof(*ids), str_id_cmp, (void *)t);
+	*ret_n = k;
+	return ids;
+}
+
+/* The strings of t, sorted, as a JSON array or lines. */
+static int emit_sorted(const struct strtab *t, bool tsv, struct buf *out)
+{
+	size_t k;
+	uint32_t *ids = engine_sorted(t, &k);
+
+	if (!ids)
+		return -ENOMEM;
 	if (!tsv)
 		buf_putc(out, '[');
 	for (size_t i = 0; i < k; i++) {
@@ -561,14 +580,13 @@ static int emit_sorted(const struct strtab *t, bool tsv, struct buf *out)
 	return out->oom ? -ENOMEM : 0;
 }
 
-int engine_label_names(const struct selection *sel, bool tsv, struct buf *out)
+int engine_label_names_into(const struct selection *sel, struct strtab *names)
 {
-	struct strtab names = {0};
 	struct buf key = {0};
 	int err = 0;
 
-	if (strtab_intern(&names, "", 0) == STRTAB_NONE ||
-	    strtab_intern(&names, "service_name", 12) == STRTAB_NONE)
+	if ((!strtab_count(names) && strtab_intern(names, "", 0) == STRTAB_NONE) ||
+	    strtab_intern(names, "service_name", 12) == STRTAB_NONE)
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < sel->svc.len; i++) {
 		const struct svcdata *sd = sel->svc.v[i];
@@ -576,22 +594,30 @@ int engine_label_names(const struct selection *sel, bool tsv, struct buf *out)
 		for (size_t l = 0; !err && l < sd->labels.len; l++) {
 			buf_reset(&key);
 			selector_put_name(&key, strtab_get(&sd->strings, sd->labels.v[l].key));
-			if (strtab_intern(&names, key.data ? (const char *)key.data : "",
-					  key.len) == STRTAB_NONE)
+			if (strtab_intern(names, key.data ? (const char *)key.data : "", key.len) ==
+			    STRTAB_NONE)
 				err = -ENOMEM;
 		}
 	}
-	if (!err)
-		err = emit_sorted(&names, tsv, out);
-	strtab_free(&names);
 	buf_free(&key);
 	return err;
 }
 
-int engine_label_values(const struct selection *sel, const char *name, bool tsv, struct buf *out)
+int engine_label_names(const struct selection *sel, bool tsv, struct buf *out)
 {
-	struct strtab values = {0};
-	int err = strtab_intern(&values, "", 0) == STRTAB_NONE ? -ENOMEM : 0;
+	struct strtab names = {0};
+	int err = engine_label_names_into(sel, &names);
+
+	if (!err)
+		err = emit_sorted(&names, tsv, out);
+	strtab_free(&names);
+	return err;
+}
+
+int engine_label_values_into(const struct selection *sel, const char *name, struct strtab *values)
+{
+	int err =
+		!strtab_count(values) && strtab_intern(values, "", 0) == STRTAB_NONE ? -ENOMEM : 0;
 
 	for (size_t i = 0; !err && i < sel->svc.len; i++) {
 		const struct svcdata *sd = sel->svc.v[i];
@@ -599,10 +625,18 @@ int engine_label_values(const struct selection *sel, const char *name, bool tsv,
 		for (uint32_t s = 1; !err && s < sd->series.len; s++) {
 			const char *v = selector_label(sd, s, name);
 
-			if (v && strtab_intern(&values, v, strlen(v)) == STRTAB_NONE)
+			if (v && strtab_intern(values, v, strlen(v)) == STRTAB_NONE)
 				err = -ENOMEM;
 		}
 	}
+	return err;
+}
+
+int engine_label_values(const struct selection *sel, const char *name, bool tsv, struct buf *out)
+{
+	struct strtab values = {0};
+	int err = engine_label_values_into(sel, name, &values);
+
 	if (!err)
 		err = emit_sorted(&values, tsv, out);
 	strtab_free(&values);

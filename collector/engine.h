@@ -84,5 +84,13 @@ int engine_profiles(const struct selection *sel, uint64_t from_ns, uint64_t to_n
 int engine_label_names(const struct selection *sel, bool tsv, struct buf *out);
 int engine_label_values(const struct selection *sel, const char *name, bool tsv, struct buf *out);
 int engine_types(const struct selection *sel, bool tsv, struct buf *out);
+/*
+ * The same label names and values added to a table (id 0 is made "" when t is empty), to be
+ * listed in order with engine_sorted: ids 1.. of t sorted by string (n of them; free them).
+ * 0 or -ENOMEM; engine_sorted NULL on ENOMEM.
+ */
+int engine_label_names_into(const struct selection *sel, struct strtab *t);
+int engine_label_values_into(const struct selection *sel, const char *name, struct strtab *t);
+uint32_t *engine_sorted(const struct strtab *t, size_t *ret_n);
 
 #endif

@@ -106,7 +106,19 @@ int fgraph_add(struct fgraph *g, const struct svcdata *sd, int side)
 			break;
 
 		/* rows come sorted by series: the process node changes only with it */
-		if (r->series != last_series) {
+		if (r->series != last_series && g->no_process) {
+			memo = hmap_get(&procs, 1);
+			if (!memo) {
+				memo = calloc(1, sizeof(*memo));
+				if (!memo || hmap_put(&procs, 1, memo)) {
+					free(memo);
+					err = -ENOMEM;
+					break;
+				}
+			}
+			pn = 0;
+			last_series = r->series;
+		} else if (r->series != last_series) {
 			const char *proc = svcdata__label(sd, r->series, "process.executable.name");
 			struct buf pname = {0};
 
@@ -234,13 +246,72 @@ struct emit {
 	bool diff, tsv;
 	size_t count;
 	VEC(uint32_t) kids;
+	struct fg_levels *lv; /* levels instead of text */
+	VEC(int64_t) next_x;  /* levels: per depth and side, where the next node starts */
+	uint32_t *name_ix;    /* levels: graph name id -> index in lv->names + 1 */
+	uint32_t other_ix;
+	int err;
 };
 
-static void emit_node(struct emit *em, const struct fgraph *g, const char *name, uint32_t depth,
-		      const int64_t total[2], const int64_t self[2])
+/* The index in lv->names of a node's name (graph name id, UINT32_MAX for "other"). */
+static uint32_t level_name(struct emit *em, const char *name, uint32_t id)
+{
+	uint32_t *slot = id == UINT32_MAX ? &em->other_ix : &em->name_ix[id];
+
+	if (!*slot) {
+		if (VEC_PUSH(&em->lv->names, name)) {
+			em->err = -ENOMEM;
+			return 0;
+		}
+		*slot = (uint32_t)em->lv->names.len;
+	}
+	return *slot - 1;
+}
+
+/* A node in levels: [x_delta, total, self] per side, then the name (docs/pyroscope.md). */
+static void emit_level(struct emit *em, const char *name, uint32_t id, uint32_t depth,
+		       const int64_t total[2], const int64_t self[2])
+{
+	struct fg_levels *lv = em->lv;
+	struct fg_level empty = {0};
+	int sides = em->diff ? 2 : 1;
+	uint32_t ix = level_name(em, name, id);
+
+	while (!em->err && lv->levels.len <= depth)
+		em->err = VEC_PUSH(&lv->levels, empty);
+	while (!em->err && em->next_x.len < 2 * ((size_t)depth + 2))
+		em->err = VEC_PUSH(&em->next_x, 0);
+	if (em->err)
+		return;
+	for (int s = 0; s < sides && !em->err; s++) {
+		struct fg_level *l = &lv->levels.v[depth];
+		int64_t x = em->next_x.v[2 * depth + s];
+
+		em->next_x.v[2 * depth + s] = value_add(x, total[s]);
+		em->next_x.v[2 * (depth + 1) + s] = value_add(x, self[s]); /* self first */
+		em->err = VEC_PUSH(&l->values, x - l->end[s]);
+		if (!em->err)
+			em->err = VEC_PUSH(&l->values, total[s]);
+		if (!em->err)
+			em->err = VEC_PUSH(&l->values, self[s]);
+		l->end[s] = value_add(x, total[s]);
+		if (depth && self[s] > lv->max_self)
+			lv->max_self = self[s];
+	}
+	if (!em->err)
+		em->err = VEC_PUSH(&lv->levels.v[depth].values, (int64_t)ix);
+}
+
+static void emit_node(struct emit *em, const struct fgraph *g, const char *name, uint32_t id,
+		      uint32_t depth, const int64_t total[2], const int64_t self[2])
 {
 	struct buf *o = em->out;
 
+	if (em->lv) {
+		emit_level(em, name, id, depth, total, self);
+		em->count++;
+		return;
+	}
 	if (em->tsv) {
 		buf_printf(o, "%u\t%s\t%lld\t%lld", depth, name, (long long)total[0],
 			   (long long)self[0]);
@@ -281,7 +352,11 @@ static int emit_tree(struct fgraph *g, int64_t threshold, struct emit *em, uint6
 				   : n->name == UINT32_MAX ? "other"
 							   : strtab_get(&g->names, n->name);
 
-		emit_node(em, g, name, f.depth, n->total, n->self);
+		emit_node(em, g, name, n->name, f.depth, n->total, n->self);
+		if (em->err) {
+			err = em->err;
+			break;
+		}
 		em->kids.len = 0;
 		for (uint32_t c = n->first_child; c && !err; c = g->nodes.v[c].next_sibling) {
 			const struct fg_node *k = &g->nodes.v[c];
@@ -331,9 +406,42 @@ static int fgraph_emit(struct fgraph *g, size_t max_nodes, struct emit *em, uint
 	return err;
 }
 
+int fgraph_levels(struct fgraph *g, size_t max_nodes, bool diff, struct fg_levels *ret)
+{
+	struct emit em = {.diff = diff, .lv = ret};
+	uint64_t folded;
+	int err;
+
+	memset(ret, 0, sizeof(*ret));
+	if (fgraph_init(g))
+		return -ENOMEM;
+	em.name_ix = calloc(strtab_count(&g->names) + 1, sizeof(*em.name_ix));
+	if (!em.name_ix)
+		return -ENOMEM;
+	em.name_ix[0] = 1; /* the root is names[0], "total" */
+	err = VEC_PUSH(&ret->names, "total");
+	if (!err)
+		err = fgraph_emit(g, max_nodes, &em, &folded);
+	ret->total[0] = g->nodes.v[0].total[0];
+	ret->total[1] = g->nodes.v[0].total[1];
+	free(em.name_ix);
+	VEC_FREE(&em.next_x);
+	if (err)
+		fg_levels_free(ret);
+	return err;
+}
+
+void fg_levels_free(struct fg_levels *l)
+{
+	for (size_t i = 0; i < l->levels.len; i++)
+		VEC_FREE(&l->levels.v[i].values);
+	VEC_FREE(&l->levels);
+	VEC_FREE(&l->names);
+}
+
 int fgraph_json(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out)
 {
-	struct emit em = {out, diff, false, 0, {0}};
+	struct emit em = {.out = out, .diff = diff};
 	uint64_t folded;
 	int err;
 
@@ -352,7 +460,7 @@ int fgraph_json(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out)
 
 int fgraph_tsv(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out)
 {
-	struct emit em = {out, diff, true, 0, {0}};
+	struct emit em = {.out = out, .diff = diff, .tsv = true};
 	uint64_t folded;
 	int err;
 

@@ -29,6 +29,7 @@ struct fgraph {
 	VEC(struct fg_node) nodes;
 	struct hmap children; /* (parent << 32 | name) -> node + 1 */
 	bool totals_done;
+	bool no_process; /* set before adding: frames start under the root, with no process level */
 };
 
 /*
@@ -46,6 +47,26 @@ void fgraph_free(struct fgraph *g);
 int fgraph_json(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out);
 /* The same as tab-separated lines "depth name total self [total_right self_right]". */
 int fgraph_tsv(struct fgraph *g, size_t max_nodes, bool diff, struct buf *out);
+
+/*
+ * The graph as Pyroscope's flame graph levels (docs/pyroscope.md): names[0] is "total" (the
+ * root), every level a flat list of [x_delta, total, self] (and the same of the right side in a
+ * diff) and the name's index, nodes in ascending x, a parent's self before its children (by
+ * name), at most max_nodes nodes as fgraph_json folds them. The names point into g.
+ * 0, -ENOMEM, or the query's stop (qctl.h).
+ */
+struct fg_level {
+	VEC(int64_t) values;
+	int64_t end[2]; /* where the last node of the level ends, per side */
+};
+struct fg_levels {
+	VEC(const char *) names;
+	VEC(struct fg_level) levels;
+	int64_t total[2];
+	int64_t max_self; /* over both sides, the root left out */
+};
+int fgraph_levels(struct fgraph *g, size_t max_nodes, bool diff, struct fg_levels *ret);
+void fg_levels_free(struct fg_levels *l);
 
 /* Top functions by self (or total) time, at most limit: JSON or TSV "name self total". */
 int fgraph_top(struct fgraph *g, size_t limit, bool by_total, bool tsv, struct buf *out);

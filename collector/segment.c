@@ -130,19 +130,38 @@ static size_t head_bytes(const struct head *h)
 	return n;
 }
 
+static int apply_otlp(const void *src, struct svcdata *const *dst, uint64_t now_ns)
+{
+	return ingest_apply(src, dst, now_ns);
+}
+
 int segwriter__add(struct segwriter *w, const char *tenant, const struct ingest_request *r,
 		   segwriter_done_fn done, void *ctx)
 {
-	const char *const *names;
-	size_t nsvc = ingest_request_services(r, &names);
-	struct svcdata **dst = NULL;
 	struct ingest_counts counts;
+	struct seg_input in = {.apply = apply_otlp, .src = r};
+
+	ingest_request_counts(r, &counts);
+	in.nsvc = ingest_request_services(r, &in.names);
+	in.samples = counts.samples;
+	in.profiles = counts.profiles;
+	return segwriter__add_input(w, tenant, &in, done, ctx);
+}
+
+int segwriter__add_input(struct segwriter *w, const char *tenant, const struct seg_input *in,
+			 segwriter_done_fn done, void *ctx)
+{
+	const char *const *names = in->names;
+	size_t nsvc = in->nsvc;
+	struct svcdata **dst = NULL;
+	struct {
+		uint64_t samples, profiles;
+	} counts = {in->samples, in->profiles};
 	struct tenant *t;
 	struct head *h, *failed = NULL;
 	uint64_t before = 0, after = 0;
 	int err = 0;
 
-	ingest_request_counts(r, &counts);
 	pthread_mutex_lock(&w->lock);
 	if (w->stop || w->draining || w->pending_bytes >= w->opts.max_pending_bytes) {
 		w->stats.refused++;
@@ -196,7 +215,7 @@ int segwriter__add(struct segwriter *w, const char *tenant, const struct ingest_
 
 		err = VEC_PUSH(&h->waiters, wt);
 		if (!err) {
-			err = ingest_apply(r, dst, clock_ns(CLOCK_REALTIME));
+			err = in->apply(in->src, dst, clock_ns(CLOCK_REALTIME));
 			if (err) {
 				/*
 				 * Part of the request may be in the head and it cannot be taken

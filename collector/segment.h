@@ -57,6 +57,19 @@ struct segwriter *segwriter__new(const struct segwriter_opts *opts);
 int segwriter__add(struct segwriter *w, const char *tenant, const struct ingest_request *r,
 		   segwriter_done_fn done, void *ctx);
 /*
+ * The same for data of another form (Pyroscope ingest): nsvc services by name, and how to add
+ * them to the head's svcdata of each (dst[i] for names[i]; 0 or -ENOMEM).
+ */
+struct seg_input {
+	size_t nsvc;
+	const char *const *names;
+	uint64_t samples, profiles;
+	int (*apply)(const void *src, struct svcdata *const *dst, uint64_t now_ns);
+	const void *src;
+};
+int segwriter__add_input(struct segwriter *w, const char *tenant, const struct seg_input *in,
+			 segwriter_done_fn done, void *ctx);
+/*
  * Writes every open head now and waits until they are written or deadline_ns
  * (CLOCK_MONOTONIC) passes; new requests are refused from then on. Returns 0 or -ETIMEDOUT.
  */

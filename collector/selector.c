@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "selector.h"
+#include "../profile/ptype.h"
 #include "../common/util.h"
 
 #define MAX_REGEX 1024 /* characters */
@@ -293,12 +294,41 @@ static bool key_is(const char *key, const char *name)
 	return !*key && !*name;
 }
 
+const char *selector_type_label(const struct svcdata *sd, uint32_t series, const char *name)
+{
+	static __thread char id[PTYPE_MAX];
+	struct ptype t;
+
+	ptype_of(sd, series, &t);
+	if (strcmp(name, "__profile_type__") == 0) {
+		ptype_id(&t, id, sizeof(id));
+		return id;
+	}
+	if (strcmp(name, "__name__") == 0)
+		return t.name;
+	if (strcmp(name, "__type__") == 0)
+		return t.sample_type;
+	if (strcmp(name, "__unit__") == 0)
+		return t.sample_unit;
+	if (strcmp(name, "__period_type__") == 0)
+		return t.period_type;
+	if (strcmp(name, "__period_unit__") == 0)
+		return t.period_unit;
+	return NULL;
+}
+
 const char *selector_label(const struct svcdata *sd, uint32_t series, const char *name)
 {
 	const struct sd_series *s = &sd->series.v[series];
 
 	if (strcmp(name, "service_name") == 0)
 		return sd->name;
+	if (name[0] == '_' && name[1] == '_') {
+		const char *v = selector_type_label(sd, series, name);
+
+		if (v)
+			return v;
+	}
 	for (uint32_t k = 0; k < s->nlabels; k++) {
 		const struct sd_label *l = &sd->labels.v[s->first_label + k];
 

@@ -4,7 +4,7 @@
  * series' labels are named in them: the stored attribute keys with anything but letters, digits
  * and '_' written '_' (process.executable.name is process_executable_name, a pod label
  * k8s.pod.label.app.kubernetes.io/name is k8s_pod_label_app_kubernetes_io_name); service_name is
- * the service.
+ * the service. Every series also has the labels of its profile type (selector_type_label()).
  */
 #ifndef SONDE_SELECTOR_H
 #define SONDE_SELECTOR_H
@@ -44,6 +44,14 @@ bool selector_has(const struct selector *sel, const char *name);
 bool selector_match(const struct matcher *m, const char *v);
 /* The value of the label that selectors call name on series of sd, or NULL when it has none. */
 const char *selector_label(const struct svcdata *sd, uint32_t series, const char *name);
+/*
+ * The labels every series has from its profile type (profile/ptype.h): __profile_type__,
+ * __name__, __type__, __unit__, __period_type__, __period_unit__; NULL for another name. The
+ * string lives until the thread's next call.
+ */
+const char *selector_type_label(const struct svcdata *sd, uint32_t series, const char *name);
+#define SELECTOR_TYPE_LABELS \
+	"__name__", "__period_type__", "__period_unit__", "__profile_type__", "__type__", "__unit__"
 /* Appends the name selectors give the stored label key. */
 void selector_put_name(struct buf *b, const char *key);
 

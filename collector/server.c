@@ -13,6 +13,8 @@
 #include "conn_deadlines.h"
 #include "engine.h"
 #include "membudget.h"
+#include "pyro_ingest.h"
+#include "pyro_query.h"
 #include "server.h"
 #include "server_impl.h"
 #include "tenant.h"
@@ -25,6 +27,7 @@
 
 #define OTLP_PATH "/v1development/profiles"
 #define DEFAULT_MAX_BODY (64u << 20)
+#define CONNECT_MAX_BODY (4u << 20) /* a Connect query's body */
 #define DEFAULT_TENANT "anonymous"
 #define RETRY_AFTER_STORE "5"
 /* libmicrohttpd's idle timeout: a connection silent this long is closed */
@@ -99,6 +102,28 @@ static enum MHD_Result otlp_error(struct server *s, struct MHD_Connection *conn,
 	server_count_code(s, status);
 	log_debug("request refused", "status=%u message=\"%s\"", status, msg);
 	return httpd_answer(conn, status, "application/x-protobuf", &body,
+			    retry_after ? "Retry-After" : NULL, retry_after);
+}
+
+/* An error answer in the form of the request's protocol. */
+static enum MHD_Result refuse(struct server *s, struct MHD_Connection *conn, enum req_kind kind,
+			      unsigned int status, const char *retry_after, const char *msg)
+{
+	struct api_reply rep = {0};
+
+	if (kind == REQ_OTLP)
+		return otlp_error(s, conn, status, retry_after, msg);
+	server_count_code(s, status);
+	log_debug("request refused", "status=%u message=\"%s\"", status, msg);
+	if (kind == REQ_PUSH || kind == REQ_CONNECT) {
+		pyro_connect_error(&rep, status, msg);
+	} else {
+		buf_puts(&rep.body, msg);
+		buf_putc(&rep.body, '\n');
+		rep.status = status;
+		rep.type = "text/plain; charset=utf-8";
+	}
+	return httpd_answer(conn, rep.status, rep.type, &rep.body,
 			    retry_after ? "Retry-After" : NULL, retry_after);
 }
 
@@ -209,14 +234,25 @@ static enum MHD_Result ack(struct server *s, struct req *r)
 	size_t n;
 
 	if (r->result == -EBUSY || r->result == -ECANCELED)
-		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
-				  "the collector is shutting down; retry");
+		return refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
+			      "the collector is shutting down; retry");
 	if (r->result == -ENOMEM)
-		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
-				  "the collector is out of memory; retry later");
+		return refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
+			      "the collector is out of memory; retry later");
 	if (r->result)
-		return otlp_error(s, r->conn, 503, RETRY_AFTER_STORE,
-				  "the collector cannot write to its storage now; retry later");
+		return refuse(s, r->conn, r->kind, 503, RETRY_AFTER_STORE,
+			      "the collector cannot write to its storage now; retry later");
+	if (r->kind != REQ_OTLP) {
+		/* Pyroscope: an empty body, or PushResponse{} in the request's codec */
+		server_count_code(s, 200);
+		if (r->kind == REQ_PUSH && r->json)
+			buf_puts(&body, "{}");
+		return httpd_answer(r->conn, 200,
+				    r->kind == REQ_INGEST ? "text/plain; charset=utf-8"
+				    : r->json		  ? "application/json"
+							  : "application/proto",
+				    &body, NULL, NULL);
+	}
 	/* a full success: partial_success left unset, as the specification says */
 	n = response_get_packed_size(&resp);
 	if (n && !buf_reserve(&body, n)) {
@@ -249,11 +285,69 @@ static unsigned int reserve_cost(struct server *s, struct req *r, uint64_t infla
 	return e == -EFBIG ? 413 : e ? 503 : 0;
 }
 
+/* A Pyroscope body (inflated) into a batch: pyro_ingest.h's errors, a message in msg. */
+static int decode_pyro(struct server *s, struct req *r, const struct buf *body,
+		       struct pyro_batch *batch, char *msg, size_t size)
+{
+	struct MHD_Connection *c = r->conn;
+	struct pprof_limits lim = {.max_bytes = s->opts.max_body_bytes};
+	const uint8_t *data = body->data ? body->data : (const uint8_t *)"";
+	uint64_t now = clock_ns(CLOCK_REALTIME);
+
+	if (r->kind == REQ_PUSH)
+		return pyro_push(r->json, data, body->len, &lim, now, batch, msg, size);
+	struct pyro_ingest_params p = {
+		.name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name"),
+		.from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from"),
+		.until = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "until"),
+		.sample_rate = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sampleRate"),
+		.spy_name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "spyName"),
+		.format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format"),
+		.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+	};
+
+	return pyro_ingest(&p, data, body->len, &lim, now, batch, msg, size);
+}
+
+/* Hands a decoded Pyroscope batch to the writer and suspends until it is stored. */
+static enum MHD_Result submit_batch(struct server *s, struct req *r, struct pyro_batch *batch)
+{
+	struct seg_input in;
+	int err;
+
+	if (batch->samples == 0) {
+		pyro_batch_free(batch);
+		r->result = 0;
+		return ack(s, r);
+	}
+	pyro_batch_input(batch, &in);
+	pthread_mutex_lock(&r->lock);
+	r->state = REQ_WAITING;
+	err = segwriter__add_input(s->opts.writer, r->tenant, &in, on_done, r);
+	pyro_batch_free(batch);
+	if (err) {
+		pthread_mutex_unlock(&r->lock);
+		return refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
+			      err == -EBUSY ? "the collector is behind writing to storage (or "
+					      "shutting down); retry"
+					    : "out of memory; retry later");
+	}
+	if (r->state == REQ_ACKED) {
+		pthread_mutex_unlock(&r->lock);
+		return ack(s, r);
+	}
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+	pthread_mutex_unlock(&r->lock);
+	return MHD_YES;
+}
+
 /* The body is in: inflate, decode, validate, hand to the writer, suspend. */
 static enum MHD_Result submit(struct server *s, struct req *r)
 {
 	struct ingest_limits lim = {.max_body = s->opts.max_body_bytes};
 	struct ingest_request *ir = NULL;
+	struct pyro_batch batch = {0};
 	struct ingest_counts counts;
 	struct buf inflated = {0};
 	const struct buf *body = &r->body;
@@ -269,7 +363,8 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 	status = reserve_cost(s, r, r->body.len, msg, sizeof(msg));
 	if (status) {
 		release_body(s, r);
-		return otlp_error(s, r->conn, status, status == 503 ? RETRY_AFTER_BUSY : NULL, msg);
+		return refuse(s, r->conn, r->kind, status, status == 503 ? RETRY_AFTER_BUSY : NULL,
+			      msg);
 	}
 	if (r->gzip) {
 		err = gunzip_bounded(r->body.data, r->body.len, s->opts.max_body_bytes, &inflated);
@@ -279,28 +374,31 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 				 (unsigned long long)s->opts.max_body_bytes);
 			buf_free(&inflated);
 			release_body(s, r);
-			return otlp_error(s, r->conn, 413, NULL, msg);
+			return refuse(s, r->conn, r->kind, 413, NULL, msg);
 		}
 		if (err) {
 			buf_free(&inflated);
 			release_body(s, r);
 			return err == -ENOMEM
-				       ? otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
-						    "out of memory; retry later")
-				       : otlp_error(s, r->conn, 400, NULL,
-						    "Content-Encoding is gzip but the body is not "
-						    "valid gzip (corrupt or truncated)");
+				       ? refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
+						"out of memory; retry later")
+				       : refuse(s, r->conn, r->kind, 400, NULL,
+						"Content-Encoding is gzip but the body is not "
+						"valid gzip (corrupt or truncated)");
 		}
 		body = &inflated;
 		status = reserve_cost(s, r, inflated.len, msg, sizeof(msg));
 		if (status) {
 			buf_free(&inflated);
 			release_body(s, r);
-			return otlp_error(s, r->conn, status,
-					  status == 503 ? RETRY_AFTER_BUSY : NULL, msg);
+			return refuse(s, r->conn, r->kind, status,
+				      status == 503 ? RETRY_AFTER_BUSY : NULL, msg);
 		}
 	}
-	err = ingest_decode(body->data, body->len, &lim, &ir, msg, sizeof(msg));
+	if (r->kind == REQ_OTLP)
+		err = ingest_decode(body->data, body->len, &lim, &ir, msg, sizeof(msg));
+	else
+		err = decode_pyro(s, r, body, &batch, msg, sizeof(msg));
 	pthread_mutex_lock(&s->lock);
 	s->stats.bytes_inflated += body->len;
 	s->stats.decode_ns += clock_ns(CLOCK_MONOTONIC) - t0;
@@ -308,11 +406,16 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 	buf_free(&inflated);
 	release_body(s, r);
 	if (err == -EBADMSG)
-		return otlp_error(s, r->conn, 400, NULL, msg);
+		return refuse(s, r->conn, r->kind, 400, NULL, msg);
 	if (err == -EFBIG)
-		return otlp_error(s, r->conn, 413, NULL, msg);
+		return refuse(s, r->conn, r->kind, 413, NULL, msg);
+	if (err == -ENOTSUP)
+		return refuse(s, r->conn, r->kind, 422, NULL, msg);
 	if (err)
-		return otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY, "out of memory; retry later");
+		return refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
+			      "out of memory; retry later");
+	if (r->kind != REQ_OTLP)
+		return submit_batch(s, r, &batch);
 	ingest_request_counts(ir, &counts);
 	pthread_mutex_lock(&s->lock);
 	s->stats.dropped_attributes += counts.dropped_attributes;
@@ -329,11 +432,11 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 	ingest_request_free(ir);
 	if (err) {
 		pthread_mutex_unlock(&r->lock);
-		return err == -EBUSY ? otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
-						  "the collector is behind writing to storage (or "
-						  "shutting down); retry")
-				     : otlp_error(s, r->conn, 503, RETRY_AFTER_BUSY,
-						  "out of memory; retry later");
+		return err == -EBUSY ? refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
+					      "the collector is behind writing to storage (or "
+					      "shutting down); retry")
+				     : refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
+					      "out of memory; retry later");
 	}
 	if (r->state == REQ_ACKED) {
 		/* already durable (a fast writer): answer now */
@@ -400,8 +503,18 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 	status = resolve_tenant(s, conn, org, r->tenant, sizeof(r->tenant), msg, size);
 	if (status)
 		return status;
-	if (!ctype || (strncasecmp(ctype, "application/x-protobuf", 22) != 0 &&
-		       strncasecmp(ctype, "application/protobuf", 20) != 0)) {
+	r->max_body = r->kind == REQ_CONNECT ? MIN(s->opts.max_body_bytes, CONNECT_MAX_BODY)
+					     : s->opts.max_body_bytes;
+	if (r->kind == REQ_PUSH) {
+		r->json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
+		if (!r->json && (!ctype || strncasecmp(ctype, "application/proto", 17) != 0)) {
+			snprintf(msg, size,
+				 "Content-Type must be application/proto or application/json");
+			return 415;
+		}
+	} else if (r->kind == REQ_OTLP &&
+		   (!ctype || (strncasecmp(ctype, "application/x-protobuf", 22) != 0 &&
+			       strncasecmp(ctype, "application/protobuf", 20) != 0))) {
 		snprintf(msg, size, "Content-Type must be application/x-protobuf%s",
 			 ctype && strncasecmp(ctype, "application/json", 16) == 0
 				 ? " (OTLP/JSON is not supported by this collector)"
@@ -414,10 +527,10 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 		return 415;
 	}
 	r->gzip = cenc && strcasecmp(cenc, "gzip") == 0;
-	if (clen && parse_u64(clen, &len) == 0 && len > s->opts.max_body_bytes) {
+	if (clen && parse_u64(clen, &len) == 0 && len > r->max_body) {
 		snprintf(msg, size,
 			 "the request is %llu bytes, over the limit of %llu (--max-body-size)",
-			 (unsigned long long)len, (unsigned long long)s->opts.max_body_bytes);
+			 (unsigned long long)len, (unsigned long long)r->max_body);
 		return 413;
 	}
 	/* a body inflates to at least its size: refuse now what cannot fit, rather than later */
@@ -446,7 +559,7 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 	if (!org && !s->opts.auth)
 		org = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "tenant");
 	/* the UI's files are public: they hold no data */
-	if (strncmp(url, "/api/", 5) == 0) {
+	if (strncmp(url, "/api/", 5) == 0 || pyro_http_path(url)) {
 		status = resolve_tenant(s, conn, org, tenant, sizeof(tenant), msg, sizeof(msg));
 		if (status) {
 			struct buf body = {0};
@@ -457,11 +570,11 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 			server_count_code(s, status);
 			return httpd_answer(conn, status, "application/json", &body, NULL, NULL);
 		}
-		return server_query_start(s, conn, tenant, url, req_cls);
+		return server_query_start(s, conn, tenant, url, NULL, req_cls);
 	} else {
 		str_copy(tenant, DEFAULT_TENANT, sizeof(tenant));
 	}
-	api_handle(&s->opts.api, conn, tenant, url, &r);
+	api_handle(&s->opts.api, conn, tenant, url, NULL, &r);
 	pthread_mutex_lock(&s->lock);
 	s->stats.queries++;
 	s->stats.query_ns += clock_ns(CLOCK_MONOTONIC) - t0;
@@ -470,6 +583,20 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 	log_debug("query", "path=%s status=%u ms=%.1f", url, r.status,
 		  (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 	return httpd_answer(conn, r.status, r.type, &r.body, r.header, r.header_value);
+}
+
+/* What a request to url is (REQ_GET: anything without a body of its own). */
+static enum req_kind body_kind(struct server *s, const char *url)
+{
+	if (strcmp(url, OTLP_PATH) == 0)
+		return REQ_OTLP;
+	if (strcmp(url, "/ingest") == 0 || strcmp(url, "/pyroscope/ingest") == 0)
+		return REQ_INGEST;
+	if (strcmp(url, "/push.v1.PusherService/Push") == 0)
+		return REQ_PUSH;
+	if (s->opts.api.store && pyro_connect_path(url))
+		return REQ_CONNECT;
+	return REQ_GET;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -487,10 +614,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		char msg[256];
 		unsigned int status;
 
+		enum req_kind kind = body_kind(s, url);
+
 		/* the head is in: a body now has its own deadline, an answer none */
 		conn_deadlines__head(s->deadlines, conn,
-				     strcmp(url, OTLP_PATH) == 0 && strcmp(method, "POST") == 0);
-		if (strcmp(url, OTLP_PATH) != 0) {
+				     kind != REQ_GET && strcmp(method, "POST") == 0);
+		if (kind == REQ_GET) {
 			if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 				return text(s, conn, 405, "method not allowed\n");
 			if (strcmp(url, "/metrics") == 0) {
@@ -511,18 +640,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 				    "not found: OTLP profiles go to POST " OTLP_PATH "\n");
 		}
 		if (strcmp(method, "POST") != 0)
-			return otlp_error(s, conn, 405, NULL, "OTLP profiles are sent with POST");
+			return refuse(s, conn, kind, 405, NULL,
+				      kind == REQ_OTLP ? "OTLP profiles are sent with POST"
+						       : "this endpoint takes POST");
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return MHD_NO;
 		r->srv = s;
 		r->conn = conn;
+		r->kind = kind;
 		pthread_mutex_init(&r->lock, NULL);
 		*req_cls = r;
 		atomic_fetch_add(&s->live, 1);
 		status = check_headers(s, r, conn, msg, sizeof(msg), &retry_after);
 		if (status)
-			return otlp_error(s, conn, status, retry_after, msg);
+			return refuse(s, conn, kind, status, retry_after, msg);
 		return MHD_YES;
 	}
 	if (r->state == REQ_ACKED)
@@ -535,7 +667,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_data_size = 0;
 		if (r->too_big || r->too_busy)
 			return MHD_YES; /* discarded; answered at the end */
-		if (r->body.len + n > s->opts.max_body_bytes) {
+		if (r->body.len + n > r->max_body) {
 			r->too_big = true;
 			release_body(s, r);
 			return MHD_YES;
@@ -560,14 +692,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 		snprintf(msg, sizeof(msg),
 			 "the request is over the limit of %llu bytes (--max-body-size)",
-			 (unsigned long long)s->opts.max_body_bytes);
-		return otlp_error(s, conn, 413, NULL, msg);
+			 (unsigned long long)r->max_body);
+		return refuse(s, conn, r->kind, 413, NULL, msg);
 	}
 	if (r->too_busy)
-		return otlp_error(
-			s, conn, 503, RETRY_AFTER_BUSY,
-			"the memory of the collector (--max-memory) is taken by other requests "
-			"now; retry");
+		return refuse(s, conn, r->kind, 503, RETRY_AFTER_BUSY,
+			      "the memory of the collector (--max-memory) is taken by other "
+			      "requests now; retry");
+	if (r->kind == REQ_CONNECT) {
+		/* a query: its body goes to the query threads, which answer it */
+		atomic_fetch_sub(&s->buffered, r->buffered);
+		membudget__release(s->mem, r->buffered);
+		r->buffered = 0;
+		if (server_query_start(s, conn, r->tenant, url, r, req_cls) == MHD_YES)
+			return MHD_YES;
+		return refuse(s, conn, r->kind, 503, RETRY_AFTER_BUSY,
+			      "too many queries at once; retry later");
+	}
 	return submit(s, r);
 }
 
@@ -584,10 +725,13 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		return;
 	if (r->query) {
 		api_job__free(r->query); /* answered: the connection was suspended until then */
-		pthread_mutex_destroy(&r->lock);
-		free(r);
-		*req_cls = NULL;
-		return;
+		r->query = NULL;
+		if (r->kind != REQ_CONNECT) {
+			pthread_mutex_destroy(&r->lock);
+			free(r);
+			*req_cls = NULL;
+			return;
+		}
 	}
 	/*
 	 * A connection closed while its request waits: the writer still holds r. It cannot be

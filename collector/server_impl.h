@@ -39,6 +39,15 @@ struct server {
 	} stats;
 };
 
+/* What a request with a body is: how it is decoded, and how it is answered. */
+enum req_kind {
+	REQ_GET,     /* the query API or the UI (no body) */
+	REQ_OTLP,    /* OTLP profiles: google.rpc.Status errors */
+	REQ_INGEST,  /* Pyroscope POST /ingest: text errors */
+	REQ_PUSH,    /* Pyroscope Push (Connect): Connect errors */
+	REQ_CONNECT, /* a Connect query: run by the query threads with its body */
+};
+
 enum req_state {
 	REQ_BODY,    /* receiving the body */
 	REQ_WAITING, /* suspended until the writer acknowledges */
@@ -52,6 +61,9 @@ struct req {
 	struct buf body;
 	size_t buffered;   /* counted in srv->buffered, and reserved in srv->mem */
 	uint64_t reserved; /* the request's estimated cost, reserved in srv->mem until it ends */
+	enum req_kind kind;
+	bool json; /* REQ_PUSH: the JSON codec */
+	size_t max_body;
 	bool gzip;
 	bool too_big;
 	bool too_busy;
@@ -67,9 +79,13 @@ void server_count_code(struct server *s, unsigned int code);
 
 /* The query API on threads of its own (api_runner.h); server_query.c. */
 int server_start_queries(struct server *s);
-/* Hands GET url for tenant to the query threads; the connection waits suspended. */
+/*
+ * Hands GET url for tenant to the query threads; the connection waits suspended. With r (a
+ * REQ_CONNECT request whose body is in), its Connect call instead: r->body is handed over.
+ */
 enum MHD_Result server_query_start(struct server *s, struct MHD_Connection *conn,
-				   const char *tenant, const char *url, void **req_cls);
+				   const char *tenant, const char *url, struct req *r,
+				   void **req_cls);
 /* The handler called again for a query: its answer, once ready. */
 enum MHD_Result server_query_answer(struct server *s, struct req *r);
 

@@ -70,3 +70,23 @@ void arena_free(struct arena *a)
 	a->head = NULL;
 	a->bytes = 0;
 }
+
+static void *arena_pb_alloc(void *ctx, size_t size)
+{
+	struct arena_pb *b = ctx;
+	void *v = arena_alloc(&b->arena, size);
+
+	b->over |= !v;
+	return v;
+}
+
+static void arena_pb_free(void *ctx, void *ptr)
+{
+	(void)ctx;
+	(void)ptr; /* freed with the arena */
+}
+
+ProtobufCAllocator arena_pb_allocator(struct arena_pb *a)
+{
+	return (ProtobufCAllocator){arena_pb_alloc, arena_pb_free, a};
+}

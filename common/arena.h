@@ -3,6 +3,8 @@
 #ifndef SONDE_ARENA_H
 #define SONDE_ARENA_H
 
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct arena_chunk;
@@ -19,5 +21,15 @@ void *arena_alloc(struct arena *a, size_t n);
 void *arena_calloc(struct arena *a, size_t n, size_t size);
 char *arena_strdup(struct arena *a, const char *s);
 void arena_free(struct arena *a);
+
+/*
+ * protobuf-c unpacking into a (bounded) arena: what it unpacks is freed with the arena, and over
+ * says whether an allocation failed (the limit reached, or out of memory).
+ */
+struct arena_pb {
+	struct arena arena;
+	bool over;
+};
+ProtobufCAllocator arena_pb_allocator(struct arena_pb *a);
 
 #endif

@@ -512,6 +512,27 @@ int json_read_i64(struct json_reader *r, int64_t *ret)
 	return 0;
 }
 
+int json_read_f64(struct json_reader *r, double *ret)
+{
+	char text[64];
+	const char *start;
+	bool integer;
+	size_t n;
+
+	if (json_peek(r) != JSON_NUMBER)
+		return mismatch(r);
+	start = r->p;
+	if (skip_number(r, &integer))
+		return -EINVAL;
+	n = (size_t)(r->p - start);
+	if (n >= sizeof(text))
+		return -ERANGE;
+	memcpy(text, start, n);
+	text[n] = 0;
+	*ret = strtod(text, NULL);
+	return 0;
+}
+
 int json_reader_finish(struct json_reader *r)
 {
 	if (r->err)

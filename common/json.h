@@ -77,6 +77,8 @@ int json_read_string(struct json_reader *r, char *out, size_t size, size_t *ret_
 int json_read_bool(struct json_reader *r, bool *ret);
 /* An integer number; -ERANGE when it has a fraction or does not fit; -EINVAL as above. */
 int json_read_i64(struct json_reader *r, int64_t *ret);
+/* A number as a double (well-formed JSON is valid C syntax); -ERANGE when over 63 characters. */
+int json_read_f64(struct json_reader *r, double *ret);
 /* Skips one value of any type, however nested (up to JSON_MAX_DEPTH). */
 void json_skip(struct json_reader *r);
 /* After the top-level value: 0 when only whitespace is left, else the error. */

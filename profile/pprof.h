@@ -28,6 +28,11 @@ int pprof_encode(const struct svcdata *sd, struct buf *out);
 struct pprof_limits {
 	size_t max_bytes;   /* of the profile after gzip inflation; 0 = 64 MiB */
 	size_t max_decoded; /* memory the decoded message may take; 0 = 16 x bytes + 1 MiB */
+	/* Pyroscope ingest (docs/pyroscope.md); all may be left 0: */
+	const struct sd_label *labels; /* n_labels labels (sd's string ids) every series gets, */
+	size_t n_labels;	       /* over the sample's own of the same key */
+	uint64_t default_time_ns;      /* the time of a profile without one */
+	bool name_label; /* gives series the label __name__ Pyroscope would, unless in labels */
 };
 
 /*

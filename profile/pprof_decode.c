@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pprof.h"
+#include "ptype.h"
 #include "pprof/profile.pb-c.h"
 #include "../common/arena.h"
 #include "../common/gzip.h"
@@ -31,6 +32,8 @@ struct dec {
 	uint32_t *types;	 /* by column */
 	VEC(struct sd_line) lines;
 	VEC(uint32_t) stack;
+	const struct pprof_limits *o;
+	struct sd_label name; /* __name__ when o->name_label, else key 0 */
 	char *err;
 	size_t err_size;
 	int error; /* the first */
@@ -232,6 +235,45 @@ static void types(struct dec *d)
 	}
 }
 
+/* Adds the labels every sample gets (pprof_limits), over those of the same key. */
+static size_t add_labels(struct dec *d, struct sd_label *out, size_t n)
+{
+	for (size_t k = 0; d->o && k <= d->o->n_labels; k++) {
+		struct sd_label l = k < d->o->n_labels ? d->o->labels[k] : d->name;
+		size_t j;
+
+		if (!l.key)
+			continue;
+		for (j = 0; j < n && out[j].key != l.key; j++)
+			;
+		if (j == n && n == SVC_MAX_LABELS)
+			continue;
+		out[j] = l;
+		n += j == n;
+	}
+	return n;
+}
+
+/* The __name__ Pyroscope gives a profile: wall when a sample type is, else by the first. */
+static void name_label(struct dec *d)
+{
+	const Profile *p = d->p;
+	const char *name = NULL;
+
+	for (size_t k = 0; k < d->o->n_labels; k++)
+		if (strcmp(strtab_get(&d->sd->strings, d->o->labels[k].key), "__name__") == 0)
+			return;
+	for (size_t k = 0; k < p->n_sample_type && !name; k++)
+		if (strcmp(pstr(d, p->sample_type[k]->type), "wall") == 0)
+			name = "wall";
+	if (!name && p->n_sample_type)
+		name = ptype_name_of_sample_type(pstr(d, p->sample_type[0]->type));
+	if (!name || d->error)
+		return;
+	d->name.key = sd_cstring(d, "__name__", 8);
+	d->name.value = sd_cstring(d, name, strlen(name));
+}
+
 /* The labels of a sample, keys distinct (a later one replaces), at most SVC_MAX_LABELS. */
 static size_t labels(struct dec *d, const Perftools__Profiles__Sample *s, struct sd_label *out)
 {
@@ -259,7 +301,7 @@ static size_t labels(struct dec *d, const Perftools__Profiles__Sample *s, struct
 		out[j] = l;
 		n += j == n;
 	}
-	return n;
+	return add_labels(d, out, n);
 }
 
 static void sample(struct dec *d, const Perftools__Profiles__Sample *s, uint64_t time_ns)
@@ -301,25 +343,6 @@ static void sample(struct dec *d, const Perftools__Profiles__Sample *s, uint64_t
 	}
 }
 
-struct bounded {
-	struct arena arena;
-	bool over; /* an allocation failed */
-};
-
-static void *arena_pb_alloc(void *ctx, size_t size)
-{
-	struct bounded *b = ctx;
-	void *v = arena_alloc(&b->arena, size);
-
-	b->over |= !v;
-	return v;
-}
-
-static void arena_pb_free(void *ctx, void *ptr)
-{
-	/* freed with the arena */
-}
-
 /* Allocates the memo arrays, every entry NONE. */
 static uint32_t *memo(struct dec *d, size_t n)
 {
@@ -335,7 +358,7 @@ static uint32_t *memo(struct dec *d, size_t n)
 static void decode(struct dec *d)
 {
 	const Profile *p = d->p;
-	uint64_t t = p->time_nanos > 0 ? (uint64_t)p->time_nanos : 0;
+	uint64_t t = p->time_nanos > 0 ? (uint64_t)p->time_nanos : d->o ? d->o->default_time_ns : 0;
 
 	if (p->n_string_table && p->string_table[0][0])
 		fail(d, -EBADMSG, "the string table does not begin with \"\"");
@@ -352,6 +375,8 @@ static void decode(struct dec *d)
 		  offsetof(Perftools__Profiles__Location, id), "location");
 	if (!d->error)
 		types(d);
+	if (!d->error && d->o && d->o->name_label)
+		name_label(d);
 	if (p->n_sample && !p->n_sample_type)
 		fail(d, -EBADMSG, "samples without sample types");
 	for (size_t i = 0; i < p->n_sample && !d->error; i++)
@@ -364,9 +389,9 @@ int pprof_decode(const uint8_t *data, size_t len, const struct pprof_limits *lim
 		 struct svcdata *sd, char *err, size_t err_size)
 {
 	size_t max_bytes = limits && limits->max_bytes ? limits->max_bytes : 64 << 20;
-	struct bounded bounded = {0};
-	ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, &bounded};
-	struct dec d = {.sd = sd, .err = err, .err_size = err_size};
+	struct arena_pb bounded = {0};
+	ProtobufCAllocator alloc = arena_pb_allocator(&bounded);
+	struct dec d = {.sd = sd, .o = limits, .err = err, .err_size = err_size};
 	struct buf raw = {0};
 	int e;
 
