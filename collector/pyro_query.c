@@ -42,6 +42,7 @@ struct pq {
 	const char *tenant;
 	struct api_reply *r;
 	bool json;
+	bool raw; /* selections keep stored values (a pprof carries its types itself) */
 	struct arena a;
 	char err[600];
 };
@@ -202,7 +203,7 @@ static bool select_samples(struct pq *x, const char *selector, const char *type,
 		return false;
 	}
 	/* values in the type's unit: Sonde's CPU samples are counts of a period */
-	for (size_t i = 0; i < ret->svc.len; i++) {
+	for (size_t i = 0; !x->raw && i < ret->svc.len; i++) {
 		struct svcdata *sd = ret->svc.v[i];
 		uint32_t last = UINT32_MAX;
 		int64_t scale = 1;
@@ -860,6 +861,7 @@ static void merge_profile(struct pq *x, const ProtobufCMessage *m)
 	struct buf gz = {0}, raw = {0};
 	uint64_t from, to;
 
+	x->raw = true;
 	if (!range_ms(x, req->start, req->end, SELECT_RANGE, &from, &to) ||
 	    !select_samples(x, req->label_selector, req->profile_typeid, from, to, NEED_STACKS,
 			    ENGINE_NO_TIME, &sel))

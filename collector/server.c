@@ -653,8 +653,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*req_cls = r;
 		atomic_fetch_add(&s->live, 1);
 		status = check_headers(s, r, conn, msg, sizeof(msg), &retry_after);
-		if (status)
+		if (status && (kind == REQ_OTLP || status == 413 || status == 503))
 			return refuse(s, conn, kind, status, retry_after, msg);
+		if (status) {
+			/*
+			 * Pyroscope's clients write the whole body before they read: answered
+			 * now, they would see a broken pipe rather than the reason.
+			 */
+			r->refused = status;
+			r->refused_retry = retry_after;
+			str_copy(r->refused_msg, msg, sizeof(r->refused_msg));
+		}
 		return MHD_YES;
 	}
 	if (r->state == REQ_ACKED)
@@ -665,7 +674,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (r->too_big || r->too_busy)
+		if (r->too_big || r->too_busy || r->refused)
 			return MHD_YES; /* discarded; answered at the end */
 		if (r->body.len + n > r->max_body) {
 			r->too_big = true;
@@ -687,6 +696,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return MHD_YES;
 	}
 	conn_deadlines__body(s->deadlines, conn);
+	if (r->refused)
+		return refuse(s, conn, r->kind, r->refused, r->refused_retry, r->refused_msg);
 	if (r->too_big) {
 		char msg[128];
 

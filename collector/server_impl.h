@@ -67,6 +67,9 @@ struct req {
 	bool gzip;
 	bool too_big;
 	bool too_busy;
+	unsigned int refused; /* a refusal answered once the body is in (the client reads it) */
+	char refused_msg[256];
+	const char *refused_retry;
 	char tenant[72];
 	pthread_mutex_t lock; /* state and result, between the handler and the writer */
 	bool suspended;

@@ -254,7 +254,7 @@ static size_t add_labels(struct dec *d, struct sd_label *out, size_t n)
 	return n;
 }
 
-/* The __name__ Pyroscope gives a profile: wall when a sample type is, else by the first. */
+/* The __name__ Pyroscope gives a profile: wall when a sample type is, else by its types. */
 static void name_label(struct dec *d)
 {
 	const Profile *p = d->p;
@@ -266,8 +266,15 @@ static void name_label(struct dec *d)
 	for (size_t k = 0; k < p->n_sample_type && !name; k++)
 		if (strcmp(pstr(d, p->sample_type[k]->type), "wall") == 0)
 			name = "wall";
+	/* the first type with a known name ("samples" alone says nothing), else the first */
+	for (size_t k = 0; k < p->n_sample_type && !name; k++) {
+		const char *st = pstr(d, p->sample_type[k]->type);
+
+		if (strcmp(ptype_name_of_sample_type(st), st) != 0)
+			name = ptype_name_of_sample_type(st);
+	}
 	if (!name && p->n_sample_type)
-		name = ptype_name_of_sample_type(pstr(d, p->sample_type[0]->type));
+		name = pstr(d, p->sample_type[0]->type);
 	if (!name || d->error)
 		return;
 	d->name.key = sd_cstring(d, "__name__", 8);
