@@ -12,6 +12,7 @@
 #include "qctl.h"
 #include "query.h"
 #include "ui_assets.h"
+#include "../profile/ptype.h"
 #include "../common/json.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -60,6 +61,7 @@ struct params {
 	struct selector sel;
 	struct engine_query q;
 	bool tsv;
+	char type[PTYPE_MAX]; /* the profile type the answer is of, when one was chosen */
 };
 
 /* Parses query/from/to/type (with a prefix for a diff's right side); false after an error reply. */
@@ -148,6 +150,31 @@ static void reply_select_error(struct api_reply *r, int e, const char *err)
 	log_warn("query failed", "err=\"%s\"", err);
 }
 
+/*
+ * Values of different profile types do not add up: without a type, a selection holding several
+ * keeps one, Sonde's CPU type when it is there, else the first by name (p->type says which).
+ */
+static int pick_type(struct params *p, struct selection *sel)
+{
+	static const char cpu[] = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
+	struct strtab t = {0};
+	size_t n = 0;
+	uint32_t *ids;
+	int e = selection_types(sel, &t);
+
+	ids = e ? NULL : engine_sorted(&t, &n);
+	if (ids && n)
+		str_copy(p->type,
+			 strtab_find(&t, cpu, strlen(cpu)) != STRTAB_NONE ? cpu
+									  : strtab_get(&t, ids[0]),
+			 sizeof(p->type));
+	if (ids && n > 1)
+		selection_keep_type(sel, p->type);
+	free(ids);
+	strtab_free(&t);
+	return e || !ids ? -ENOMEM : 0;
+}
+
 /* Runs a selection; false after an error reply. */
 static bool run(const struct api_opts *o, struct params *p, enum engine_need need,
 		struct selection *sel, struct api_reply *r)
@@ -158,6 +185,10 @@ static bool run(const struct api_opts *o, struct params *p, enum engine_need nee
 
 	if (e)
 		reply_select_error(r, e, err);
+	else if (need != NEED_LABELS && !p->q.type && pick_type(p, sel)) {
+		reply_error(r, 503, "out of memory; narrow the query");
+		return false;
+	}
 	return !e;
 }
 
@@ -213,15 +244,19 @@ static bool parse_count(struct MHD_Connection *conn, const char *name, uint64_t 
 	return true;
 }
 
-/* The type of the values, for the UI's units: the first type of the selection. */
+/* The type of the values, for the UI's units: that of the first row's series. */
 static void type_json(const struct selection *sel, struct buf *b)
 {
 	for (size_t i = 0; i < sel->svc.len; i++) {
 		const struct svcdata *sd = sel->svc.v[i];
 
-		if (sd->types.len > 1) {
-			const struct sd_type *t = &sd->types.v[1];
+		if (sd->rows.len) {
+			uint32_t series = sd->rows.v[0].series;
+			const struct sd_type *t = &sd->types.v[sd->series.v[series].type];
 
+			buf_puts(b, "\"profile_type\":");
+			json_string(b, selector_type_label(sd, series, "__profile_type__"));
+			buf_putc(b, ',');
 			buf_puts(b, "\"sample_type\":");
 			json_string(b, strtab_get(&sd->strings, t->sample_type));
 			buf_puts(b, ",\"sample_unit\":");

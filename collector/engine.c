@@ -643,29 +643,55 @@ int engine_label_values(const struct selection *sel, const char *name, bool tsv,
 	return err;
 }
 
-int engine_types(const struct selection *sel, bool tsv, struct buf *out)
+int selection_types(const struct selection *sel, struct strtab *t)
 {
-	struct strtab types = {0};
-	struct buf t = {0};
-	int err = strtab_intern(&types, "", 0) == STRTAB_NONE ? -ENOMEM : 0;
+	int err = !strtab_count(t) && strtab_intern(t, "", 0) == STRTAB_NONE ? -ENOMEM : 0;
 
 	for (size_t i = 0; !err && i < sel->svc.len; i++) {
 		const struct svcdata *sd = sel->svc.v[i];
 
-		for (size_t k = 1; !err && k < sd->types.len; k++) {
-			const struct sd_type *ty = &sd->types.v[k];
+		for (uint32_t s = 1; !err && s < sd->series.len; s++) {
+			const char *id = selector_type_label(sd, s, "__profile_type__");
 
-			buf_reset(&t);
-			buf_printf(&t, "%s:%s", strtab_get(&sd->strings, ty->sample_type),
-				   strtab_get(&sd->strings, ty->sample_unit));
-			if (t.oom ||
-			    strtab_intern(&types, (const char *)t.data, t.len) == STRTAB_NONE)
+			if (strtab_intern(t, id, strlen(id)) == STRTAB_NONE)
 				err = -ENOMEM;
 		}
 	}
+	return err;
+}
+
+int engine_types(const struct selection *sel, bool tsv, struct buf *out)
+{
+	struct strtab types = {0};
+	int err = selection_types(sel, &types);
+
 	if (!err)
 		err = emit_sorted(&types, tsv, out);
 	strtab_free(&types);
-	buf_free(&t);
 	return err;
+}
+
+void selection_keep_type(struct selection *sel, const char *id)
+{
+	VEC(uint8_t) ok = {0};
+
+	for (size_t i = 0; i < sel->svc.len; i++) {
+		struct svcdata *sd = sel->svc.v[i];
+		size_t n = 0;
+
+		ok.len = 0;
+		for (uint32_t s = 0; s < sd->series.len; s++) {
+			bool keep = s &&
+				    strcmp(selector_type_label(sd, s, "__profile_type__"), id) == 0;
+
+			if (VEC_PUSH(&ok, keep))
+				break; /* out of memory: nothing dropped, rather than all */
+		}
+		for (size_t r = 0; ok.len == sd->series.len && r < sd->rows.len; r++)
+			if (ok.v[sd->rows.v[r].series])
+				sd->rows.v[n++] = sd->rows.v[r];
+		if (ok.len == sd->series.len)
+			sd->rows.len = n;
+	}
+	VEC_FREE(&ok);
 }

@@ -80,7 +80,10 @@ int engine_heatmap(const struct selection *sel, uint64_t from_ns, uint64_t to_ns
 int engine_profiles(const struct selection *sel, uint64_t from_ns, uint64_t to_ns, uint64_t step_ns,
 		    size_t limit, struct buf *out);
 
-/* Label names, values of one label, profile types: a JSON array of strings (or lines). */
+/*
+ * Label names, values of one label, profile types (profile/ptype.h IDs): a JSON array of
+ * strings (or lines).
+ */
 int engine_label_names(const struct selection *sel, bool tsv, struct buf *out);
 int engine_label_values(const struct selection *sel, const char *name, bool tsv, struct buf *out);
 int engine_types(const struct selection *sel, bool tsv, struct buf *out);
@@ -92,5 +95,9 @@ int engine_types(const struct selection *sel, bool tsv, struct buf *out);
 int engine_label_names_into(const struct selection *sel, struct strtab *t);
 int engine_label_values_into(const struct selection *sel, const char *name, struct strtab *t);
 uint32_t *engine_sorted(const struct strtab *t, size_t *ret_n);
+/* The profile type IDs of the selection's series, added to t as above. 0 or -ENOMEM. */
+int selection_types(const struct selection *sel, struct strtab *t);
+/* Drops the rows of every series whose profile type ID is not id. */
+void selection_keep_type(struct selection *sel, const char *id);
 
 #endif

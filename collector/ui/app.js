@@ -6,14 +6,16 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   query: '', from: 0, to: 0, range: '3600', diff: false, rightQuery: '', rightRange: 'same',
-  flame: null, zoom: 0, search: '', top: [], sortKey: 'self', type: null,
+  flame: null, zoom: 0, search: '', top: [], sortKey: 'self', type: null, ptype: '',
 };
+const CPU_TYPE = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
 
 // ---- URL state ---------------------------------------------------------------------------------
 
 function readUrl() {
   const p = new URLSearchParams(location.search);
   state.query = p.get('query') || '';
+  state.ptype = p.get('type') || '';
   state.range = p.get('range') || (p.get('from') ? 'custom' : '3600');
   const now = Math.floor(Date.now() / 1000);
   state.to = p.get('to') ? Number(p.get('to')) : now;
@@ -29,6 +31,7 @@ function readUrl() {
 function writeUrl() {
   const p = new URLSearchParams();
   if (state.query) p.set('query', state.query);
+  if (state.ptype) p.set('type', state.ptype);
   if (state.range === 'custom') { p.set('from', state.from); p.set('to', state.to); } else p.set('range', state.range);
   if (state.diff) {
     p.set('diff', '1');
@@ -69,7 +72,9 @@ function showError(e) {
 }
 
 function baseParams() {
-  return { query: state.query || '{}', from: state.from, to: state.to };
+  const p = { query: state.query || '{}', from: state.from, to: state.to };
+  if (state.ptype) p.type = state.ptype;
+  return p;
 }
 
 function rightParams() {
@@ -82,13 +87,24 @@ function rightParams() {
 
 // ---- formatting -----------------------------------------------------------------------------
 
+const fmtSeconds = (sec) => (sec >= 60 ? (sec / 60).toFixed(1) + ' min' : sec >= 1 ? sec.toFixed(2) + ' s' : (sec * 1000).toFixed(1) + ' ms');
+
+function fmtBytes(v) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return (i ? v.toFixed(1) : String(v)) + ' ' + units[i];
+}
+
+// A value in the unit of the profile type shown: samples (and their time), time, bytes, counts.
 function fmtValue(v) {
   const t = state.type;
-  let s = v.toLocaleString() + (t && t.sample_unit === 'count' ? ' samples' : '');
-  if (t && t.period_unit === 'nanoseconds' && t.period) {
-    const sec = v * t.period / 1e9;
-    s += ' (' + (sec >= 60 ? (sec / 60).toFixed(1) + ' min' : sec >= 1 ? sec.toFixed(2) + ' s' : (sec * 1000).toFixed(1) + ' ms') + ')';
-  }
+  const unit = t ? t.sample_unit : '';
+  if (unit === 'nanoseconds') return fmtSeconds(v / 1e9);
+  if (unit === 'bytes') return fmtBytes(v);
+  let s = v.toLocaleString();
+  if (unit === 'count' && t.period_unit === 'nanoseconds' && t.period) s += ' samples (' + fmtSeconds(v * t.period / 1e9) + ')';
+  else if (unit === 'count') s += ' ' + (t.sample_type === 'samples' ? 'samples' : t.sample_type.replace(/^(alloc|inuse)_/, ''));
   return s;
 }
 
@@ -125,10 +141,10 @@ function drawChart() {
   svg.innerHTML = `<path class="area" d="${path}"></path>` +
     `<text class="axis" x="2" y="${h - 4}">${fmtTime(t0)}</text>` +
     `<text class="axis" x="${w - 2}" y="${h - 4}" text-anchor="end">${fmtTime(t1)}</text>` +
-    `<text class="axis" x="2" y="10">max ${max.toLocaleString()} per ${d.step_ms / 1000} s</text>` +
+    `<text class="axis" x="2" y="10">max ${fmtValue(max)} per ${d.step_ms / 1000} s</text>` +
     `<rect class="sel" id="chart-sel" x="0" y="0" width="0" height="${h - pad}"></rect>`;
   const total = vals.reduce((a, b) => a + b, 0);
-  $('chart-info').textContent = `${total.toLocaleString()} samples in ${fmtTime(state.from)} .. ${fmtTime(state.to)}; drag on the chart to zoom into a range`;
+  $('chart-info').textContent = `${fmtValue(total)} in ${fmtTime(state.from)} .. ${fmtTime(state.to)}; drag on the chart to zoom into a range`;
   svg.dataset.t0 = t0; svg.dataset.t1 = t1;
 }
 
@@ -319,6 +335,15 @@ function renderTop() {
 
 // ---- wiring --------------------------------------------------------------------------------------
 
+// the type picker: the profile types in the range; Sonde's CPU type first when there is no choice yet
+async function loadTypes() {
+  const types = await api('profile_types', { query: state.query || '{}', from: state.from, to: state.to });
+  if (!types.includes(state.ptype)) state.ptype = types.includes(CPU_TYPE) ? CPU_TYPE : types[0] || '';
+  const label = (id) => { const f = id.split(':'); return `${f[0]} - ${f[1]} (${f[2]})`; };
+  $('ptype').innerHTML = types.map((t) => `<option value="${esc(t)}"${t === state.ptype ? ' selected' : ''}>${esc(label(t))}</option>`).join('');
+  $('ptype').disabled = types.length < 2;
+}
+
 async function loadServices() {
   const sel = $('service');
   const names = await api('label_values', { name: 'service_name', from: state.from, to: state.to });
@@ -363,7 +388,10 @@ async function reload() {
   document.body.dataset.state = 'loading';
   try {
     showError(null);
+    await loadTypes();
+    writeUrl();
     await Promise.all([loadChart(), loadFlame(), loadTop(), loadServices(), loadLabelNames()]);
+    drawChart(); /* in the units the flame graph's answer gave */
     document.body.dataset.state = 'ready';
   } catch (e) {
     showError(e);
@@ -387,6 +415,7 @@ function init() {
     $('query').value = state.query;
     reload();
   });
+  $('ptype').addEventListener('change', () => { state.ptype = $('ptype').value; reload(); });
   $('label-name').addEventListener('change', pickLabel);
   $('label-value').addEventListener('change', addMatcher);
   $('range').addEventListener('change', () => { state.range = $('range').value; if (state.range !== 'custom') reload(); });

@@ -154,7 +154,7 @@ log "ok: concurrent queries give the same answers"
 labels=$(curl -sf "$API/labels?from=$t0&to=$t2")
 check 'matches "$labels" "\"process_executable_name\"" && matches "$labels" "\"service_name\""' "label names: $labels"
 check '[ "$(curl -sf "$API/label_values?name=service_name&from=$t0&to=$t2")" = "[\"split\"]" ]' "service_name values"
-check '[ "$(curl -sf "$API/profile_types?from=$t0&to=$t2")" = "[\"samples:count\"]" ]' "profile types"
+check '[ "$(curl -sf "$API/profile_types?from=$t0&to=$t2")" = "[\"process_cpu:cpu:nanoseconds:cpu:nanoseconds\"]" ]' "profile types"
 curl -sf "$API/heatmap?$SEL&from=$t0&to=$t2&step=5s&buckets=10" > "$ARTIFACTS/heatmap.json" || fail "heatmap failed"
 curl -sf "$API/profiles?$SEL&from=$t0&to=$t2&step=5s" > "$ARTIFACTS/profiles.json" || fail "profiles failed"
 python3 - "$ARTIFACTS/heatmap.json" "$ARTIFACTS/profiles.json" <<'PY' || fail "heatmap or profiles wrong"

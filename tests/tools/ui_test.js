@@ -145,6 +145,32 @@ const rgb = (s) => s.match(/\d+/g).map(Number);
     check(!(await page.$eval('#diffbar', (e) => e.hidden)), 'the diff bar shows');
     await page.screenshot({ path: `${out}/ui-diff.png`, fullPage: true });
 
+    // the type picker: Sonde's CPU samples and a memory profile (through /ingest) of the service
+    const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds', MEM = 'memory:inuse_space:bytes::';
+    await page.goto(`${url}/?query=${sel}&from=${t0}&to=${t1}`);
+    check(await ready(page) === 'ready', 'the page loads run A again');
+    const types = await page.$$eval('#ptype option', (o) => o.map((x) => x.value));
+    check(types.includes(CPU) && types.includes(MEM), 'the type picker lists the CPU and the memory profile', types);
+    check(await page.$eval('#ptype', (e) => e.value) === CPU, "Sonde's CPU type is the default");
+    const cpuInfo = await page.$eval('#flame-info', (e) => e.textContent);
+    check(/samples \(/.test(cpuInfo), 'CPU values are samples and their time', cpuInfo);
+    await page.selectOption('#ptype', MEM);
+    await page.waitForFunction(() => location.search.includes('inuse_space'));
+    check(await ready(page) === 'ready', 'picking the memory type reloads');
+    ns = await nodes(page);
+    check(byName('retain', ns).length === 1 && byName('hot_a', ns).length === 0,
+      'the memory flame graph has its own function and no CPU frames', ns.map((n) => n.name));
+    const memInfo = await page.$eval('#flame-info', (e) => e.textContent);
+    check(/^3\.0 MiB/.test(memInfo), 'memory values are shown in bytes', memInfo);
+    const memTop = await page.$$eval('#top tbody tr', (rows) => rows.map((r) => r.cells[0].textContent));
+    check(memTop[0] === 'retain', 'the top table follows the type', memTop);
+    await page.screenshot({ path: `${out}/ui-types.png`, fullPage: true });
+    await page.selectOption('#ptype', CPU);
+    await page.waitForFunction(() => location.search.includes('process_cpu'));
+    check(await ready(page) === 'ready', 'picking the CPU type back reloads');
+    ns = await nodes(page);
+    check(byName('hot_a', ns).length === 1 && byName('retain', ns).length === 0, 'the CPU flame graph is back');
+
     // errors are shown, not swallowed
     await page.goto(`${url}/?query=${encodeURIComponent('{service_name=split}')}`);
     check(await ready(page) === 'error', 'a bad selector puts the page in an error state');
