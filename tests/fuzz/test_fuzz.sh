@@ -60,6 +60,20 @@ else
 fi
 kill "$wl" 2> /dev/null || true
 wait "$wl" 2> /dev/null || true # reaped here, so that the wait -n below sees only fuzz targets
+# what the Pyroscope clients send: the first byte picks the door (fuzz_pyro.c)
+mkdir -p "$corpus/pyro"
+for f in "$corpus"/pprof/*.seed; do
+	[ -f "$f" ] && { printf '\002'; cat "$f"; } > "$corpus/pyro/ingest-$(basename "$f")"
+done
+printf '\004app.cpu{env=fuzz,team=a}\nmain;a;hot 30\nmain;b 10\n' > "$corpus/pyro/folded.seed"
+printf '\005{"profileTypeID":"process_cpu:cpu:nanoseconds:cpu:nanoseconds","labelSelector":"{a=\\"b\\"}","start":"1","end":2,"groupBy":["x"],"step":15.5,"aggregation":"TIME_SERIES_AGGREGATION_TYPE_AVERAGE"}' \
+	> "$corpus/pyro/query.seed"
+printf '\001{"series":[{"labels":[{"name":"service_name","value":"s"}],"samples":[{"rawProfile":"AAEC"}]}]}' \
+	> "$corpus/pyro/push-json.seed"
+{ printf '\003--XyZ\r\nContent-Disposition: form-data; name="profile"; filename="p"\r\n\r\n'
+	cat "$corpus/pprof/export-raw.seed" 2> /dev/null || true
+	printf '\r\n--XyZ--\r\n'; } > "$corpus/pyro/multipart.seed"
+
 # selectors as people write them
 mkdir -p "$corpus/selector"
 printf '{service_name="api", k8s_namespace_name=~"prod-.*"}' > "$corpus/selector/a.seed"
@@ -110,7 +124,7 @@ run_target() {
 jobs=${FUZZ_JOBS:-1}
 status=0
 running=0
-for target in gopclntab otlp elf k8s cfi block pprof selector; do
+for target in gopclntab otlp elf pyro k8s cfi block pprof selector; do
 	[ -n "$only" ] && [[ " $only " != *" $target "* ]] && continue
 	if [ "$running" -ge "$jobs" ]; then
 		wait -n || status=1
