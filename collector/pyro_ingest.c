@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pyro_delta.h"
 #include "pyro_ingest.h"
 #include "query.h"
 #include "push/v1/push.pb-c.h"
@@ -432,10 +433,14 @@ static int multipart(const char *ctype, const uint8_t *body, size_t len, struct 
 	return -EBADMSG;
 }
 
-/* A pprof profile into the batch: the service's series get the labels of ls. */
+/*
+ * A pprof profile into the batch: the service's series get the labels of names (strings of
+ * label_src). ret_sd, ret_first_row (may be NULL): where its rows went.
+ */
 static int ingest_pprof(struct pyro_batch *b, const char *service, const struct labels *names,
 			struct svcdata *label_src, const uint8_t *data, size_t len,
-			const struct pprof_limits *limits, uint64_t time_ns, char *msg, size_t size)
+			const struct pprof_limits *limits, uint64_t time_ns, char *msg, size_t size,
+			struct svcdata **ret_sd, size_t *ret_first_row)
 {
 	struct svcdata *sd = batch_service(b, service);
 	struct pprof_limits lim = *limits;
@@ -463,6 +468,10 @@ static int ingest_pprof(struct pyro_batch *b, const char *service, const struct 
 	lim.default_time_ns = time_ns;
 	lim.name_label = true;
 	rows = sd->rows.len;
+	if (ret_sd) {
+		*ret_sd = sd;
+		*ret_first_row = rows;
+	}
 	e = pprof_decode(data, len, &lim, sd, err, sizeof(err));
 	if (e) {
 		snprintf(msg, size, "%s%s", e == -ENOMEM ? "" : "the pprof profile: ", err);
@@ -547,7 +556,8 @@ int pyro_ingest(const struct pyro_ingest_params *p, const uint8_t *body, size_t 
 			data = parts[0].data;
 			n = parts[0].len;
 		}
-		e = ingest_pprof(ret, ls.service, &ls, tmp, data, n, limits, from, msg, size);
+		e = ingest_pprof(ret, ls.service, &ls, tmp, data, n, limits, from, msg, size, NULL,
+				 NULL);
 	} else {
 		const struct suffix_type *t = an->type ? an->type : &suffixes[0];
 		uint64_t rate = 100;
@@ -598,7 +608,8 @@ out:
 /* ---- Push ----------------------------------------------------------------------------------- */
 
 int pyro_push(bool json, const uint8_t *body, size_t len, const struct pprof_limits *limits,
-	      uint64_t now_ns, struct pyro_batch *ret, char *msg, size_t size)
+	      uint64_t now_ns, struct pyro_delta *delta, const char *tenant, struct pyro_batch *ret,
+	      char *msg, size_t size)
 {
 	struct arena_pb bounded = {.arena.limit = 16 * len + (1 << 20)};
 	ProtobufCAllocator alloc = arena_pb_allocator(&bounded);
@@ -628,10 +639,13 @@ int pyro_push(bool json, const uint8_t *body, size_t len, const struct pprof_lim
 	for (size_t i = 0; !e && i < req->n_series; i++) {
 		const Push__V1__RawProfileSeries *s = req->series[i];
 		struct labels ls = {.service = "unknown_service"};
+		bool is_delta = false; /* __delta__="false": the pusher sends deltas itself */
 
 		for (size_t k = 0; !e && k < s->n_labels; k++) {
 			const char *key = s->labels[k]->name, *v = s->labels[k]->value;
 
+			if (strcmp(key, "__delta__") == 0)
+				is_delta = strcmp(v, "false") == 0;
 			if (strcmp(key, "service_name") == 0) {
 				if (*v)
 					ls.service = v;
@@ -648,9 +662,23 @@ int pyro_push(bool json, const uint8_t *body, size_t len, const struct pprof_lim
 			if (e == -EBADMSG)
 				snprintf(msg, size, "a series has over %d labels", SVC_MAX_LABELS);
 		}
-		for (size_t k = 0; !e && k < s->n_samples; k++)
+		for (size_t k = 0; !e && k < s->n_samples; k++) {
+			struct svcdata *sd = NULL;
+			size_t first = 0;
+			long dropped;
+
 			e = ingest_pprof(ret, ls.service, &ls, tmp, s->samples[k]->raw_profile.data,
-					 s->samples[k]->raw_profile.len, limits, now_ns, msg, size);
+					 s->samples[k]->raw_profile.len, limits, now_ns, msg, size,
+					 &sd, &first);
+			if (e || is_delta || !delta)
+				continue;
+			/* cumulative profiles (Go's allocations, contentions) as deltas */
+			dropped = pyro_delta__apply(delta, tenant ? tenant : "", sd, first);
+			if (dropped < 0)
+				e = (int)dropped;
+			else
+				ret->samples -= (uint64_t)dropped;
+		}
 	}
 	if (e == -ENOMEM)
 		snprintf(msg, size, "out of memory; retry later");

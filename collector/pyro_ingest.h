@@ -41,9 +41,14 @@ struct pyro_ingest_params {
 int pyro_ingest(const struct pyro_ingest_params *p, const uint8_t *body, size_t len,
 		const struct pprof_limits *limits, uint64_t now_ns, struct pyro_batch *ret,
 		char *msg, size_t size);
-/* A PushRequest, binary protobuf or JSON. */
+/*
+ * A PushRequest, binary protobuf or JSON, of tenant. Series without __delta__="false" have their
+ * cumulative types turned into deltas by delta (pyro_delta.h; NULL: stored as sent).
+ */
+struct pyro_delta;
 int pyro_push(bool json, const uint8_t *body, size_t len, const struct pprof_limits *limits,
-	      uint64_t now_ns, struct pyro_batch *ret, char *msg, size_t size);
+	      uint64_t now_ns, struct pyro_delta *delta, const char *tenant, struct pyro_batch *ret,
+	      char *msg, size_t size);
 
 /*
  * A time as the Pyroscope clients send it: Unix seconds, or ms/µs/ns by 13/16/19 digits, or

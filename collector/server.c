@@ -13,6 +13,7 @@
 #include "conn_deadlines.h"
 #include "engine.h"
 #include "membudget.h"
+#include "pyro_delta.h"
 #include "pyro_ingest.h"
 #include "pyro_query.h"
 #include "server.h"
@@ -295,7 +296,8 @@ static int decode_pyro(struct server *s, struct req *r, const struct buf *body,
 	uint64_t now = clock_ns(CLOCK_REALTIME);
 
 	if (r->kind == REQ_PUSH)
-		return pyro_push(r->json, data, body->len, &lim, now, batch, msg, size);
+		return pyro_push(r->json, data, body->len, &lim, now, s->delta, r->tenant, batch,
+				 msg, size);
 	struct pyro_ingest_params p = {
 		.name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name"),
 		.from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from"),
@@ -814,7 +816,10 @@ struct server *server__new(const struct server_opts *opts)
 	if (!s->opts.max_connections)
 		s->opts.max_connections = 1024;
 	s->mem = membudget__new(s->opts.max_memory_bytes);
-	if (!s->mem) {
+	s->delta = pyro_delta__new(0);
+	if (!s->mem || !s->delta) {
+		membudget__free(s->mem);
+		pyro_delta__free(s->delta);
 		free(s);
 		return NULL;
 	}
@@ -822,6 +827,7 @@ struct server *server__new(const struct server_opts *opts)
 	atomic_store(&s->ready, true);
 	if (s->opts.api.store && server_start_queries(s)) {
 		membudget__free(s->mem);
+		pyro_delta__free(s->delta);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
@@ -838,6 +844,7 @@ struct server *server__new(const struct server_opts *opts)
 		conn_deadlines__free(s->deadlines);
 		api_runner__free(s->queries);
 		membudget__free(s->mem);
+		pyro_delta__free(s->delta);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
@@ -869,6 +876,7 @@ void server__free(struct server *s)
 	MHD_stop_daemon(s->daemon);
 	conn_deadlines__free(s->deadlines);
 	membudget__free(s->mem);
+	pyro_delta__free(s->delta);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

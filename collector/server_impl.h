@@ -26,7 +26,8 @@ struct server {
 	atomic_bool ready;
 	atomic_uint_fast64_t buffered; /* request bytes held now, over all connections */
 	atomic_uint live; /* OTLP requests begun and not yet completed (their answer not sent) */
-	struct membudget *mem; /* --max-memory: bodies and requests until stored reserve here */
+	struct membudget *mem;	  /* --max-memory: bodies and requests until stored reserve here */
+	struct pyro_delta *delta; /* the previous cumulative profiles of pushed series */
 	pthread_mutex_t lock;
 	struct {
 		uint64_t by_code[SERVER_COUNTED_CODES];

@@ -119,6 +119,21 @@ connect LabelValues '{"name":"pyroscope_spy","matchers":["{service_name=\"reinge
 	fail "spyName is not the label pyroscope_spy"
 log "ok: /ingest: gzipped, plain and multipart pprof give back the exported total; folded lines x 1e9/sampleRate"
 
+# tenants: what one sends through /ingest, the other sees nowhere (Connect, render, label-values)
+code=$(curl -s -o "$ARTIFACTS/answer" -w '%{http_code}' -H 'X-Scope-OrgID: team-b' --data-binary 'main;secret 10' \
+	"$COLL_URL/ingest?name=secret.cpu&from=$now&until=$now")
+[ "$code" = 200 ] || fail "/ingest for team-b: $code"
+sleep 0.5
+a=$(connect LabelValues '{"name":"service_name"}')
+b=$(connect LabelValues '{"name":"service_name"}' team-b)
+[[ $b == *'"secret"'* && $b != *'"split"'* && $a != *'"secret"'* && $a == *'"split"'* ]] ||
+	fail "LabelValues: team-a sees $a, team-b $b"
+b=$(curl -s -H 'X-Scope-OrgID: team-b' "$COLL_URL/pyroscope/render?query=$CPU%7Bservice_name%3D%22split%22%7D&from=$t0&until=$(date +%s)")
+[[ $b == *'"numTicks":0'* ]] || fail "render shows team-a's data to team-b: ${b:0:200}"
+b=$(curl -s -H 'X-Scope-OrgID: team-b' "$COLL_URL/pyroscope/label-values?label=service_name")
+[[ $b != *'"split"'* ]] || fail "label-values shows team-a's service to team-b: $b"
+log "ok: tenants are kept apart on /ingest, Connect, render and label-values"
+
 # ---- bad requests: the right error, and the server keeps serving ----
 status() { curl -s -o "$ARTIFACTS/answer" -w '%{http_code}' "$@"; }
 expect() { # expect STATUS CODE-OR-TEXT WHAT [CURL ARGS]
@@ -172,7 +187,7 @@ stop_collector
 
 # ---- tokens: every new endpoint wants one, and a token's tenant is the only one it sees ----
 tok=$ARTIFACTS/tokens
-printf 'tok-aaaaaaaaaaaaaaaa team-a\ntok-bbbbbbbbbbbbbbbb team-b\n' > "$tok"
+printf 'tok-aaaaaaaaaaaaaaaa team-a\ntok-bbbbbbbbbbbbbbbb team-c\n' > "$tok"
 chmod 600 "$tok"
 start_collector "$ARTIFACTS/store" --auth-token-file "$tok"
 for u in querier.v1.QuerierService/ProfileTypes push.v1.PusherService/Push; do
@@ -184,6 +199,6 @@ expect 403 'permission_denied' "a token for another tenant" -H 'Authorization: B
 	-H 'X-Scope-OrgID: team-a' -H 'Content-Type: application/json' -d '{}' "$COLL_URL/querier.v1.QuerierService/ProfileTypes"
 a=$(curl -s -H 'Authorization: Bearer tok-aaaaaaaaaaaaaaaa' -H 'Content-Type: application/json' -d '{}' "$COLL_URL/querier.v1.QuerierService/GetProfileStats")
 b=$(curl -s -H 'Authorization: Bearer tok-bbbbbbbbbbbbbbbb' -H 'Content-Type: application/json' -d '{}' "$COLL_URL/querier.v1.QuerierService/GetProfileStats")
-[[ $a == *'"dataIngested":true'* && $b != *dataIngested* ]] || fail "tokens: team-a sees '$a', team-b '$b'"
+[[ $a == *'"dataIngested":true'* && $b != *dataIngested* ]] || fail "tokens: team-a sees '$a', team-c (no data) '$b'"
 log "ok: tokens guard Connect, Push, /ingest and render; each token sees its own tenant"
 stop_collector

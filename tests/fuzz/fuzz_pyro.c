@@ -9,9 +9,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../../collector/pyro_delta.h"
 #include "../../collector/pyro_ingest.h"
 #include "../../common/pbjson.h"
 #include "querier/v1/querier.pb-c.h"
+
+/* One for the run, as in the server: pushes turn into deltas of the previous ones (bounded). */
+static struct pyro_delta *delta;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -22,6 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *nl;
 	uint8_t door;
 
+	if (!delta)
+		delta = pyro_delta__new(100000);
 	if (!size)
 		return 0;
 	door = data[0] % 6;
@@ -30,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (door) {
 	case 0:
 	case 1:
-		pyro_push(door == 1, data, size, &limits, 1, &batch, msg, sizeof(msg));
+		pyro_push(door == 1, data, size, &limits, 1, delta, "t", &batch, msg, sizeof(msg));
 		break;
 	case 2:
 		p.format = "pprof";

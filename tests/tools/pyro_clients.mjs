@@ -227,7 +227,15 @@ async function pushChecks(gen, url, tenant) {
     assert.ok(!ln.names.includes('__delta__'), 'the private __delta__ label was kept');
     await expectCode(push.push({ series: [{ labels: labels('process_cpu'), samples: [{ rawProfile: new Uint8Array([1, 2, 3, 4]) }] }] }, h),
       Code.InvalidArgument, `${codec}: a broken pprof`);
-    console.log(`${codec}: pushed profiles read back: cpu 4000000000 ns (hotPush 3/4), alloc_space 1 MiB`);
+    // cumulative allocations without __delta__="false": the server keeps the previous profile
+    // and stores the difference (the first is only the baseline), as Pyroscope does
+    const cum = (n, v) => pprofOf([['main;alloc;growing', v]], 'alloc_space', 'bytes', (now + BigInt(n)) * 1000000n);
+    const cumLabels = [{ name: '__name__', value: 'memory' }, { name: 'service_name', value: `${app}-cum` }];
+    for (const [n, v] of [[0, 1000], [1, 1600], [2, 2100]])
+      await push.push({ series: [{ labels: cumLabels, samples: [{ rawProfile: cum(n, v) }] }] }, h);
+    const c = await q.selectMergeStacktraces({ profileTypeID: 'memory:alloc_space:bytes:alloc_space:bytes', labelSelector: `{service_name="${app}-cum"}`, start, end }, h);
+    assert.equal(BigInt(c.flamegraph.total), 1100n, `${codec}: cumulative pushes as deltas: ${c.flamegraph.total}, not 600 + 500`);
+    console.log(`${codec}: pushed profiles read back: cpu 4000000000 ns (hotPush 3/4), alloc_space 1 MiB; cumulative ones as deltas`);
   }
 }
 

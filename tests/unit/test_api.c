@@ -97,7 +97,10 @@ static void test_answers(void)
 	CHECK_EQ_U64(get("label_values?name=service_name", &b), 200);
 	CHECK(buf_cstr(&b)[0] == '[');
 	CHECK_EQ_U64(get("profile_types", &b), 200);
-	CHECK_STR(buf_cstr(&b), "[\"samples:count\"]");
+	CHECK_STR(buf_cstr(&b), "[\"process_cpu:cpu:nanoseconds:cpu:nanoseconds\"]");
+	/* the stored form of a type selects as well as its ID */
+	CHECK_EQ_U64(get("top?type=samples:count", &b), 200);
+	CHECK_EQ_U64(get("top?type=process_cpu:cpu:nanoseconds:cpu:nanoseconds", &b), 200);
 	/* a selector that matches nothing: an empty answer, not an error */
 	CHECK_EQ_U64(get("top?query={service_name=\"nosuch\"}", &b), 200);
 	CHECK(strstr(buf_cstr(&b), "push_back") == NULL);

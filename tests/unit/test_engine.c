@@ -229,7 +229,7 @@ static void test_series_labels(void)
 	CHECK_STR(buf_cstr(&out), "[\"shop\"]");
 	buf_reset(&out);
 	CHECK(engine_types(&sel, true, &out) == 0);
-	CHECK_STR(buf_cstr(&out), "samples:count\n");
+	CHECK_STR(buf_cstr(&out), "process_cpu:cpu:nanoseconds:cpu:nanoseconds\n");
 	/* heatmap: 4 (series, step) cells with 100, 20, 40 -> buckets of 25 */
 	buf_reset(&out);
 	CHECK(engine_heatmap(&sel, T0, T0 + 2000000000ULL, NSEC_PER_SEC, 4, &out) == 0);

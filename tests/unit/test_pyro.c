@@ -11,6 +11,7 @@
 #include "unit.h"
 #include "../../collector/engine.h"
 #include "../../collector/flamegraph.h"
+#include "../../collector/pyro_delta.h"
 #include "../../collector/pyro_ingest.h"
 #include "../../collector/selector.h"
 #include "../../common/pbjson.h"
@@ -259,8 +260,8 @@ static void test_ingest(void)
 				  sizeof(msg)) == -ENOTSUP);
 		CHECK(pyro_ingest(&p, (const uint8_t *)prev, 20, &lim, 1, &b, msg, sizeof(msg)) ==
 		      -EBADMSG);
-		CHECK(pyro_push(false, (const uint8_t *)"\x0a\x05\x0a", 3, &lim, 1, &b, msg,
-				sizeof(msg)) == -EBADMSG);
+		CHECK(pyro_push(false, (const uint8_t *)"\x0a\x05\x0a", 3, &lim, 1, NULL, NULL, &b,
+				msg, sizeof(msg)) == -EBADMSG);
 	}
 	/* times in the units the SDKs send */
 	CHECK(pyro_parse_time("1700000000", 0, &t) == 0 && t == 1700000000ULL * NSEC_PER_SEC);
@@ -271,11 +272,84 @@ static void test_ingest(void)
 	CHECK(pyro_parse_time("soon", 0, &t) == -EINVAL);
 }
 
+/* Rows of sd as "stack-leaf=value" sorted into out, for comparing. */
+static void rows_of(const struct svcdata *sd, char *out, size_t size)
+{
+	size_t n = 0;
+
+	out[0] = 0;
+	for (size_t r = 0; r < sd->rows.len; r++) {
+		const struct sd_node *nd = &sd->nodes.v[sd->rows.v[r].stack];
+		const struct sd_location *l = &sd->locations.v[nd->location];
+		const char *fn = strtab_get(
+			&sd->strings, sd->functions.v[sd->lines.v[l->first_line].function].name);
+
+		n += (size_t)snprintf(out + n, size - n, "%s%s=%lld", n ? " " : "", fn,
+				      (long long)sd->rows.v[r].value);
+	}
+}
+
+/* One profile through /ingest, then through the deltas; its rows as text. */
+static long delta_step(struct pyro_delta *d, const char *tenant, const char *name, const char *body,
+		       char *out, size_t size)
+{
+	struct pyro_batch b = {0};
+	char msg[256];
+	long dropped = -1;
+
+	out[0] = 0;
+	if (ingest(name, body, NULL, &b, msg, sizeof(msg)) == 0) {
+		dropped = pyro_delta__apply(d, tenant, b.svc.v[0], 0);
+		rows_of(b.svc.v[0], out, size);
+	}
+	pyro_batch_free(&b);
+	return dropped;
+}
+
+static void test_delta(void)
+{
+	struct pyro_delta *d = pyro_delta__new(0);
+	char rows[512];
+
+	REQUIRE(d);
+	/* the first profile of a series is the baseline only */
+	CHECK(delta_step(d, "t", "app.alloc_space", "main;a 100\nmain;b 50\n", rows,
+			 sizeof(rows)) == 2);
+	CHECK_STR(rows, "");
+	/* then the change per stack: a grew by 35 (two rows of it), b did not, c is new */
+	CHECK(delta_step(d, "t", "app.alloc_space", "main;a 130\nmain;b 50\nmain;c 7\nmain;a 5\n",
+			 rows, sizeof(rows)) == 2);
+	CHECK_STR(rows, "a=35 c=7");
+	/* lower than before: the process restarted, the value is taken as it is */
+	CHECK(delta_step(d, "t", "app.alloc_space", "main;a 20\n", rows, sizeof(rows)) == 0);
+	CHECK_STR(rows, "a=20");
+	/* another tenant, another label set: their own baselines */
+	CHECK(delta_step(d, "u", "app.alloc_space", "main;a 500\n", rows, sizeof(rows)) == 1);
+	CHECK(delta_step(d, "t", "app.alloc_space{env=x}", "main;a 500\n", rows, sizeof(rows)) ==
+	      1);
+	/* in-use memory is not cumulative: stored as sent */
+	CHECK(delta_step(d, "t", "app.inuse_space", "main;a 100\n", rows, sizeof(rows)) == 0);
+	CHECK_STR(rows, "a=100");
+	pyro_delta__free(d);
+
+	/* the bound: past it the least recently used series is forgotten (a baseline again) */
+	d = pyro_delta__new(2);
+	REQUIRE(d);
+	CHECK(delta_step(d, "t", "one.alloc_space", "main;a 1\nmain;b 1\n", rows, sizeof(rows)) ==
+	      2);
+	CHECK(delta_step(d, "t", "two.alloc_space", "main;a 1\n", rows, sizeof(rows)) == 1);
+	CHECK(delta_step(d, "t", "two.alloc_space", "main;a 3\n", rows, sizeof(rows)) == 0);
+	CHECK_STR(rows, "a=2");
+	CHECK(delta_step(d, "t", "one.alloc_space", "main;a 5\n", rows, sizeof(rows)) == 1);
+	pyro_delta__free(d);
+}
+
 int main(void)
 {
 	RUN(test_pbjson);
 	RUN(test_ptype);
 	RUN(test_levels);
 	RUN(test_ingest);
+	RUN(test_delta);
 	return unit_done();
 }
