@@ -31,3 +31,30 @@ for line in sys.stdin:
 	echo "$last" > "$out"
 	return $rc
 }
+
+# bench_setup NAME: BUILD, W (workloads), out (a temporary folder, removed on exit with every
+# background job), port and url (a free port of this machine) for a bench script.
+bench_setup() {
+	BUILD=${BUILD:-build}
+	W=$BUILD/workloads
+	out=$(mktemp -d "/tmp/sonde-bench-$1.XXXXXX")
+	trap 'kill $(jobs -p) 2> /dev/null || true; wait 2> /dev/null; rm -rf "$out"' EXIT
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	url=http://127.0.0.1:$port
+}
+
+# capture_node FILE: 10 s of this whole machine under a mixed C/C++/Rust/Go load, as the agent's
+# OTLP request (the load keeps running 20 s, then ends)
+capture_node() {
+	local w
+	for w in "split_nofp 20 3 1 40" "split_cpp 20" "split_rust 20" "split_go 20" "sysload 20" "qsort 20"; do
+		# shellcheck disable=SC2086
+		$W/$w > /dev/null 2>&1 &
+	done
+	sleep 1
+	"$BUILD/sonde-agent" --duration 10 --format otlp --output "$1" 2> /dev/null
+	echo "captured: $(python3 tests/tools/otlp.py count "$1" | tail -1 | awk '{ print $2 }') samples in 10 s of the whole machine"
+}
+
+# collector_cpu PID: user+system CPU seconds so far
+collector_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }

@@ -13,13 +13,8 @@ cd "$(dirname "$0")/.."
 HOURS=${1:-24}
 REPS=${2:-7}
 N=${3:-200}
-BUILD=${BUILD:-build}
-W=$BUILD/workloads
-out=$(mktemp -d /tmp/sonde-bench-pyroscope.XXXXXX)
-trap 'kill $(jobs -p) 2> /dev/null || true; wait 2> /dev/null; rm -rf "$out"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-url=http://127.0.0.1:$port
-collector_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
+. bench/lib.sh
+bench_setup pyroscope
 start() {
 	"$BUILD/sonde-collector" --listen "127.0.0.1:$port" --storage "$1" --log-level error \
 		--max-connections-per-client 0 "${@:2}" &
@@ -29,13 +24,7 @@ start() {
 }
 stop() { kill -TERM "$coll"; wait "$coll" || true; }
 
-for w in "split_nofp 20 3 1 40" "split_cpp 20" "split_rust 20" "split_go 20" "sysload 20" "qsort 20"; do
-	# shellcheck disable=SC2086
-	$W/$w > /dev/null 2>&1 &
-done
-sleep 1
-"$BUILD/sonde-agent" --duration 10 --format otlp --output "$out/node.pb" 2> /dev/null
-echo "captured: $(python3 tests/tools/otlp.py count "$out/node.pb" | tail -1 | awk '{ print $2 }') samples in 10 s of the whole machine"
+capture_node "$out/node.pb"
 days=$(((HOURS + 23) / 24))
 "$BUILD/bench/query_gen" "$out/store" "$days" "$out/node.pb" > /dev/null
 

@@ -7,20 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DAYS=${1:-7}
-BUILD=${BUILD:-build}
-W=$BUILD/workloads
-out=$(mktemp -d /tmp/sonde-bench-query.XXXXXX)
-trap 'kill $(jobs -p) 2> /dev/null || true; wait 2> /dev/null; rm -rf "$out"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-url=http://127.0.0.1:$port
-
-for w in "split_nofp 20 3 1 40" "split_cpp 20" "split_rust 20" "split_go 20" "sysload 20" "qsort 20"; do
-	# shellcheck disable=SC2086
-	$W/$w > /dev/null 2>&1 &
-done
-sleep 1
-"$BUILD/sonde-agent" --duration 10 --format otlp --output "$out/node.pb" 2> /dev/null
-echo "captured: $(python3 tests/tools/otlp.py count "$out/node.pb" | tail -1 | awk '{ print $2 }') samples in 10 s of the whole machine"
+. bench/lib.sh
+bench_setup query
+capture_node "$out/node.pb"
 t0=$(date +%s.%N)
 "$BUILD/bench/query_gen" "$out/store" "$DAYS" "$out/node.pb"
 echo "generated in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s"

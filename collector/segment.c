@@ -135,16 +135,25 @@ static int apply_otlp(const void *src, struct svcdata *const *dst, uint64_t now_
 	return ingest_apply(src, dst, now_ns);
 }
 
+void seg_input_otlp(const struct ingest_request *r, struct seg_input *ret)
+{
+	struct ingest_counts counts;
+
+	memset(ret, 0, sizeof(*ret));
+	ingest_request_counts(r, &counts);
+	ret->apply = apply_otlp;
+	ret->src = r;
+	ret->nsvc = ingest_request_services(r, &ret->names);
+	ret->samples = counts.samples;
+	ret->profiles = counts.profiles;
+}
+
 int segwriter__add(struct segwriter *w, const char *tenant, const struct ingest_request *r,
 		   segwriter_done_fn done, void *ctx)
 {
-	struct ingest_counts counts;
-	struct seg_input in = {.apply = apply_otlp, .src = r};
+	struct seg_input in;
 
-	ingest_request_counts(r, &counts);
-	in.nsvc = ingest_request_services(r, &in.names);
-	in.samples = counts.samples;
-	in.profiles = counts.profiles;
+	seg_input_otlp(r, &in);
 	return segwriter__add_input(w, tenant, &in, done, ctx);
 }
 

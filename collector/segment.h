@@ -69,6 +69,8 @@ struct seg_input {
 };
 int segwriter__add_input(struct segwriter *w, const char *tenant, const struct seg_input *in,
 			 segwriter_done_fn done, void *ctx);
+/* The input of an OTLP request (r must outlive its use). */
+void seg_input_otlp(const struct ingest_request *r, struct seg_input *ret);
 /*
  * Writes every open head now and waits until they are written or deadline_ns
  * (CLOCK_MONOTONIC) passes; new requests are refused from then on. Returns 0 or -ETIMEDOUT.

@@ -311,22 +311,19 @@ static int decode_pyro(struct server *s, struct req *r, const struct buf *body,
 	return pyro_ingest(&p, data, body->len, &lim, now, batch, msg, size);
 }
 
-/* Hands a decoded Pyroscope batch to the writer and suspends until it is stored. */
-static enum MHD_Result submit_batch(struct server *s, struct req *r, struct pyro_batch *batch)
+/*
+ * Hands a decoded request to the writer and suspends until it is stored; free(src) is called
+ * once the writer has taken it (or refused it).
+ */
+static enum MHD_Result hand_over(struct server *s, struct req *r, const struct seg_input *in,
+				 void (*free_src)(void *src), void *src)
 {
-	struct seg_input in;
 	int err;
 
-	if (batch->samples == 0) {
-		pyro_batch_free(batch);
-		r->result = 0;
-		return ack(s, r);
-	}
-	pyro_batch_input(batch, &in);
 	pthread_mutex_lock(&r->lock);
 	r->state = REQ_WAITING;
-	err = segwriter__add_input(s->opts.writer, r->tenant, &in, on_done, r);
-	pyro_batch_free(batch);
+	err = segwriter__add_input(s->opts.writer, r->tenant, in, on_done, r);
+	free_src(src);
 	if (err) {
 		pthread_mutex_unlock(&r->lock);
 		return refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
@@ -335,6 +332,7 @@ static enum MHD_Result submit_batch(struct server *s, struct req *r, struct pyro
 					    : "out of memory; retry later");
 	}
 	if (r->state == REQ_ACKED) {
+		/* already durable (a fast writer): answer now */
 		pthread_mutex_unlock(&r->lock);
 		return ack(s, r);
 	}
@@ -342,6 +340,30 @@ static enum MHD_Result submit_batch(struct server *s, struct req *r, struct pyro
 	MHD_suspend_connection(r->conn);
 	pthread_mutex_unlock(&r->lock);
 	return MHD_YES;
+}
+
+static void free_batch(void *b)
+{
+	pyro_batch_free(b);
+}
+
+static void free_otlp(void *ir)
+{
+	ingest_request_free(ir);
+}
+
+/* A decoded Pyroscope batch to the writer. */
+static enum MHD_Result submit_batch(struct server *s, struct req *r, struct pyro_batch *batch)
+{
+	struct seg_input in;
+
+	if (batch->samples == 0) {
+		pyro_batch_free(batch);
+		r->result = 0;
+		return ack(s, r);
+	}
+	pyro_batch_input(batch, &in);
+	return hand_over(s, r, &in, free_batch, batch);
 }
 
 /* The body is in: inflate, decode, validate, hand to the writer, suspend. */
@@ -428,27 +450,12 @@ static enum MHD_Result submit(struct server *s, struct req *r)
 		r->result = 0;
 		return ack(s, r);
 	}
-	pthread_mutex_lock(&r->lock);
-	r->state = REQ_WAITING;
-	err = segwriter__add(s->opts.writer, r->tenant, ir, on_done, r);
-	ingest_request_free(ir);
-	if (err) {
-		pthread_mutex_unlock(&r->lock);
-		return err == -EBUSY ? refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
-					      "the collector is behind writing to storage (or "
-					      "shutting down); retry")
-				     : refuse(s, r->conn, r->kind, 503, RETRY_AFTER_BUSY,
-					      "out of memory; retry later");
+	{
+		struct seg_input in;
+
+		seg_input_otlp(ir, &in);
+		return hand_over(s, r, &in, free_otlp, ir);
 	}
-	if (r->state == REQ_ACKED) {
-		/* already durable (a fast writer): answer now */
-		pthread_mutex_unlock(&r->lock);
-		return ack(s, r);
-	}
-	r->suspended = true;
-	MHD_suspend_connection(r->conn);
-	pthread_mutex_unlock(&r->lock);
-	return MHD_YES;
 }
 
 /*

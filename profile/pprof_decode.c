@@ -235,21 +235,27 @@ static void types(struct dec *d)
 	}
 }
 
+/* Puts l into out[0..n) (replacing one of its key; at most SVC_MAX_LABELS); the new n. */
+static size_t put_label(struct sd_label *out, size_t n, struct sd_label l)
+{
+	size_t j;
+
+	for (j = 0; j < n && out[j].key != l.key; j++)
+		;
+	if (j == n && n == SVC_MAX_LABELS)
+		return n;
+	out[j] = l;
+	return n + (j == n);
+}
+
 /* Adds the labels every sample gets (pprof_limits), over those of the same key. */
 static size_t add_labels(struct dec *d, struct sd_label *out, size_t n)
 {
 	for (size_t k = 0; d->o && k <= d->o->n_labels; k++) {
 		struct sd_label l = k < d->o->n_labels ? d->o->labels[k] : d->name;
-		size_t j;
 
-		if (!l.key)
-			continue;
-		for (j = 0; j < n && out[j].key != l.key; j++)
-			;
-		if (j == n && n == SVC_MAX_LABELS)
-			continue;
-		out[j] = l;
-		n += j == n;
+		if (l.key)
+			n = put_label(out, n, l);
 	}
 	return n;
 }
@@ -289,7 +295,6 @@ static size_t labels(struct dec *d, const Perftools__Profiles__Sample *s, struct
 	for (size_t k = 0; k < s->n_label && !d->error; k++) {
 		const Perftools__Profiles__Label *lb = s->label[k];
 		struct sd_label l = {.key = sd_string(d, lb->key)};
-		size_t j;
 
 		if (lb->str || !lb->num) {
 			l.value = sd_string(d, lb->str);
@@ -299,14 +304,8 @@ static size_t labels(struct dec *d, const Perftools__Profiles__Sample *s, struct
 			snprintf(num, sizeof(num), "%lld", (long long)lb->num);
 			l.value = sd_cstring(d, num, strlen(num));
 		}
-		if (d->error || !l.key)
-			continue;
-		for (j = 0; j < n && out[j].key != l.key; j++)
-			;
-		if (j == n && n == SVC_MAX_LABELS)
-			continue;
-		out[j] = l;
-		n += j == n;
+		if (!d->error && l.key)
+			n = put_label(out, n, l);
 	}
 	return add_labels(d, out, n);
 }
