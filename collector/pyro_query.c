@@ -958,6 +958,24 @@ static const struct method {
 	 settings_get},
 };
 
+/* A successful answer of over 1 KiB gzipped when the client accepts it (Grafana's does). */
+static void compress_answer(struct MHD_Connection *conn, struct api_reply *r)
+{
+	const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
+	struct buf gz = {0};
+
+	if (r->status != 200 || r->body.len < 1024 || !ae || !strcasestr(ae, "gzip"))
+		return;
+	if (gzip_append(r->body.data, r->body.len, &gz) || gz.len >= r->body.len) {
+		buf_free(&gz);
+		return; /* out of memory, or no smaller: sent as it is */
+	}
+	buf_free(&r->body);
+	r->body = gz;
+	r->header = "Content-Encoding";
+	r->header_value = "gzip";
+}
+
 bool pyro_connect_path(const char *path)
 {
 	/* "/pkg.v1.Service/Method": a dotted service name, then one segment */
@@ -1039,6 +1057,7 @@ void pyro_connect(const struct api_opts *o, struct MHD_Connection *conn, const c
 	m->fn(&x, req);
 	protobuf_c_message_free_unpacked(req, NULL);
 	arena_free(&x.a);
+	compress_answer(conn, r);
 }
 
 /* ---- legacy HTTP ------------------------------------------------------------------------------

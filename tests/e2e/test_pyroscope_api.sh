@@ -156,6 +156,12 @@ head -c $((5 << 20)) /dev/zero > "$ARTIFACTS/big"
 expect 429 '"resource_exhausted"' "a 5 MiB query" -H 'Content-Type: application/proto' --data-binary "@$ARTIFACTS/big" "$Q_URL/ProfileTypes"
 printf '{}' | gzip > "$ARTIFACTS/q.gz"
 expect 200 '' "a gzipped query" -H 'Content-Type: application/json' -H 'Content-Encoding: gzip' --data-binary "@$ARTIFACTS/q.gz" "$Q_URL/ProfileTypes"
+# answers over 1 KiB are gzipped for a client that accepts it (Grafana's connect-go does)
+hdr=$(curl -s -D - -o "$ARTIFACTS/series.gz" -H "X-Scope-OrgID: $TENANT" -H 'Accept-Encoding: gzip' \
+	-H 'Content-Type: application/json' -d '{}' "$Q_URL/Series")
+[[ ${hdr,,} == *"content-encoding: gzip"* ]] || fail "Series was not gzipped: $hdr"
+[ "$(gunzip -c "$ARTIFACTS/series.gz")" = "$(connect Series '{}')" ] ||
+	fail "the gzipped Series does not decode to the plain one"
 expect 400 '"invalid_argument"' "a broken PushRequest" -H 'Content-Type: application/proto' --data-binary $'\x0a\x05\x0a' "$COLL_URL/push.v1.PusherService/Push"
 expect 415 '"invalid_argument"' "Push as text" -H 'Content-Type: text/plain' -d x "$COLL_URL/push.v1.PusherService/Push"
 expect 400 'name: required' "/ingest without a name" --data-binary 'a 1' "$COLL_URL/ingest"

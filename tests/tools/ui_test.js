@@ -52,6 +52,7 @@ const rgb = (s) => s.match(/\d+/g).map(Number);
     check(want > 1.5 && Math.abs(ratio - want) <= want * 0.03,
       'hot_a is as much wider than hot_b as the data says (run A: 3:1)', [ratio.toFixed(2), want.toFixed(2)]);
     const flameWidth = await page.$eval('#flame', (e) => e.clientWidth);
+    check(await page.$eval('#diffbar', (e) => getComputedStyle(e).display === 'none'), 'the diff bar is not shown outside the diff view');
     await page.screenshot({ path: `${out}/ui-flamegraph.png`, fullPage: true });
 
     // tooltip
