@@ -294,6 +294,32 @@ static unsigned output_columns(void)
 #define TOP_NUMBERS_COLS 43 /* "%6.2f%% %12.0f %6.2f%% %12.0f  " */
 #define TOP_NAME_MIN_COLS 10
 
+/*
+ * What the values of a --type are counted in, for the totals: the unit of a profile type ID
+ * (name:sample_type:UNIT:...) or of SAMPLE_TYPE:UNIT ("bytes", "nanoseconds"), "samples" for
+ * samples (and Sonde's CPU samples, the default type).
+ */
+static const char *unit_word(const char *type)
+{
+	static __thread char unit[64];
+	const char *f[5] = {0};
+	size_t n = 0;
+
+	if (!type)
+		return "samples";
+	for (const char *p = type; p && n < 5; p = strchr(p, ':'), p = p ? p + 1 : NULL)
+		f[n++] = p;
+	if (n < 2)
+		return "samples";
+	/* the sample type and unit: fields 2 and 3 of an ID, 1 and 2 of SAMPLE_TYPE:UNIT */
+	const char *st = n >= 5 ? f[1] : f[0], *u = n >= 5 ? f[2] : f[1];
+
+	snprintf(unit, sizeof(unit), "%.*s", (int)strcspn(u, ":"), u);
+	if (strcmp(unit, "count") == 0 && strncmp(st, "samples:", 8) == 0)
+		return "samples";
+	return unit;
+}
+
 static int do_top(const struct qargs *a)
 {
 	char limit[32];
@@ -342,7 +368,7 @@ static int do_top(const struct qargs *a)
 		printf("%6.2f%% %12.0f %6.2f%% %12.0f  %s\n", pct(num(r, 1), total), num(r, 1),
 		       pct(num(r, 2), total), num(r, 2), shown);
 	}
-	printf("total %.0f samples\n", total);
+	printf("total %.0f %s\n", total, unit_word(a->type));
 out:
 	VEC_FREE(&rows);
 	buf_free(&body);

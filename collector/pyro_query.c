@@ -1272,6 +1272,9 @@ void pyro_http(const struct api_opts *o, struct MHD_Connection *conn, const char
 		render(&x, conn, strcmp(path, "/pyroscope/render-diff") == 0);
 	}
 	arena_free(&x.a);
-	if (r->body.oom)
-		fail(&x, 503, "out of memory");
+	if (r->body.oom || !r->status) {
+		r->type = "legacy";
+		fail(&x, r->body.oom ? 503 : 500, "%s",
+		     r->body.oom ? "out of memory" : "the query gave no answer");
+	}
 }

@@ -79,6 +79,21 @@ node "$TOOLS/pyro_clients.mjs" sdk "$GEN" "$COLL_URL" "$TENANT" nodeapp ||
 	fail "the SDK's profiles are not right: $(grep -i error "$ARTIFACTS/sdk.log" | tail -n 3)"
 log "ok: @pyroscope/nodejs's wall and heap profiles, tags as labels, hotFn on top"
 
+# the same types through Sonde's own command line: listed, and one picked with --type
+types=$("$SONDE" labels --url "$COLL_URL" --tenant "$TENANT" --from "$t0" --name __profile_type__ '{service_name="nodeapp"}')
+for t in wall:wall:nanoseconds:wall:nanoseconds memory:inuse_space:bytes:inuse_space:bytes; do
+	grep -qx "$t" <<< "$types" || fail "sonde labels --name __profile_type__ lacks $t: $types"
+done
+"$SONDE" top --url "$COLL_URL" --tenant "$TENANT" --from "$t0" --type memory:inuse_space:bytes:inuse_space:bytes \
+	--limit 1 '{service_name="nodeapp"}' > "$ARTIFACTS/top_mem.txt" || fail "sonde top --type failed"
+grep -q retainMemory "$ARTIFACTS/top_mem.txt" && grep -q '^total [0-9]* bytes$' "$ARTIFACTS/top_mem.txt" ||
+	fail "sonde top of the heap: $(cat "$ARTIFACTS/top_mem.txt")"
+"$SONDE" top --url "$COLL_URL" --tenant "$TENANT" --from "$t0" --type wall:wall:nanoseconds:wall:nanoseconds \
+	--limit 1 '{__name__="wall",service_name="nodeapp"}' > "$ARTIFACTS/top_wall.txt" || fail "sonde top of wall failed"
+grep -q hotFn "$ARTIFACTS/top_wall.txt" && grep -q '^total [0-9]* nanoseconds$' "$ARTIFACTS/top_wall.txt" ||
+	fail "sonde top of wall: $(cat "$ARTIFACTS/top_wall.txt")"
+log "ok: sonde lists the SDK's types and shows each with --type (retainMemory, hotFn on top)"
+
 # ---- /ingest: pprof (raw, gzipped, multipart) and folded lines ----
 connect() { # connect METHOD JSON [TENANT]: prints the answer
 	curl -s -H "X-Scope-OrgID: ${3:-$TENANT}" -H 'Content-Type: application/json' -d "$2" \
