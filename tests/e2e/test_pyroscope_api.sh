@@ -134,6 +134,25 @@ connect LabelValues '{"name":"pyroscope_spy","matchers":["{service_name=\"reinge
 	fail "spyName is not the label pyroscope_spy"
 log "ok: /ingest: gzipped, plain and multipart pprof give back the exported total; folded lines x 1e9/sampleRate"
 
+# many at once: 48 uploads from 8 clients while 8 queries run, every one stored exactly once
+seq 48 | xargs -P 8 -I{} curl -sf -o /dev/null -H "X-Scope-OrgID: $TENANT" --data-binary 'main;par 3' \
+	"$COLL_URL/ingest?name=parallel.cpu&from=$now&until=$now&sampleRate=100" &
+uploads=$!
+queries=()
+for i in $(seq 8); do
+	fg_total "$CPU" '{service_name=\"split\"}' > "$ARTIFACTS/par_q.$i" &
+	queries+=($!)
+done
+wait "$uploads" || fail "an upload of the 48 failed"
+for p in "${queries[@]}"; do wait "$p" || fail "a query during the uploads failed"; done
+for f in "$ARTIFACTS"/par_q.*; do
+	[ "$(cat "$f")" = "$total_ns" ] || fail "a query during the uploads answered $(cat "$f"), not $total_ns"
+done
+sleep 0.5
+got=$(fg_total "$CPU" '{service_name=\"parallel\"}')
+[ "$got" = $((48 * 3 * 10000000)) ] || fail "48 parallel uploads of 3 samples stored $got ns, not $((48 * 3 * 10000000))"
+log "ok: 48 uploads from 8 clients at once, beside 8 queries: each stored exactly once"
+
 # tenants: what one sends through /ingest, the other sees nowhere (Connect, render, label-values)
 code=$(curl -s -o "$ARTIFACTS/answer" -w '%{http_code}' -H 'X-Scope-OrgID: team-b' --data-binary 'main;secret 10' \
 	"$COLL_URL/ingest?name=secret.cpu&from=$now&until=$now")
