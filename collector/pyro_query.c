@@ -651,6 +651,9 @@ struct tseries_set {
 	VEC(struct tseries) v;
 	size_t steps;
 	uint64_t from, step;
+	/* when set: called with every profile's total (group: index in v) */
+	int (*on_profile)(void *ctx, size_t group, size_t step, double value);
+	void *ctx;
 };
 
 static void tseries_free(struct tseries_set *t)
@@ -678,13 +681,23 @@ static int tseries_build(const struct selection *sel, char **group_by, size_t ng
 		const struct svcdata *sd = sel->svc.v[i];
 		uint32_t last = UINT32_MAX, last_bucket = UINT32_MAX;
 		struct tseries *ts = NULL;
+		double cur = 0; /* the profile (series, step) being summed */
 
-		for (size_t k = 0; !e && k < sd->rows.len; k++) {
-			const struct sd_row *row = &sd->rows.v[k];
-			size_t b = (size_t)((row->time_ns - t->from) / t->step);
+		for (size_t k = 0; !e && k <= sd->rows.len; k++) {
+			const struct sd_row *row = k < sd->rows.len ? &sd->rows.v[k] : NULL;
+			size_t b = row ? (size_t)((row->time_ns - t->from) / t->step) : 0;
 
-			if (row->time_ns < t->from || b >= t->steps)
+			if (row && (row->time_ns < t->from || b >= t->steps))
 				continue;
+			if (!row || row->series != last || b != last_bucket) {
+				/* the profile (a series in a step) summed so far ends */
+				if (t->on_profile && ts && last_bucket != UINT32_MAX)
+					e = t->on_profile(t->ctx, (size_t)(ts - t->v.v),
+							  last_bucket, cur);
+				cur = 0;
+				if (!row || e)
+					break;
+			}
 			if (row->series != last) {
 				uint32_t id;
 
@@ -731,6 +744,7 @@ static int tseries_build(const struct selection *sel, char **group_by, size_t ng
 				ts->profiles[b]++;
 				last_bucket = (uint32_t)b;
 			}
+			cur += (double)row->value;
 			ts->sum[b] += (double)row->value;
 			ts->total += (double)row->value;
 		}
@@ -853,6 +867,182 @@ out:
 	selection_free(&sel);
 }
 
+/* ---- heatmaps ----------------------------------------------------------------------------------
+ */
+
+#define HEATMAP_BUCKETS 20
+
+struct hm_cell {
+	uint32_t group, step;
+	double value;
+};
+
+struct hm_cells {
+	VEC(struct hm_cell) v;
+	double max;
+};
+
+static int hm_add(void *ctx, size_t group, size_t step, double value)
+{
+	struct hm_cells *c = ctx;
+	struct hm_cell cell = {(uint32_t)group, (uint32_t)step, value};
+
+	if (value > c->max)
+		c->max = value;
+	if (c->v.len >= MAX_SERIES_VALUES)
+		return -E2BIG;
+	return VEC_PUSH(&c->v, cell) ? -ENOMEM : 0;
+}
+
+/* The value range (max·b/n, max·(b+1)/n] a profile's total falls in. */
+static uint32_t hm_bucket(double v, double max)
+{
+	double b = max > 0 ? v * HEATMAP_BUCKETS / max : 0;
+	uint32_t i = b > 0 ? (uint32_t)(b - 1e-9) : 0;
+
+	return i < HEATMAP_BUCKETS ? i : HEATMAP_BUCKETS - 1;
+}
+
+static int hm_cmp(const void *a, const void *b)
+{
+	const struct hm_cell *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return x->step < y->step ? -1 : x->step > y->step;
+}
+
+/* Group indices by total, largest first. */
+static int rank_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct tseries_set *t = ctx;
+
+	return tseries_cmp(&t->v.v[*(const uint32_t *)a], &t->v.v[*(const uint32_t *)b]);
+}
+
+static void select_heatmap(struct pq *x, const ProtobufCMessage *m)
+{
+	const Querier__V1__SelectHeatmapRequest *req = (const void *)m;
+	Querier__V1__SelectHeatmapResponse resp;
+	struct tseries_set t = {0};
+	struct hm_cells cells = {0};
+	struct selection sel = {0};
+	uint32_t *order = NULL, *rank = NULL;
+	uint64_t from, to;
+	size_t n;
+	int e;
+
+	querier__v1__select_heatmap_response__init(&resp);
+	if (req->query_type == QUERIER__V1__HEATMAP_QUERY_TYPE__HEATMAP_QUERY_TYPE_SPAN) {
+		fail(x, 501, "query_type: span heatmaps are not served (Sonde keeps no span ids)");
+		return;
+	}
+	if (!range_ms(x, req->start, req->end, SELECT_RANGE, &from, &to) ||
+	    !parse_step(x, req->step, &from, to, &t.step))
+		goto out;
+	t.from = from;
+	t.steps = (size_t)((to - from) / t.step + 1);
+	t.on_profile = hm_add;
+	t.ctx = &cells;
+	if (!select_samples(x, req->label_selector, req->profile_typeid, from, to, NEED_VALUES,
+			    t.step, &sel))
+		goto out;
+	e = tseries_build(&sel, req->group_by, req->n_group_by, &t);
+	if (e == -E2BIG) {
+		fail(x, 400, "the heatmap would hold over %d profiles: use a longer step",
+		     MAX_SERIES_VALUES);
+		goto out;
+	}
+	order = malloc((t.v.len + 1) * sizeof(*order));
+	rank = malloc((t.v.len + 1) * sizeof(*rank));
+	if (e || !order || !rank) {
+		fail(x, 503, "out of memory; narrow the query");
+		goto out;
+	}
+	/* the series by total, the top limit kept; cells by series rank, then step */
+	for (uint32_t i = 0; i < t.v.len; i++)
+		order[i] = i;
+	qsort_r(order, t.v.len, sizeof(*order), rank_cmp, &t);
+	n = req->limit > 0 && (uint64_t)req->limit < t.v.len ? (size_t)req->limit : t.v.len;
+	for (uint32_t i = 0; i < t.v.len; i++)
+		rank[order[i]] = i < n ? i : UINT32_MAX;
+	for (size_t i = 0; i < cells.v.len; i++)
+		cells.v.v[i].group = rank[cells.v.v[i].group];
+	qsort(cells.v.v, cells.v.len, sizeof(*cells.v.v), hm_cmp);
+	resp.series = zalloc(x, (n + 1) * sizeof(*resp.series));
+	for (size_t c = 0; resp.series && c < cells.v.len && cells.v.v[c].group < n;) {
+		uint32_t g = cells.v.v[c].group;
+		Types__V1__HeatmapSeries *hs = zalloc(x, sizeof(*hs));
+		const char *v = strtab_get(&t.keys, t.v.v[order[g]].key);
+		size_t end = c, nslots = 0;
+
+		while (end < cells.v.len && cells.v.v[end].group == g)
+			end++;
+		for (size_t k = c; k < end; k++)
+			nslots += k == c || cells.v.v[k].step != cells.v.v[k - 1].step;
+		if (!hs) {
+			resp.series = NULL;
+			break;
+		}
+		types__v1__heatmap_series__init(hs);
+		hs->labels = zalloc(x, (req->n_group_by + 1) * sizeof(*hs->labels));
+		hs->slots = zalloc(x, (nslots + 1) * sizeof(*hs->slots));
+		if (!hs->labels || !hs->slots) {
+			resp.series = NULL;
+			break;
+		}
+		for (size_t k = 0; hs->labels && k < req->n_group_by; k++, v += strlen(v) + 1) {
+			Types__V1__LabelPair *lp;
+
+			if (!*v || !(lp = zalloc(x, sizeof(*lp))))
+				continue;
+			types__v1__label_pair__init(lp);
+			lp->name = req->group_by[k];
+			lp->value = (char *)v;
+			hs->labels[hs->n_labels++] = lp;
+		}
+		/* one slot per step with profiles: the value ranges that have any, and how many */
+		while (hs->slots && c < end) {
+			uint32_t step = cells.v.v[c].step, counts[HEATMAP_BUCKETS] = {0};
+			Types__V1__HeatmapSlot *sl = zalloc(x, sizeof(*sl));
+			size_t nb = 0;
+
+			for (; c < end && cells.v.v[c].step == step; c++)
+				counts[hm_bucket(cells.v.v[c].value, cells.max)]++;
+			if (!sl) {
+				resp.series = NULL;
+				break;
+			}
+			types__v1__heatmap_slot__init(sl);
+			sl->timestamp = (int64_t)((from + ((uint64_t)step + 1) * t.step) / MS);
+			sl->y_min = zalloc(x, HEATMAP_BUCKETS * sizeof(*sl->y_min));
+			sl->counts = zalloc(x, HEATMAP_BUCKETS * sizeof(*sl->counts));
+			for (uint32_t b = 0; sl->y_min && sl->counts && b < HEATMAP_BUCKETS; b++) {
+				if (!counts[b])
+					continue;
+				sl->y_min[nb] = cells.max * b / HEATMAP_BUCKETS;
+				sl->counts[nb++] = (int32_t)counts[b];
+			}
+			sl->n_y_min = sl->n_counts = nb;
+			hs->slots[hs->n_slots++] = sl;
+		}
+		if (!resp.series)
+			break;
+		c = end;
+		resp.series[resp.n_series++] = hs;
+	}
+	if (!resp.series)
+		fail(x, 503, "out of memory");
+	else
+		reply_msg(x, &resp.base);
+out:
+	free(order);
+	free(rank);
+	VEC_FREE(&cells.v);
+	tseries_free(&t);
+	selection_free(&sel);
+}
+
 static void merge_profile(struct pq *x, const ProtobufCMessage *m)
 {
 	const Querier__V1__SelectMergeProfileRequest *req = (const void *)m;
@@ -949,6 +1139,8 @@ static const struct method {
 	 &querier__v1__select_merge_stacktraces_request__descriptor, merge_stacktraces},
 	{"/querier.v1.QuerierService/SelectSeries", &querier__v1__select_series_request__descriptor,
 	 select_series},
+	{"/querier.v1.QuerierService/SelectHeatmap",
+	 &querier__v1__select_heatmap_request__descriptor, select_heatmap},
 	{"/querier.v1.QuerierService/SelectMergeProfile",
 	 &querier__v1__select_merge_profile_request__descriptor, merge_profile},
 	{"/querier.v1.QuerierService/Diff", &querier__v1__diff_request__descriptor, diff},

@@ -132,6 +132,23 @@ async function connectChecks(gen, url, tenant, fromMs, toMs, wantTotal, wantShar
       const ts = ss.series[0].points.map((p) => Number(p.timestamp));
       assert.ok(ts.every((t, i) => i === 0 || t > ts[i - 1]) && ts[0] >= fromMs && ts.at(-1) <= toMs + 1000, `${codec}: timestamps ${ts}`);
     }
+    // the heatmap: one slot per step with data (as SelectSeries has points), value ranges
+    // ascending, and as many profiles (a series in a step) as Sonde's own /api/v1/heatmap counts
+    const hm = await q.selectHeatmap({ profileTypeID: CPU, labelSelector: sel, start, end, step: 1, groupBy: ['service_name'] }, h);
+    assert.equal(hm.series.length, 1, `${codec}: SelectHeatmap series`);
+    assert.deepEqual(hm.series[0].labels.map((l) => [l.name, l.value]), [['service_name', 'split']]);
+    const pts = (await q.selectSeries({ profileTypeID: CPU, labelSelector: sel, start, end, step: 1 }, h)).series[0].points;
+    assert.deepEqual(hm.series[0].slots.map((sl) => Number(sl.timestamp)), pts.map((p) => Number(p.timestamp)), `${codec}: heatmap slots`);
+    let profiles = 0;
+    for (const sl of hm.series[0].slots) {
+      assert.ok(sl.yMin.length === sl.counts.length && sl.counts.every((c) => c > 0) &&
+        sl.yMin.every((y, i) => i === 0 || y > sl.yMin[i - 1]), `${codec}: a heatmap slot ${JSON.stringify(sl, (k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+      profiles += sl.counts.reduce((a, c) => a + c, 0);
+    }
+    const own = await (await fetch(`${url}/api/v1/heatmap?query=${encodeURIComponent(sel)}&from=${fromMs / 1000}&to=${toMs / 1000}&step=1s&buckets=20`,
+      { headers: { 'X-Scope-OrgID': tenant } })).json();
+    const ownProfiles = own.counts.flat().reduce((a, c) => a + c, 0);
+    assert.equal(profiles, ownProfiles, `${codec}: SelectHeatmap has ${profiles} profiles, /api/v1/heatmap ${ownProfiles}`);
     const avg = await q.selectSeries({ profileTypeID: CPU, labelSelector: sel, start, end, step: 1, aggregation: 1 }, h);
     assert.ok(avg.series[0].points.length > 0);
     // the merged pprof: its cpu/nanoseconds column adds up to the total
