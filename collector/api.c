@@ -23,7 +23,6 @@
 #define MAX_STEPS 11000
 #define MAX_SERIES_VALUES 2000000 /* groups x steps in one series answer */
 #define DEFAULT_NODES 2048
-#define MAX_NODES 100000
 
 bool api_path(const char *path)
 {
@@ -73,7 +72,7 @@ static bool parse_params(const struct api_opts *o, struct MHD_Connection *conn, 
 	const char *sel, *from, *to;
 	int e;
 	uint64_t now = clock_ns(CLOCK_REALTIME);
-	uint64_t max_range = o->max_range_ns ? o->max_range_ns : DEFAULT_MAX_RANGE;
+	uint64_t max_range = api_max_range(o);
 
 	memset(p, 0, sizeof(*p));
 	snprintf(name, sizeof(name), "%squery", prefix);
@@ -132,22 +131,46 @@ bad:
 	return false;
 }
 
+uint64_t api_max_rows(const struct api_opts *o)
+{
+	return o->max_rows ? o->max_rows : DEFAULT_MAX_ROWS;
+}
+
+uint64_t api_max_range(const struct api_opts *o)
+{
+	return o->max_range_ns ? o->max_range_ns : DEFAULT_MAX_RANGE;
+}
+
+unsigned int api_select_error(int e, const char *err, char *msg, size_t size)
+{
+	unsigned int status = 503;
+
+	if (qctl_stopped(qctl_current()) == -ETIMEDOUT) {
+		snprintf(msg, size, "%s: narrow the selector or the time range", err);
+	} else if (qctl_stopped(qctl_current())) {
+		snprintf(msg, size, "%s", err);
+	} else if (e == -EINVAL || e == -E2BIG) {
+		snprintf(msg, size, "%s", err);
+		status = 400;
+	} else if (e == -EBADMSG) {
+		snprintf(msg, size, "a stored block is corrupt: %s", err);
+		status = 500;
+	} else if (e == -ENOMEM) {
+		snprintf(msg, size, "out of memory; narrow the query");
+	} else {
+		snprintf(msg, size, "the storage failed: %s", err);
+	}
+	log_warn("query failed", "err=\"%s\"", err);
+	return status;
+}
+
 /* The error reply of a failed selection (engine_select's error e, its reason err). */
 static void reply_select_error(struct api_reply *r, int e, const char *err)
 {
-	if (qctl_stopped(qctl_current()) == -ETIMEDOUT)
-		reply_error(r, 503, "%s: narrow the selector or the time range", err);
-	else if (qctl_stopped(qctl_current()))
-		reply_error(r, 503, "%s", err);
-	else if (e == -EINVAL || e == -E2BIG)
-		reply_error(r, 400, "%s", err);
-	else if (e == -EBADMSG)
-		reply_error(r, 500, "a stored block is corrupt: %s", err);
-	else if (e == -ENOMEM)
-		reply_error(r, 503, "out of memory; narrow the query");
-	else
-		reply_error(r, 503, "the storage failed: %s", err);
-	log_warn("query failed", "err=\"%s\"", err);
+	char msg[700];
+	unsigned int status = api_select_error(e, err, msg, sizeof(msg));
+
+	reply_error(r, status, "%s", msg);
 }
 
 /*
@@ -180,8 +203,7 @@ static bool run(const struct api_opts *o, struct params *p, enum engine_need nee
 		struct selection *sel, struct api_reply *r)
 {
 	char err[600];
-	int e = engine_select(o->store, &p->q, need, o->max_rows ? o->max_rows : DEFAULT_MAX_ROWS,
-			      sel, err, sizeof(err));
+	int e = engine_select(o->store, &p->q, need, api_max_rows(o), sel, err, sizeof(err));
 
 	if (e)
 		reply_select_error(r, e, err);
@@ -195,7 +217,7 @@ static bool run(const struct api_opts *o, struct params *p, enum engine_need nee
 static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, struct params *p,
 		       uint64_t *ret, struct api_reply *r)
 {
-	uint64_t max_range = o->max_range_ns ? o->max_range_ns : DEFAULT_MAX_RANGE;
+	uint64_t max_range = api_max_range(o);
 	const char *s = arg(conn, "step");
 	uint64_t range = p->q.to_ns - p->q.from_ns, step;
 
@@ -297,7 +319,7 @@ static void op_flamegraph(const struct api_opts *o, struct MHD_Connection *conn,
 	if (diff)
 		right.q.collapse_ns = ENGINE_NO_TIME;
 	if ((top ? parse_count(conn, "limit", 100, 100000, &limit, r)
-		 : parse_count(conn, "max_nodes", DEFAULT_NODES, MAX_NODES, &nodes, r)) &&
+		 : parse_count(conn, "max_nodes", DEFAULT_NODES, API_MAX_NODES, &nodes, r)) &&
 	    run(o, &left, NEED_STACKS, &a, r) && (!diff || run(o, &right, NEED_STACKS, &b, r))) {
 		e = fgraph_add_selection(&g, &a, 0);
 		if (!e && diff)
@@ -422,8 +444,7 @@ static void op_export(const struct api_opts *o, struct MHD_Connection *conn, con
 	}
 	if (!parse_params(o, conn, tenant, "", NULL, &p, r))
 		return;
-	e = query_export(o->store, &p.q, format, o->max_rows ? o->max_rows : DEFAULT_MAX_ROWS,
-			 &r->body, NULL, err, sizeof(err));
+	e = query_export(o->store, &p.q, format, api_max_rows(o), &r->body, NULL, err, sizeof(err));
 	if (e)
 		reply_select_error(r, e, err);
 	else if (format == EXPORT_PPROF) {

@@ -26,6 +26,17 @@ struct api_reply {
 	const char *header, *header_value; /* one extra header, or NULL */
 };
 
+#define API_MAX_NODES 100000 /* nodes one flame graph answer may hold */
+
+/* o's limits, the defaults applied: samples held by one query, the longest range (ns). */
+uint64_t api_max_rows(const struct api_opts *o);
+uint64_t api_max_range(const struct api_opts *o);
+/*
+ * The HTTP status and message (into msg) of a failed selection: engine_select's error e and
+ * reason err, and the query's stop (qctl.h). The failure is logged.
+ */
+unsigned int api_select_error(int e, const char *err, char *msg, size_t size);
+
 /* Whether path is the API's or the UI's (GET), the Pyroscope legacy endpoints included. */
 bool api_path(const char *path);
 

@@ -234,13 +234,13 @@ int engine_select(struct objstore *s, const struct engine_query *q, enum engine_
 		selection_free(ret);
 		return e;
 	}
-	if (ret->svc.len == 0 && q->type && !seen[SELECTOR_MAX_MATCHERS]) {
+	if (ret->svc.len == 0 && q->type && !seen[SELECTOR_MAX_MATCHERS] && !q->unknown_is_empty) {
 		snprintf(err, err_size,
 			 "unknown profile type '%s': none in the time range (see profile_types)",
 			 q->type);
 		return -EINVAL;
 	}
-	if (ret->svc.len == 0) {
+	if (ret->svc.len == 0 && !q->unknown_is_empty) {
 		/* nothing matched: say why when a label or the type is unknown */
 		for (size_t m = 0; m < q->sel->m.len; m++) {
 			const struct matcher *mt = &q->sel->m.v[m];

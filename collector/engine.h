@@ -30,6 +30,11 @@ struct engine_query {
 	 * flame graph passes ENGINE_NO_TIME, a time series its step. 0 keeps every time.
 	 */
 	uint64_t collapse_ns;
+	/*
+	 * Nothing selected because a label or the type is unknown: an empty selection, not the
+	 * -EINVAL that says which (the Pyroscope API answers no data there).
+	 */
+	bool unknown_is_empty;
 };
 
 #define ENGINE_NO_TIME (1ULL << 63)

@@ -86,6 +86,22 @@ static int64_t graph_node(struct fgraph *g, const struct svcdata *sd, uint32_t p
 	return names->oom ? -ENOMEM : at;
 }
 
+/* The node of a series' process under the root (process.executable.name, else the service). */
+static int64_t process_node(struct fgraph *g, const struct svcdata *sd, uint32_t series)
+{
+	const char *proc = svcdata__label(sd, series, "process.executable.name");
+	struct buf pname = {0};
+	int64_t pn;
+
+	for (const char *c = proc && *proc ? proc : sd->name; *c; c++)
+		buf_putc(&pname, *c == ';' || *c == '\n'    ? ':'
+				 : *c == '\t' || *c == '\r' ? ' '
+							    : (uint8_t)*c);
+	pn = node_child(g, 0, pname.data ? (const char *)pname.data : "", pname.len);
+	buf_free(&pname);
+	return pn;
+}
+
 int fgraph_add(struct fgraph *g, const struct svcdata *sd, int side)
 {
 	struct hmap procs = {0}; /* process name id + 1 -> struct hmap * of its memo */
@@ -106,29 +122,8 @@ int fgraph_add(struct fgraph *g, const struct svcdata *sd, int side)
 			break;
 
 		/* rows come sorted by series: the process node changes only with it */
-		if (r->series != last_series && g->no_process) {
-			memo = hmap_get(&procs, 1);
-			if (!memo) {
-				memo = calloc(1, sizeof(*memo));
-				if (!memo || hmap_put(&procs, 1, memo)) {
-					free(memo);
-					err = -ENOMEM;
-					break;
-				}
-			}
-			pn = 0;
-			last_series = r->series;
-		} else if (r->series != last_series) {
-			const char *proc = svcdata__label(sd, r->series, "process.executable.name");
-			struct buf pname = {0};
-
-			for (const char *c = proc && *proc ? proc : sd->name; *c; c++)
-				buf_putc(&pname, *c == ';' || *c == '\n'    ? ':'
-						 : *c == '\t' || *c == '\r' ? ' '
-									    : (uint8_t)*c);
-			pn = node_child(g, 0, pname.data ? (const char *)pname.data : "",
-					pname.len);
-			buf_free(&pname);
+		if (r->series != last_series) {
+			pn = g->no_process ? 0 : process_node(g, sd, r->series);
 			if (pn < 0) {
 				err = (int)pn;
 				break;

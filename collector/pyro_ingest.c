@@ -207,22 +207,19 @@ static int parse_name(const char *name, struct app_name *ret, char *msg, size_t 
 }
 
 /* The labels of the name and spyName; the service is the app unless service_name is given. */
-static int name_labels(struct svcdata *sd, const struct app_name *an, const char *spy,
-		       struct labels *ls, char *msg, size_t size)
+static int name_labels(struct svcdata *sd, struct app_name *an, const char *spy, struct labels *ls,
+		       char *msg, size_t size)
 {
-	char *save = NULL, *copy;
+	char *save = NULL;
 	int e = 0;
 
 	ls->n = 0;
 	ls->service = an->app;
 	if (spy && *spy)
 		e = put_label(sd, ls, "pyroscope_spy", spy, false);
-	if (!an->labels || !*an->labels)
-		return e;
-	copy = strdup(an->labels);
-	if (!copy)
-		return -ENOMEM;
-	for (char *kv = strtok_r(copy, ",", &save); kv && !e; kv = strtok_r(NULL, ",", &save)) {
+	/* split in place: the values stay in an's buffer (service_name's among them) */
+	for (char *kv = an->labels ? strtok_r(an->labels, ",", &save) : NULL; kv && !e;
+	     kv = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(kv, '=');
 
 		if (!eq) {
@@ -240,22 +237,13 @@ static int name_labels(struct svcdata *sd, const struct app_name *an, const char
 		}
 		if (strcmp(kv, "service_name") == 0) {
 			e = put_label(sd, ls, "app_name", an->app, false);
-			ls->service = an->labels + (eq + 1 - copy);
+			ls->service = eq + 1;
 			continue;
 		}
 		e = put_label(sd, ls, kv, eq + 1, false);
 	}
-	if (!e && ls->service != an->app) {
-		/* service_name's value, cut at its ',' in the caller's copy */
-		static __thread char svc[MAX_NAME];
-		size_t n = strcspn(ls->service, ",");
-
-		snprintf(svc, sizeof(svc), "%.*s", (int)n, ls->service);
-		ls->service = svc;
-	}
 	if (e == -EBADMSG && !*msg)
 		snprintf(msg, size, "name: over %d labels", SVC_MAX_LABELS);
-	free(copy);
 	return e;
 }
 

@@ -23,14 +23,11 @@
 #include "../common/pbjson.h"
 #include "../common/util.h"
 
-#define DEFAULT_MAX_ROWS 20000000ULL
-#define DEFAULT_MAX_RANGE (31ULL * 86400 * NSEC_PER_SEC)
 #define LABELS_RANGE (24ULL * 3600 * NSEC_PER_SEC) /* start/end 0 in a listing */
 #define SELECT_RANGE (3600ULL * NSEC_PER_SEC)	   /* start/end 0 in a select */
 #define DEFAULT_NODES 8192			   /* Pyroscope's default */
-#define MAX_NODES 100000
-#define MAX_SERIES_VALUES 2000000 /* series x steps in one answer */
-#define MAX_BODY (4u << 20)	  /* a query's body, inflated */
+#define MAX_SERIES_VALUES 2000000		   /* series x steps in one answer */
+#define MAX_BODY (4u << 20)			   /* a query's body, inflated */
 #define MS 1000000ULL
 
 typedef Querier__V1__FlameGraph FlameGraph;
@@ -42,7 +39,8 @@ struct pq {
 	const char *tenant;
 	struct api_reply *r;
 	bool json;
-	bool raw; /* selections keep stored values (a pprof carries its types itself) */
+	bool raw;    /* selections keep stored values (a pprof carries its types itself) */
+	bool legacy; /* errors as {"error": ...} (/pyroscope/...), not Connect's */
 	struct arena a;
 	char err[600];
 };
@@ -94,7 +92,7 @@ static void fail(struct pq *x, unsigned int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (x->r->type && strcmp(x->r->type, "legacy") == 0) {
+	if (x->legacy) {
 		buf_reset(&x->r->body);
 		buf_puts(&x->r->body, "{\"error\":");
 		json_string(&x->r->body, msg);
@@ -119,7 +117,7 @@ static bool range_ms(struct pq *x, int64_t start, int64_t end, uint64_t dflt, ui
 		     uint64_t *to)
 {
 	uint64_t now = clock_ns(CLOCK_REALTIME);
-	uint64_t max_range = x->o->max_range_ns ? x->o->max_range_ns : DEFAULT_MAX_RANGE;
+	uint64_t max_range = api_max_range(x->o);
 
 	if (start < 0 || end < 0) {
 		fail(x, 400, "start and end are milliseconds since the epoch, not negative");
@@ -142,19 +140,10 @@ static bool range_ms(struct pq *x, int64_t start, int64_t end, uint64_t dflt, ui
 
 static void select_error(struct pq *x, int e)
 {
-	if (qctl_stopped(qctl_current()) == -ETIMEDOUT)
-		fail(x, 503, "%s: narrow the selector or the time range", x->err);
-	else if (qctl_stopped(qctl_current()))
-		fail(x, 503, "%s", x->err);
-	else if (e == -EINVAL || e == -E2BIG)
-		fail(x, 400, "%s", x->err);
-	else if (e == -EBADMSG)
-		fail(x, 500, "a stored block is corrupt: %s", x->err);
-	else if (e == -ENOMEM)
-		fail(x, 503, "out of memory; narrow the query");
-	else
-		fail(x, 503, "the storage failed: %s", x->err);
-	log_warn("query failed", "err=\"%s\"", x->err);
+	char msg[700];
+	unsigned int status = api_select_error(e, x->err, msg, sizeof(msg));
+
+	fail(x, status, "%s", msg);
 }
 
 /*
@@ -191,13 +180,9 @@ static bool select_samples(struct pq *x, const char *selector, const char *type,
 	q.sel = &sel;
 	q.type = type && *type ? type : NULL;
 	q.collapse_ns = collapse;
-	e = engine_select(x->o->store, &q, need, x->o->max_rows ? x->o->max_rows : DEFAULT_MAX_ROWS,
-			  ret, x->err, sizeof(x->err));
+	q.unknown_is_empty = true; /* no data, as Pyroscope answers */
+	e = engine_select(x->o->store, &q, need, api_max_rows(x->o), ret, x->err, sizeof(x->err));
 	selector_free(&sel);
-	if (e == -EINVAL && !qctl_stopped(qctl_current()) &&
-	    (strncmp(x->err, "unknown profile type", 20) == 0 ||
-	     strncmp(x->err, "unknown label", 13) == 0))
-		return true; /* nothing of that type or label: no data, as Pyroscope answers */
 	if (e) {
 		select_error(x, e);
 		return false;
@@ -272,26 +257,15 @@ static void profile_types(struct pq *x, const ProtobufCMessage *m)
 	struct selection sel = {0};
 	struct strtab ids = {0};
 	uint64_t from, to;
-	char id[PTYPE_MAX], **sorted = NULL;
+	char **sorted = NULL;
 	size_t n = 0;
-	bool oom = strtab_intern(&ids, "", 0) == STRTAB_NONE;
 
 	querier__v1__profile_types_response__init(&resp);
 	if (!range_ms(x, req->start, req->end, LABELS_RANGE, &from, &to) ||
 	    !select_samples(x, NULL, NULL, from, to, NEED_LABELS, ENGINE_NO_TIME, &sel))
 		goto out;
-	for (size_t i = 0; !oom && i < sel.svc.len; i++) {
-		const struct svcdata *sd = sel.svc.v[i];
-
-		for (uint32_t s = 1; !oom && s < sd->series.len; s++) {
-			struct ptype t;
-
-			ptype_of(sd, s, &t);
-			ptype_id(&t, id, sizeof(id));
-			oom = strtab_intern(&ids, id, strlen(id)) == STRTAB_NONE;
-		}
-	}
-	sorted = oom ? NULL : sorted_strings(x, &ids, &n);
+	if (!selection_types(&sel, &ids))
+		sorted = sorted_strings(x, &ids, &n);
 	resp.profile_types = sorted ? zalloc(x, (n + 1) * sizeof(*resp.profile_types)) : NULL;
 	if (!resp.profile_types) {
 		fail(x, 503, "out of memory");
@@ -394,22 +368,28 @@ static void series_key(const struct svcdata *sd, uint32_t s, char **names, size_
 	static const char *const typed[] = {SELECTOR_TYPE_LABELS};
 	struct buf name = {0};
 
+	bool oom;
+
 	buf_reset(key);
 	/* every name of the series, sorted: collected in scratch first */
-	strtab_free(scratch);
-	strtab_intern(scratch, "", 0);
-	strtab_intern(scratch, "service_name", 12);
+	strtab_clear(scratch);
+	oom = strtab_intern(scratch, "", 0) == STRTAB_NONE ||
+	      strtab_intern(scratch, "service_name", 12) == STRTAB_NONE;
 	for (size_t i = 0; i < ARRAY_SIZE(typed); i++)
-		strtab_intern(scratch, typed[i], strlen(typed[i]));
+		oom |= strtab_intern(scratch, typed[i], strlen(typed[i])) == STRTAB_NONE;
 	for (uint32_t k = 0; k < sd->series.v[s].nlabels; k++) {
 		const struct sd_label *l = &sd->labels.v[sd->series.v[s].first_label + k];
 
 		buf_reset(&name);
 		selector_put_name(&name, strtab_get(&sd->strings, l->key));
-		buf_putc(&name, 0);
-		strtab_intern(scratch, (const char *)name.data, name.len - 1);
+		oom |= name.oom || strtab_intern(scratch, name.data ? (const char *)name.data : "",
+						 name.len) == STRTAB_NONE;
 	}
 	buf_free(&name);
+	if (oom) {
+		key->oom = true;
+		return;
+	}
 	{
 		size_t n;
 		uint32_t *ids = engine_sorted(scratch, &n);
@@ -485,8 +465,10 @@ static void series(struct pq *x, const ProtobufCMessage *m)
 		for (size_t k = 0; ls->labels && k < pairs; k++) {
 			Types__V1__LabelPair *lp = zalloc(x, sizeof(*lp));
 
-			if (!lp)
+			if (!lp) {
+				e = -ENOMEM;
 				break;
+			}
 			types__v1__label_pair__init(lp);
 			lp->name = (char *)p;
 			p += strlen(p) + 1;
@@ -494,6 +476,8 @@ static void series(struct pq *x, const ProtobufCMessage *m)
 			p += strlen(p) + 1;
 			ls->labels[ls->n_labels++] = lp;
 		}
+		if (!ls->labels)
+			e = -ENOMEM;
 		resp.labels_set[resp.n_labels_set++] = ls;
 	}
 	if (e || !resp.labels_set)
@@ -510,9 +494,9 @@ out:
 static bool levels_of(struct pq *x, struct selection *left, struct selection *right,
 		      int64_t max_nodes, struct fgraph *g, struct fg_levels *lv)
 {
-	size_t nodes = max_nodes <= 0	       ? DEFAULT_NODES
-		       : max_nodes > MAX_NODES ? MAX_NODES
-					       : (size_t)max_nodes;
+	size_t nodes = max_nodes <= 0		   ? DEFAULT_NODES
+		       : max_nodes > API_MAX_NODES ? API_MAX_NODES
+						   : (size_t)max_nodes;
 	int e;
 
 	g->no_process = true; /* Pyroscope's trees start at the outermost frame */
@@ -596,12 +580,11 @@ static void diff(struct pq *x, const ProtobufCMessage *m)
 	Querier__V1__DiffResponse resp;
 	Querier__V1__FlameGraphDiff fg;
 	struct selection sel[2];
-
-	memset(sel, 0, sizeof(sel));
 	struct fgraph g = {0};
 	struct fg_levels lv = {0};
 	uint64_t from, to;
 
+	memset(sel, 0, sizeof(sel));
 	querier__v1__diff_response__init(&resp);
 	querier__v1__flame_graph_diff__init(&fg);
 	if (!side[0] || !side[1]) {
@@ -1048,7 +1031,7 @@ static void merge_profile(struct pq *x, const ProtobufCMessage *m)
 	const Querier__V1__SelectMergeProfileRequest *req = (const void *)m;
 	struct selection sel = {0};
 	struct svcdata *merged = NULL;
-	struct buf gz = {0}, raw = {0};
+	struct buf raw = {0};
 	uint64_t from, to;
 
 	x->raw = true;
@@ -1057,8 +1040,7 @@ static void merge_profile(struct pq *x, const ProtobufCMessage *m)
 			    ENGINE_NO_TIME, &sel))
 		goto out;
 	merged = selection_merge(&sel);
-	if (!merged || pprof_encode(merged, &gz) ||
-	    gunzip_bounded(gz.data, gz.len, SIZE_MAX / 2, &raw)) {
+	if (!merged || pprof_encode_raw(merged, &raw)) {
 		fail(x, 503, "out of memory; narrow the query");
 		goto out;
 	}
@@ -1080,7 +1062,6 @@ static void merge_profile(struct pq *x, const ProtobufCMessage *m)
 		x->r->type = "application/proto";
 	}
 out:
-	buf_free(&gz);
 	buf_free(&raw);
 	svcdata__free(merged);
 	selection_free(&sel);
@@ -1290,7 +1271,7 @@ static bool split_query(struct pq *x, const char *name, const char *q, char *buf
 static bool legacy_range(struct pq *x, const char *f, const char *u, uint64_t *from, uint64_t *to)
 {
 	uint64_t now = clock_ns(CLOCK_REALTIME);
-	uint64_t max_range = x->o->max_range_ns ? x->o->max_range_ns : DEFAULT_MAX_RANGE;
+	uint64_t max_range = api_max_range(x->o);
 
 	if (pyro_parse_time(f ? f : "now-1h", now, from) ||
 	    pyro_parse_time(u ? u : "now", now, to)) {
@@ -1376,14 +1357,13 @@ static void render(struct pq *x, struct MHD_Connection *conn, bool is_diff)
 	const char *type[2] = {NULL, NULL}, *selector[2];
 	uint64_t from[2], to[2];
 	struct selection sel[2];
-
-	memset(sel, 0, sizeof(sel));
 	struct fgraph g = {0};
 	struct fg_levels lv = {0};
 	const char *mn = arg(conn, "max-nodes") ? arg(conn, "max-nodes") : arg(conn, "maxNodes");
 	int64_t max_nodes = 0;
 	struct buf *b = &x->r->body;
 
+	memset(sel, 0, sizeof(sel));
 	if (mn && (parse_i64(mn, &max_nodes) || max_nodes < 0)) {
 		fail(x, 400, "max-nodes: '%.32s' is not a number", mn);
 		return;
@@ -1427,9 +1407,8 @@ out:
 void pyro_http(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
 	       const char *path, struct api_reply *r)
 {
-	struct pq x = {.o = o, .tenant = tenant, .r = r};
+	struct pq x = {.o = o, .tenant = tenant, .r = r, .legacy = true};
 
-	r->type = "legacy"; /* errors as {"error": ...} */
 	if (strcmp(path, "/pyroscope/label-values") == 0) {
 		const char *label = arg(conn, "label");
 		struct selection sel = {0};
@@ -1465,7 +1444,6 @@ void pyro_http(const struct api_opts *o, struct MHD_Connection *conn, const char
 	}
 	arena_free(&x.a);
 	if (r->body.oom || !r->status) {
-		r->type = "legacy";
 		fail(&x, r->body.oom ? 503 : 500, "%s",
 		     r->body.oom ? "out of memory" : "the query gave no answer");
 	}

@@ -345,7 +345,8 @@ static void samples(struct enc *e)
 	VEC_FREE(&ids);
 }
 
-int pprof_encode(const struct svcdata *sd, struct buf *out)
+/* The profile.proto of sd appended to out, gzipped or not. */
+static int encode(const struct svcdata *sd, bool gzip, struct buf *out)
 {
 	struct enc e = {.sd = sd, .prof = PERFTOOLS__PROFILES__PROFILE__INIT};
 	uint8_t *packed = NULL;
@@ -377,11 +378,26 @@ int pprof_encode(const struct svcdata *sd, struct buf *out)
 		goto out;
 	}
 	perftools__profiles__profile__pack(&e.prof, packed);
-	err = gzip_append(packed, packed_len, out);
+	if (gzip) {
+		err = gzip_append(packed, packed_len, out);
+	} else {
+		buf_append(out, packed, packed_len);
+		err = out->oom ? -ENOMEM : 0;
+	}
 out:
 	free(packed);
 	VEC_FREE(&e.columns);
 	strtab_free(&e.strings);
 	arena_free(&e.arena);
 	return err;
+}
+
+int pprof_encode(const struct svcdata *sd, struct buf *out)
+{
+	return encode(sd, true, out);
+}
+
+int pprof_encode_raw(const struct svcdata *sd, struct buf *out)
+{
+	return encode(sd, false, out);
 }

@@ -24,6 +24,8 @@
 
 /* A gzipped profile.proto of every row of sd. Appends to out. Returns 0 or -ENOMEM. */
 int pprof_encode(const struct svcdata *sd, struct buf *out);
+/* The same, not gzipped (the wire form of a Profile message, as the Pyroscope API answers it). */
+int pprof_encode_raw(const struct svcdata *sd, struct buf *out);
 
 struct pprof_limits {
 	size_t max_bytes;   /* of the profile after gzip inflation; 0 = 64 MiB */

@@ -26,7 +26,7 @@
 static void snapshot(struct objstore *s, struct buf *out)
 {
 	struct selector all = {0};
-	struct engine_query q = {"t", &all, 0, UINT64_MAX / 2, NULL, 0};
+	struct engine_query q = {.tenant = "t", .sel = &all, .to_ns = UINT64_MAX / 2};
 	struct selection sel = {0};
 	struct fgraph g = {0};
 	char err[256];

@@ -21,7 +21,12 @@ static int sel_of(struct objstore *s, const char *text, uint64_t from, uint64_t 
 		  char *err, size_t err_size)
 {
 	struct selector sel;
-	struct engine_query q = {"t", &sel, from, to, type, collapse_ns};
+	struct engine_query q = {.tenant = "t",
+				 .sel = &sel,
+				 .from_ns = from,
+				 .to_ns = to,
+				 .type = type,
+				 .collapse_ns = collapse_ns};
 	int e = selector_parse(text, &sel, err, err_size);
 
 	memset(ret, 0, sizeof(*ret));
