@@ -24,6 +24,7 @@ struct file {
 	struct buf raw; /* as read, uncompressed */
 	struct buf gz;
 	uint64_t samples;
+	uint64_t min_ns; /* the earliest time in it */
 };
 
 struct load {
@@ -31,6 +32,7 @@ struct load {
 	struct file *files;
 	size_t nfiles;
 	const char *unique_prefix;
+	bool now; /* times moved so that each request starts when it is sent */
 	struct curl_slist *headers;
 	uint64_t max_requests;
 	uint64_t deadline_ns;
@@ -72,11 +74,65 @@ static uint64_t count_samples(const Request *r)
 	return n;
 }
 
+/* Adds shift to every time in r (profile and sample times); the caller serializes. */
+static void shift_times(Request *r, int64_t shift)
+{
+	for (size_t i = 0; i < r->n_resource_profiles; i++)
+		for (size_t j = 0;
+		     r->resource_profiles[i] && j < r->resource_profiles[i]->n_scope_profiles;
+		     j++) {
+			ScopeProfiles *sp = r->resource_profiles[i]->scope_profiles[j];
+
+			for (size_t k = 0; sp && k < sp->n_profiles; k++) {
+				Profile *p = sp->profiles[k];
+
+				if (!p)
+					continue;
+				if (p->time_unix_nano)
+					p->time_unix_nano += (uint64_t)shift;
+				for (size_t s = 0; s < p->n_samples; s++)
+					for (size_t t = 0;
+					     p->samples[s] &&
+					     t < p->samples[s]->n_timestamps_unix_nano;
+					     t++)
+						p->samples[s]->timestamps_unix_nano[t] +=
+							(uint64_t)shift;
+			}
+		}
+}
+
+/* The earliest time in r, or 0. */
+static uint64_t min_time(const Request *r)
+{
+	uint64_t m = UINT64_MAX;
+
+	for (size_t i = 0; i < r->n_resource_profiles; i++)
+		for (size_t j = 0;
+		     r->resource_profiles[i] && j < r->resource_profiles[i]->n_scope_profiles;
+		     j++) {
+			const ScopeProfiles *sp = r->resource_profiles[i]->scope_profiles[j];
+
+			for (size_t k = 0; sp && k < sp->n_profiles; k++) {
+				const Profile *p = sp->profiles[k];
+
+				if (p && p->time_unix_nano)
+					m = MIN(m, p->time_unix_nano);
+				for (size_t s = 0; p && s < p->n_samples; s++)
+					for (size_t t = 0;
+					     p->samples[s] &&
+					     t < p->samples[s]->n_timestamps_unix_nano;
+					     t++)
+						m = MIN(m, p->samples[s]->timestamps_unix_nano[t]);
+			}
+		}
+	return m == UINT64_MAX ? 0 : m;
+}
+
 /*
  * The request with service.name set to name on every resource (that has one), gzipped into
  * out. The shared decoded request is changed for the packing only: the caller serializes.
  */
-static int renamed(const struct file *f, const char *name, struct buf *out)
+static int renamed(const struct file *f, const char *name, int64_t shift, struct buf *out)
 {
 	AnyValue v = AnyValue_INIT;
 	VEC(AnyValue **) changed = {0};
@@ -87,7 +143,8 @@ static int renamed(const struct file *f, const char *name, struct buf *out)
 
 	v.value_case = ANY_STRING;
 	v.string_value = (char *)name;
-	for (size_t i = 0; i < f->req->n_resource_profiles; i++) {
+	shift_times(f->req, shift);
+	for (size_t i = 0; name && i < f->req->n_resource_profiles; i++) {
 		Resource *res = f->req->resource_profiles[i]->resource;
 
 		for (size_t k = 0; res && k < res->n_attributes; k++) {
@@ -107,6 +164,7 @@ static int renamed(const struct file *f, const char *name, struct buf *out)
 	}
 	for (size_t i = 0; i < saved.len; i++)
 		*changed.v[i] = saved.v[i];
+	shift_times(f->req, -shift);
 	if (!err)
 		err = gzip_append(raw.data, raw.len, out);
 	VEC_FREE(&changed);
@@ -139,11 +197,16 @@ static void *worker(void *arg)
 			break;
 		f = &l->files[seq % l->nfiles];
 		buf_reset(&body);
-		if (l->unique_prefix) {
-			snprintf(name, sizeof(name), "%s-%llu", l->unique_prefix,
-				 (unsigned long long)seq);
+		if (l->unique_prefix || l->now) {
+			int64_t shift = l->now && f->min_ns
+						? (int64_t)(clock_ns(CLOCK_REALTIME) - f->min_ns)
+						: 0;
+
+			if (l->unique_prefix)
+				snprintf(name, sizeof(name), "%s-%llu", l->unique_prefix,
+					 (unsigned long long)seq);
 			pthread_mutex_lock(&rename_lock); /* the decoded request is shared */
-			renamed(f, name, &body);
+			renamed(f, l->unique_prefix ? name : NULL, shift, &body);
 			pthread_mutex_unlock(&rename_lock);
 		} else {
 			buf_append(&body, f->gz.data, f->gz.len);
@@ -196,6 +259,7 @@ int main(int argc, char **argv)
 		{"header", required_argument, NULL, 'H'},
 		{"acked", required_argument, NULL, 'a'},
 		{"timeout", required_argument, NULL, 't'},
+		{"now", no_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0},
 	};
 	struct load l = {0};
@@ -227,11 +291,15 @@ int main(int argc, char **argv)
 			if (parse_duration_ns(optarg, &timeout) || timeout < 1000000)
 				timeout = 0;
 			break;
+		case 'N':
+			l.now = true;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: otlp_load [--concurrency N] [--requests N | --duration D] "
 				"[--unique-services PREFIX] [--header 'K: V'] [--acked FILE] "
-				"[--timeout D (one request; default 60s)] URL "
+				"[--timeout D (one request; default 60s)] [--now (times moved to "
+				"the sending)] URL "
 				"FILE...\n");
 			return 2;
 		}
@@ -263,6 +331,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		f->samples = count_samples(f->req);
+		f->min_ns = min_time(f->req);
 		gzip_append(f->raw.data, f->raw.len, &f->gz);
 	}
 	l.headers = curl_slist_append(l.headers, "Content-Type: application/x-protobuf");

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,11 @@
 #include "../collector/ingest.h"
 #include "../collector/query.h"
 #include "../collector/reader.h"
+#include "../collector/retention.h"
+#include "../collector/view.h"
 #include "../collector/tenant.h"
 #include "../common/gzip.h"
+#include "../common/hash.h"
 #include "../common/json.h"
 #include "../common/util.h"
 
@@ -65,24 +69,166 @@ struct totals {
 	uint64_t blocks, visible, bytes, services, samples, profiles;
 	uint64_t section_bytes[SEC_NR];
 	uint64_t corrupt;
+	uint64_t contradictions; /* of those: blocks that disagree with others or themselves */
 };
 
-static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, bool json,
-			  bool first, struct totals *tot, struct buf *out)
+/* A contradiction in a store: counted in tot->corrupt, said on stderr and in the listing. */
+static void contradiction(struct totals *tot, struct buf *out, bool json, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void contradiction(struct totals *tot, struct buf *out, bool json, const char *fmt, ...)
 {
-	block_refs all = {0}, visible = {0};
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tot->corrupt++;
+	tot->contradictions++;
+	fprintf(stderr, "sonde inspect: %s\n", msg);
+	if (!json)
+		buf_printf(out, "  CONTRADICTION: %s\n", msg);
+}
+
+/*
+ * What the blocks of a tenant say about each other, checked apart from the view's own logic:
+ * no source is counted by two counted blocks, no rejected output leaves samples counted by
+ * none, levels exist and span no more than their window allows, a block replaces nothing of a
+ * higher level, and a merged block's profiles and totals per service are the sums of its
+ * sources' (where those are still stored).
+ */
+static void check_store(const struct store_view *v, const struct compactor_opts *co,
+			struct totals *tot, struct buf *out, bool json)
+{
+	struct hmap claimed = {0}; /* source id hash -> index + 1 of a counted block naming it */
+
+	for (size_t i = 0; i < v->b.len; i++) {
+		const struct view_block *b = &v->b.v[i];
+		uint64_t span = b->ref.max_ms - MIN(b->ref.min_ms, b->ref.max_ms);
+
+		if (b->ref.level > co->nlevels) {
+			contradiction(tot, out, json,
+				      "%s: level %u cannot occur (the store has %u levels; "
+				      "--compaction-levels)",
+				      b->ref.key, b->ref.level, co->nlevels);
+		} else if (b->ref.level &&
+			   span > 2 * (co->levels[b->ref.level - 1].window_ns / 1000000)) {
+			contradiction(tot, out, json,
+				      "%s: spans %llu s, more than a level-%u window allows",
+				      b->ref.key, (unsigned long long)(span / 1000), b->ref.level);
+		}
+		if (b->has_info && b->bi.level != b->ref.level)
+			contradiction(tot, out, json, "%s: its key says level %u, its footer %u",
+				      b->ref.key, b->ref.level, b->bi.level);
+		if (b->state == VIEW_REJECTED && b->uncovered)
+			contradiction(tot, out, json,
+				      "%s: overlaps a counted block in part and names %u blocks no "
+				      "longer stored: their samples are counted by no block",
+				      b->ref.key, b->uncovered);
+		if (!b->has_info || !b->bi.nsources)
+			continue;
+		/* the sources it names, when all are still stored */
+		{
+			bool all = true;
+
+			for (uint32_t k = 0; k < b->bi.nsources && all; k++) {
+				int64_t x = view_find(v, b->bi.sources[k]);
+
+				all = x >= 0 && v->b.v[x].state != VIEW_GONE &&
+				      (v->b.v[x].has_info || v->b.v[x].ref.level == 0);
+				if (x >= 0 && v->b.v[x].ref.level > b->ref.level)
+					contradiction(tot, out, json,
+						      "%s: replaces %s, of a higher level",
+						      b->ref.key, v->b.v[x].ref.key);
+			}
+			/* level-0 sources have no footer in the view: their sums are not checked */
+			for (uint32_t k = 0; k < b->bi.nsources && all; k++)
+				all = v->b.v[view_find(v, b->bi.sources[k])].has_info;
+			for (uint32_t j = 0; all && j < b->bi.nservices; j++) {
+				const struct block_service_info *si = &b->bi.services[j];
+				uint64_t profiles = 0;
+				int64_t total = 0;
+
+				for (uint32_t k = 0; k < b->bi.nsources; k++) {
+					const struct block_info *src =
+						&v->b.v[view_find(v, b->bi.sources[k])].bi;
+					int x = block_find_service(src, si->name);
+
+					if (x < 0)
+						continue;
+					profiles += src->services[x].profiles;
+					total = value_add(total, src->services[x].total);
+				}
+				if (profiles != si->profiles || total != si->total)
+					contradiction(tot, out, json,
+						      "%s: service %s: %llu profiles and a total "
+						      "of %lld, but "
+						      "its sources add up to %llu and %lld",
+						      b->ref.key, si->name,
+						      (unsigned long long)si->profiles,
+						      (long long)si->total,
+						      (unsigned long long)profiles,
+						      (long long)total);
+			}
+		}
+		if (b->state != VIEW_SELECTED)
+			continue;
+		for (uint32_t k = 0; k < b->bi.nsources; k++) {
+			const char *id = b->bi.sources[k];
+			uint64_t h = hash_bytes(id, strlen(id), 3) | 1;
+			uintptr_t other = (uintptr_t)hmap_get(&claimed, h);
+
+			if (other)
+				contradiction(tot, out, json,
+					      "%s and %s both count the samples of %s",
+					      v->b.v[other - 1].ref.key, b->ref.key, id);
+			else
+				hmap_put(&claimed, h, (void *)(uintptr_t)(i + 1));
+		}
+	}
+	/* a counted block that a counted block replaces */
+	for (size_t i = 0; i < v->b.len; i++) {
+		const struct view_block *b = &v->b.v[i];
+		uintptr_t by = (uintptr_t)hmap_get(&claimed,
+						   hash_bytes(b->ref.id, strlen(b->ref.id), 3) | 1);
+
+		if (b->state == VIEW_SELECTED && by)
+			contradiction(tot, out, json,
+				      "%s is counted, and so is %s, which replaces it", b->ref.key,
+				      v->b.v[by - 1].ref.key);
+	}
+	hmap_free(&claimed);
+}
+
+static const char *state_name(enum view_state st)
+{
+	switch (st) {
+	case VIEW_SELECTED:
+		return "counted";
+	case VIEW_COVERED:
+		return "replaced";
+	case VIEW_REJECTED:
+		return "rejected";
+	case VIEW_EXPIRED:
+		return "expired";
+	case VIEW_GONE:
+		break;
+	}
+	return "gone";
+}
+
+static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, bool json,
+			  bool first, const struct compactor_opts *co, struct totals *tot,
+			  struct buf *out)
+{
+	struct store_view view = {0};
 	char err[512];
 	int e;
 
-	e = reader_list(s, tenant, &all);
-	if (!e)
-		e = reader_visible(s, tenant, 0, UINT64_MAX, &visible, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "%s", objstore_error());
+	e = reader_view(s, tenant, 0, UINT64_MAX, 0, &view, err, sizeof(err));
 	if (e) {
 		fprintf(stderr, "sonde inspect: tenant %s: %s\n", tenant, err);
-		VEC_FREE(&all);
-		VEC_FREE(&visible);
+		store_view_free(&view);
 		return e;
 	}
 	if (json) {
@@ -90,17 +236,20 @@ static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, b
 		json_string(out, tenant);
 		buf_puts(out, ",\"blocks\":[");
 	} else {
-		buf_printf(out, "tenant %s: %zu blocks, %zu visible\n", tenant, all.len,
-			   visible.len);
+		buf_printf(out,
+			   "tenant %s: %zu blocks, %llu counted, %llu replaced, %llu rejected\n",
+			   tenant, view.b.len, (unsigned long long)view.selected,
+			   (unsigned long long)view.covered, (unsigned long long)view.rejected);
+		check_store(&view, co, tot, out, json);
 	}
-	for (size_t i = 0; i < all.len; i++) {
-		const struct block_ref *r = &all.v[i];
+	for (size_t i = 0; i < view.b.len; i++) {
+		const struct block_ref *r = &view.b.v[i].ref;
 		struct block_info bi = {0};
-		bool vis = false;
+		bool vis = view.b.v[i].state == VIEW_SELECTED;
 		char t0[32], t1[32];
 
-		for (size_t k = 0; k < visible.len && !vis; k++)
-			vis = strcmp(visible.v[k].key, r->key) == 0;
+		if (view.b.v[i].state == VIEW_GONE)
+			continue;
 		tot->blocks++;
 		tot->visible += vis;
 		tot->bytes += r->size;
@@ -125,21 +274,28 @@ static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, b
 			buf_printf(out, "%s{\"key\":", i ? "," : "");
 			json_string(out, r->key);
 			buf_printf(out,
-				   ",\"level\":%u,\"visible\":%s,\"size\":%llu,\"min_time_ns\":%"
-				   "llu,\"max_time_ns\":%llu,\"sources\":%u,\"services\":[",
-				   bi.level, vis ? "true" : "false", (unsigned long long)r->size,
-				   (unsigned long long)bi.min_time_ns,
+				   ",\"level\":%u,\"visible\":%s,\"state\":\"%s\",\"size\":%llu,"
+				   "\"min_time_ns\":%llu,\"max_time_ns\":%llu,\"sources\":%u,"
+				   "\"services\":[",
+				   bi.level, vis ? "true" : "false", state_name(view.b.v[i].state),
+				   (unsigned long long)r->size, (unsigned long long)bi.min_time_ns,
 				   (unsigned long long)bi.max_time_ns, bi.nsources);
 		} else {
 			buf_printf(out,
 				   "  block %s\n    level %u, %s .. %s, %llu bytes, %u services, "
-				   "replaces %u blocks%s\n",
+				   "replaces %u blocks, %s%s\n",
 				   r->key, bi.level, t0, t1, (unsigned long long)r->size,
-				   bi.nservices, bi.nsources,
-				   vis ? "" : ", REPLACED (to be deleted)");
+				   bi.nservices, bi.nsources, state_name(view.b.v[i].state),
+				   vis ? "" : " (to be deleted)");
 		}
 		for (uint32_t k = 0; k < bi.nservices; k++) {
 			const struct block_service_info *si = &bi.services[k];
+
+			if (si->total == INT64_MAX || si->total == INT64_MIN)
+				contradiction(tot, out, json,
+					      "%s: service %s: its total is saturated (samples "
+					      "counted over and over)",
+					      r->key, si->name);
 
 			if (vis) {
 				tot->services++;
@@ -151,11 +307,21 @@ static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, b
 			if (verify) {
 				struct svcdata *sd = reader_service(s, r, &bi, k, SECS_ALL, &e, err,
 								    sizeof(err));
+				int64_t sum = 0;
 
 				if (!sd) {
 					tot->corrupt++;
 					fprintf(stderr, "sonde inspect: %s\n", err);
 				}
+				for (size_t x = 0; sd && x < sd->rows.len; x++)
+					sum = value_add(sum, sd->rows.v[x].value);
+				if (sd && (sd->rows.len != si->rows || sum != si->total))
+					contradiction(
+						tot, out, json,
+						"%s: service %s: the footer says %llu samples "
+						"totalling %lld, the data %zu totalling %lld",
+						r->key, si->name, (unsigned long long)si->rows,
+						(long long)si->total, sd->rows.len, (long long)sum);
 				svcdata__free(sd);
 			}
 			if (json) {
@@ -212,8 +378,7 @@ static int inspect_tenant(struct objstore *s, const char *tenant, bool verify, b
 	}
 	if (json)
 		buf_puts(out, "]}");
-	VEC_FREE(&all);
-	VEC_FREE(&visible);
+	store_view_free(&view);
 	return 0;
 }
 
@@ -223,6 +388,7 @@ int cmd_inspect(int argc, char **argv)
 		{"tenant", required_argument, NULL, 't'},
 		{"no-verify", no_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
+		{"compaction-levels", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -233,15 +399,23 @@ int cmd_inspect(int argc, char **argv)
 		"s3://BUCKET/PREFIX?...)\n"
 		"with their tenant, services, time range and counts, and the bytes of each "
 		"section; reads\n"
-		"and checks every section of every block.\n"
+		"and checks every section of every block, and that the blocks agree with each "
+		"other:\n"
+		"no sample counted twice or by no block, levels that exist, counts that add up.\n"
 		"\n"
-		"      --tenant T     only this tenant\n"
-		"      --no-verify    read footers only (fast), do not check every section\n"
-		"      --json         machine-readable output\n"
-		"  -h, --help         show this help\n"
+		"      --tenant T               only this tenant\n"
+		"      --no-verify              read footers only (fast), do not check every "
+		"section\n"
+		"      --json                   machine-readable output\n"
+		"      --compaction-levels L    the collectors' (default " COMPACT_DEFAULT_LEVELS
+		")\n"
+		"  -h, --help                   show this help\n"
 		"\n"
-		"Exit codes: 0 all blocks readable, 2 usage error, 3 a block is corrupt or the "
-		"storage fails.\n";
+		"Exit codes: 0 all blocks readable and consistent, 2 usage error, 3 a block is "
+		"corrupt,\n"
+		"the blocks contradict each other, or the storage fails.\n";
+	struct compactor_opts co = {0};
+	char why[160];
 	struct name_list tenants = {0};
 	struct totals tot = {0};
 	struct buf out = {0};
@@ -263,6 +437,14 @@ int cmd_inspect(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'L':
+			if (compactor_parse_levels(optarg, &co, why, sizeof(why))) {
+				fprintf(stderr,
+					"sonde inspect: invalid --compaction-levels '%s': %s\n",
+					optarg, why);
+				return CLI_USAGE;
+			}
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return CLI_OK;
@@ -280,7 +462,10 @@ int cmd_inspect(int argc, char **argv)
 		fprintf(stderr, "sonde inspect: invalid tenant '%s'\n", tenant);
 		return CLI_USAGE;
 	}
+	if (!co.nlevels)
+		compactor_parse_levels(COMPACT_DEFAULT_LEVELS, &co, why, sizeof(why));
 	s = open_store("inspect", argv[optind], false);
+
 	if (!s)
 		return CLI_USAGE;
 	if (tenant) {
@@ -293,7 +478,7 @@ int cmd_inspect(int argc, char **argv)
 	if (json)
 		buf_puts(&out, "{\"tenants\":[");
 	for (size_t i = 0; !e && i < tenants.v.len; i++)
-		e = inspect_tenant(s, tenants.v.v[i], verify, json, i == 0, &tot, &out);
+		e = inspect_tenant(s, tenants.v.v[i], verify, json, i == 0, &co, &tot, &out);
 	if (json) {
 		buf_printf(&out,
 			   "],\"blocks\":%llu,\"visible\":%llu,\"bytes\":%llu,\"samples\":%llu,"
@@ -331,10 +516,18 @@ int cmd_inspect(int argc, char **argv)
 			100.0 * (double)series / all, 100.0 * (double)cols / all,
 			100.0 * (double)(tot.bytes - MIN(tot.bytes, sym + stacks + series + cols)) /
 				all);
+		if (tot.contradictions)
+			buf_printf(&out, "%llu CONTRADICTIONS between blocks (see above)\n",
+				   (unsigned long long)tot.contradictions);
 		if (verify)
 			buf_printf(&out, "%s\n",
-				   tot.corrupt ? "CORRUPT blocks found (see above)"
-					       : "every section of every block read and checked");
+				   tot.corrupt > tot.contradictions
+					   ? "CORRUPT blocks found (see above)"
+				   : tot.contradictions
+					   ? "every section of every block read and checked; the "
+					     "blocks contradict each other"
+					   : "every section of every block read and checked, and "
+					     "consistent");
 	}
 	if (out.len)
 		fwrite(out.data, 1, out.len, stdout);
@@ -486,6 +679,9 @@ int cmd_compact(int argc, char **argv)
 		{"tenant", required_argument, NULL, 't'},
 		{"force", no_argument, NULL, 'f'},
 		{"block-duration", required_argument, NULL, 'b'},
+		{"compaction-levels", required_argument, NULL, 'L'},
+		{"deletion-grace", required_argument, NULL, 'g'},
+		{"retention", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -493,20 +689,30 @@ int cmd_compact(int argc, char **argv)
 		"Usage: sonde compact [OPTIONS] STORAGE_URL\n"
 		"\n"
 		"Runs one compaction pass over a collector's storage, as the collector does every\n"
-		"--compact-interval. Only one compactor may work on a storage: run this where the\n"
-		"collector runs with --no-compaction, or is stopped (a file storage is locked "
-		"while a\n"
-		"collector uses it).\n"
+		"--compact-interval: merges the windows of every level that are due, then deletes\n"
+		"what they replaced. It is safe beside collectors compacting the same S3 storage\n"
+		"(give it their --deletion-grace); a file storage is locked while a collector uses "
+		"it.\n"
 		"\n"
-		"      --tenant T           only this tenant\n"
-		"      --force              merge every window now, also those not ended yet\n"
-		"      --block-duration D   the windows (default 10m, as the collector's)\n"
-		"  -h, --help               show this help\n";
+		"      --tenant T                only this tenant\n"
+		"      --force                   merge every window now, also those not ended yet\n"
+		"      --compaction-levels L     as the collector's "
+		"(default " COMPACT_DEFAULT_LEVELS ")\n"
+		"      --block-duration D        the first level's window (default 10m)\n"
+		"      --deletion-grace D        keep replaced blocks this long (default 5m on S3, "
+		"0 "
+		"on\n"
+		"                                a locked file storage)\n"
+		"      --retention D             also delete blocks older than this (default: "
+		"none)\n"
+		"  -h, --help                    show this help\n";
 	struct compactor_opts co = {0};
 	struct compactor_stats st = {0};
 	const char *tenant = NULL;
-	bool force = false;
+	uint64_t block = 0, keep = 0;
+	bool force = false, grace_set = false;
 	struct objstore *s;
+	char why[160];
 	int c, e;
 
 	opterr = 0;
@@ -520,9 +726,31 @@ int cmd_compact(int argc, char **argv)
 			force = true;
 			break;
 		case 'b':
-			if (parse_duration_ns(optarg, &co.block_duration_ns) ||
-			    co.block_duration_ns < NSEC_PER_SEC) {
+			if (parse_duration_ns(optarg, &block) || block < NSEC_PER_SEC) {
 				fprintf(stderr, "sonde compact: invalid --block-duration '%s'\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'L':
+			if (compactor_parse_levels(optarg, &co, why, sizeof(why))) {
+				fprintf(stderr,
+					"sonde compact: invalid --compaction-levels '%s': %s\n",
+					optarg, why);
+				return CLI_USAGE;
+			}
+			break;
+		case 'g':
+			if (parse_duration_ns(optarg, &co.grace_ns)) {
+				fprintf(stderr, "sonde compact: invalid --deletion-grace '%s'\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			grace_set = true;
+			break;
+		case 'r':
+			if (parse_duration_ns(optarg, &keep)) {
+				fprintf(stderr, "sonde compact: invalid --retention '%s'\n",
 					optarg);
 				return CLI_USAGE;
 			}
@@ -540,6 +768,18 @@ int cmd_compact(int argc, char **argv)
 		fputs(usage, stderr);
 		return CLI_USAGE;
 	}
+	if (!co.nlevels)
+		compactor_parse_levels(COMPACT_DEFAULT_LEVELS, &co, why, sizeof(why));
+	if (block) {
+		if (co.nlevels > 1 && co.levels[1].window_ns % block) {
+			fprintf(stderr, "sonde compact: --block-duration must divide the second "
+					"level's window\n");
+			return CLI_USAGE;
+		}
+		co.levels[0].window_ns = block;
+	}
+	retention_configure(keep, NULL, 0, why, sizeof(why));
+	co.no_retention = !keep;
 	s = open_store("compact", argv[optind], false);
 	if (!s)
 		return CLI_USAGE;
@@ -549,13 +789,16 @@ int cmd_compact(int argc, char **argv)
 		objstore__free(s);
 		return CLI_ERROR;
 	}
+	if (!grace_set && objstore__is_s3(s))
+		co.grace_ns = 300 * NSEC_PER_SEC;
 	co.store = s;
 	e = compactor_pass(&co, tenant, force, &st);
-	printf("compaction: %llu blocks merged into %llu, %llu -> %llu bytes, %llu deleted, %llu "
-	       "errors\n",
+	printf("compaction: %llu blocks merged into %llu, %llu -> %llu bytes, %llu replaced and "
+	       "%llu expired blocks deleted, %llu errors\n",
 	       (unsigned long long)st.blocks_in, (unsigned long long)st.compactions,
 	       (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
-	       (unsigned long long)st.deleted, (unsigned long long)st.errors);
+	       (unsigned long long)st.deleted, (unsigned long long)st.expired,
+	       (unsigned long long)st.errors);
 	objstore__free(s);
 	return e ? CLI_ERROR : CLI_OK;
 }

@@ -1,21 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compactor.h"
 #include "reader.h"
+#include "retention.h"
+#include "view.h"
 #include "../common/hash.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
-#define DEFAULT_DURATION_NS (600 * NSEC_PER_SEC)
 #define DEFAULT_INTERVAL_NS (30 * NSEC_PER_SEC)
 #define DEFAULT_L0_THRESHOLD 16
-#define DEFAULT_MAX_INPUT (512ULL << 20)
 #define DEFAULT_ZSTD_LEVEL 9
+
+/* merges running now, in this process (a gauge: tests stop a collector in the middle of one) */
+static atomic_uint merges_running;
+
+unsigned int compactor_merges_running(void)
+{
+	return atomic_load(&merges_running);
+}
 
 struct compactor {
 	struct compactor_opts opts;
@@ -27,46 +36,96 @@ struct compactor {
 	struct compactor_stats stats;
 };
 
+int compactor_parse_levels(const char *spec, struct compactor_opts *o, char *err, size_t err_size)
+{
+	char *copy = strdup(spec), *save = NULL, *item;
+	uint32_t n = 0;
+	int e = 0;
+
+	if (!copy) {
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	for (item = strtok_r(copy, ",", &save); item && !e; item = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(item, ':');
+		struct compact_level l = {0};
+
+		if (colon)
+			*colon = 0;
+		if (n == COMPACT_MAX_LEVELS) {
+			snprintf(err, err_size, "at most %d levels", COMPACT_MAX_LEVELS);
+			e = -EINVAL;
+		} else if (parse_duration_ns(item, &l.window_ns) || l.window_ns < NSEC_PER_SEC) {
+			snprintf(err, err_size,
+				 "level %u: window \"%s\" is not a duration of 1s or more", n + 1,
+				 item);
+			e = -EINVAL;
+		} else if (colon && (parse_duration_ns(colon + 1, &l.unit_ns) || !l.unit_ns ||
+				     l.unit_ns > 60 * NSEC_PER_SEC)) {
+			snprintf(err, err_size, "level %u: resolution \"%s\" is not 1ns .. 60s",
+				 n + 1, colon + 1);
+			e = -EINVAL;
+		} else if (n && (l.window_ns <= o->levels[n - 1].window_ns ||
+				 l.window_ns % o->levels[n - 1].window_ns)) {
+			snprintf(err, err_size,
+				 "level %u: its window must be a multiple of the one below it",
+				 n + 1);
+			e = -EINVAL;
+		} else {
+			o->levels[n++] = l;
+		}
+	}
+	if (!e && !n) {
+		snprintf(err, err_size, "no levels");
+		e = -EINVAL;
+	}
+	if (!e)
+		o->nlevels = n;
+	free(copy);
+	return e;
+}
+
 static void defaults(struct compactor_opts *o)
 {
-	if (!o->block_duration_ns)
-		o->block_duration_ns = DEFAULT_DURATION_NS;
+	if (!o->nlevels) {
+		char err[128];
+
+		compactor_parse_levels(COMPACT_DEFAULT_LEVELS, o, err, sizeof(err));
+	}
 	if (!o->interval_ns)
 		o->interval_ns = DEFAULT_INTERVAL_NS;
 	if (!o->time_unit_ns)
 		o->time_unit_ns = 1000000;
 	if (!o->l0_threshold)
 		o->l0_threshold = DEFAULT_L0_THRESHOLD;
-	if (!o->max_input_bytes)
-		o->max_input_bytes = DEFAULT_MAX_INPUT;
 	if (!o->zstd_level)
 		o->zstd_level = DEFAULT_ZSTD_LEVEL;
 }
 
-static uint64_t id_hash(const char *id)
-{
-	return hash_bytes(id, strlen(id), 7) | 1;
-}
-
-/* Merges inputs[0..n) of tenant into one block and deletes them. Returns 0 or -errno (logged). */
+/*
+ * Merges inputs[0..n) of tenant into one block of level and time unit unit; the inputs stay
+ * (the cleanup deletes them once nothing can need them). A merge that could store its output
+ * only after deadline_ns (Unix ns; 0 = none) gives up. Returns 0 or -errno (logged).
+ */
 static int merge(const struct compactor_opts *o, const char *tenant,
-		 struct block_ref *const *inputs, size_t n, struct compactor_stats *stats)
+		 struct block_ref *const *inputs, size_t n, uint32_t level, uint64_t unit,
+		 uint64_t deadline_ns, struct compactor_stats *stats)
 {
 	VEC(struct svcdata *) out = {0};
 	const char **sources = calloc(n, sizeof(*sources));
 	struct buf blk = {0};
 	char key[OBJSTORE_MAX_KEY], err[512] = "";
-	uint32_t level = 0;
 	uint64_t lo = UINT64_MAX, hi = 0, bytes_in = 0;
 	int e = 0;
 
 	if (!sources)
 		return -ENOMEM;
+	atomic_fetch_add(&merges_running, 1);
+	/* one input at a time, one service at a time: memory is the output and one service */
 	for (size_t i = 0; i < n && !e; i++) {
 		struct block_info bi = {0};
 
 		sources[i] = inputs[i]->id;
-		level = MAX(level, inputs[i]->level + 1);
 		bytes_in += inputs[i]->size;
 		e = reader_footer(o->store, inputs[i], &bi, err, sizeof(err));
 		for (uint32_t s = 0; !e && s < bi.nservices; s++) {
@@ -95,7 +154,7 @@ static int merge(const struct compactor_opts *o, const char *tenant,
 	if (!e) {
 		struct block_write_opts bo = {.tenant = tenant,
 					      .level = level,
-					      .time_unit_ns = o->time_unit_ns,
+					      .time_unit_ns = unit,
 					      .zstd_level = o->zstd_level,
 					      .sources = sources,
 					      .nsources = n};
@@ -115,6 +174,14 @@ static int merge(const struct compactor_opts *o, const char *tenant,
 			  1000000; /* nothing in them: a block that only replaces */
 	if (!e)
 		e = block_key(tenant, lo, hi, level, key, sizeof(key));
+	if (!e && deadline_ns && clock_ns(CLOCK_REALTIME) > deadline_ns) {
+		/* the cleanup may already have deleted what this merge read: store nothing */
+		log_warn("compaction gave up: it took longer than half the deletion grace",
+			 "tenant=%s level=%u blocks=%zu", tenant, level, n);
+		stats->abandoned++;
+		e = -ETIMEDOUT;
+		goto out;
+	}
 	if (!e) {
 		e = objstore__put(o->store, key, blk.data, blk.len);
 		if (e)
@@ -122,7 +189,7 @@ static int merge(const struct compactor_opts *o, const char *tenant,
 	}
 	if (e) {
 		log_warn("compaction failed; it is tried again on the next pass",
-			 "tenant=%s blocks=%zu err=\"%s\"", tenant, n, err);
+			 "tenant=%s level=%u blocks=%zu err=\"%s\"", tenant, level, n, err);
 		stats->errors++;
 	} else {
 		stats->compactions++;
@@ -130,13 +197,11 @@ static int merge(const struct compactor_opts *o, const char *tenant,
 		stats->bytes_in += bytes_in;
 		stats->bytes_out += blk.len;
 		log_debug("blocks merged",
-			  "tenant=%s key=%s inputs=%zu bytes_in=%llu bytes_out=%zu", tenant, key, n,
-			  (unsigned long long)bytes_in, blk.len);
-		/* the new block hides the inputs already; a failed delete is retried next pass */
-		for (size_t i = 0; i < n; i++)
-			if (objstore__delete(o->store, inputs[i]->key) == 0)
-				stats->deleted++;
+			  "tenant=%s key=%s level=%u inputs=%zu bytes_in=%llu bytes_out=%zu",
+			  tenant, key, level, n, (unsigned long long)bytes_in, blk.len);
 	}
+out:
+	atomic_fetch_sub(&merges_running, 1);
 	for (size_t k = 0; k < out.len; k++)
 		svcdata__free(out.v[k]);
 	VEC_FREE(&out);
@@ -155,97 +220,163 @@ static int ref_cmp(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-static int tenant_pass(const struct compactor_opts *o, const char *tenant, bool force,
-		       struct compactor_stats *stats)
+static uint64_t now_ns(void)
 {
-	uint64_t window_ms = o->block_duration_ns / 1000000,
-		 now_ms = clock_ns(CLOCK_REALTIME) / 1000000;
-	block_refs all = {0};
-	struct hmap replaced = {0}, dirty = {0};
-	VEC(struct block_ref *) live = {0};
+	return clock_ns(CLOCK_REALTIME);
+}
+
+/* Merges the windows of level (1..nlevels) that are due, from a fresh view. */
+static int level_pass(const struct compactor_opts *o, const char *tenant, uint32_t level,
+		      bool force, struct compactor_stats *stats)
+{
+	const struct compact_level *L = &o->levels[level - 1];
+	uint64_t window_ms = L->window_ns / 1000000, listed = now_ns(),
+		 unit = L->unit_ns ? L->unit_ns : o->time_unit_ns;
+	struct store_view v = {0};
+	VEC(struct block_ref *) in = {0};
 	char err[512];
 	int e, first_err = 0;
 
-	e = reader_list(o->store, tenant, &all);
+	e = reader_view(o->store, tenant, 0, UINT64_MAX,
+			retention_floor_ms(tenant, listed / 1000000), &v, err, sizeof(err));
 	if (e) {
-		log_warn("compaction cannot list blocks", "tenant=%s err=\"%s\"", tenant,
-			 objstore_error());
+		log_warn("compaction cannot read the store", "tenant=%s err=\"%s\"", tenant, err);
+		store_view_free(&v);
 		return e;
 	}
-	/* 1. what merged blocks replace, and which merged blocks still have inputs around */
-	for (size_t i = 0; i < all.len; i++) {
-		struct block_info bi = {0};
-
-		if (all.v[i].level == 0)
-			continue;
-		e = reader_footer(o->store, &all.v[i], &bi, err, sizeof(err));
-		if (e) {
-			log_warn("compaction skips an unreadable block", "key=%s err=\"%s\"",
-				 all.v[i].key, err);
-			first_err = first_err ? first_err : e;
-			hmap_put(&dirty, id_hash(all.v[i].id), (void *)1);
-			continue;
-		}
-		for (uint32_t k = 0; k < bi.nsources; k++)
-			hmap_put(&replaced, id_hash(bi.sources[k]), &all.v[i]);
-		block_info_free(&bi);
-	}
-	/* 2. delete the replaced (left by a crash or a failed delete) */
-	for (size_t i = 0; i < all.len; i++) {
-		struct block_ref *by = hmap_get(&replaced, id_hash(all.v[i].id));
-
-		if (!by)
-			continue;
-		if (objstore__delete(o->store, all.v[i].key) == 0) {
-			stats->deleted++;
-		} else {
-			/* the merged block must not be merged again while its input is around */
-			hmap_put(&dirty, id_hash(by->id), (void *)1);
-			first_err = first_err ? first_err : -EIO;
-		}
-	}
-	for (size_t i = 0; i < all.len; i++)
-		if (!hmap_get(&replaced, id_hash(all.v[i].id)) && VEC_PUSH(&live, &all.v[i]))
-			break; /* out of memory: compact what is listed so far */
-	if (live.len)
-		qsort(live.v, live.len, sizeof(*live.v), ref_cmp);
-	/* 3. per window */
-	for (size_t i = 0; i < live.len;) {
-		uint64_t w = live.v[i]->min_ms / window_ms;
+	/* what a reader counts, at this level or below: the inputs of this level's windows */
+	for (size_t i = 0; i < v.b.len && !e; i++)
+		if (v.b.v[i].state == VIEW_SELECTED && v.b.v[i].ref.level <= level &&
+		    VEC_PUSH(&in, &v.b.v[i].ref))
+			e = -ENOMEM;
+	if (in.len)
+		qsort(in.v, in.len, sizeof(*in.v), ref_cmp);
+	for (size_t i = 0; i < in.len && !e;) {
+		uint64_t w = in.v[i]->min_ms / window_ms;
 		size_t j = i, nl0 = 0;
-		bool ended = force || now_ms > (w + 1) * window_ms + o->delay_ns / 1000000,
-		     blocked = false;
-		VEC(struct block_ref *) pick = {0};
-		uint64_t bytes = 0;
+		bool ended =
+			force || listed / 1000000 > (w + 1) * window_ms + o->delay_ns / 1000000;
 
-		while (j < live.len && live.v[j]->min_ms / window_ms == w) {
-			nl0 += live.v[j]->level == 0;
-			blocked |= hmap_get(&dirty, id_hash(live.v[j]->id)) != NULL;
-			j++;
+		while (j < in.len && in.v[j]->min_ms / window_ms == w)
+			nl0 += in.v[j++]->level == 0;
+		/* an open window: only the first level merges, and only once it has enough */
+		if (j - i >= 2 && (ended || (level == 1 && nl0 >= o->l0_threshold))) {
+			int me = merge(o, tenant, in.v + i, j - i, level, unit,
+				       o->grace_ns ? listed + o->grace_ns / 2 : 0, stats);
+
+			first_err = first_err ? first_err : me;
 		}
-		if (!blocked && j - i >= 2 && (ended || nl0 >= o->l0_threshold)) {
-			for (size_t k = i; k < j; k++) {
-				/* an open window merges its level-0 blocks only */
-				if (!ended && live.v[k]->level != 0)
-					continue;
-				if (pick.len >= 2 && bytes + live.v[k]->size > o->max_input_bytes)
-					break;
-				bytes += live.v[k]->size;
-				if (VEC_PUSH(&pick, live.v[k]))
-					break;
-			}
-			if (pick.len >= 2) {
-				e = merge(o, tenant, pick.v, pick.len, stats);
-				first_err = first_err ? first_err : e;
-			}
-		}
-		VEC_FREE(&pick);
 		i = j;
 	}
-	VEC_FREE(&live);
-	VEC_FREE(&all);
-	hmap_free(&replaced);
-	hmap_free(&dirty);
+	VEC_FREE(&in);
+	store_view_free(&v);
+	return e ? e : first_err;
+}
+
+static int by_level(const void *a, const void *b)
+{
+	const struct view_block *x = *(struct view_block *const *)a,
+				*y = *(struct view_block *const *)b;
+
+	return x->ref.level < y->ref.level ? -1 : x->ref.level > y->ref.level;
+}
+
+/*
+ * Deletes what no reader needs any more: rejected outputs (their sources count instead),
+ * covered blocks once what covers them is grace_ns old (lowest level first, so a block goes
+ * only after everything it names), and blocks expired grace_ns ago.
+ */
+static int cleanup(const struct compactor_opts *o, const char *tenant,
+		   struct compactor_stats *stats)
+{
+	uint64_t now = now_ns(), keep = retention_ns(tenant);
+	struct store_view v = {0};
+	VEC(struct view_block *) order = {0};
+	struct hmap deleted = {0};
+	char err[512];
+	int e, first_err = 0;
+
+	e = reader_view(o->store, tenant, 0, UINT64_MAX,
+			o->no_retention ? 0 : retention_floor_ms(tenant, now / 1000000), &v, err,
+			sizeof(err));
+	if (e) {
+		log_warn("compaction cannot read the store", "tenant=%s err=\"%s\"", tenant, err);
+		store_view_free(&v);
+		return e;
+	}
+	for (size_t i = 0; i < v.b.len && !e; i++)
+		if (VEC_PUSH(&order, &v.b.v[i]))
+			e = -ENOMEM;
+	if (order.len)
+		qsort(order.v, order.len, sizeof(*order.v), by_level);
+	/*
+	 * Rejected ones first: they name blocks the covered ones below may be. Then covered ones,
+	 * sweeping again while a sweep deletes something (a block of one level may name another
+	 * of the same level: an earlier merge of its window).
+	 */
+	for (int round = 0, progress = 1; round < 2 && !e; round += !progress) {
+		progress = 0;
+		for (size_t i = 0; i < order.len; i++) {
+			struct view_block *b = order.v[i];
+			bool go = false, expired = false;
+
+			if (round == 0 && b->state == VIEW_REJECTED) {
+				go = !b->uncovered && b->bi.created_ns + o->grace_ns <= now;
+			} else if (round == 1 && b->state == VIEW_COVERED && b->cover >= 0) {
+				const struct view_block *c = &v.b.v[b->cover];
+
+				go = c->has_info && c->bi.created_ns + o->grace_ns <= now;
+				/* its sources go first: else they would count again */
+				for (uint32_t k = 0; go && b->has_info && k < b->bi.nsources; k++) {
+					int64_t s = view_find(&v, b->bi.sources[k]);
+
+					go = s < 0 || v.b.v[s].state == VIEW_GONE ||
+					     hmap_get(&deleted, (uint64_t)s + 1);
+				}
+			} else if (round == 1 && b->state == VIEW_EXPIRED) {
+				expired = true;
+				go = (b->ref.max_ms + 1) * 1000000 + keep + o->grace_ns <= now;
+			}
+			if (!go)
+				continue;
+			if (objstore__delete(o->store, b->ref.key) == 0) {
+				if (expired) {
+					stats->expired++;
+					stats->expired_bytes += b->ref.size;
+				} else {
+					stats->deleted++;
+				}
+				hmap_put(&deleted, (uint64_t)(b - v.b.v) + 1, (void *)1);
+				b->state = VIEW_GONE;
+				progress = round == 1;
+			} else {
+				log_warn("cannot delete a block; tried again on the next pass",
+					 "key=%s err=\"%s\"", b->ref.key, objstore_error());
+				first_err = first_err ? first_err : -EIO;
+			}
+		}
+	}
+	VEC_FREE(&order);
+	hmap_free(&deleted);
+	store_view_free(&v);
+	return e ? e : first_err;
+}
+
+static int tenant_pass(const struct compactor_opts *o, const char *tenant, bool force,
+		       struct compactor_stats *stats)
+{
+	int first_err = 0;
+
+	for (uint32_t level = 1; level <= o->nlevels; level++) {
+		int e = level_pass(o, tenant, level, force, stats);
+
+		first_err = first_err ? first_err : e;
+	}
+	{
+		int e = cleanup(o, tenant, stats);
+
+		first_err = first_err ? first_err : e;
+	}
 	return first_err;
 }
 
@@ -301,6 +432,9 @@ static void *compactor_main(void *arg)
 		c->stats.bytes_in += s.bytes_in;
 		c->stats.bytes_out += s.bytes_out;
 		c->stats.deleted += s.deleted;
+		c->stats.expired += s.expired;
+		c->stats.expired_bytes += s.expired_bytes;
+		c->stats.abandoned += s.abandoned;
 		c->stats.errors += s.errors;
 		c->stats.ns += s.ns;
 	}

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Compaction: the blocks of a time window (--block-duration) are merged into one, so symbols,
- * stacks and series are stored once per service and window instead of once per segment.
+ * Compaction, in levels: level-0 blocks (written by ingest) are merged per window of the first
+ * level (10 min by default), those per window of the next (1 h), and so on (1 d), each level
+ * with its own time resolution. Every merge of a window takes all the blocks a reader sees in
+ * it (view.h), so any number of compactors may run on one store at once:
  *
- *   - an open window: once it has l0_threshold level-0 blocks, those are merged (level 1);
- *   - a window that ended delay ago: all its blocks are merged into one, for good.
+ *   - an open first-level window: once it has l0_threshold level-0 blocks, they are merged;
+ *   - a window that ended delay ago: all its visible blocks of lower levels (and earlier
+ *     merges of it) are merged into one.
  *
- * A merged block names its inputs ("sources"); readers skip the inputs from the moment it is
- * stored, and the inputs are deleted after (or on a later pass, after a crash). Only one
- * compactor may run per storage.
+ * A merged block names its inputs ("sources"); readers skip them from the moment it is
+ * stored. Nothing a reader might still need is deleted: a covered block goes once the block
+ * covering it is grace_ns old (a merge that would store its output later than grace_ns / 2
+ * after listing gives up), its own sources first; blocks past the tenant's retention go
+ * grace_ns after they expired. A crash at any instant leaves a store readers count exactly.
  */
 #ifndef SONDE_COMPACTOR_H
 #define SONDE_COMPACTOR_H
@@ -18,16 +23,38 @@
 
 #include "objstore.h"
 
+#define COMPACT_MAX_LEVELS 8
+#define COMPACT_DEFAULT_LEVELS "10m,1h:1s,1d:10s"
+
+struct compact_level {
+	uint64_t window_ns; /* blocks of this level each hold one such window (aligned to 0) */
+	uint64_t unit_ns;   /* time resolution of its samples; 0 = the opts' time_unit_ns */
+};
+
 struct compactor_opts {
 	struct objstore *store;
-	uint64_t block_duration_ns; /* 0 = 10 min */
+	struct compact_level levels[COMPACT_MAX_LEVELS]; /* level n is levels[n - 1] */
+	uint32_t nlevels;				 /* 0 = COMPACT_DEFAULT_LEVELS */
 	uint64_t delay_ns;
-	uint64_t interval_ns;	  /* 0 = 30 s */
-	uint64_t time_unit_ns;	  /* 0 = 1 ms */
-	uint32_t l0_threshold;	  /* 0 = 16 */
-	uint64_t max_input_bytes; /* one merge reads at most this much; 0 = 512 MiB */
-	int zstd_level;		  /* 0 = 9 */
+	uint64_t interval_ns;  /* 0 = 30 s */
+	uint64_t time_unit_ns; /* 0 = 1 ms: the first level's resolution unless set there */
+	uint32_t l0_threshold; /* 0 = 16 */
+	int zstd_level;	       /* 0 = 9 */
+	/*
+	 * How long a replaced or expired block stays after it stopped counting, so that a query
+	 * or a slow merge that listed it can still read it. 0 = delete at once (safe only when
+	 * one compactor runs and no query is in flight: tests and `sonde compact`).
+	 */
+	uint64_t grace_ns;
+	bool no_retention; /* delete nothing past retention (retention.h) */
 };
+
+/*
+ * Parses "WINDOW[:RESOLUTION],..." (for example "10m,1h:1s,1d:10s") into o->levels. Windows
+ * must grow, each a multiple of the one before; resolutions are 1 ns .. 60 s. Returns 0 or
+ * -EINVAL with a reason in err.
+ */
+int compactor_parse_levels(const char *spec, struct compactor_opts *o, char *err, size_t err_size);
 
 struct compactor_stats {
 	uint64_t passes;
@@ -35,7 +62,10 @@ struct compactor_stats {
 	uint64_t blocks_in;   /* blocks merged */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
-	uint64_t deleted;
+	uint64_t deleted; /* replaced blocks removed */
+	uint64_t expired; /* blocks removed past retention */
+	uint64_t expired_bytes;
+	uint64_t abandoned; /* merges given up because they outlived grace_ns / 2 */
 	uint64_t errors;
 	uint64_t ns;
 };
@@ -46,6 +76,8 @@ struct compactor;
 struct compactor *compactor__new(const struct compactor_opts *opts);
 void compactor__stats(struct compactor *c, struct compactor_stats *ret);
 void compactor__free(struct compactor *c);
+/* Merges running now in this process. */
+unsigned int compactor_merges_running(void);
 
 /*
  * One pass over every tenant (or one), as the thread runs it; force treats every window as

@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "compactor.h"
+#include "retention.h"
 #include "objstore.h"
 #include "options.h"
 #include "segment.h"
@@ -75,9 +76,18 @@ static void extra_metrics(void *ctx, struct buf *out)
 	metric_single(out, "sonde_collector_compaction_errors_total", "counter",
 		      "Compactions that failed (retried later).", (double)cs.errors);
 	metric_single(out, "sonde_collector_blocks_deleted_total", "counter",
-		      "Blocks deleted once merged.", (double)cs.deleted);
+		      "Blocks deleted once merged (after the deletion grace).", (double)cs.deleted);
 	metric_single(out, "sonde_collector_compaction_seconds_total", "counter",
 		      "Time spent compacting.", (double)cs.ns / 1e9);
+	metric_single(out, "sonde_collector_compaction_merges_running", "gauge",
+		      "Merges in progress.", (double)compactor_merges_running());
+	metric_single(out, "sonde_collector_compactions_abandoned_total", "counter",
+		      "Merges given up because they outlived half the deletion grace.",
+		      (double)cs.abandoned);
+	metric_single(out, "sonde_collector_retention_deleted_blocks_total", "counter",
+		      "Blocks deleted past their tenant's retention.", (double)cs.expired);
+	metric_single(out, "sonde_collector_retention_deleted_bytes_total", "counter",
+		      "Bytes of the blocks deleted past retention.", (double)cs.expired_bytes);
 }
 
 /*
@@ -260,15 +270,26 @@ int main(int argc, char **argv)
 	c.writer = segwriter__new(&wo);
 	if (!c.writer)
 		goto out;
-	if (!c.opts.no_compaction) {
+	if (retention_configure(c.opts.retention_ns, c.opts.tenant_retention,
+				c.opts.ntenant_retention, err, sizeof(err))) {
+		log_error("invalid retention", "err=\"%s\"", err);
+		goto out;
+	}
+	if (c.opts.targets & TARGET_COMPACT) {
 		struct compactor_opts co = {
 			.store = c.store,
-			.block_duration_ns = c.opts.block_duration_ns,
 			.delay_ns = c.opts.compact_delay_ns,
 			.interval_ns = c.opts.compact_interval_ns,
 			.time_unit_ns = c.opts.time_unit_ns,
+			.grace_ns = c.opts.deletion_grace_ns,
 		};
 
+		/* both were checked when parsed */
+		compactor_parse_levels(c.opts.compaction_levels ? c.opts.compaction_levels
+								: COMPACT_DEFAULT_LEVELS,
+				       &co, err, sizeof(err));
+		if (c.opts.block_duration_ns)
+			co.levels[0].window_ns = c.opts.block_duration_ns;
 		c.compactor = compactor__new(&co);
 		if (!c.compactor)
 			goto out;
@@ -284,6 +305,8 @@ int main(int argc, char **argv)
 	so.header_timeout_ns = c.opts.header_timeout_ns;
 	so.body_timeout_ns = c.opts.body_timeout_ns;
 	so.tls = c.tls;
+	so.no_ingest = !(c.opts.targets & TARGET_INGEST);
+	so.no_query = !(c.opts.targets & TARGET_QUERY);
 	so.api.store = c.store;
 	so.api.max_rows = c.opts.query_max_samples;
 	so.api.max_range_ns = c.opts.query_max_range_ns;
@@ -294,8 +317,10 @@ int main(int argc, char **argv)
 	c.server = server__new(&so);
 	if (!c.server)
 		goto out;
-	log_info("collector ready", "listen=%s storage=\"%s\" auth=%s compaction=%s tls=%s",
+	log_info("collector ready",
+		 "listen=%s storage=\"%s\" auth=%s ingest=%s query=%s compaction=%s tls=%s",
 		 c.opts.listen, objstore__url(c.store), c.auth ? "tokens" : "none",
+		 so.no_ingest ? "off" : "on", so.no_query ? "off" : "on",
 		 c.compactor ? "on" : "off", c.tls ? "on" : "off");
 	if (!c.auth)
 		log_warn("NO AUTHENTICATION (no --auth-token-file): anyone who can reach this port "

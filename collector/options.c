@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "options.h"
+#include "compactor.h"
+#include "retention.h"
 #include "../common/config.h"
 #include "../common/util.h"
 
@@ -32,9 +34,10 @@ static const char usage[] =
 	"      --max-body-size N      largest request, after gzip inflation (default 64M)\n"
 	"      --segment-max-size N   write a tenant's data once it takes this much memory "
 	"(default 8M)\n"
-	"      --segment-max-age D    ... or once the oldest of it is this old (default 1s); a "
-	"request\n"
-	"                             is acknowledged when its data is stored\n"
+	"      --segment-max-age D    ... else at most once per D, and at once after a quiet D\n"
+	"                             (default 500ms); a request is acknowledged when its data "
+	"is\n"
+	"                             stored\n"
 	"      --max-memory N         memory for requests being received, decoded and stored; "
 	"past\n"
 	"                             it 503 with Retry-After, and 413 for a request that could "
@@ -44,13 +47,24 @@ static const char usage[] =
 	"with\n"
 	"                             Retry-After (default 256M)\n"
 	"      --time-resolution D    sample times are kept to this resolution (default 1ms)\n"
-	"      --block-duration D     compaction merges the blocks of each window this long into "
-	"one\n"
-	"                             (default 10m)\n"
+	"      --target LIST          what this instance does: all (default), or any of ingest,\n"
+	"                             query, compact (comma-separated); any number of instances\n"
+	"                             of each may share one storage (docs/storage.md)\n"
+	"      --compaction-levels L  windows of each compaction level with their time resolution\n"
+	"                             (default " COMPACT_DEFAULT_LEVELS ": 10-minute blocks, then\n"
+	"                             hourly ones to the second, daily ones to 10 seconds)\n"
+	"      --block-duration D     the first level's window (default 10m)\n"
 	"      --compact-delay D      a window is merged for good this long after it ends (default "
 	"1m)\n"
 	"      --compact-interval D   how often compaction looks for work (default 30s)\n"
-	"      --no-compaction        never compact (for a second collector on the same storage)\n"
+	"      --no-compaction        never compact or delete (the same as leaving compact out of\n"
+	"                             --target)\n"
+	"      --retention D          data older than this is no longer shown, and deleted after\n"
+	"                             --deletion-grace (default 31d; 0: keep forever)\n"
+	"      --tenant-retention T=D the retention of tenant T (repeatable; 0: forever)\n"
+	"      --deletion-grace D     a block replaced by compaction or past retention stays this\n"
+	"                             long for the queries and merges that may still read it\n"
+	"                             (default 5m; merges give up past half of it)\n"
 	"      --threads N            HTTP threads (default: the CPUs)\n"
 	"      --max-connections N    connections at once, over all clients (default 1024)\n"
 	"      --max-connections-per-client N  connections at once from one address (default "
@@ -115,6 +129,12 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_ALLOW_READABLE,
+	/* the store at fleet scale */
+	OPT_TARGET,
+	OPT_LEVELS,
+	OPT_RETENTION,
+	OPT_TENANT_RETENTION,
+	OPT_GRACE,
 };
 
 static const struct option long_options[] = {
@@ -146,6 +166,11 @@ static const struct option long_options[] = {
 	{"tls-cert-file", required_argument, NULL, OPT_TLS_CERT},
 	{"tls-key-file", required_argument, NULL, OPT_TLS_KEY},
 	{"allow-readable-secrets", no_argument, NULL, OPT_ALLOW_READABLE},
+	{"target", required_argument, NULL, OPT_TARGET},
+	{"compaction-levels", required_argument, NULL, OPT_LEVELS},
+	{"retention", required_argument, NULL, OPT_RETENTION},
+	{"tenant-retention", required_argument, NULL, OPT_TENANT_RETENTION},
+	{"deletion-grace", required_argument, NULL, OPT_GRACE},
 	{"config", required_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -157,11 +182,13 @@ void collector_opts__init(struct collector_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->max_body_bytes = 64u << 20;
 	o->segment_max_bytes = 8u << 20;
-	o->segment_max_age_ns = NSEC_PER_SEC;
+	o->segment_max_age_ns = NSEC_PER_SEC / 2;
 	o->max_pending_bytes = 256u << 20;
 	o->max_memory_bytes = 1ULL << 30;
 	o->time_unit_ns = 1000000;
-	o->block_duration_ns = 600 * NSEC_PER_SEC;
+	o->retention_ns = RETENTION_DEFAULT_NS;
+	o->deletion_grace_ns = 300 * NSEC_PER_SEC;
+	o->targets = TARGET_ALL;
 	o->compact_delay_ns = 60 * NSEC_PER_SEC;
 	o->compact_interval_ns = 30 * NSEC_PER_SEC;
 	o->max_connections = 1024;
@@ -184,6 +211,10 @@ void collector_opts__free(struct collector_opts *o)
 	free(o->auth_token_file);
 	free(o->tls_cert_file);
 	free(o->tls_key_file);
+	free(o->compaction_levels);
+	for (size_t i = 0; i < o->ntenant_retention; i++)
+		free(o->tenant_retention[i]);
+	free(o->tenant_retention);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -273,6 +304,65 @@ static int check_conn_opts(struct collector_opts *o)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int parse_targets(const char *where, const char *v, unsigned int *ret)
+{
+	char buf[64], *save = NULL, *t;
+	unsigned int m = 0;
+
+	if (strlen(v) >= sizeof(buf))
+		return bad(where, "target", v, "expected all, or any of ingest, query, compact");
+	strcpy(buf, v);
+	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "all") == 0)
+			m |= TARGET_ALL;
+		else if (strcmp(t, "ingest") == 0)
+			m |= TARGET_INGEST;
+		else if (strcmp(t, "query") == 0)
+			m |= TARGET_QUERY;
+		else if (strcmp(t, "compact") == 0)
+			m |= TARGET_COMPACT;
+		else
+			return bad(where, "target", v,
+				   "expected all, or any of ingest, query, compact");
+	}
+	if (!m)
+		return bad(where, "target", v, "expected all, or any of ingest, query, compact");
+	*ret = m;
+	return 0;
+}
+
+/* The options of the store's life: roles, compaction levels, retention, deletion. */
+static int parse_store_arg(struct collector_opts *o, int c, const char *where)
+{
+	struct compactor_opts co = {0};
+	char why[160], **v;
+
+	switch (c) {
+	case OPT_TARGET:
+		return parse_targets(where, optarg, &o->targets);
+	case OPT_LEVELS:
+		if (compactor_parse_levels(optarg, &co, why, sizeof(why)))
+			return bad(where, "compaction-levels", optarg, why);
+		return set_str(&o->compaction_levels, optarg);
+	case OPT_RETENTION:
+		return duration_arg(where, "retention", optarg, 0, 3660 * 86400 * NSEC_PER_SEC,
+				    &o->retention_ns);
+	case OPT_TENANT_RETENTION:
+		if (retention_configure(0, &optarg, 1, why, sizeof(why)))
+			return bad(where, "tenant-retention", optarg, "expected TENANT=DURATION");
+		v = realloc(o->tenant_retention, (o->ntenant_retention + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		o->tenant_retention = v;
+		v[o->ntenant_retention] = strdup(optarg);
+		return v[o->ntenant_retention++] ? 0 : -ENOMEM;
+	case OPT_GRACE:
+		return duration_arg(where, "deletion-grace", optarg, 0, 7 * 86400 * NSEC_PER_SEC,
+				    &o->deletion_grace_ns);
+	}
+	return -EINVAL;
 }
 
 static int parse_args(struct collector_opts *o, int argc, char **argv, const char *where)
@@ -377,6 +467,9 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 		case OPT_MAX_CONN_CLIENT ... OPT_ALLOW_READABLE:
 			err = parse_conn_arg(o, c, where);
 			break;
+		case OPT_TARGET ... OPT_GRACE:
+			err = parse_store_arg(o, c, where);
+			break;
 		case 'c':
 			break; /* read before */
 		case 'h':
@@ -433,6 +526,24 @@ int collector_opts__parse(struct collector_opts *o, int argc, char **argv)
 		return -ENOMEM;
 	if (check_conn_opts(o))
 		return -EINVAL;
+	if (o->no_compaction)
+		o->targets &= ~TARGET_COMPACT;
+	if (o->block_duration_ns) {
+		struct compactor_opts co = {0};
+		char why[160];
+
+		if (compactor_parse_levels(o->compaction_levels ? o->compaction_levels
+								: COMPACT_DEFAULT_LEVELS,
+					   &co, why, sizeof(why)) == 0) {
+			co.levels[0].window_ns = o->block_duration_ns;
+			if (co.nlevels > 1 && co.levels[1].window_ns % o->block_duration_ns) {
+				fprintf(stderr,
+					"sonde-collector: --block-duration must divide the second "
+					"compaction level's window\n");
+				return -EINVAL;
+			}
+		}
+	}
 	if (o->time_unit_ns > o->segment_max_age_ns * 1000) {
 		fprintf(stderr,
 			"sonde-collector: --time-resolution is too coarse for --segment-max-age\n");

@@ -8,6 +8,12 @@
 
 #include "../common/log.h"
 
+/* What an instance does (--target): any mix; "all" is every one. */
+#define TARGET_INGEST 1u
+#define TARGET_QUERY 2u
+#define TARGET_COMPACT 4u
+#define TARGET_ALL (TARGET_INGEST | TARGET_QUERY | TARGET_COMPACT)
+
 struct collector_opts {
 	char *listen;
 	char *storage;
@@ -18,10 +24,16 @@ struct collector_opts {
 	uint64_t max_pending_bytes;
 	uint64_t max_memory_bytes; /* ingest's memory bound: bodies, decoding, until stored */
 	uint64_t time_unit_ns;
-	uint64_t block_duration_ns; /* compaction window */
+	uint64_t block_duration_ns; /* the first compaction level's window, when set */
+	char *compaction_levels;    /* "WINDOW[:RESOLUTION],..." (compactor.h) */
 	uint64_t compact_delay_ns;  /* a window is final this long after it ends */
 	uint64_t compact_interval_ns;
 	bool no_compaction;
+	uint64_t retention_ns;	 /* 0: forever */
+	char **tenant_retention; /* "TENANT=DURATION" */
+	size_t ntenant_retention;
+	uint64_t deletion_grace_ns;
+	unsigned int targets; /* TARGET_* */
 	unsigned int threads;
 	unsigned int max_connections;
 	uint64_t shutdown_timeout_ns;

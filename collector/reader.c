@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fetch.h"
 #include "qctl.h"
 #include "reader.h"
-#include "../common/hash.h"
+#include "retention.h"
+#include "view.h"
 #include "../common/util.h"
 
 #define FIRST_TAIL (64u << 10) /* bytes read from a block's end: the whole footer, usually */
@@ -162,79 +162,20 @@ struct svcdata *reader_service(struct objstore *s, const struct block_ref *ref,
 	return sd;
 }
 
-static bool no_service(void *ctx, const struct block_service_info *si)
-{
-	(void)ctx;
-	(void)si;
-	return false;
-}
-
-/* Puts the ids of the blocks the compacted blocks replace in hidden (footers read in parallel). */
-static int hide_sources(struct objstore *s, const block_refs *compacted, struct hmap *hidden,
-			char *err, size_t err_size)
-{
-	/* a block deleted since the listing: what replaced it is listed too */
-	struct fetch_opts fo = {
-		.store = s, .refs = compacted, .want = no_service, .skip_missing = true};
-	struct fetcher *f;
-	struct fetch_block *fb;
-	int e = 0;
-
-	if (!compacted->len)
-		return 0;
-	f = fetcher__new(&fo);
-	if (!f)
-		return -ENOMEM;
-	while (!e && (fb = fetcher__next(f, &e, err, err_size))) {
-		for (uint32_t k = 0; !e && k < fb->bi.nsources; k++) {
-			const char *id = fb->bi.sources[k];
-
-			if (hmap_put(hidden, hash_bytes(id, strlen(id), 1) | 1, (void *)1))
-				e = -ENOMEM;
-		}
-	}
-	fetcher__free(f);
-	return e;
-}
-
 int reader_visible(struct objstore *s, const char *tenant, uint64_t from_ms, uint64_t to_ms,
 		   block_refs *out, char *err, size_t err_size)
 {
-	block_refs all = {0}, compacted = {0};
-	struct hmap hidden = {0};
-	int e;
+	struct store_view v = {0};
+	int e = reader_view(s, tenant, from_ms, to_ms,
+			    retention_floor_ms(tenant, clock_ns(CLOCK_REALTIME) / 1000000), &v, err,
+			    err_size);
 
-	e = reader_list(s, tenant, &all);
-	if (e) {
-		snprintf(err, err_size, "%s", e == -EINVAL ? "invalid tenant" : objstore_error());
-		goto out;
-	}
-	for (size_t i = 0; i < all.len; i++) {
-		struct block_ref *r = &all.v[i];
-
-		if (r->level > 0 && r->max_ms >= from_ms && r->min_ms <= to_ms &&
-		    VEC_PUSH(&compacted, *r)) {
+	for (size_t i = 0; !e && i < v.b.len; i++) {
+		if (v.b.v[i].state == VIEW_SELECTED && VEC_PUSH(out, v.b.v[i].ref)) {
+			snprintf(err, err_size, "out of memory");
 			e = -ENOMEM;
-			goto out;
 		}
 	}
-	e = hide_sources(s, &compacted, &hidden, err, err_size);
-	if (e)
-		goto out;
-	for (size_t i = 0; i < all.len; i++) {
-		struct block_ref *r = &all.v[i];
-
-		if (r->max_ms < from_ms || r->min_ms > to_ms ||
-		    hmap_get(&hidden, hash_bytes(r->id, strlen(r->id), 1) | 1))
-			continue;
-		if (VEC_PUSH(out, *r)) {
-			e = -ENOMEM;
-			goto out;
-		}
-	}
-out:
-	VEC_FREE(&all);
-	VEC_FREE(&compacted);
-	hmap_free(&hidden);
+	store_view_free(&v);
 	return e;
 }

@@ -11,7 +11,7 @@
 #include "../common/util.h"
 
 #define DEFAULT_MAX_BYTES (8u << 20)
-#define DEFAULT_MAX_AGE_NS NSEC_PER_SEC
+#define DEFAULT_MAX_AGE_NS (NSEC_PER_SEC / 2)
 #define DEFAULT_MAX_PENDING (256u << 20)
 #define DEFAULT_THREADS 2
 #define TICK_NS (50 * 1000000ULL)
@@ -38,6 +38,7 @@ struct tenant {
 	char name[72];
 	pthread_mutex_t lock; /* guards open */
 	struct head *open;
+	uint64_t last_ns; /* CLOCK_MONOTONIC: its last head was made ready (under w->lock) */
 };
 
 struct segwriter {
@@ -100,6 +101,8 @@ static struct tenant *tenant_get(struct segwriter *w, const char *name)
 	if (!t)
 		return NULL;
 	str_copy(t->name, name, sizeof(t->name));
+	/* a new tenant's first data waits max_age like the rest: its first burst is one block */
+	t->last_ns = clock_ns(CLOCK_MONOTONIC);
 	pthread_mutex_init(&t->lock, NULL);
 	if (VEC_PUSH(&w->tenants, t)) {
 		pthread_mutex_destroy(&t->lock);
@@ -251,7 +254,9 @@ unlock:
 		w->stats.samples += counts.samples;
 		w->stats.profiles += counts.profiles;
 		w->pending_bytes += after - before;
-		if (after >= w->opts.max_bytes)
+		/* full, or the first data after a quiet max_age: written now, not in a tick */
+		if (after >= w->opts.max_bytes ||
+		    clock_ns(CLOCK_MONOTONIC) >= t->last_ns + w->opts.max_age_ns)
 			pthread_cond_signal(&w->cond);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -273,10 +278,15 @@ static void collect_due(struct segwriter *w, uint64_t now)
 
 		pthread_mutex_lock(&t->lock);
 		h = t->open;
-		/* a head opened after now was read is young, not 2^64 ns old */
+		/*
+		 * A tenant's heads are written at most once per max_age (its PUTs per second stay
+		 * bounded), and at once after a quiet max_age (a lone agent's request waits for
+		 * nothing). A head opened after now was read is young, not 2^64 ns old.
+		 */
 		if (h && (w->draining || w->stop || h->bytes >= w->opts.max_bytes ||
-			  now >= h->opened_ns + w->opts.max_age_ns)) {
+			  (now >= h->opened_ns && now >= t->last_ns + w->opts.max_age_ns))) {
 			t->open = NULL;
+			t->last_ns = now;
 			make_ready(w, h);
 		}
 		pthread_mutex_unlock(&t->lock);

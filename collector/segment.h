@@ -18,8 +18,12 @@
 
 struct segwriter_opts {
 	struct objstore *store;
-	uint64_t max_bytes;	    /* a head this big is written at once; 0 = 8 MiB */
-	uint64_t max_age_ns;	    /* a head this old is written; 0 = 1 s */
+	uint64_t max_bytes; /* a head this big is written at once; 0 = 8 MiB */
+	/*
+	 * A tenant's data is written at most once per max_age_ns, and as soon as it arrives after
+	 * a quiet max_age_ns; 0 = 500 ms.
+	 */
+	uint64_t max_age_ns;
 	uint64_t max_pending_bytes; /* 0 = 256 MiB */
 	uint64_t time_unit_ns;	    /* block time resolution; 0 = 1 ms */
 	int zstd_level;		    /* 0 = 3 */

@@ -625,6 +625,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 		enum req_kind kind = body_kind(s, url);
 
+		if (kind == REQ_CONNECT && s->opts.no_query)
+			return refuse(s, conn, kind, 404, NULL,
+				      "this collector answers no queries (--target): ask a query "
+				      "instance");
+		if (kind != REQ_GET && kind != REQ_CONNECT && s->opts.no_ingest)
+			return refuse(
+				s, conn, kind, 404, NULL,
+				"this collector takes no profiles (--target): send them to an "
+				"ingest instance");
+
 		/* the head is in: a body now has its own deadline, an answer none */
 		conn_deadlines__head(s->deadlines, conn,
 				     kind != REQ_GET && strcmp(method, "POST") == 0);
@@ -643,6 +653,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			if (strcmp(url, "/ready") == 0)
 				return atomic_load(&s->ready) ? text(s, conn, 200, "ready\n")
 							      : text(s, conn, 503, "not ready\n");
+			if (s->opts.api.store && api_path(url) && s->opts.no_query)
+				return text(s, conn, 404,
+					    "this collector answers no queries (--target): ask a "
+					    "query instance\n");
 			if (s->opts.api.store && api_path(url))
 				return api(s, conn, url, req_cls);
 			return text(s, conn, 404,

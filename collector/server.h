@@ -36,6 +36,9 @@ struct server_opts {
 	uint64_t header_timeout_ns;		 /* a request head; 0: none */
 	uint64_t body_timeout_ns;		 /* a request body; 0: none */
 	struct tls_certs *tls;			 /* HTTPS with these (tls_certs.h); NULL: HTTP */
+	/* roles (--target): refuse profiles, or queries, with 404 and the reason */
+	bool no_ingest;
+	bool no_query;
 	/* appends more metrics (storage, compaction) to the page; may be NULL */
 	void (*extra_metrics)(void *ctx, struct buf *out);
 	void *extra_ctx;

@@ -97,7 +97,7 @@ PY
 check '[ "$n" -ge 3 ]' "aws s3 ls sees the $n blocks, with the sizes inspect reports"
 
 # compaction over S3
-"$SONDE" compact --force "$url" > "$ARTIFACTS/compact.txt" || fail "compaction on S3 failed: $(cat "$ARTIFACTS/compact.txt")"
+"$SONDE" compact --force --deletion-grace 0 "$url" > "$ARTIFACTS/compact.txt" || fail "compaction on S3 failed: $(cat "$ARTIFACTS/compact.txt")"
 awscli s3 ls --recursive s3://profiles/sonde/prod/ > "$ARTIFACTS/ls2.txt"
 check '[ "$(grep -c "\.block$" "$ARTIFACTS/ls2.txt")" = 1 ]' "compaction leaves one block in S3 ($(cat "$ARTIFACTS/compact.txt"))"
 "$SONDE" export "$url" --service split > "$ARTIFACTS/compacted.folded"

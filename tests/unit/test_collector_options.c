@@ -131,7 +131,12 @@ static void test_defaults_and_flags(void)
 	CHECK_STR(o.storage, "./data");
 	CHECK_EQ_U64(o.max_body_bytes, 64 << 20);
 	CHECK_EQ_U64(o.segment_max_bytes, 8 << 20);
-	CHECK_EQ_U64(o.block_duration_ns, 600 * NS);
+	CHECK_EQ_U64(o.block_duration_ns, 0); /* the first of the default levels: 10 min */
+	CHECK(o.compaction_levels == NULL);
+	CHECK_EQ_U64(o.targets, TARGET_ALL);
+	CHECK_EQ_U64(o.retention_ns, 31 * 86400 * NS);
+	CHECK_EQ_U64(o.deletion_grace_ns, 300 * NS);
+	CHECK_EQ_U64(o.segment_max_age_ns, NS / 2);
 	CHECK_EQ_U64(o.max_connections, 1024);
 	CHECK(!o.no_compaction);
 	CHECK(o.log_level == LOG_INFO);
@@ -145,11 +150,46 @@ static void test_defaults_and_flags(void)
 	CHECK_EQ_U64(o.max_body_bytes, 1 << 20);
 	CHECK_EQ_U64(o.segment_max_age_ns, 250000000);
 	CHECK(o.no_compaction);
+	CHECK_EQ_U64(o.targets, TARGET_INGEST | TARGET_QUERY); /* --no-compaction */
 	CHECK_EQ_U64(o.threads, 3);
 	CHECK(o.log_level == LOG_DEBUG);
 	CHECK_EQ_U64(o.query_max_range_ns, 2 * 86400 * NS);
 	collector_opts__free(&o);
 	free(err);
+}
+
+/* The store's options from a config file: roles, levels, retention with per-tenant lists. */
+static void test_store_options(void)
+{
+	char path[] = "/tmp/sonde-test-copts.XXXXXX";
+	int fd = mkstemp(path);
+	const char *yaml = "target: ingest,query\n"
+			   "compaction-levels: 10s,1m:1s\n"
+			   "retention: 7d\n"
+			   "tenant-retention: [acme=1d, keep=0]\n"
+			   "deletion-grace: 30s\n";
+	char *argv[] = {"sonde-collector", "--config", path, "--tenant-retention", "beta=2h", NULL};
+	struct collector_opts o;
+	char *err;
+
+	REQUIRE(fd >= 0);
+	CHECK(write(fd, yaml, strlen(yaml)) == (ssize_t)strlen(yaml));
+	close(fd);
+	CHECK(parse(&o, argv, &err) == 0);
+	CHECK_STR(err, "");
+	CHECK_EQ_U64(o.targets, TARGET_INGEST | TARGET_QUERY);
+	CHECK_STR(o.compaction_levels, "10s,1m:1s");
+	CHECK_EQ_U64(o.retention_ns, 7 * 86400 * NS);
+	CHECK_EQ_U64(o.deletion_grace_ns, 30 * NS);
+	CHECK_EQ_U64(o.ntenant_retention, 3);
+	if (o.ntenant_retention == 3) {
+		CHECK_STR(o.tenant_retention[0], "acme=1d");
+		CHECK_STR(o.tenant_retention[1], "keep=0");
+		CHECK_STR(o.tenant_retention[2], "beta=2h");
+	}
+	collector_opts__free(&o);
+	free(err);
+	unlink(path);
 }
 
 static void test_config_file(void)
@@ -194,6 +234,13 @@ static void test_errors(void)
 		{"--max-body-size", "lots", "invalid --max-body-size 'lots'"},
 		{"--segment-max-age", "soon", "invalid --segment-max-age 'soon'"},
 		{"--log-level", "loud", "invalid --log-level 'loud'"},
+		{"--target", "everything",
+		 "invalid --target 'everything': expected all, or any of"},
+		{"--compaction-levels", "10m,25m", "must be a multiple of the one below it"},
+		{"--compaction-levels", "10m:2m", "resolution \"2m\" is not 1ns .. 60s"},
+		{"--tenant-retention", "acme", "invalid --tenant-retention 'acme'"},
+		{"--retention", "forever", "invalid --retention 'forever'"},
+		{"--deletion-grace", "soon", "invalid --deletion-grace 'soon'"},
 		{"--no-such-flag", NULL, "unknown option '--no-such-flag'"},
 		{"stray", NULL, "unexpected argument 'stray'"},
 	};
@@ -251,6 +298,7 @@ int main(void)
 {
 	RUN(test_defaults_and_flags);
 	RUN(test_config_file);
+	RUN(test_store_options);
 	RUN(test_errors);
 	RUN(test_help);
 	RUN(test_connection_defaults);

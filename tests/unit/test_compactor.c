@@ -6,6 +6,7 @@
  * merged block and deleting its inputs, and the background thread.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "../../collector/compactor.h"
 #include "../../collector/flamegraph.h"
 #include "../../collector/reader.h"
+#include "../../collector/retention.h"
 
 #define SEC NSEC_PER_SEC
 
@@ -125,7 +127,7 @@ static void test_merge_keeps_samples(void)
 static void test_windows(void)
 {
 	struct fixture_store f;
-	struct compactor_opts o = {.block_duration_ns = 600 * SEC, .l0_threshold = 3};
+	struct compactor_opts o = {.levels = {{600 * SEC, 0}}, .nlevels = 1, .l0_threshold = 3};
 	struct compactor_stats st = {0};
 	uint64_t now = clock_ns(CLOCK_REALTIME) / SEC * SEC;
 	struct svcdata *sd[7];
@@ -160,12 +162,13 @@ static void test_windows(void)
 	CHECK_EQ_U64(st.compactions, 2);
 	CHECK_EQ_U64(count_blocks(f.store, 1), 2);
 	CHECK_EQ_U64(count_blocks(f.store, 0), 1); /* T0 + 1 h, alone */
-	/* a late block in T0's window: merged with the level-1 block into a level 2 */
+	/* a late block in T0's window: merged with its level-1 block into a new one, level 1 */
 	CHECK(fixture_put_block(f.store, "t", &sd[6], 1, 0, NULL, 0, NULL) == 0);
 	snapshot(f.store, &before);
 	CHECK(compactor_pass(&o, "t", false, &st) == 0);
 	CHECK_EQ_U64(st.compactions, 3);
-	CHECK_EQ_U64(count_blocks(f.store, 2), 1);
+	CHECK_EQ_U64(count_blocks(f.store, 1), 2);
+	CHECK_EQ_U64(count_blocks(f.store, 2), 0);
 	CHECK_EQ_U64(count_blocks(f.store, 0), 1);
 	snapshot(f.store, &after);
 	CHECK_STR(buf_cstr(&after), buf_cstr(&before));
@@ -176,42 +179,190 @@ static void test_windows(void)
 	fixture_store_close(&f);
 }
 
-/* A merge reads at most max_input_bytes (but always two blocks): passes until one is left. */
-static void test_input_bound(void)
+/* Rows of service "a" at T0 + 10 s * k, k < n, each its own stack, as one level-0 block each. */
+static void put_spread(struct objstore *s, int n, uint64_t step_ns)
+{
+	for (int i = 0; i < n; i++) {
+		char fn[16];
+		struct svcdata *sd;
+
+		snprintf(fn, sizeof(fn), "f%d", i % 7);
+		sd = one_row(i % 3 ? "a" : "b", fn,
+			     T0 / (10 * SEC) * (10 * SEC) + (uint64_t)i * step_ns, 1 + i);
+		CHECK(fixture_put_block(s, "t", &sd, 1, 0, NULL, 0, NULL) == 0);
+		svcdata__free(sd);
+	}
+}
+
+/*
+ * Levels: 48 level-0 blocks over two days merge into 10-minute blocks, those into hourly ones
+ * at 1 s, those into daily ones at 10 s; each level reads back the same flame graph and series
+ * (times are multiples of 10 s), and a second pass has nothing to do.
+ */
+static void test_levels(void)
 {
 	struct fixture_store f;
-	struct compactor_opts o = {.max_input_bytes = 1};
+	struct compactor_opts o = {0};
 	struct compactor_stats st = {0};
-	struct svcdata *sd[5];
 	struct buf before = {0}, after = {0};
-	int passes = 0;
+	char err[128];
 
 	if (!fixture_store_open(&f))
 		return;
 	o.store = f.store;
-	for (int i = 0; i < 5; i++) {
-		char fn[8];
-
-		snprintf(fn, sizeof(fn), "f%d", i);
-		sd[i] = one_row("a", fn, T0 + (uint64_t)i * SEC, 1 << i);
-		CHECK(fixture_put_block(f.store, "t", &sd[i], 1, 0, NULL, 0, NULL) == 0);
-	}
+	CHECK(compactor_parse_levels("10m,1h:1s,1d:10s", &o, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(o.nlevels, 3);
+	put_spread(f.store, 48, 3600 * SEC); /* one an hour, two days */
+	put_spread(f.store, 12, 10 * SEC);   /* twelve in the first 2 minutes */
 	snapshot(f.store, &before);
 	CHECK(compactor_pass(&o, "t", true, &st) == 0);
-	CHECK_EQ_U64(st.blocks_in, 2);
-	while (count_blocks(f.store, 0) + count_blocks(f.store, 1) + count_blocks(f.store, 2) +
-			       count_blocks(f.store, 3) + count_blocks(f.store, 4) >
-		       1 &&
-	       passes++ < 10)
-		CHECK(compactor_pass(&o, "t", true, &st) == 0);
-	CHECK_EQ_U64(st.compactions, 4);
-	CHECK_EQ_U64(st.blocks_in, 8);
+	CHECK_EQ_U64(count_blocks(f.store, 0), 0);
+	CHECK_EQ_U64(count_blocks(f.store, 1), 0);
+	CHECK_EQ_U64(count_blocks(f.store, 2), 0);
+	CHECK(count_blocks(f.store, 3) >= 2 && count_blocks(f.store, 3) <= 3);
 	snapshot(f.store, &after);
 	CHECK_STR(buf_cstr(&after), buf_cstr(&before));
-	for (int i = 0; i < 5; i++)
-		svcdata__free(sd[i]);
+	memset(&st, 0, sizeof(st));
+	CHECK(compactor_pass(&o, "t", true, &st) == 0);
+	CHECK_EQ_U64(st.compactions + st.deleted, 0);
+	/* levels that cannot nest are refused, saying why */
+	CHECK(compactor_parse_levels("10m,25m", &o, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "multiple") != NULL);
+	CHECK(compactor_parse_levels("1h,10m", &o, err, sizeof(err)) == -EINVAL);
+	CHECK(compactor_parse_levels("10m:2m", &o, err, sizeof(err)) == -EINVAL);
+	CHECK(compactor_parse_levels("", &o, err, sizeof(err)) == -EINVAL);
 	buf_free(&before);
 	buf_free(&after);
+	fixture_store_close(&f);
+}
+
+struct racer {
+	struct compactor_opts o;
+	struct compactor_stats st;
+	int rc;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+
+	r->rc = compactor_pass(&r->o, "t", true, &r->st);
+	return NULL;
+}
+
+/*
+ * Two compactors on one store, at once, 30 times over, on fresh level-0 blocks of two
+ * 10-minute windows of one hour each round: whatever they race to store, a reader counts every
+ * sample once, before the cleanup and after it; and the store settles to one block an hour.
+ */
+static void test_concurrent(void)
+{
+	struct fixture_store f;
+	struct racer r[2];
+	struct buf want = {0}, got = {0};
+	char err[128];
+	int rounds = 30, bad = 0;
+
+	memset(r, 0, sizeof(r));
+	if (!fixture_store_open(&f))
+		return;
+	for (int k = 0; k < 2; k++) {
+		r[k].o.store = f.store;
+		CHECK(compactor_parse_levels("10m,1h", &r[k].o, err, sizeof(err)) == 0);
+		r[k].o.grace_ns = 60 * SEC; /* nothing is deleted during the race */
+	}
+	for (int i = 0; i < rounds && !bad; i++) {
+		pthread_t t[2];
+
+		put_spread(f.store, 6, 200 * SEC); /* 20 minutes: two windows */
+		snapshot(f.store, &want);
+		for (int k = 0; k < 2; k++)
+			CHECK(pthread_create(&t[k], NULL, race, &r[k]) == 0);
+		for (int k = 0; k < 2; k++)
+			pthread_join(t[k], NULL);
+		snapshot(f.store, &got);
+		bad += strcmp(buf_cstr(&got), buf_cstr(&want)) != 0;
+		CHECK(r[0].rc == 0 && r[1].rc == 0);
+	}
+	CHECK_EQ_U64(bad, 0);
+	CHECK(r[0].st.compactions + r[1].st.compactions >= (uint64_t)rounds);
+	/* the cleanup, with no grace left: one block for the hour, the same samples */
+	r[0].o.grace_ns = 0;
+	CHECK(compactor_pass(&r[0].o, "t", true, &r[0].st) == 0);
+	snapshot(f.store, &got);
+	CHECK_STR(buf_cstr(&got), buf_cstr(&want));
+	CHECK_EQ_U64(count_blocks(f.store, 0) + count_blocks(f.store, 1), 0);
+	CHECK_EQ_U64(count_blocks(f.store, 2), 1);
+	buf_free(&want);
+	buf_free(&got);
+	fixture_store_close(&f);
+}
+
+/*
+ * Outputs that overlap in part, as compactors with different listings write them: a reader
+ * takes one and, of the other, the sources it does not share; a higher level over both counts
+ * alone; the cleanup deletes the rejected output, then the sources, then what named them.
+ */
+static void test_partial_overlap(void)
+{
+	struct fixture_store f;
+	struct compactor_opts o = {0};
+	struct compactor_stats st = {0};
+	struct svcdata *a = one_row("a", "x", T0, 1), *b = one_row("a", "y", T0 + SEC, 2),
+		       *d = one_row("a", "z", T0 + 2 * SEC, 4), *ab = svcdata__new("a"),
+		       *bd = svcdata__new("a");
+	char ka[OBJSTORE_MAX_KEY], kb[OBJSTORE_MAX_KEY], kd[OBJSTORE_MAX_KEY],
+		kab[OBJSTORE_MAX_KEY];
+	char ida[BLOCK_ID_MAX], idb[BLOCK_ID_MAX], idd[BLOCK_ID_MAX], idab[BLOCK_ID_MAX],
+		tenant[80];
+	const char *s1[2] = {ida, idb}, *s2[2] = {idb, idd}, *s3[2] = {idab, idd};
+	uint64_t lo, hi;
+	uint32_t level;
+	struct buf want = {0}, got = {0};
+
+	if (!fixture_store_open(&f))
+		return;
+	o.store = f.store;
+	o.grace_ns = 0;
+	CHECK(fixture_put_block(f.store, "t", &a, 1, 0, NULL, 0, ka) == 0);
+	CHECK(fixture_put_block(f.store, "t", &b, 1, 0, NULL, 0, kb) == 0);
+	CHECK(fixture_put_block(f.store, "t", &d, 1, 0, NULL, 0, kd) == 0);
+	snapshot(f.store, &want);
+	CHECK(strstr(buf_cstr(&want), "\ttotal\t7\t") != NULL);
+	CHECK(block_key_parse(ka, tenant, sizeof(tenant), &lo, &hi, &level, ida));
+	CHECK(block_key_parse(kb, tenant, sizeof(tenant), &lo, &hi, &level, idb));
+	CHECK(block_key_parse(kd, tenant, sizeof(tenant), &lo, &hi, &level, idd));
+	CHECK(svcdata__merge(ab, a, NULL, NULL) == 0 && svcdata__merge(ab, b, NULL, NULL) == 0);
+	CHECK(svcdata__merge(bd, b, NULL, NULL) == 0 && svcdata__merge(bd, d, NULL, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "t", &ab, 1, 1, s1, 2, kab) == 0);
+	CHECK(fixture_put_block(f.store, "t", &bd, 1, 1, s2, 2, NULL) == 0);
+	snapshot(f.store, &got);
+	CHECK_STR(buf_cstr(&got), buf_cstr(&want)); /* b once, not twice; d counted */
+	/* a higher level over {ab, d}: it alone counts */
+	CHECK(block_key_parse(kab, tenant, sizeof(tenant), &lo, &hi, &level, idab));
+	{
+		struct svcdata *all = svcdata__new("a");
+
+		CHECK(svcdata__merge(all, ab, NULL, NULL) == 0 &&
+		      svcdata__merge(all, d, NULL, NULL) == 0);
+		CHECK(fixture_put_block(f.store, "t", &all, 1, 2, s3, 2, NULL) == 0);
+		svcdata__free(all);
+	}
+	snapshot(f.store, &got);
+	CHECK_STR(buf_cstr(&got), buf_cstr(&want));
+	/* the cleanup leaves only the level 2 */
+	CHECK(compactor_pass(&o, "t", false, &st) == 0);
+	CHECK_EQ_U64(count_blocks(f.store, 0) + count_blocks(f.store, 1), 0);
+	CHECK_EQ_U64(count_blocks(f.store, 2), 1);
+	snapshot(f.store, &got);
+	CHECK_STR(buf_cstr(&got), buf_cstr(&want));
+	svcdata__free(a);
+	svcdata__free(b);
+	svcdata__free(d);
+	svcdata__free(ab);
+	svcdata__free(bd);
+	buf_free(&want);
+	buf_free(&got);
 	fixture_store_close(&f);
 }
 
@@ -260,6 +411,68 @@ static void test_crash_between(void)
 	fixture_store_close(&f);
 }
 
+static size_t count_tenant(struct objstore *s, const char *tenant)
+{
+	block_refs refs = {0};
+	size_t n;
+
+	CHECK(reader_list(s, tenant, &refs) == 0);
+	n = refs.len;
+	VEC_FREE(&refs);
+	return n;
+}
+
+/*
+ * Retention: a block that expired 10 minutes ago is hidden from readers at once, kept through
+ * a grace of an hour, deleted with none; this minute's block stays; a tenant whose override
+ * keeps forever keeps its old block.
+ */
+static void test_retention(void)
+{
+	struct fixture_store f;
+	struct compactor_opts o = {0};
+	struct compactor_stats st = {0};
+	char *keep[] = {"forever=0"}, err[128];
+	uint64_t now = clock_ns(CLOCK_REALTIME);
+	struct svcdata *old = one_row("a", "x", T0, 1), *young = one_row("a", "y", now, 2);
+	struct buf got = {0};
+
+	if (!fixture_store_open(&f))
+		return;
+	o.store = f.store;
+	o.grace_ns = 3600 * SEC;
+	CHECK(fixture_put_block(f.store, "t", &old, 1, 0, NULL, 0, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "t", &young, 1, 0, NULL, 0, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "forever", &old, 1, 0, NULL, 0, NULL) == 0);
+	/* the old block expired 10 minutes ago */
+	CHECK(retention_configure(now - T0 - 600 * SEC, keep, 1, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(retention_ns("t"), now - T0 - 600 * SEC);
+	CHECK_EQ_U64(retention_ns("forever"), 0);
+	snapshot(f.store, &got);
+	CHECK(strstr(buf_cstr(&got), "\ttotal\t2\t") != NULL); /* the old one is hidden */
+	CHECK(compactor_pass(&o, NULL, false, &st) == 0);
+	CHECK_EQ_U64(st.expired, 0); /* within the grace */
+	CHECK_EQ_U64(count_tenant(f.store, "t"), 2);
+	o.grace_ns = 0;
+	CHECK(compactor_pass(&o, NULL, false, &st) == 0);
+	CHECK_EQ_U64(st.expired, 1);
+	CHECK(st.expired_bytes > 0);
+	CHECK_EQ_U64(count_tenant(f.store, "t"), 1);
+	CHECK_EQ_U64(count_tenant(f.store, "forever"), 1);
+	snapshot(f.store, &got);
+	CHECK(strstr(buf_cstr(&got), "\ttotal\t2\t") != NULL);
+	/* bad overrides say why */
+	CHECK(retention_configure(0, (char *[]){"nodays"}, 1, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "TENANT=DURATION") != NULL);
+	CHECK(retention_configure(0, (char *[]){"../x=1d"}, 1, err, sizeof(err)) == -EINVAL);
+	CHECK(retention_configure(0, (char *[]){"t=soon"}, 1, err, sizeof(err)) == -EINVAL);
+	CHECK(retention_configure(0, NULL, 0, err, sizeof(err)) == 0);
+	svcdata__free(old);
+	svcdata__free(young);
+	buf_free(&got);
+	fixture_store_close(&f);
+}
+
 /* The thread runs passes every interval until freed; an unreadable block is skipped, counted. */
 static void test_thread(void)
 {
@@ -294,8 +507,11 @@ int main(void)
 {
 	RUN(test_merge_keeps_samples);
 	RUN(test_windows);
-	RUN(test_input_bound);
+	RUN(test_levels);
+	RUN(test_concurrent);
+	RUN(test_partial_overlap);
 	RUN(test_crash_between);
+	RUN(test_retention);
 	RUN(test_thread);
 	return unit_done();
 }

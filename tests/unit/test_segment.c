@@ -246,11 +246,55 @@ static void test_write_failure(void)
 	fixture_store_close(&f);
 }
 
+/*
+ * A tenant's data is written at most once per max_age, and at once after a quiet max_age: a
+ * lone agent's request is not held for the age (acknowledged long before it), while a burst
+ * still makes one block per max_age.
+ */
+static void test_quiet_tenant_at_once(void)
+{
+	struct fixture_store f;
+	struct segwriter_opts o = {.max_age_ns = 1500 * 1000000ULL};
+	struct segwriter *w;
+	struct acks a = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+	struct ingest_request *r = request("checkout");
+	size_t blocks = 0;
+	uint64_t t0;
+
+	if (!fixture_store_open(&f) || !r)
+		return;
+	o.store = f.store;
+	w = segwriter__new(&o);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	/* a burst of a new tenant: one block, once max_age has passed */
+	for (int i = 0; i < 3; i++)
+		CHECK(segwriter__add(w, "t", r, done, &a) == 0);
+	for (int i = 0; i < 400 && acked(&a) < 3; i++)
+		usleep(10000);
+	CHECK_EQ_U64(acked(&a), 3);
+	CHECK(stored_total(f.store, "t", &blocks) == 3 * 7 && blocks == 1);
+	/* quiet for max_age: the next request is written at once */
+	usleep(1600 * 1000);
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	CHECK(segwriter__add(w, "t", r, done, &a) == 0);
+	while (acked(&a) < 4 && clock_ns(CLOCK_MONOTONIC) - t0 < 5 * SEC)
+		usleep(2000);
+	CHECK_EQ_U64(acked(&a), 4);
+	CHECK(clock_ns(CLOCK_MONOTONIC) - t0 < o.max_age_ns);
+	CHECK(stored_total(f.store, "t", &blocks) == 4 * 7 && blocks == 2);
+	segwriter__free(w);
+	ingest_request_free(r);
+	fixture_store_close(&f);
+}
+
 int main(void)
 {
 	RUN(test_ack_after_write);
 	RUN(test_size_and_age);
 	RUN(test_bound_and_free);
 	RUN(test_write_failure);
+	RUN(test_quiet_tenant_at_once);
 	return unit_done();
 }

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "retention.h"
+#include "tenant.h"
+#include "../common/util.h"
+
+struct override {
+	char tenant[TENANT_MAX + 1];
+	uint64_t ns;
+};
+
+static struct {
+	uint64_t default_ns;
+	struct override *v;
+	size_t n;
+} policy;
+
+int retention_configure(uint64_t default_ns, char *const *overrides, size_t n, char *err,
+			size_t err_size)
+{
+	struct override *v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v) {
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(overrides[i], '=');
+		size_t len = eq ? (size_t)(eq - overrides[i]) : 0;
+
+		if (!eq || !len || len > TENANT_MAX) {
+			snprintf(err, err_size, "--tenant-retention %s: expected TENANT=DURATION",
+				 overrides[i]);
+			free(v);
+			return -EINVAL;
+		}
+		memcpy(v[i].tenant, overrides[i], len);
+		if (!tenant_valid(v[i].tenant) || parse_duration_ns(eq + 1, &v[i].ns)) {
+			snprintf(err, err_size, "--tenant-retention %s: %s", overrides[i],
+				 tenant_valid(v[i].tenant) ? "not a duration (say 7d, 12h or 0)"
+							   : "not a valid tenant name");
+			free(v);
+			return -EINVAL;
+		}
+	}
+	free(policy.v);
+	policy.default_ns = default_ns;
+	policy.v = v;
+	policy.n = n;
+	return 0;
+}
+
+uint64_t retention_ns(const char *tenant)
+{
+	/* the last override of a tenant wins, as a later flag overrides an earlier one */
+	for (size_t i = policy.n; i-- > 0;)
+		if (strcmp(policy.v[i].tenant, tenant) == 0)
+			return policy.v[i].ns;
+	return policy.default_ns;
+}
+
+uint64_t retention_floor_ms(const char *tenant, uint64_t now_ms)
+{
+	uint64_t r = retention_ns(tenant) / 1000000;
+
+	return r && now_ms > r ? now_ms - r : 0;
+}
