@@ -19,7 +19,8 @@ for f in kust["resources"]:
     for d in yaml.safe_load_all(open(os.path.join(k8s, f))):
         if d:
             objs.append(d)
-listed = set(kust["resources"]) | {"kustomization.yaml", "collector-s3.example.yaml", "collector-tls.example.yaml"}
+listed = set(kust["resources"]) | {"kustomization.yaml", "collector-s3.example.yaml", "collector-tls.example.yaml",
+                                   "collector-fleet.example.yaml"}
 missing = sorted(set(os.listdir(k8s)) - listed)
 assert not missing, f"files not in the kustomization: {missing}"
 by = {}
@@ -107,6 +108,34 @@ assert tc["readinessProbe"]["httpGet"]["scheme"] == tc["livenessProbe"]["httpGet
 r = subprocess.run([collector_bin] + tc["args"] + ["--version"], capture_output=True, text=True)
 assert r.returncode == 0, r.stderr
 print(f"{len(objs)} objects; agent caps {sorted(unit_caps)}; flags parse; the TLS variant fits")
+
+# many collectors on one bucket: ingest + query replicas under an HPA, a compactor apart,
+# S3 settings from the Secret; every container's flags are ones the collector accepts
+fleet = {}
+for d in yaml.safe_load_all(open(os.path.join(k8s, "collector-fleet.example.yaml"))):
+    assert d.get("metadata", {}).get("namespace") == "sonde", d
+    fleet[(d["kind"], d["metadata"]["name"])] = d
+secret = fleet[("Secret", "sonde-collector-s3")]["stringData"]
+assert {"SONDE_STORAGE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(secret), secret
+targets = {}
+for name in ("sonde-collector", "sonde-compactor"):
+    dep = fleet[("Deployment", name)]
+    assert dep["spec"]["selector"]["matchLabels"].items() <= dep["spec"]["template"]["metadata"]["labels"].items()
+    (c,) = dep["spec"]["template"]["spec"]["containers"]
+    assert c["envFrom"] == [{"secretRef": {"name": "sonde-collector-s3"}}], c.get("envFrom")
+    assert "--storage=$(SONDE_STORAGE)" in c["args"], c["args"]
+    args = [a.replace("$(SONDE_STORAGE)", "s3://b/p?region=r") for a in c["args"]]
+    r = subprocess.run([collector_bin] + args + ["--version"], capture_output=True, text=True)
+    assert r.returncode == 0, (name, r.stderr)
+    targets[name] = next(a.split("=", 1)[1] for a in c["args"] if a.startswith("--target="))
+assert targets == {"sonde-collector": "ingest,query", "sonde-compactor": "compact"}, targets
+hpa = fleet[("HorizontalPodAutoscaler", "sonde-collector")]["spec"]
+assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "sonde-collector"}
+assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+sel = fleet[("Service", "sonde-collector")]["spec"]["selector"]
+serve = fleet[("Deployment", "sonde-collector")]["spec"]["template"]["metadata"]["labels"]
+compact = fleet[("Deployment", "sonde-compactor")]["spec"]["template"]["metadata"]["labels"]
+assert sel.items() <= serve.items() and not sel.items() <= compact.items(), "the Service must reach the servers only"
 PY
 log "ok: the manifests are well-formed and fit the agent and the collector"
 

@@ -146,6 +146,24 @@ assert not wrong, f"stored twice or in part: {[(n, stored[n]) for n in wrong[:5]
 PY
 log "ok: every acknowledged request is counted exactly once, by every instance"
 
+# roles: a query-only instance answers the same and takes no profiles; an ingest-only one
+# answers no queries
+COLL_LOG=$ARTIFACTS/collector-q.log start_collector "$url" "${common[@]}" --target query
+qurl=$COLL_URL qpid=$COLL_PID
+totals "$qurl" anonymous > "$ARTIFACTS/totals-q.txt"
+check 'cmp -s "$ARTIFACTS/totals1.txt" "$ARTIFACTS/totals-q.txt"' "a --target query instance, started now, answers the same totals"
+code=$(curl -s -o "$ARTIFACTS/q-post.txt" -w '%{http_code}' -H 'Content-Type: application/x-protobuf' \
+	--data-binary "@$ARTIFACTS/req.pb" "$qurl/v1development/profiles")
+check '[ "$code" = 404 ] && grep -q "takes no profiles" "$ARTIFACTS/q-post.txt"' "it refuses profiles with 404 and says why"
+COLL_LOG=$ARTIFACTS/collector-i.log start_collector "$url" "${common[@]}" --target ingest
+code=$(curl -s -o "$ARTIFACTS/i-get.txt" -w '%{http_code}' "$COLL_URL/api/v1/labels")
+check '[ "$code" = 404 ] && grep -q "answers no queries" "$ARTIFACTS/i-get.txt"' "a --target ingest instance refuses queries with 404 and says why"
+merges=$(curl -s "$COLL_URL/metrics" | awk '$1 == "sonde_collector_compactions_total" { print $2 }')
+check '[ "${merges%.*}" = 0 ] && grep -q "compaction=off" "$ARTIFACTS/collector-i.log"' "and does not compact"
+stop_collector
+kill -TERM "$qpid"
+wait "$qpid" || fail "the query instance exited with $?"
+
 # the agents' records, through every instance
 for a in a b; do
 	for n in 1 2 3; do
