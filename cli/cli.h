@@ -28,6 +28,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
 /* top, flamegraph, diff, series, labels, export --url: the collector's query API */
 int cmd_query(const char *cmd, int argc, char **argv);
 

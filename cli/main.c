@@ -30,6 +30,7 @@ static const char usage[] =
 	"  symbolize   turn addresses of a binary (or a build ID) into functions, files, lines\n"
 	"  inspect     list and check the blocks in a collector's storage\n"
 	"  compact     run a compaction pass over a collector's storage\n"
+	"  delete      delete a tenant's (or a service's) samples from before a time\n"
 	"  import      store OTLP profiles files in a collector's storage\n"
 	"  version     print the version\n"
 	"\n"
@@ -40,7 +41,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{"symbolize", cmd_symbolize}, {"inspect", cmd_inspect}, {"export", cmd_export},
-	{"compact", cmd_compact},     {"import", cmd_import},
+	{"compact", cmd_compact},     {"import", cmd_import},	{"delete", cmd_delete},
 };
 
 static const char *const query_commands[] = {"top", "flamegraph", "diff", "series", "labels"};

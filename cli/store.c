@@ -803,6 +803,88 @@ int cmd_compact(int argc, char **argv)
 	return e ? CLI_ERROR : CLI_OK;
 }
 
+/* ---- delete ------------------------------------------------------------------------------- */
+
+int cmd_delete(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"tenant", required_argument, NULL, 't'},
+		{"service", required_argument, NULL, 's'},
+		{"before", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static const char usage[] =
+		"Usage: sonde delete STORAGE_URL --tenant T --before TIME [--service S]\n"
+		"\n"
+		"Deletes a tenant's samples (or one service's) from before TIME: blocks holding\n"
+		"nothing else are deleted at once; a block holding some is replaced by one "
+		"without\n"
+		"them, which readers count from then on (the block it replaces is deleted by the\n"
+		"collectors' next compaction passes, after --deletion-grace). Safe while "
+		"collectors\n"
+		"run; a compaction merging the same blocks at the very moment may keep them: run "
+		"it\n"
+		"again after the deletion grace, and check with `sonde export`.\n"
+		"\n"
+		"      --tenant T       the tenant (required)\n"
+		"      --before TIME    RFC 3339 (2026-11-21T10:00:00Z), Unix seconds, now, now-7d "
+		"(required)\n"
+		"      --service S      only this service (service.name)\n"
+		"  -h, --help           show this help\n";
+	struct compactor_opts co = {0};
+	struct compactor_stats st = {0};
+	const char *tenant = NULL, *service = NULL, *before = NULL;
+	uint64_t before_ns = 0, rewritten = 0;
+	struct objstore *s;
+	int c, e;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			tenant = optarg;
+			break;
+		case 's':
+			service = optarg;
+			break;
+		case 'b':
+			before = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			fprintf(stderr, "sonde delete: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !tenant || !before) {
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	if (!tenant_valid(tenant)) {
+		fprintf(stderr, "sonde delete: invalid tenant '%s'\n", tenant);
+		return CLI_USAGE;
+	}
+	if (parse_time_ns(before, clock_ns(CLOCK_REALTIME), &before_ns)) {
+		fprintf(stderr, "sonde delete: invalid --before '%s'\n", before);
+		return CLI_USAGE;
+	}
+	s = open_store("delete", argv[optind], false);
+	if (!s)
+		return CLI_USAGE;
+	co.store = s;
+	e = compactor_delete(&co, tenant, service, before_ns, &st, &rewritten);
+	printf("delete: %llu blocks deleted, %llu replaced by what they hold from then on%s\n",
+	       (unsigned long long)st.deleted, (unsigned long long)rewritten,
+	       e ? " (stopped by an error: see above; run it again)" : "");
+	objstore__free(s);
+	return e ? CLI_ERROR : CLI_OK;
+}
+
 /* ---- import ------------------------------------------------------------------------------- */
 
 int cmd_import(int argc, char **argv)

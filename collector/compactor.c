@@ -107,9 +107,22 @@ static void defaults(struct compactor_opts *o)
  * (the cleanup deletes them once nothing can need them). A merge that could store its output
  * only after deadline_ns (Unix ns; 0 = none) gives up. Returns 0 or -errno (logged).
  */
+/* Rows a deletion drops: of service (every one when NULL), before before_ns. */
+struct drop {
+	const char *service;
+	uint64_t before_ns;
+};
+
+static bool keep_row(void *ctx, const struct svcdata *src, const struct sd_row *row)
+{
+	const struct drop *d = ctx;
+
+	return row->time_ns >= d->before_ns || (d->service && strcmp(src->name, d->service) != 0);
+}
+
 static int merge(const struct compactor_opts *o, const char *tenant,
 		 struct block_ref *const *inputs, size_t n, uint32_t level, uint64_t unit,
-		 uint64_t deadline_ns, struct compactor_stats *stats)
+		 uint64_t deadline_ns, const struct drop *drop, struct compactor_stats *stats)
 {
 	VEC(struct svcdata *) out = {0};
 	const char **sources = calloc(n, sizeof(*sources));
@@ -146,7 +159,7 @@ static int merge(const struct compactor_opts *o, const char *tenant,
 				}
 			}
 			if (!e)
-				e = svcdata__merge(dst, src, NULL, NULL);
+				e = svcdata__merge(dst, src, drop ? keep_row : NULL, (void *)drop);
 			svcdata__free(src);
 		}
 		block_info_free(&bi);
@@ -262,7 +275,7 @@ static int level_pass(const struct compactor_opts *o, const char *tenant, uint32
 		/* an open window: only the first level merges, and only once it has enough */
 		if (j - i >= 2 && (ended || (level == 1 && nl0 >= o->l0_threshold))) {
 			int me = merge(o, tenant, in.v + i, j - i, level, unit,
-				       o->grace_ns ? listed + o->grace_ns / 2 : 0, stats);
+				       o->grace_ns ? listed + o->grace_ns / 2 : 0, NULL, stats);
 
 			first_err = first_err ? first_err : me;
 		}
@@ -358,6 +371,83 @@ static int cleanup(const struct compactor_opts *o, const char *tenant,
 	}
 	VEC_FREE(&order);
 	hmap_free(&deleted);
+	store_view_free(&v);
+	return e ? e : first_err;
+}
+
+int compactor_delete(const struct compactor_opts *opts, const char *tenant, const char *service,
+		     uint64_t before_ns, struct compactor_stats *stats, uint64_t *ret_rewritten)
+{
+	struct compactor_opts o = *opts;
+	struct drop drop = {service, before_ns};
+	struct store_view v = {0};
+	VEC(struct view_block *) gone = {0};
+	char err[512];
+	int e, first_err = 0;
+
+	defaults(&o);
+	*ret_rewritten = 0;
+	e = reader_view(o.store, tenant, 0, before_ns / 1000000, 0, &v, err, sizeof(err));
+	if (e) {
+		log_error("cannot read the store", "tenant=%s err=\"%s\"", tenant, err);
+		store_view_free(&v);
+		return e;
+	}
+	for (size_t i = 0; i < v.b.len && !e; i++) {
+		struct view_block *b = &v.b.v[i];
+		struct block_info bi = {0};
+		bool whole = (b->ref.max_ms + 1) * 1000000 <= before_ns, has = !service,
+		     only = true;
+
+		if (b->state == VIEW_GONE || b->ref.min_ms * 1000000 >= before_ns)
+			continue;
+		if (service) {
+			e = reader_footer(o.store, &b->ref, &bi, err, sizeof(err));
+			if (e) {
+				log_error("cannot read a block", "key=%s err=\"%s\"", b->ref.key,
+					  err);
+				continue;
+			}
+			has = block_find_service(&bi, service) >= 0;
+			only = has && bi.nservices == 1;
+		}
+		if (has && whole && only) {
+			if (VEC_PUSH(&gone, b))
+				e = -ENOMEM;
+		} else if (has && b->state == VIEW_SELECTED) {
+			/* the rest of it, as a block replacing it: readers count that from now */
+			struct block_ref *in = &b->ref;
+
+			if (!bi.tenant)
+				e = reader_footer(o.store, in, &bi, err, sizeof(err));
+			if (e)
+				log_error("cannot read a block", "key=%s err=\"%s\"", b->ref.key,
+					  err);
+			/*
+			 * Its own resolution and level (at least 1: readers learn what a block
+			 * replaces from the footers of blocks above level 0).
+			 */
+			if (!e)
+				e = merge(&o, tenant, &in, 1, MAX(b->ref.level, 1), bi.time_unit_ns,
+					  0, &drop, stats);
+			if (!e)
+				++*ret_rewritten;
+		}
+		block_info_free(&bi);
+	}
+	/* whole blocks: the lowest levels first, so nothing they name comes back to count */
+	if (gone.len)
+		qsort(gone.v, gone.len, sizeof(*gone.v), by_level);
+	for (size_t i = 0; i < gone.len && !e; i++) {
+		if (objstore__delete(o.store, gone.v[i]->ref.key) == 0) {
+			stats->deleted++;
+		} else {
+			log_error("cannot delete a block", "key=%s err=\"%s\"", gone.v[i]->ref.key,
+				  objstore_error());
+			first_err = first_err ? first_err : -EIO;
+		}
+	}
+	VEC_FREE(&gone);
 	store_view_free(&v);
 	return e ? e : first_err;
 }

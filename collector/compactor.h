@@ -87,4 +87,13 @@ unsigned int compactor_merges_running(void);
 int compactor_pass(const struct compactor_opts *opts, const char *tenant, bool force,
 		   struct compactor_stats *stats);
 
+/*
+ * Deletes tenant's samples from before before_ns (Unix ns), of service only when not NULL:
+ * blocks holding nothing else are deleted; a counted block holding some is replaced by one
+ * without them (the replaced block goes with the next passes' cleanup, after the grace).
+ * Returns 0 or -errno (logged); *ret_rewritten: blocks replaced.
+ */
+int compactor_delete(const struct compactor_opts *opts, const char *tenant, const char *service,
+		     uint64_t before_ns, struct compactor_stats *stats, uint64_t *ret_rewritten);
+
 #endif

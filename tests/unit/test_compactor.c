@@ -473,6 +473,62 @@ static void test_retention(void)
 	fixture_store_close(&f);
 }
 
+/*
+ * Deleting before a time: one service's blocks that end before it go, blocks that straddle it
+ * or hold other services are replaced by what remains; readers see exactly the rest, and so
+ * after the cleanup; then the whole tenant before a later time: nothing is left.
+ */
+static void test_delete(void)
+{
+	struct fixture_store f;
+	struct compactor_opts o = {0};
+	struct compactor_stats st = {0};
+	struct svcdata *a1 = one_row("a", "x", T0, 1), *a2 = svcdata__new("a"),
+		       *a2x = one_row("a", "x", T0 + 10 * SEC, 2),
+		       *a2y = one_row("a", "y", T0 + 20 * SEC, 4), *b = one_row("b", "x", T0, 8),
+		       *m[2] = {one_row("a", "z", T0 + 5 * SEC, 16),
+				one_row("b", "z", T0 + 5 * SEC, 32)};
+	struct buf got = {0};
+	uint64_t rewritten = 0;
+
+	if (!fixture_store_open(&f))
+		return;
+	o.store = f.store;
+	CHECK(svcdata__merge(a2, a2x, NULL, NULL) == 0 && svcdata__merge(a2, a2y, NULL, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "t", &a1, 1, 0, NULL, 0, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "t", &a2, 1, 0, NULL, 0, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "t", &b, 1, 0, NULL, 0, NULL) == 0);
+	CHECK(fixture_put_block(f.store, "t", m, 2, 0, NULL, 0, NULL) == 0);
+	snapshot(f.store, &got);
+	CHECK(strstr(buf_cstr(&got), "0\ttotal\t63\t") != NULL);
+	CHECK(compactor_delete(&o, "t", "a", T0 + 15 * SEC, &st, &rewritten) == 0);
+	CHECK_EQ_U64(st.deleted, 1); /* a1 */
+	CHECK_EQ_U64(rewritten, 2);  /* a2 (straddling), m (two services) */
+	snapshot(f.store, &got);
+	CHECK(strstr(buf_cstr(&got), "0\ttotal\t44\t") != NULL); /* 4 + 8 + 32 */
+	CHECK(strstr(buf_cstr(&got), "1\ta\t4\t") != NULL);
+	CHECK(compactor_pass(&o, "t", true, &st) == 0);
+	snapshot(f.store, &got);
+	CHECK(strstr(buf_cstr(&got), "0\ttotal\t44\t") != NULL);
+	/* the whole tenant before T0 + 25 s */
+	memset(&st, 0, sizeof(st));
+	CHECK(compactor_delete(&o, "t", NULL, T0 + 25 * SEC, &st, &rewritten) == 0);
+	CHECK(compactor_pass(&o, "t", true, &st) == 0);
+	snapshot(f.store, &got);
+	CHECK(strstr(buf_cstr(&got), "\ttotal\t") == NULL ||
+	      strstr(buf_cstr(&got), "0\ttotal\t0\t"));
+	CHECK_EQ_U64(count_tenant(f.store, "t"), 0);
+	svcdata__free(a1);
+	svcdata__free(a2);
+	svcdata__free(a2x);
+	svcdata__free(a2y);
+	svcdata__free(b);
+	svcdata__free(m[0]);
+	svcdata__free(m[1]);
+	buf_free(&got);
+	fixture_store_close(&f);
+}
+
 /* The thread runs passes every interval until freed; an unreadable block is skipped, counted. */
 static void test_thread(void)
 {
@@ -512,6 +568,7 @@ int main(void)
 	RUN(test_partial_overlap);
 	RUN(test_crash_between);
 	RUN(test_retention);
+	RUN(test_delete);
 	RUN(test_thread);
 	return unit_done();
 }
