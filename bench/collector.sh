@@ -46,7 +46,13 @@ cpu_storage=$(collector_cpu "$coll")
 kill -TERM "$coll"
 wait "$coll"
 "$BUILD/sonde" inspect --json "$out/store" > "$out/l0.json"
-"$BUILD/sonde" compact --force "$out/store" > /dev/null
+# each level's resolution, the whole capture in one block: 1 ms (level 1), 1 s (2), 10 s (3)
+for r in 1ms 1s 10s; do
+	cp -a "$out/store" "$out/store-$r"
+	"$BUILD/sonde" compact --force --deletion-grace 0 --compaction-levels "1d:$r" "$out/store-$r" > /dev/null
+	"$BUILD/sonde" inspect --json "$out/store-$r" > "$out/level-$r.json"
+done
+"$BUILD/sonde" compact --force --deletion-grace 0 "$out/store" > /dev/null
 "$BUILD/sonde" inspect --json "$out/store" > "$out/compacted.json"
 
 # 2. ingest: one whole-node request, replayed
@@ -99,6 +105,11 @@ print(f"storage: {dur} s of this whole machine, {samples} samples of {nsvc} serv
       f"({sent / samples:.1f} B/sample)")
 print(f"  as written (L0): {nl0} blocks, {l0} bytes, {l0 / samples:.2f} B/sample, {sent / l0:.1f}x smaller than the OTLP")
 print(f"  compacted:       {nc} block(s), {comp} bytes, {comp / samples:.2f} B/sample, {sent / comp:.1f}x smaller than the OTLP")
+for r, level in (("1ms", 1), ("1s", 2), ("10s", 3)):
+    size, n, nb, _, _ = summary(f"level-{r}.json")
+    rows = sum(s["samples"] for t in json.load(open(f"{d}/level-{r}.json"))["tenants"] for b in t["blocks"] for s in b["services"])
+    print(f"  at level {level}'s resolution ({r}): {nb} block, {size} bytes, {size / samples:.2f} B/sample "
+          f"({rows} rows after samples of a series and stack within {r} are summed)")
 total = sum(sections.values())
 groups = {"symbols (strings, mappings, functions, locations)": ["strings", "mappings", "functions", "locations"],
           "stacks": ["stacks"], "series (labels)": ["series"],

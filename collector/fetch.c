@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,13 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
+static atomic_uint default_parallel = DEFAULT_PARALLEL;
+
+void fetcher_set_parallel(unsigned int n)
+{
+	atomic_store(&default_parallel, n ? n : DEFAULT_PARALLEL);
+}
+
 struct fetcher *fetcher__new(const struct fetch_opts *o)
 {
 	struct fetcher *f = calloc(1, sizeof(*f));
@@ -103,7 +111,7 @@ struct fetcher *fetcher__new(const struct fetch_opts *o)
 		return NULL;
 	f->o = *o;
 	if (!f->o.parallel)
-		f->o.parallel = DEFAULT_PARALLEL;
+		f->o.parallel = atomic_load(&default_parallel);
 	f->ctl = qctl_current();
 	f->n = o->refs->len;
 	f->window = 2 * (size_t)f->o.parallel;

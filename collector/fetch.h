@@ -44,6 +44,8 @@ struct fetcher *fetcher__new(const struct fetch_opts *o);
  * out of svc (setting them NULL); the rest is freed by the next call or fetcher__free.
  */
 struct fetch_block *fetcher__next(struct fetcher *f, int *ret_err, char *err, size_t err_size);
+/* The reads (and decodings) in flight of a fetcher whose opts say 0; 0 = 4. */
+void fetcher_set_parallel(unsigned int n);
 /* Stops the reads (waiting for those in flight) and frees f. NULL-safe. */
 void fetcher__free(struct fetcher *f);
 

@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "compactor.h"
+#include "fetch.h"
 #include "retention.h"
 #include "objstore.h"
 #include "options.h"
@@ -311,6 +312,12 @@ int main(int argc, char **argv)
 	so.api.max_rows = c.opts.query_max_samples;
 	so.api.max_range_ns = c.opts.query_max_range_ns;
 	so.query_threads = c.opts.query_threads;
+	{
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		fetcher_set_parallel(c.opts.query_parallel ? c.opts.query_parallel
+							   : (unsigned int)MAX(cpus, 4));
+	}
 	so.query_timeout_ns = c.opts.query_timeout_ns;
 	so.extra_metrics = extra_metrics;
 	so.extra_ctx = &c;

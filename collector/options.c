@@ -96,6 +96,8 @@ static const char usage[] =
 	"      --query-threads N      queries run at once, on threads apart from ingest (default "
 	"2);\n"
 	"                             64 more may wait, past that 503 with Retry-After\n"
+	"      --query-parallel N     blocks one query reads and decodes at once (default: the\n"
+	"                             CPUs, at least 4)\n"
 	"      --log-level LEVEL      error | warn | info (default) | debug\n"
 	"  -c, --config FILE          read options from YAML: keys are the long option names\n"
 	"  -h, --help                 show this help\n"
@@ -135,6 +137,7 @@ enum {
 	OPT_RETENTION,
 	OPT_TENANT_RETENTION,
 	OPT_GRACE,
+	OPT_QUERY_PARALLEL,
 };
 
 static const struct option long_options[] = {
@@ -171,6 +174,7 @@ static const struct option long_options[] = {
 	{"retention", required_argument, NULL, OPT_RETENTION},
 	{"tenant-retention", required_argument, NULL, OPT_TENANT_RETENTION},
 	{"deletion-grace", required_argument, NULL, OPT_GRACE},
+	{"query-parallel", required_argument, NULL, OPT_QUERY_PARALLEL},
 	{"config", required_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -458,6 +462,11 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 		case OPT_QUERY_TIMEOUT:
 			err = duration_arg(where, "query-timeout", optarg, 100000000,
 					   3600 * NSEC_PER_SEC, &o->query_timeout_ns);
+			break;
+		case OPT_QUERY_PARALLEL:
+			if (parse_u64(optarg, &u) || u < 1 || u > 256)
+				return bad(where, "query-parallel", optarg, "expected 1..256");
+			o->query_parallel = (unsigned int)u;
 			break;
 		case OPT_QUERY_THREADS:
 			if (parse_u64(optarg, &u) || u < 1 || u > 64)
