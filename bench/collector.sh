@@ -46,7 +46,8 @@ cpu_storage=$(collector_cpu "$coll")
 kill -TERM "$coll"
 wait "$coll"
 "$BUILD/sonde" inspect --json "$out/store" > "$out/l0.json"
-# each level's resolution, the whole capture in one block: 1 ms (level 1), 1 s (2), 10 s (3)
+# each level's resolution, the whole capture in one block: 1 ms (level 1), 1 s (2), 10 s (3);
+# then the collector's default levels
 for r in 1ms 1s 10s; do
 	cp -a "$out/store" "$out/store-$r"
 	"$BUILD/sonde" compact --force --deletion-grace 0 --compaction-levels "1d:$r" "$out/store-$r" > /dev/null
@@ -92,7 +93,7 @@ def summary(path):
             blocks += 1
             size += b["size"]
             for s in b["services"]:
-                samples += s["samples"]
+                samples += s["total"]  # the sum of the values: samples (rows merge at coarser resolutions)
                 services.add(s["name"])
                 sections.update(s["bytes"])
     return size, samples, blocks, sections, len(services)
@@ -107,7 +108,8 @@ print(f"  as written (L0): {nl0} blocks, {l0} bytes, {l0 / samples:.2f} B/sample
 print(f"  compacted:       {nc} block(s), {comp} bytes, {comp / samples:.2f} B/sample, {sent / comp:.1f}x smaller than the OTLP")
 for r, level in (("1ms", 1), ("1s", 2), ("10s", 3)):
     size, n, nb, _, _ = summary(f"level-{r}.json")
-    rows = sum(s["samples"] for t in json.load(open(f"{d}/level-{r}.json"))["tenants"] for b in t["blocks"] for s in b["services"])
+    rows = sum(s["samples"] for t in json.load(open(f"{d}/level-{r}.json"))["tenants"] for b in t["blocks"]
+               for s in b["services"] if b["visible"])
     print(f"  at level {level}'s resolution ({r}): {nb} block, {size} bytes, {size / samples:.2f} B/sample "
           f"({rows} rows after samples of a series and stack within {r} are summed)")
 total = sum(sections.values())

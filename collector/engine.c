@@ -133,12 +133,13 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 
 		ret->stats.blocks++;
 		for (uint32_t j = 0; !e && j < bi->nservices; j++) {
-			struct svcdata *src = fb->svc[j], *dst;
+			const struct svcdata *src = fb->svc[j];
+			struct svcdata *dst;
 			bool any;
 
 			if (!src)
 				continue; /* not wanted (want_service) */
-			fb->svc[j] = NULL;
+			/* read only: the fetcher's (and maybe the decoded cache's) */
 			ret->stats.services++;
 			e = series_filter(src, q, &k, seen, &any);
 			dst = find_service(ret, &idx, src->name);
@@ -184,7 +185,6 @@ static int select_once(struct objstore *s, const struct engine_query *q, uint32_
 			}
 			if (e == -ENOMEM)
 				snprintf(err, err_size, "out of memory");
-			svcdata__free(src);
 		}
 	}
 	fetcher__free(f);

@@ -8,6 +8,7 @@
 
 #include "fetch.h"
 #include "qctl.h"
+#include "../common/hash.h"
 #include "../common/util.h"
 
 #define DEFAULT_PARALLEL 4
@@ -36,12 +37,160 @@ struct fetcher {
 	unsigned int nthreads;
 };
 
+/*
+ * Decoded services, shared by the queries that read them: blocks never change, so an entry
+ * (block key, service, sections) never goes stale. The cache holds a reference, each reader
+ * one more; an entry evicted while read is freed by its last reader.
+ */
+struct dentry {
+	uint64_t hash;
+	char key[OBJSTORE_MAX_KEY];
+	uint32_t svc, mask;
+	struct svcdata *sd;
+	size_t bytes;
+	unsigned int refs;
+	bool cached;
+	struct dentry *prev, *next; /* LRU, most recent first */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct hmap map; /* hash -> entry */
+	struct dentry lru;
+	uint64_t bytes, max;
+	uint64_t hits, misses;
+} dc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t dhash(const char *key, uint32_t svc, uint32_t mask)
+{
+	return hash_bytes(key, strlen(key), ((uint64_t)svc << 32) | mask) | 1;
+}
+
+static void lru_unlink(struct dentry *d)
+{
+	d->prev->next = d->next;
+	d->next->prev = d->prev;
+}
+
+static void lru_front(struct dentry *d)
+{
+	d->next = dc.lru.next;
+	d->prev = &dc.lru;
+	dc.lru.next->prev = d;
+	dc.lru.next = d;
+}
+
+static void dentry_put(struct dentry *d) /* under dc.lock */
+{
+	if (--d->refs == 0) {
+		svcdata__free(d->sd);
+		free(d);
+	}
+}
+
+/* Drops entries, least recent first, until the cache holds at most max bytes. */
+static void dc_trim(uint64_t max) /* under dc.lock */
+{
+	while (dc.bytes > max && dc.lru.prev != &dc.lru) {
+		struct dentry *d = dc.lru.prev;
+
+		lru_unlink(d);
+		hmap_del(&dc.map, d->hash);
+		d->cached = false;
+		dc.bytes -= d->bytes;
+		dentry_put(d);
+	}
+}
+
+void fetcher_set_decoded_cache(uint64_t max_bytes)
+{
+	pthread_mutex_lock(&dc.lock);
+	if (!dc.lru.next)
+		dc.lru.next = dc.lru.prev = &dc.lru;
+	dc.max = max_bytes;
+	dc_trim(max_bytes);
+	pthread_mutex_unlock(&dc.lock);
+}
+
+void fetcher_decoded_cache_stats(uint64_t *hits, uint64_t *misses, uint64_t *bytes)
+{
+	pthread_mutex_lock(&dc.lock);
+	*hits = dc.hits;
+	*misses = dc.misses;
+	*bytes = dc.bytes;
+	pthread_mutex_unlock(&dc.lock);
+}
+
+/* A cached decoding of (key, svc, mask), with a reference for the caller, or NULL. */
+static struct dentry *dc_get(const char *key, uint32_t svc, uint32_t mask)
+{
+	uint64_t h = dhash(key, svc, mask);
+	struct dentry *d;
+
+	pthread_mutex_lock(&dc.lock);
+	d = dc.max ? hmap_get(&dc.map, h) : NULL;
+	if (d && (d->svc != svc || d->mask != mask || strcmp(d->key, key) != 0))
+		d = NULL; /* a hash collision: decoded again */
+	if (d) {
+		d->refs++;
+		lru_unlink(d);
+		lru_front(d);
+		dc.hits++;
+	} else if (dc.max) {
+		dc.misses++;
+	}
+	pthread_mutex_unlock(&dc.lock);
+	return d;
+}
+
+/* Takes sd (just decoded) into the cache when it fits; the entry for the caller, or NULL. */
+static struct dentry *dc_put(const char *key, uint32_t svc, uint32_t mask, struct svcdata *sd)
+{
+	size_t bytes = svcdata__bytes(sd) + sizeof(struct dentry);
+	uint64_t h = dhash(key, svc, mask);
+	struct dentry *d;
+
+	pthread_mutex_lock(&dc.lock);
+	/* one service may take an eighth of the cache; another reader may have put it already */
+	if (!dc.max || bytes > dc.max / 8 || hmap_get(&dc.map, h) || !(d = calloc(1, sizeof(*d)))) {
+		pthread_mutex_unlock(&dc.lock);
+		return NULL;
+	}
+	d->hash = h;
+	str_copy(d->key, key, sizeof(d->key));
+	d->svc = svc;
+	d->mask = mask;
+	d->sd = sd;
+	d->bytes = bytes;
+	d->refs = 2; /* the cache's and the caller's */
+	if (hmap_put(&dc.map, h, d)) {
+		pthread_mutex_unlock(&dc.lock);
+		free(d);
+		return NULL;
+	}
+	d->cached = true;
+	lru_front(d);
+	dc.bytes += bytes;
+	dc_trim(dc.max);
+	pthread_mutex_unlock(&dc.lock);
+	return d;
+}
+
 static void free_block(struct fetch_block *b)
 {
-	for (uint32_t j = 0; b->svc && j < b->bi.nservices; j++)
-		svcdata__free(b->svc[j]);
+	for (uint32_t j = 0; b->svc && j < b->bi.nservices; j++) {
+		if (b->held && b->held[j]) {
+			pthread_mutex_lock(&dc.lock);
+			dentry_put(b->held[j]);
+			pthread_mutex_unlock(&dc.lock);
+		} else {
+			svcdata__free(b->svc[j]);
+		}
+	}
 	free(b->svc);
+	free(b->held);
 	b->svc = NULL;
+	b->held = NULL;
 	block_info_free(&b->bi);
 }
 
@@ -57,7 +206,8 @@ static void read_block(struct fetcher *f, struct slot *sl, size_t i)
 	}
 	if (!e && sl->b.bi.nservices) {
 		sl->b.svc = calloc(sl->b.bi.nservices, sizeof(*sl->b.svc));
-		if (!sl->b.svc) {
+		sl->b.held = calloc(sl->b.bi.nservices, sizeof(*sl->b.held));
+		if (!sl->b.svc || !sl->b.held) {
 			snprintf(sl->msg, sizeof(sl->msg), "out of memory");
 			e = -ENOMEM;
 		}
@@ -65,8 +215,15 @@ static void read_block(struct fetcher *f, struct slot *sl, size_t i)
 	for (uint32_t j = 0; !e && j < sl->b.bi.nservices; j++) {
 		if (!f->o.want(f->o.want_ctx, &sl->b.bi.services[j]))
 			continue;
+		sl->b.held[j] = dc_get(ref->key, j, f->o.mask);
+		if (sl->b.held[j]) {
+			sl->b.svc[j] = sl->b.held[j]->sd;
+			continue;
+		}
 		sl->b.svc[j] = reader_service(f->o.store, ref, &sl->b.bi, j, f->o.mask, &e, sl->msg,
 					      sizeof(sl->msg));
+		if (sl->b.svc[j])
+			sl->b.held[j] = dc_put(ref->key, j, f->o.mask, sl->b.svc[j]);
 	}
 	sl->err = e;
 }

@@ -28,9 +28,17 @@ struct fetch_opts {
 	bool skip_missing;     /* a block deleted since it was listed comes empty, not as -ENOENT */
 };
 
+struct dentry;
+
 struct fetch_block {
 	struct block_info bi;
-	struct svcdata **svc; /* by service of bi: decoded, or NULL when not wanted */
+	/*
+	 * By service of bi: decoded, or NULL when not wanted. Read-only, and the fetcher's: it
+	 * may be shared with other queries through the decoded cache, and is released with the
+	 * block (the next fetcher__next or fetcher__free).
+	 */
+	struct svcdata **svc;
+	struct dentry **held; /* the cache entries behind svc, when cached */
 };
 
 struct fetcher;
@@ -44,6 +52,9 @@ struct fetcher *fetcher__new(const struct fetch_opts *o);
  * out of svc (setting them NULL); the rest is freed by the next call or fetcher__free.
  */
 struct fetch_block *fetcher__next(struct fetcher *f, int *ret_err, char *err, size_t err_size);
+/* The decoded services kept for later queries, at most max_bytes (0: none). */
+void fetcher_set_decoded_cache(uint64_t max_bytes);
+void fetcher_decoded_cache_stats(uint64_t *hits, uint64_t *misses, uint64_t *bytes);
 /* The reads (and decodings) in flight of a fetcher whose opts say 0; 0 = 4. */
 void fetcher_set_parallel(unsigned int n);
 /* Stops the reads (waiting for those in flight) and frees f. NULL-safe. */

@@ -62,6 +62,19 @@ static void extra_metrics(void *ctx, struct buf *out)
 		     (double)os.cache_misses);
 	metric_single(out, "sonde_collector_query_cache_bytes", "gauge",
 		      "Memory of the query cache.", (double)os.cache_bytes);
+	{
+		uint64_t hits, misses, bytes;
+
+		fetcher_decoded_cache_stats(&hits, &misses, &bytes);
+		metric_header(out, "sonde_collector_query_decoded_cache_total", "counter",
+			      "Services of blocks decoded for queries, or found decoded already.");
+		metric_value(out, "sonde_collector_query_decoded_cache_total", "result=\"hit\"",
+			     (double)hits);
+		metric_value(out, "sonde_collector_query_decoded_cache_total", "result=\"miss\"",
+			     (double)misses);
+		metric_single(out, "sonde_collector_query_decoded_cache_bytes", "gauge",
+			      "Memory of the decoded services kept for queries.", (double)bytes);
+	}
 	metric_header(out, "sonde_collector_storage_bytes_total", "counter",
 		      "Bytes written to and read from object storage.");
 	metric_value(out, "sonde_collector_storage_bytes_total", "direction=\"written\"",
@@ -317,6 +330,7 @@ int main(int argc, char **argv)
 
 		fetcher_set_parallel(c.opts.query_parallel ? c.opts.query_parallel
 							   : (unsigned int)MAX(cpus, 4));
+		fetcher_set_decoded_cache(c.opts.query_decoded_cache_bytes);
 	}
 	so.query_timeout_ns = c.opts.query_timeout_ns;
 	so.extra_metrics = extra_metrics;

@@ -96,6 +96,9 @@ static const char usage[] =
 	"      --query-threads N      queries run at once, on threads apart from ingest (default "
 	"2);\n"
 	"                             64 more may wait, past that 503 with Retry-After\n"
+	"      --query-decoded-cache-size N  decoded services kept in memory for queries "
+	"(default\n"
+	"                             256M; 0: none)\n"
 	"      --query-parallel N     blocks one query reads and decodes at once (default: the\n"
 	"                             CPUs, at least 4)\n"
 	"      --log-level LEVEL      error | warn | info (default) | debug\n"
@@ -138,6 +141,7 @@ enum {
 	OPT_TENANT_RETENTION,
 	OPT_GRACE,
 	OPT_QUERY_PARALLEL,
+	OPT_QUERY_DECODED,
 };
 
 static const struct option long_options[] = {
@@ -175,6 +179,7 @@ static const struct option long_options[] = {
 	{"tenant-retention", required_argument, NULL, OPT_TENANT_RETENTION},
 	{"deletion-grace", required_argument, NULL, OPT_GRACE},
 	{"query-parallel", required_argument, NULL, OPT_QUERY_PARALLEL},
+	{"query-decoded-cache-size", required_argument, NULL, OPT_QUERY_DECODED},
 	{"config", required_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -200,6 +205,7 @@ void collector_opts__init(struct collector_opts *o)
 	o->query_max_samples = 20000000;
 	o->query_max_range_ns = 31 * 86400 * NSEC_PER_SEC;
 	o->query_cache_bytes = 256u << 20;
+	o->query_decoded_cache_bytes = 256u << 20;
 	o->query_timeout_ns = 30 * NSEC_PER_SEC;
 	o->query_threads = 2;
 	o->log_level = LOG_INFO;
@@ -462,6 +468,10 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 		case OPT_QUERY_TIMEOUT:
 			err = duration_arg(where, "query-timeout", optarg, 100000000,
 					   3600 * NSEC_PER_SEC, &o->query_timeout_ns);
+			break;
+		case OPT_QUERY_DECODED:
+			err = size_arg(where, "query-decoded-cache-size", optarg, 0, 1ULL << 40,
+				       &o->query_decoded_cache_bytes);
 			break;
 		case OPT_QUERY_PARALLEL:
 			if (parse_u64(optarg, &u) || u < 1 || u > 256)

@@ -39,10 +39,11 @@ struct collector_opts {
 	uint64_t shutdown_timeout_ns;
 	uint64_t query_max_samples; /* rows one query may hold */
 	uint64_t query_max_range_ns;
-	uint64_t query_cache_bytes;  /* storage reads kept for queries; 0: none */
-	uint64_t query_timeout_ns;   /* a query's deadline */
-	unsigned int query_threads;  /* queries run at once, apart from ingest */
-	unsigned int query_parallel; /* blocks one query reads and decodes at once */
+	uint64_t query_cache_bytes;	    /* storage reads kept for queries; 0: none */
+	uint64_t query_decoded_cache_bytes; /* decoded services kept for queries; 0: none */
+	uint64_t query_timeout_ns;	    /* a query's deadline */
+	unsigned int query_threads;	    /* queries run at once, apart from ingest */
+	unsigned int query_parallel;	    /* blocks one query reads and decodes at once */
 	enum log_level log_level;
 	/* connections and TLS (server.h) */
 	unsigned int max_connections_per_client;

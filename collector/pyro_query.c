@@ -13,6 +13,7 @@
 #include "qctl.h"
 #include "query.h"
 #include "reader.h"
+#include "retention.h"
 #include "querier/v1/querier.pb-c.h"
 #include "settings/v1/setting.pb-c.h"
 #include "../profile/ptype.h"
@@ -1082,6 +1083,10 @@ static void profile_stats(struct pq *x, const ProtobufCMessage *m)
 		return;
 	}
 	for (size_t i = 0; i < refs.len; i++) {
+		/* past retention: hidden from queries, so not the oldest data either */
+		if (refs.v[i].max_ms <
+		    retention_floor_ms(x->tenant, clock_ns(CLOCK_REALTIME) / 1000000))
+			continue;
 		if (!resp.data_ingested || (int64_t)refs.v[i].min_ms < resp.oldest_profile_time)
 			resp.oldest_profile_time = (int64_t)refs.v[i].min_ms;
 		if ((int64_t)refs.v[i].max_ms > resp.newest_profile_time)
