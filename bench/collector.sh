@@ -105,7 +105,7 @@ assert samples == samples2, (samples, samples2)
 print(f"storage: {dur} s of this whole machine, {samples} samples of {nsvc} services, gzipped OTLP sent {sent} bytes "
       f"({sent / samples:.1f} B/sample)")
 print(f"  as written (L0): {nl0} blocks, {l0} bytes, {l0 / samples:.2f} B/sample, {sent / l0:.1f}x smaller than the OTLP")
-print(f"  compacted:       {nc} block(s), {comp} bytes, {comp / samples:.2f} B/sample, {sent / comp:.1f}x smaller than the OTLP")
+print(f"  compacted (default levels): {nc} block(s), {comp} bytes, {comp / samples:.2f} B/sample, {sent / comp:.1f}x smaller than the OTLP")
 for r, level in (("1ms", 1), ("1s", 2), ("10s", 3)):
     size, n, nb, _, _ = summary(f"level-{r}.json")
     rows = sum(s["samples"] for t in json.load(open(f"{d}/level-{r}.json"))["tenants"] for b in t["blocks"]
