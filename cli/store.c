@@ -121,10 +121,12 @@ static void check_store(const struct store_view *v, const struct compactor_opts 
 			contradiction(tot, out, json, "%s: its key says level %u, its footer %u",
 				      b->ref.key, b->ref.level, b->bi.level);
 		if (b->state == VIEW_REJECTED && b->uncovered)
-			contradiction(tot, out, json,
-				      "%s: overlaps a counted block in part and names %u blocks no "
-				      "longer stored: their samples are counted by no block",
-				      b->ref.key, b->uncovered);
+			contradiction(
+				tot, out, json,
+				"%s: overlaps a counted block in part and names %u blocks no "
+				"longer stored that no counted block holds: their samples may be "
+				"counted by no block",
+				b->ref.key, b->uncovered);
 		if (!b->has_info || !b->bi.nsources)
 			continue;
 		/* the sources it names, when all are still stored */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compactor.h"
 #include "reader.h"
@@ -306,6 +307,7 @@ static int cleanup(const struct compactor_opts *o, const char *tenant,
 	struct store_view v = {0};
 	VEC(struct view_block *) order = {0};
 	struct hmap deleted = {0};
+	uint32_t *namers = NULL; /* per block: stored blocks naming it */
 	char err[512];
 	int e, first_err = 0;
 
@@ -317,15 +319,29 @@ static int cleanup(const struct compactor_opts *o, const char *tenant,
 		store_view_free(&v);
 		return e;
 	}
-	for (size_t i = 0; i < v.b.len && !e; i++)
+	namers = calloc(v.b.len ? v.b.len : 1, sizeof(*namers));
+	if (!namers)
+		e = -ENOMEM;
+	for (size_t i = 0; i < v.b.len && !e; i++) {
+		const struct view_block *b = &v.b.v[i];
+
 		if (VEC_PUSH(&order, &v.b.v[i]))
 			e = -ENOMEM;
+		for (uint32_t k = 0; b->has_info && b->state != VIEW_GONE && k < b->bi.nsources;
+		     k++) {
+			int64_t x = view_find(&v, b->bi.sources[k]);
+
+			if (x >= 0)
+				namers[x]++;
+		}
+	}
 	if (order.len)
 		qsort(order.v, order.len, sizeof(*order.v), by_level);
 	/*
-	 * Rejected ones first: they name blocks the covered ones below may be. Then covered ones,
-	 * sweeping again while a sweep deletes something (a block of one level may name another
-	 * of the same level: an earlier merge of its window).
+	 * Rejected ones first, and only those no stored block names (a rejected block named by
+	 * another rejected one goes after it: else the other would name a block that is neither
+	 * stored nor counted, and never go). Then covered ones, sources first. Each round sweeps
+	 * again while a sweep deletes something.
 	 */
 	for (int round = 0, progress = 1; round < 2 && !e; round += !progress) {
 		progress = 0;
@@ -334,7 +350,8 @@ static int cleanup(const struct compactor_opts *o, const char *tenant,
 			bool go = false, expired = false;
 
 			if (round == 0 && b->state == VIEW_REJECTED) {
-				go = !b->uncovered && b->bi.created_ns + o->grace_ns <= now;
+				go = !b->uncovered && !namers[b - v.b.v] &&
+				     b->bi.created_ns + o->grace_ns <= now;
 			} else if (round == 1 && b->state == VIEW_COVERED && b->cover >= 0) {
 				const struct view_block *c = &v.b.v[b->cover];
 
@@ -361,7 +378,13 @@ static int cleanup(const struct compactor_opts *o, const char *tenant,
 				}
 				hmap_put(&deleted, (uint64_t)(b - v.b.v) + 1, (void *)1);
 				b->state = VIEW_GONE;
-				progress = round == 1;
+				progress = 1;
+				for (uint32_t k = 0; b->has_info && k < b->bi.nsources; k++) {
+					int64_t x = view_find(&v, b->bi.sources[k]);
+
+					if (x >= 0 && namers[x])
+						namers[x]--;
+				}
 			} else {
 				log_warn("cannot delete a block; tried again on the next pass",
 					 "key=%s err=\"%s\"", b->ref.key, objstore_error());
@@ -371,6 +394,7 @@ static int cleanup(const struct compactor_opts *o, const char *tenant,
 	}
 	VEC_FREE(&order);
 	hmap_free(&deleted);
+	free(namers);
 	store_view_free(&v);
 	return e ? e : first_err;
 }
@@ -501,10 +525,17 @@ int compactor_pass(const struct compactor_opts *opts, const char *tenant, bool f
 static void *compactor_main(void *arg)
 {
 	struct compactor *c = arg;
+	unsigned int seed = (unsigned int)(clock_ns(CLOCK_REALTIME) ^ (uint64_t)getpid() ^
+					   (uint64_t)(uintptr_t)c);
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->stop) {
-		uint64_t deadline = clock_ns(CLOCK_REALTIME) + c->opts.interval_ns;
+		/*
+		 * 75% to 125% of the interval, at random: instances started together do not merge
+		 * the same windows at the same moments (safe anyway, but each repeat is work lost)
+		 */
+		uint64_t deadline = clock_ns(CLOCK_REALTIME) + c->opts.interval_ns / 4 * 3 +
+				    (uint64_t)(rand_r(&seed) % 1024) * (c->opts.interval_ns / 2048);
 		struct timespec ts = {(time_t)(deadline / NSEC_PER_SEC),
 				      (long)(deadline % NSEC_PER_SEC)};
 		struct compactor_stats s = {0};

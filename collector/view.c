@@ -247,8 +247,10 @@ static bool no_service(void *ctx, const struct block_service_info *si)
 	return false;
 }
 
-int reader_view(struct objstore *s, const char *tenant, uint64_t from_ms, uint64_t to_ms,
-		uint64_t floor_ms, struct store_view *v, char *err, size_t err_size)
+/* One listing and its footers; *ret_stale when a listed block was gone by its footer read. */
+static int view_once(struct objstore *s, const char *tenant, uint64_t from_ms, uint64_t to_ms,
+		     uint64_t floor_ms, struct store_view *v, bool *ret_stale, char *err,
+		     size_t err_size)
 {
 	block_refs all = {0}, compacted = {0};
 	VEC(size_t) at = {0}; /* index in v->b of each of compacted */
@@ -312,6 +314,7 @@ int reader_view(struct objstore *s, const char *tenant, uint64_t from_ms, uint64
 
 			if (!fb->bi.size && !fb->bi.nservices && !fb->bi.tenant) {
 				vb->state = VIEW_GONE;
+				*ret_stale = true;
 				continue;
 			}
 			vb->bi = fb->bi;
@@ -349,6 +352,27 @@ out:
 	VEC_FREE(&all);
 	VEC_FREE(&compacted);
 	VEC_FREE(&at);
+	return e;
+}
+
+int reader_view(struct objstore *s, const char *tenant, uint64_t from_ms, uint64_t to_ms,
+		uint64_t floor_ms, struct store_view *v, char *err, size_t err_size)
+{
+	int e = 0;
+
+	/*
+	 * A compacted block deleted between the listing and its footer read was deleted after its
+	 * sources (the cleanup's order), which the listing may still show: not knowing what it
+	 * replaced, the view could count them. So such a listing is taken again.
+	 */
+	for (int attempt = 0; attempt < 4; attempt++) {
+		bool stale = false;
+
+		store_view_free(v);
+		e = view_once(s, tenant, from_ms, to_ms, floor_ms, v, &stale, err, err_size);
+		if (e || !stale)
+			break;
+	}
 	return e;
 }
 

@@ -106,7 +106,7 @@ print(" ".join(f"L{k}:{lv[k]}" for k in sorted(lv)) + ";", windows, "windows;",
       sum(b["state"] != "counted" for b in bl), "not counted")'
 }
 sleep $((32 - $(date +%s) % 30))
-for _ in $(seq 120); do
+for _ in $(seq 180); do
 	st=$(state)
 	case "$st" in L[23]*"; 0 not counted") break ;; esac
 	sleep 0.5
@@ -116,9 +116,9 @@ check 'echo "$st" | grep -q "^L[23].*; 0 not counted" && [ "$(echo "$st" | sed "
 	"the load is merged into one block per 30 s window and every replaced block deleted"
 
 # every instance: the same totals per service, equal to what was acknowledged
-totals() { # URL TENANT -> "service total" lines
+totals() { # URL TENANT -> "service total" lines (up to 2 min ahead: --now requests start now)
 	curl -sf -H "X-Scope-OrgID: $2" -G "$1/api/v1/series" --data-urlencode 'query={}' \
-		--data-urlencode group_by=service_name --data-urlencode from=now-1h --data-urlencode to=now \
+		--data-urlencode group_by=service_name --data-urlencode from=now-1h --data-urlencode "to=$(($(date +%s) + 120))" \
 		--data-urlencode step=3600s --data-urlencode format=tsv |
 		awk -F'\t' '{ t[$1] += $3 } END { for (s in t) print s, t[s] }' | sort
 }
@@ -145,6 +145,17 @@ assert not missing, f"acknowledged but not stored exactly once: {[(n, stored.get
 assert not wrong, f"stored twice or in part: {[(n, stored[n]) for n in wrong[:5]]}"
 PY
 log "ok: every acknowledged request is counted exactly once, by every instance"
+
+# read-after-write across instances: acknowledged by one, counted by the others at once
+for n in 1 2 3; do
+	m=$(( n % 3 + 1 ))
+	"$BUILD/bench/otlp_load" --requests 1 --now --unique-services "raw$n" --acked "$ARTIFACTS/raw$n.txt" --header "X-Scope-OrgID: raw" \
+		"${URL[$n]}/v1development/profiles" "$ARTIFACTS/req.pb" > /dev/null || fail "the request to instance $n failed"
+	want=$(awk '{ print $2 }' "$ARTIFACTS/raw$n.txt")
+	got=$(totals "${URL[$m]}" raw | awk -v s="raw$n-0" '$1 == s { print $2 }')
+	[ -n "$want" ] && [ "$got" = "$want" ] || fail "acknowledged by instance $n, instance $m counts '$got' samples of it, not $want"
+done
+log "ok: a request acknowledged by one instance is counted by the next one's very next query"
 
 # roles: a query-only instance answers the same and takes no profiles; an ingest-only one
 # answers no queries

@@ -18,6 +18,7 @@
 #include "../../collector/flamegraph.h"
 #include "../../collector/reader.h"
 #include "../../collector/retention.h"
+#include "../../collector/view.h"
 
 #define SEC NSEC_PER_SEC
 
@@ -59,6 +60,17 @@ static size_t count_blocks(struct objstore *s, uint32_t level)
 	CHECK(reader_list(s, "t", &refs) == 0);
 	for (size_t i = 0; i < refs.len; i++)
 		n += refs.v[i].level == level;
+	VEC_FREE(&refs);
+	return n;
+}
+
+static size_t count_tenant(struct objstore *s, const char *tenant)
+{
+	block_refs refs = {0};
+	size_t n;
+
+	CHECK(reader_list(s, tenant, &refs) == 0);
+	n = refs.len;
 	VEC_FREE(&refs);
 	return n;
 }
@@ -366,6 +378,98 @@ static void test_partial_overlap(void)
 	fixture_store_close(&f);
 }
 
+/* Stores svcs merged into one block of level naming sources; its id into id. */
+static void put_merged(struct objstore *st, struct svcdata **svcs, size_t n, uint32_t level,
+		       const char *const *sources, size_t nsources, char *id)
+{
+	struct svcdata *m = svcdata__new("a");
+	char key[OBJSTORE_MAX_KEY], tenant[80];
+	uint64_t lo, hi;
+	uint32_t l;
+
+	for (size_t k = 0; k < n; k++)
+		CHECK(svcdata__merge(m, svcs[k], NULL, NULL) == 0);
+	CHECK(fixture_put_block(st, "t", &m, 1, level, sources, nsources, key) == 0);
+	CHECK(block_key_parse(key, tenant, sizeof(tenant), &lo, &hi, &l, id));
+	svcdata__free(m);
+}
+
+/*
+ * As three collectors once left a bucket: two level-2 outputs of the same samples, one over
+ * a late level-1 merge of its window (3ac7 below) the other over that merge's inputs. The
+ * second is rejected, and so is the level 1 it names; the cleanup deletes the rejected level 2
+ * before the level 1 it names, even when the level 1's grace ends first (else the level 2
+ * would name a block neither stored nor counted, and stay for ever), and the covered ones:
+ * one block is left, read exactly the same throughout.
+ */
+static void test_rejected_chain(void)
+{
+	struct fixture_store f;
+	struct compactor_opts o = {0};
+	struct compactor_stats st = {0};
+	struct svcdata *a0 = one_row("a", "p", T0, 1), *c0 = one_row("a", "c", T0 + SEC, 2),
+		       *x = one_row("a", "x", T0 + 2 * SEC, 4),
+		       *y = one_row("a", "y", T0 + 3 * SEC, 8),
+		       *z = one_row("a", "z", T0 + 4 * SEC, 16);
+	char ia0[BLOCK_ID_MAX], ic0[BLOCK_ID_MAX], ix[BLOCK_ID_MAX], iy[BLOCK_ID_MAX],
+		iz[BLOCK_ID_MAX];
+	char ip[BLOCK_ID_MAX], ic[BLOCK_ID_MAX], i3ac7[BLOCK_ID_MAX], i793d[BLOCK_ID_MAX],
+		iebb1[BLOCK_ID_MAX];
+	struct svcdata *all[] = {c0, a0, x, y, z};
+	struct buf want = {0}, got = {0};
+	struct store_view v = {0};
+	char err[256];
+
+	if (!fixture_store_open(&f))
+		return;
+	o.store = f.store;
+	put_merged(f.store, &a0, 1, 0, NULL, 0, ia0);
+	put_merged(f.store, &c0, 1, 0, NULL, 0, ic0);
+	put_merged(f.store, &x, 1, 0, NULL, 0, ix);
+	put_merged(f.store, &y, 1, 0, NULL, 0, iy);
+	put_merged(f.store, &z, 1, 0, NULL, 0, iz);
+	snapshot(f.store, &want);
+	{
+		const char *sp[] = {ia0}, *sc[] = {ic0}, *s3[] = {ip, ix, iy, iz},
+			   *s7[] = {ic, ip, ix, iy, iz}, *se[] = {ic, i3ac7};
+
+		put_merged(f.store, &a0, 1, 1, sp, 1, ip);
+		put_merged(f.store, &c0, 1, 1, sc, 1, ic);
+		put_merged(f.store, all + 1, 4, 1, s3, 4, i3ac7);
+		put_merged(f.store, all, 5, 2, s7, 5, i793d);
+		/* created a grace later: it loses the tie, and outlives 3ac7's grace a while */
+		usleep(1200 * 1000);
+		put_merged(f.store, all, 5, 2, se, 2, iebb1);
+	}
+	snapshot(f.store, &got);
+	CHECK_STR(buf_cstr(&got), buf_cstr(&want));
+	CHECK(reader_view(f.store, "t", 0, UINT64_MAX, 0, &v, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(v.selected, 1);
+	CHECK_EQ_U64(v.rejected, 2);
+	store_view_free(&v);
+	o.grace_ns = SEC;
+	CHECK(compactor_pass(&o, "t", false, &st) == 0);
+	snapshot(f.store, &got);
+	CHECK_STR(buf_cstr(&got), buf_cstr(&want));
+	usleep(1100 * 1000);
+	CHECK(compactor_pass(&o, "t", false, &st) == 0);
+	CHECK_EQ_U64(st.compactions, 0);
+	CHECK_EQ_U64(count_tenant(f.store, "t"), 1);
+	CHECK(reader_view(f.store, "t", 0, UINT64_MAX, 0, &v, err, sizeof(err)) == 0);
+	CHECK(v.b.len == 1 && strcmp(v.b.v[0].ref.id, i793d) == 0);
+	store_view_free(&v);
+	snapshot(f.store, &got);
+	CHECK_STR(buf_cstr(&got), buf_cstr(&want));
+	svcdata__free(a0);
+	svcdata__free(c0);
+	svcdata__free(x);
+	svcdata__free(y);
+	svcdata__free(z);
+	buf_free(&want);
+	buf_free(&got);
+	fixture_store_close(&f);
+}
+
 /*
  * A crash after the merged block was stored and before its inputs were deleted: queries see
  * each sample once meanwhile, and the next pass deletes the inputs without merging again.
@@ -409,17 +513,6 @@ static void test_crash_between(void)
 	buf_free(&before);
 	buf_free(&after);
 	fixture_store_close(&f);
-}
-
-static size_t count_tenant(struct objstore *s, const char *tenant)
-{
-	block_refs refs = {0};
-	size_t n;
-
-	CHECK(reader_list(s, tenant, &refs) == 0);
-	n = refs.len;
-	VEC_FREE(&refs);
-	return n;
 }
 
 /*
@@ -566,6 +659,7 @@ int main(void)
 	RUN(test_levels);
 	RUN(test_concurrent);
 	RUN(test_partial_overlap);
+	RUN(test_rejected_chain);
 	RUN(test_crash_between);
 	RUN(test_retention);
 	RUN(test_delete);

@@ -126,7 +126,7 @@ static void test_lost(void)
 		}
 	VEC_FREE(&refs);
 	CHECK(key[0] != 0);
-	expect(f.dir, 3, key, "counted by no block");
+	expect(f.dir, 3, key, "no counted block holds");
 	fixture_store_close(&f);
 }
 
