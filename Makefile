@@ -150,7 +150,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_AGENT_OBJS) $(LIB_COLLE
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Fuzz targets: clang and libFuzzer, with the code under test built for coverage.
-FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(PROFILE_SRCS) $(filter-out collector/api.c collector/pyro_query.c collector/api_runner.c collector/server.c collector/server_query.c,$(LIB_COLLECTOR_SRCS)) \
+FUZZ_SRCS    := $(COMMON_SRCS) $(SYMBOLIZER_SRCS) $(PROFILE_SRCS) $(filter-out collector/api.c collector/debuginfo_api.c collector/pyro_query.c collector/api_runner.c collector/server.c collector/server_query.c,$(LIB_COLLECTOR_SRCS)) \
                 agent/cfi.c agent/unwind_table.c agent/pod_store.c agent/relabel.c
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))

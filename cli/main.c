@@ -28,6 +28,7 @@ static const char usage[] =
 	"\n"
 	"Storage and binaries:\n"
 	"  symbolize   turn addresses of a binary (or a build ID) into functions, files, lines\n"
+	"  debuginfo   upload, list and remove the debug files a collector names frames with\n"
 	"  inspect     list and check the blocks in a collector's storage\n"
 	"  compact     run a compaction pass over a collector's storage\n"
 	"  delete      delete a tenant's (or a service's) samples from before a time\n"
@@ -41,7 +42,8 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{"symbolize", cmd_symbolize}, {"inspect", cmd_inspect}, {"export", cmd_export},
-	{"compact", cmd_compact},     {"import", cmd_import},	{"delete", cmd_delete},
+	{"debuginfo", cmd_debuginfo}, {"compact", cmd_compact}, {"import", cmd_import},
+	{"delete", cmd_delete},
 };
 
 static const char *const query_commands[] = {"top", "flamegraph", "diff", "series", "labels"};

@@ -33,12 +33,6 @@ struct qargs {
 /* ---- HTTP
  * ---------------------------------------------------------------------------------------- */
 
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-	buf_append(ctx, p, size * n);
-	return size * n;
-}
-
 static void add_param(CURL *c, struct buf *u, const char *name, const char *value)
 {
 	char *e;
@@ -51,34 +45,14 @@ static void add_param(CURL *c, struct buf *u, const char *name, const char *valu
 	curl_free(e);
 }
 
-/* The "error" of a JSON error answer (or the body). */
-static void print_error(const struct qargs *a, long status, struct buf *body)
-{
-	const char *b = buf_cstr(body), *p = strstr(b, "\"error\":\"");
-	struct buf msg = {0};
-
-	if (p) {
-		for (p += 9; *p && *p != '"'; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			buf_putc(&msg, (uint8_t)*p);
-		}
-		b = buf_cstr(&msg);
-	}
-	fprintf(stderr, "sonde %s: the collector answered %ld: %s\n", a->cmd, status, b);
-	buf_free(&msg);
-}
-
 /* GETs /api/v1/OP with the common parameters plus extra (name, value pairs, NULL-terminated). */
 static int api_get(const struct qargs *a, const char *op, struct buf *out, const char *const *extra)
 {
+	struct cli_conn conn = {a->cmd, a->url, a->tenant, a->token, a->ca_file};
 	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	struct buf url = {0}, hdr = {0};
-	char errbuf[CURL_ERROR_SIZE] = "";
+	struct buf url = {0};
 	long status = 0;
-	int ret = CLI_OK;
-	CURLcode rc;
+	int ret;
 
 	if (!c)
 		return CLI_ERROR;
@@ -89,40 +63,13 @@ static int api_get(const struct qargs *a, const char *op, struct buf *out, const
 	add_param(c, &url, "type", a->type);
 	for (; extra && extra[0]; extra += 2)
 		add_param(c, &url, extra[0], extra[1]);
-	if (a->tenant) {
-		buf_printf(&hdr, "X-Scope-OrgID: %s", a->tenant);
-		h = curl_slist_append(h, buf_cstr(&hdr));
-	}
-	if (a->token) {
-		buf_reset(&hdr);
-		buf_printf(&hdr, "Authorization: Bearer %s", a->token);
-		h = curl_slist_append(h, buf_cstr(&hdr));
-	}
-	curl_easy_setopt(c, CURLOPT_URL, buf_cstr(&url));
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	if (a->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, a->ca_file);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "sonde %s: cannot reach %s: %s\n", a->cmd, a->url,
-			*errbuf ? errbuf : curl_easy_strerror(rc));
-		ret = CLI_ERROR;
-	} else {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		if (status != 200) {
-			print_error(a, status, out);
-			ret = status >= 400 && status < 500 ? CLI_USAGE : CLI_ERROR;
-		}
-	}
-	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+	ret = cli_http(&conn, "GET", buf_cstr(&url), NULL, 0, &status, out);
+	if (!ret && status != 200) {
+		cli_http_error(&conn, status, out);
+		ret = status >= 400 && status < 500 ? CLI_USAGE : CLI_ERROR;
+	}
 	buf_free(&url);
-	buf_free(&hdr);
 	return ret;
 }
 

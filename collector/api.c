@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "debuginfo_api.h"
 #include "engine.h"
 #include "flamegraph.h"
 #include "pyro_query.h"
@@ -30,9 +31,7 @@ bool api_path(const char *path)
 	       strncmp(path, "/ui/", 4) == 0 || pyro_http_path(path);
 }
 
-static void reply_error(struct api_reply *r, unsigned int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void reply_error(struct api_reply *r, unsigned int status, const char *fmt, ...)
+void api_error(struct api_reply *r, unsigned int status, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -83,22 +82,23 @@ static bool parse_params(const struct api_opts *o, struct MHD_Connection *conn, 
 	e = selector_parse(sel ? sel : "{}", &p->sel, err, sizeof(err));
 	if (e) {
 		if (e == -ENOMEM)
-			reply_error(r, 503, "out of memory");
+			api_error(r, 503, "out of memory");
 		else
-			reply_error(r, 400, "%s: %s", name, err);
+			api_error(r, 400, "%s: %s", name, err);
 		return false;
 	}
 	p->q.tenant = tenant;
 	p->q.sel = &p->sel;
+	p->q.namer = o->namer;
 	p->q.type = arg(conn, "type");
 	snprintf(name, sizeof(name), "%sfrom", prefix);
 	from = arg(conn, name);
 	if (!from && dflt)
 		p->q.from_ns = dflt->q.from_ns;
 	else if (parse_time_ns(from ? from : "now-1h", now, &p->q.from_ns)) {
-		reply_error(r, 400,
-			    "%s: '%s' is not a time (RFC 3339, Unix seconds, now, now-1h, -30m)",
-			    name, from);
+		api_error(r, 400,
+			  "%s: '%s' is not a time (RFC 3339, Unix seconds, now, now-1h, -30m)",
+			  name, from);
 		goto bad;
 	}
 	snprintf(name, sizeof(name), "%sto", prefix);
@@ -106,22 +106,22 @@ static bool parse_params(const struct api_opts *o, struct MHD_Connection *conn, 
 	if (!to && dflt)
 		p->q.to_ns = dflt->q.to_ns;
 	else if (parse_time_ns(to ? to : "now", now, &p->q.to_ns)) {
-		reply_error(r, 400,
-			    "%s: '%s' is not a time (RFC 3339, Unix seconds, now, now-1h, -30m)",
-			    name, to);
+		api_error(r, 400,
+			  "%s: '%s' is not a time (RFC 3339, Unix seconds, now, now-1h, -30m)",
+			  name, to);
 		goto bad;
 	}
 	if (p->q.from_ns > p->q.to_ns) {
-		reply_error(r, 400, "the time range is inverted: %sfrom is after %sto", prefix,
-			    prefix);
+		api_error(r, 400, "the time range is inverted: %sfrom is after %sto", prefix,
+			  prefix);
 		goto bad;
 	}
 	if (p->q.to_ns - p->q.from_ns > max_range) {
-		reply_error(r, 400,
-			    "the time range is %.1f days, over the limit of %.1f days "
-			    "(--query-max-range)",
-			    (double)(p->q.to_ns - p->q.from_ns) / 86400e9,
-			    (double)max_range / 86400e9);
+		api_error(r, 400,
+			  "the time range is %.1f days, over the limit of %.1f days "
+			  "(--query-max-range)",
+			  (double)(p->q.to_ns - p->q.from_ns) / 86400e9,
+			  (double)max_range / 86400e9);
 		goto bad;
 	}
 	p->tsv = arg(conn, "format") && strcmp(arg(conn, "format"), "tsv") == 0;
@@ -170,7 +170,7 @@ static void reply_select_error(struct api_reply *r, int e, const char *err)
 	char msg[700];
 	unsigned int status = api_select_error(e, err, msg, sizeof(msg));
 
-	reply_error(r, status, "%s", msg);
+	api_error(r, status, "%s", msg);
 }
 
 /*
@@ -208,7 +208,7 @@ static bool run(const struct api_opts *o, struct params *p, enum engine_need nee
 	if (e)
 		reply_select_error(r, e, err);
 	else if (need != NEED_LABELS && !p->q.type && pick_type(p, sel)) {
-		reply_error(r, 503, "out of memory; narrow the query");
+		api_error(r, 503, "out of memory; narrow the query");
 		return false;
 	}
 	return !e;
@@ -223,8 +223,8 @@ static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, st
 
 	if (s) {
 		if (parse_duration_ns(s, &step) || step < 1000000) {
-			reply_error(r, 400, "step: '%s' is not a duration of 1ms or more (10s, 1m)",
-				    s);
+			api_error(r, 400, "step: '%s' is not a duration of 1ms or more (10s, 1m)",
+				  s);
 			return false;
 		}
 	} else {
@@ -232,8 +232,8 @@ static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, st
 		step = (step + NSEC_PER_SEC - 1) / NSEC_PER_SEC * NSEC_PER_SEC;
 	}
 	if (step > max_range) {
-		reply_error(r, 400,
-			    "step: '%s' is longer than the longest range (--query-max-range)", s);
+		api_error(r, 400, "step: '%s' is longer than the longest range (--query-max-range)",
+			  s);
 		return false;
 	}
 	/* steps are aligned to multiples of step, so rows can be summed per step as they are read
@@ -241,7 +241,7 @@ static bool parse_step(const struct api_opts *o, struct MHD_Connection *conn, st
 	p->q.from_ns -= p->q.from_ns % step;
 	range = p->q.to_ns - p->q.from_ns;
 	if (range / step + 1 > MAX_STEPS) {
-		reply_error(
+		api_error(
 			r, 400,
 			"step: %llu steps over the range, over the limit of %d; use a longer step",
 			(unsigned long long)(range / step + 1), MAX_STEPS);
@@ -259,8 +259,8 @@ static bool parse_count(struct MHD_Connection *conn, const char *name, uint64_t 
 
 	*ret = dflt;
 	if (s && (parse_u64(s, ret) || *ret == 0 || *ret > max)) {
-		reply_error(r, 400, "%s: '%s' is not a number from 1 to %llu", name, s,
-			    (unsigned long long)max);
+		api_error(r, 400, "%s: '%s' is not a number from 1 to %llu", name, s,
+			  (unsigned long long)max);
 		return false;
 	}
 	return true;
@@ -345,7 +345,7 @@ static void op_flamegraph(const struct api_opts *o, struct MHD_Connection *conn,
 		if (e == -ETIMEDOUT || e == -ECANCELED)
 			reply_select_error(r, e, qctl_reason(e));
 		else if (e)
-			reply_error(r, 503, "out of memory; narrow the query");
+			api_error(r, 503, "out of memory; narrow the query");
 	}
 	fgraph_free(&g);
 	selection_free(&a);
@@ -384,13 +384,13 @@ static void op_time(const struct api_opts *o, struct MHD_Connection *conn, const
 			e = engine_profiles(&sel, p.q.from_ns, p.q.to_ns, step, (size_t)n,
 					    &r->body);
 		if (e == -E2BIG)
-			reply_error(r, 400,
-				    "the answer would hold over %d values (groups x steps): use a "
-				    "longer step, "
-				    "or group by a label with fewer values",
-				    MAX_SERIES_VALUES);
+			api_error(r, 400,
+				  "the answer would hold over %d values (groups x steps): use a "
+				  "longer step, "
+				  "or group by a label with fewer values",
+				  MAX_SERIES_VALUES);
 		else if (e)
-			reply_error(r, 503, "out of memory; narrow the query");
+			api_error(r, 503, "out of memory; narrow the query");
 	}
 	selection_free(&sel);
 	selector_free(&p.sel);
@@ -405,9 +405,9 @@ static void op_labels(const struct api_opts *o, struct MHD_Connection *conn, con
 	int e = 0;
 
 	if (strcmp(op, "label_values") == 0 && !name) {
-		reply_error(r, 400,
-			    "name: the label whose values to list is required "
-			    "(label_values?name=service_name)");
+		api_error(r, 400,
+			  "name: the label whose values to list is required "
+			  "(label_values?name=service_name)");
 		return;
 	}
 	if (!parse_params(o, conn, tenant, "", NULL, &p, r))
@@ -423,7 +423,7 @@ static void op_labels(const struct api_opts *o, struct MHD_Connection *conn, con
 		else
 			e = engine_types(&sel, p.tsv, &r->body);
 		if (e)
-			reply_error(r, 503, "out of memory; narrow the query");
+			api_error(r, 503, "out of memory; narrow the query");
 	}
 	selection_free(&sel);
 	selector_free(&p.sel);
@@ -439,7 +439,7 @@ static void op_export(const struct api_opts *o, struct MHD_Connection *conn, con
 	int e;
 
 	if (export_format_parse(fmt, &format)) {
-		reply_error(r, 400, "format: '%s' is not pprof or folded", fmt);
+		api_error(r, 400, "format: '%s' is not pprof or folded", fmt);
 		return;
 	}
 	if (!parse_params(o, conn, tenant, "", NULL, &p, r))
@@ -473,15 +473,21 @@ static void ui_file(const char *path, struct api_reply *r)
 			return;
 		}
 	}
-	reply_error(r, 404, "no such file: %s", path);
+	api_error(r, 404, "no such file: %s", path);
 }
 
 void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
-		const char *path, const struct buf *body, struct api_reply *r)
+		const char *method, const char *path, const struct buf *body, struct api_reply *r)
 {
 	const char *op = path + strlen(API);
 
 	memset(r, 0, sizeof(*r));
+	if (debuginfo_api_path(path)) {
+		debuginfo_api(o, conn, method, path, body, r);
+		if (r->body.oom)
+			api_error(r, 503, "out of memory");
+		return;
+	}
 	if (body) {
 		pyro_connect(o, conn, tenant, path, body, r);
 		if (r->body.oom)
@@ -509,11 +515,11 @@ void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const cha
 	else if (strcmp(op, "export") == 0)
 		op_export(o, conn, tenant, r);
 	else
-		reply_error(r, 404,
-			    "no such endpoint: %s (flamegraph, diff, top, series, heatmap, "
-			    "profiles, labels, "
-			    "label_values, profile_types, export)",
-			    path);
+		api_error(r, 404,
+			  "no such endpoint: %s (flamegraph, diff, top, series, heatmap, "
+			  "profiles, labels, "
+			  "label_values, profile_types, export)",
+			  path);
 	if (r->body.oom)
-		reply_error(r, 503, "out of memory");
+		api_error(r, 503, "out of memory");
 }

@@ -17,6 +17,8 @@ struct api_opts {
 	struct objstore *store;
 	uint64_t max_rows;     /* samples one query may hold (after merging by time); 0 = 20M */
 	uint64_t max_range_ns; /* the longest time range; 0 = 31 days */
+	struct namer *namer;   /* names frames stored without (namer.h); NULL: none */
+	uint64_t debuginfo_max_bytes; /* the largest debug file taken (debugstore.h) */
 };
 
 struct api_reply {
@@ -41,10 +43,14 @@ unsigned int api_select_error(int e, const char *err, char *msg, size_t size);
 bool api_path(const char *path);
 
 /*
- * Answers GET path for tenant (already authorized), or with a body (not NULL) the Connect call
- * POSTed to path (pyro_query.h).
+ * Answers method (GET, or DELETE of a debug file) path for tenant (already authorized), or
+ * with a body (not NULL) what was POSTed to path: a Connect call (pyro_query.h), a debug file
+ * (debuginfo_api.h).
  */
 void api_handle(const struct api_opts *o, struct MHD_Connection *conn, const char *tenant,
-		const char *path, const struct buf *body, struct api_reply *r);
+		const char *method, const char *path, const struct buf *body, struct api_reply *r);
+/* r answered status with {"error": message}. */
+void api_error(struct api_reply *r, unsigned int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -18,6 +18,7 @@ struct api_job {
 	struct MHD_Connection *conn;
 	char tenant[72];
 	char *path;
+	char method[8];
 	struct buf body; /* a Connect call's */
 	bool has_body;
 	struct qctl ctl;
@@ -80,7 +81,8 @@ static void run(void *arg)
 	struct api_runner *r = j->runner;
 
 	qctl_set_current(&j->ctl);
-	api_handle(r->o.api, j->conn, j->tenant, j->path, j->has_body ? &j->body : NULL, &j->reply);
+	api_handle(r->o.api, j->conn, j->tenant, j->method, j->path, j->has_body ? &j->body : NULL,
+		   &j->reply);
 	qctl_set_current(NULL);
 	unlink_job(r, j);
 	pthread_mutex_lock(&j->lock);
@@ -90,8 +92,8 @@ static void run(void *arg)
 }
 
 struct api_job *api_runner__start(struct api_runner *r, struct MHD_Connection *conn,
-				  const char *tenant, const char *path, struct buf *body,
-				  uint64_t timeout_ns, int *ret_err)
+				  const char *tenant, const char *method, const char *path,
+				  struct buf *body, uint64_t timeout_ns, int *ret_err)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -111,6 +113,7 @@ struct api_job *api_runner__start(struct api_runner *r, struct MHD_Connection *c
 		memset(body, 0, sizeof(*body));
 	}
 	str_copy(j->tenant, tenant, sizeof(j->tenant));
+	str_copy(j->method, method, sizeof(j->method));
 	j->t0 = clock_ns(CLOCK_MONOTONIC);
 	qctl_init(&j->ctl,
 		  timeout_ns && timeout_ns < r->o.timeout_ns ? timeout_ns : r->o.timeout_ns,

@@ -27,16 +27,16 @@ struct api_job;
 /* NULL on failure (errno). */
 struct api_runner *api_runner__new(const struct api_runner_opts *o);
 /*
- * From the access handler: queues GET path for tenant (copied), or with body (not NULL; taken:
- * *body is left empty) the Connect call POSTed there, and suspends conn until the answer is
- * ready (the handler is called again then: api_job__answer). timeout_ns (0: none) shortens the
- * runner's deadline for this query (Connect-Timeout-Ms). Returns the job (owned by the caller,
- * freed with api_job__free once the request completes), or NULL with *ret_err -EBUSY (too many
- * queries: answer 503) or -ENOMEM.
+ * From the access handler: queues method (GET, DELETE) path for tenant (copied), or with body (not
+ * NULL; taken: *body is left empty) the Connect call POSTed there, and suspends conn until the
+ * answer is ready (the handler is called again then: api_job__answer). timeout_ns (0: none)
+ * shortens the runner's deadline for this query (Connect-Timeout-Ms). Returns the job (owned by the
+ * caller, freed with api_job__free once the request completes), or NULL with *ret_err -EBUSY (too
+ * many queries: answer 503) or -ENOMEM.
  */
 struct api_job *api_runner__start(struct api_runner *r, struct MHD_Connection *conn,
-				  const char *tenant, const char *path, struct buf *body,
-				  uint64_t timeout_ns, int *ret_err);
+				  const char *tenant, const char *method, const char *path,
+				  struct buf *body, uint64_t timeout_ns, int *ret_err);
 /*
  * Once the handler is called again: false while the query runs (keep waiting), else true with
  * the reply (the caller takes its body) and the time from start to answer in *ret_ns.

@@ -35,6 +35,8 @@ struct engine_query {
 	 * -EINVAL that says which (the Pyroscope API answers no data there).
 	 */
 	bool unknown_is_empty;
+	/* Names the frames that came without one (NEED_STACKS, namer.h); NULL: as stored. */
+	struct namer *namer;
 };
 
 #define ENGINE_NO_TIME (1ULL << 63)

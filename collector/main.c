@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "compactor.h"
 #include "fetch.h"
+#include "namer.h"
 #include "retention.h"
 #include "objstore.h"
 #include "options.h"
@@ -29,6 +30,7 @@ struct collector {
 	struct auth *auth;
 	struct segwriter *writer;
 	struct compactor *compactor;
+	struct namer *namer;
 	struct server *server;
 	struct tls_certs *tls;
 };
@@ -102,6 +104,8 @@ static void extra_metrics(void *ctx, struct buf *out)
 		      "Blocks deleted past their tenant's retention.", (double)cs.expired);
 	metric_single(out, "sonde_collector_retention_deleted_bytes_total", "counter",
 		      "Bytes of the blocks deleted past retention.", (double)cs.expired_bytes);
+	if (c->namer)
+		namer_metrics(c->namer, out);
 }
 
 /*
@@ -332,6 +336,31 @@ int main(int argc, char **argv)
 							   : (unsigned int)MAX(cpus, 4));
 		fetcher_set_decoded_cache(c.opts.query_decoded_cache_bytes);
 	}
+	if ((c.opts.targets & TARGET_QUERY) && !c.opts.no_symbolize) {
+		const char *urls = getenv("DEBUGINFOD_URLS");
+		struct namer_opts no = {
+			.store = c.store,
+			.cache_dir = c.opts.debuginfo_cache_dir,
+			.cache_disk_bytes = c.opts.debuginfo_cache_bytes,
+			.memory_bytes = c.opts.symbolizer_memory_bytes,
+			.max_file_bytes = c.opts.debuginfo_max_bytes,
+			.debuginfod = !c.opts.no_debuginfod && urls && *urls,
+			.wait_ms = (uint32_t)(c.opts.symbolize_wait_ns / 1000000),
+		};
+
+		if (!no.wait_ms)
+			no.wait_ms = 1; /* 0 is "the default" to the namer */
+		c.namer = namer__new(&no, err, sizeof(err));
+		if (!c.namer) {
+			log_error("cannot start symbolization", "err=\"%s\"", err);
+			goto out;
+		}
+		log_info("frames stored without names are named at query time",
+			 "debuginfod=\"%s\" cache_dir=\"%s\"", no.debuginfod ? urls : "off",
+			 c.opts.debuginfo_cache_dir ? c.opts.debuginfo_cache_dir : "(temporary)");
+	}
+	so.api.namer = c.namer;
+	so.api.debuginfo_max_bytes = c.opts.debuginfo_max_bytes;
 	so.query_timeout_ns = c.opts.query_timeout_ns;
 	so.extra_metrics = extra_metrics;
 	so.extra_ctx = &c;
@@ -371,6 +400,7 @@ out:
 	compactor__free(c.compactor);
 	segwriter__free(c.writer);
 	server__free(c.server);
+	namer__free(c.namer);
 	auth__free(c.auth);
 	tls_certs__free(c.tls);
 	objstore__free(c.store);

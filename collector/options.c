@@ -101,6 +101,18 @@ static const char usage[] =
 	"                             256M; 0: none)\n"
 	"      --query-parallel N     blocks one query reads and decodes at once (default: the\n"
 	"                             CPUs, at least 4)\n"
+	"      --no-symbolize         show frames stored without a name as [module+0xADDR]; by\n"
+	"                             default queries name them from uploaded debug files and\n"
+	"                             debuginfod (docs/symbolization.md)\n"
+	"      --no-debuginfod        never ask the debuginfod servers of DEBUGINFOD_URLS\n"
+	"      --debuginfo-max-size N the largest debug file uploaded or fetched, after inflation\n"
+	"                             (default 512M; at most --max-memory)\n"
+	"      --debuginfo-cache-dir DIR  local copies of debug files (default: a temporary\n"
+	"                             directory removed on exit)\n"
+	"      --debuginfo-cache-size N  disk for those copies (default 8G)\n"
+	"      --symbolizer-memory N  memory for loaded symbols (default 256M)\n"
+	"      --symbolize-wait D     a query waits this long for debug files being fetched or\n"
+	"                             loaded; frames not ready keep their address (default 10s)\n"
 	"      --log-level LEVEL      error | warn | info (default) | debug\n"
 	"  -c, --config FILE          read options from YAML: keys are the long option names\n"
 	"  -h, --help                 show this help\n"
@@ -142,6 +154,14 @@ enum {
 	OPT_GRACE,
 	OPT_QUERY_PARALLEL,
 	OPT_QUERY_DECODED,
+	/* symbolization */
+	OPT_NO_SYMBOLIZE,
+	OPT_NO_DEBUGINFOD,
+	OPT_DEBUGINFO_MAX,
+	OPT_DEBUGINFO_DIR,
+	OPT_DEBUGINFO_CACHE,
+	OPT_SYM_MEMORY,
+	OPT_SYM_WAIT,
 };
 
 static const struct option long_options[] = {
@@ -180,6 +200,13 @@ static const struct option long_options[] = {
 	{"deletion-grace", required_argument, NULL, OPT_GRACE},
 	{"query-parallel", required_argument, NULL, OPT_QUERY_PARALLEL},
 	{"query-decoded-cache-size", required_argument, NULL, OPT_QUERY_DECODED},
+	{"no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE},
+	{"no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD},
+	{"debuginfo-max-size", required_argument, NULL, OPT_DEBUGINFO_MAX},
+	{"debuginfo-cache-dir", required_argument, NULL, OPT_DEBUGINFO_DIR},
+	{"debuginfo-cache-size", required_argument, NULL, OPT_DEBUGINFO_CACHE},
+	{"symbolizer-memory", required_argument, NULL, OPT_SYM_MEMORY},
+	{"symbolize-wait", required_argument, NULL, OPT_SYM_WAIT},
 	{"config", required_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -212,6 +239,10 @@ void collector_opts__init(struct collector_opts *o)
 	o->max_connections_per_client = UINT_MAX; /* a default that depends on --max-connections */
 	o->header_timeout_ns = 10 * NSEC_PER_SEC;
 	o->body_timeout_ns = 60 * NSEC_PER_SEC;
+	o->debuginfo_max_bytes = 512ULL << 20;
+	o->debuginfo_cache_bytes = 8ULL << 30;
+	o->symbolizer_memory_bytes = 256ULL << 20;
+	o->symbolize_wait_ns = 10 * NSEC_PER_SEC;
 }
 
 void collector_opts__free(struct collector_opts *o)
@@ -222,6 +253,7 @@ void collector_opts__free(struct collector_opts *o)
 	free(o->tls_cert_file);
 	free(o->tls_key_file);
 	free(o->compaction_levels);
+	free(o->debuginfo_cache_dir);
 	for (size_t i = 0; i < o->ntenant_retention; i++)
 		free(o->tenant_retention[i]);
 	free(o->tenant_retention);
@@ -341,6 +373,35 @@ static int parse_targets(const char *where, const char *v, unsigned int *ret)
 		return bad(where, "target", v, "expected all, or any of ingest, query, compact");
 	*ret = m;
 	return 0;
+}
+
+/* The options of naming frames: debug files, debuginfod. */
+static int parse_symbol_arg(struct collector_opts *o, int c, const char *where)
+{
+	switch (c) {
+	case OPT_NO_SYMBOLIZE:
+		o->no_symbolize = true;
+		return 0;
+	case OPT_NO_DEBUGINFOD:
+		o->no_debuginfod = true;
+		return 0;
+	case OPT_DEBUGINFO_MAX:
+		return size_arg(where, "debuginfo-max-size", optarg, 1024, 4ULL << 30,
+				&o->debuginfo_max_bytes);
+	case OPT_DEBUGINFO_DIR:
+		if (!*optarg)
+			return bad(where, "debuginfo-cache-dir", optarg, "expected a directory");
+		return set_str(&o->debuginfo_cache_dir, optarg);
+	case OPT_DEBUGINFO_CACHE:
+		return size_arg(where, "debuginfo-cache-size", optarg, 1ULL << 20, 1ULL << 50,
+				&o->debuginfo_cache_bytes);
+	case OPT_SYM_MEMORY:
+		return size_arg(where, "symbolizer-memory", optarg, 1ULL << 20, 1ULL << 40,
+				&o->symbolizer_memory_bytes);
+	default:
+		return duration_arg(where, "symbolize-wait", optarg, 0, 3600 * NSEC_PER_SEC,
+				    &o->symbolize_wait_ns);
+	}
 }
 
 /* The options of the store's life: roles, compaction levels, retention, deletion. */
@@ -489,6 +550,9 @@ static int parse_args(struct collector_opts *o, int argc, char **argv, const cha
 		case OPT_TARGET ... OPT_GRACE:
 			err = parse_store_arg(o, c, where);
 			break;
+		case OPT_NO_SYMBOLIZE ... OPT_SYM_WAIT:
+			err = parse_symbol_arg(o, c, where);
+			break;
 		case 'c':
 			break; /* read before */
 		case 'h':
@@ -562,6 +626,11 @@ int collector_opts__parse(struct collector_opts *o, int argc, char **argv)
 				return -EINVAL;
 			}
 		}
+	}
+	if (o->debuginfo_max_bytes > o->max_memory_bytes) {
+		fprintf(stderr, "sonde-collector: --debuginfo-max-size is over --max-memory: an "
+				"upload that large could never be taken\n");
+		return -EINVAL;
 	}
 	if (o->time_unit_ns > o->segment_max_age_ns * 1000) {
 		fprintf(stderr,

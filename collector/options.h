@@ -52,6 +52,14 @@ struct collector_opts {
 	char *tls_cert_file;
 	char *tls_key_file;
 	bool allow_readable_secrets; /* token and key files others may read: warn, not refuse */
+	/* names for frames stored without (namer.h, debugstore.h) */
+	bool no_symbolize;
+	bool no_debuginfod;
+	uint64_t debuginfo_max_bytes;
+	char *debuginfo_cache_dir; /* NULL: a private temporary directory */
+	uint64_t debuginfo_cache_bytes;
+	uint64_t symbolizer_memory_bytes;
+	uint64_t symbolize_wait_ns;
 };
 
 void collector_opts__init(struct collector_opts *o);

@@ -182,6 +182,7 @@ static bool select_samples(struct pq *x, const char *selector, const char *type,
 	q.type = type && *type ? type : NULL;
 	q.collapse_ns = collapse;
 	q.unknown_is_empty = true; /* no data, as Pyroscope answers */
+	q.namer = x->o->namer;
 	e = engine_select(x->o->store, &q, need, api_max_rows(x->o), ret, x->err, sizeof(x->err));
 	selector_free(&sel);
 	if (e) {

@@ -11,6 +11,7 @@
 #include "api_runner.h"
 #include "block.h"
 #include "conn_deadlines.h"
+#include "debuginfo_api.h"
 #include "engine.h"
 #include "membudget.h"
 #include "pyro_delta.h"
@@ -118,6 +119,8 @@ static enum MHD_Result refuse(struct server *s, struct MHD_Connection *conn, enu
 	log_debug("request refused", "status=%u message=\"%s\"", status, msg);
 	if (kind == REQ_PUSH || kind == REQ_CONNECT) {
 		pyro_connect_error(&rep, status, msg);
+	} else if (kind == REQ_UPLOAD) {
+		api_error(&rep, status, "%s", msg);
 	} else {
 		buf_puts(&rep.body, msg);
 		buf_putc(&rep.body, '\n');
@@ -512,8 +515,9 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 	status = resolve_tenant(s, conn, org, r->tenant, sizeof(r->tenant), msg, size);
 	if (status)
 		return status;
-	r->max_body = r->kind == REQ_CONNECT ? MIN(s->opts.max_body_bytes, CONNECT_MAX_BODY)
-					     : s->opts.max_body_bytes;
+	r->max_body = r->kind == REQ_CONNECT  ? MIN(s->opts.max_body_bytes, CONNECT_MAX_BODY)
+		      : r->kind == REQ_UPLOAD ? s->opts.api.debuginfo_max_bytes
+					      : s->opts.max_body_bytes;
 	if (r->kind == REQ_PUSH) {
 		r->json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
 		if (!r->json && (!ctype || strncasecmp(ctype, "application/proto", 17) != 0)) {
@@ -537,9 +541,9 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 	}
 	r->gzip = cenc && strcasecmp(cenc, "gzip") == 0;
 	if (clen && parse_u64(clen, &len) == 0 && len > r->max_body) {
-		snprintf(msg, size,
-			 "the request is %llu bytes, over the limit of %llu (--max-body-size)",
-			 (unsigned long long)len, (unsigned long long)r->max_body);
+		snprintf(msg, size, "the request is %llu bytes, over the limit of %llu (%s)",
+			 (unsigned long long)len, (unsigned long long)r->max_body,
+			 r->kind == REQ_UPLOAD ? "--debuginfo-max-size" : "--max-body-size");
 		return 413;
 	}
 	/* a body inflates to at least its size: refuse now what cannot fit, rather than later */
@@ -556,8 +560,8 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
  * The query API and the UI (GET). The tenant as for ingest; also ?tenant= without tokens. The
  * API's queries run on threads of their own (server_query.c), so ingest never waits for one.
  */
-static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const char *url,
-			   void **req_cls)
+static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const char *method,
+			   const char *url, void **req_cls)
 {
 	const char *org = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID");
 	char tenant[72], msg[256];
@@ -579,11 +583,11 @@ static enum MHD_Result api(struct server *s, struct MHD_Connection *conn, const 
 			server_count_code(s, status);
 			return httpd_answer(conn, status, "application/json", &body, NULL, NULL);
 		}
-		return server_query_start(s, conn, tenant, url, NULL, req_cls);
+		return server_query_start(s, conn, tenant, method, url, NULL, req_cls);
 	} else {
 		str_copy(tenant, DEFAULT_TENANT, sizeof(tenant));
 	}
-	api_handle(&s->opts.api, conn, tenant, url, NULL, &r);
+	api_handle(&s->opts.api, conn, tenant, method, url, NULL, &r);
 	pthread_mutex_lock(&s->lock);
 	s->stats.queries++;
 	s->stats.query_ns += clock_ns(CLOCK_MONOTONIC) - t0;
@@ -605,6 +609,8 @@ static enum req_kind body_kind(struct server *s, const char *url)
 		return REQ_PUSH;
 	if (s->opts.api.store && pyro_connect_path(url))
 		return REQ_CONNECT;
+	if (s->opts.api.store && debuginfo_api_path(url))
+		return REQ_UPLOAD;
 	return REQ_GET;
 }
 
@@ -625,11 +631,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 		enum req_kind kind = body_kind(s, url);
 
+		/* a debug file's GET and DELETE have no body: the API's */
+		if (kind == REQ_UPLOAD && strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0)
+			kind = REQ_GET;
+
 		if (kind == REQ_CONNECT && s->opts.no_query)
 			return refuse(s, conn, kind, 404, NULL,
 				      "this collector answers no queries (--target): ask a query "
 				      "instance");
-		if (kind != REQ_GET && kind != REQ_CONNECT && s->opts.no_ingest)
+		if (kind != REQ_GET && kind != REQ_CONNECT && kind != REQ_UPLOAD &&
+		    s->opts.no_ingest)
 			return refuse(
 				s, conn, kind, 404, NULL,
 				"this collector takes no profiles (--target): send them to an "
@@ -639,7 +650,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		conn_deadlines__head(s->deadlines, conn,
 				     kind != REQ_GET && strcmp(method, "POST") == 0);
 		if (kind == REQ_GET) {
-			if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+			    !(strcmp(method, "DELETE") == 0 && debuginfo_api_path(url)))
 				return text(s, conn, 405, "method not allowed\n");
 			if (strcmp(url, "/metrics") == 0) {
 				struct buf body = {0};
@@ -658,11 +670,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 					    "this collector answers no queries (--target): ask a "
 					    "query instance\n");
 			if (s->opts.api.store && api_path(url))
-				return api(s, conn, url, req_cls);
+				return api(s, conn, method, url, req_cls);
 			return text(s, conn, 404,
 				    "not found: OTLP profiles go to POST " OTLP_PATH "\n");
 		}
-		if (strcmp(method, "POST") != 0)
+		if (strcmp(method, "POST") != 0 &&
+		    !(kind == REQ_UPLOAD && strcmp(method, "PUT") == 0))
 			return refuse(s, conn, kind, 405, NULL,
 				      kind == REQ_OTLP ? "OTLP profiles are sent with POST"
 						       : "this endpoint takes POST");
@@ -733,12 +746,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return refuse(s, conn, r->kind, 503, RETRY_AFTER_BUSY,
 			      "the memory of the collector (--max-memory) is taken by other "
 			      "requests now; retry");
-	if (r->kind == REQ_CONNECT) {
-		/* a query: its body goes to the query threads, which answer it */
+	if (r->kind == REQ_CONNECT || r->kind == REQ_UPLOAD) {
+		/* a query or a debug file: its body goes to the query threads, which answer it */
 		atomic_fetch_sub(&s->buffered, r->buffered);
 		membudget__release(s->mem, r->buffered);
 		r->buffered = 0;
-		if (server_query_start(s, conn, r->tenant, url, r, req_cls) == MHD_YES)
+		if (server_query_start(s, conn, r->tenant, "POST", url, r, req_cls) == MHD_YES)
 			return MHD_YES;
 		return refuse(s, conn, r->kind, 503, RETRY_AFTER_BUSY,
 			      "too many queries at once; retry later");
@@ -760,7 +773,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (r->query) {
 		api_job__free(r->query); /* answered: the connection was suspended until then */
 		r->query = NULL;
-		if (r->kind != REQ_CONNECT) {
+		if (r->kind != REQ_CONNECT && r->kind != REQ_UPLOAD) {
 			pthread_mutex_destroy(&r->lock);
 			free(r);
 			*req_cls = NULL;

@@ -47,6 +47,7 @@ enum req_kind {
 	REQ_INGEST,  /* Pyroscope POST /ingest: text errors */
 	REQ_PUSH,    /* Pyroscope Push (Connect): Connect errors */
 	REQ_CONNECT, /* a Connect query: run by the query threads with its body */
+	REQ_UPLOAD,  /* a debug file (debuginfo_api.h): run by the query threads too */
 };
 
 enum req_state {
@@ -88,8 +89,8 @@ int server_start_queries(struct server *s);
  * REQ_CONNECT request whose body is in), its Connect call instead: r->body is handed over.
  */
 enum MHD_Result server_query_start(struct server *s, struct MHD_Connection *conn,
-				   const char *tenant, const char *url, struct req *r,
-				   void **req_cls);
+				   const char *tenant, const char *method, const char *url,
+				   struct req *r, void **req_cls);
 /* The handler called again for a query: its answer, once ready. */
 enum MHD_Result server_query_answer(struct server *s, struct req *r);
 

@@ -25,8 +25,8 @@ int server_start_queries(struct server *s)
 
 /* Hands the query to the query threads; the connection waits suspended for the answer. */
 enum MHD_Result server_query_start(struct server *s, struct MHD_Connection *conn,
-				   const char *tenant, const char *url, struct req *with_body,
-				   void **req_cls)
+				   const char *tenant, const char *method, const char *url,
+				   struct req *with_body, void **req_cls)
 {
 	struct req *r = with_body ? with_body : calloc(1, sizeof(*r));
 	struct buf body = {0};
@@ -40,15 +40,15 @@ enum MHD_Result server_query_start(struct server *s, struct MHD_Connection *conn
 
 		if (ms && !parse_u64(ms, &v) && v && v < UINT64_MAX / 1000000)
 			timeout_ns = v * 1000000;
-		r->query =
-			api_runner__start(s->queries, conn, tenant, url, &r->body, timeout_ns, &e);
+		r->query = api_runner__start(s->queries, conn, tenant, method, url, &r->body,
+					     timeout_ns, &e);
 		return r->query ? MHD_YES : MHD_NO; /* the caller answers the error */
 	}
 	if (r) {
 		r->srv = s;
 		r->conn = conn;
 		pthread_mutex_init(&r->lock, NULL);
-		r->query = api_runner__start(s->queries, conn, tenant, url, NULL, 0, &e);
+		r->query = api_runner__start(s->queries, conn, tenant, method, url, NULL, 0, &e);
 	}
 	if (r && r->query) {
 		*req_cls = r;

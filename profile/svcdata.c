@@ -256,6 +256,34 @@ uint32_t svcdata__location(struct svcdata *sd, const struct sd_location *l,
 	return id;
 }
 
+int svcdata__set_lines(struct svcdata *sd, uint32_t loc, const struct sd_line *lines, uint32_t n)
+{
+	struct sd_location *l = &sd->locations.v[loc];
+
+	if (VEC_RESERVE(&sd->lines, n))
+		return -ENOMEM;
+	l->first_line = (uint32_t)sd->lines.len;
+	l->nlines = n;
+	memcpy(sd->lines.v + sd->lines.len, lines, n * sizeof(*lines));
+	sd->lines.len += n;
+	return 0;
+}
+
+int svcdata__rehash_locations(struct svcdata *sd)
+{
+	if (!sd->indexed)
+		return 0;
+	itab_clear(&sd->locations.idx);
+	for (size_t i = 1; i < sd->locations.len; i++) {
+		const struct sd_location *l = &sd->locations.v[i];
+
+		if (itab_add(&sd->locations.idx, location_hash(l, sd->lines.v + l->first_line),
+			     (uint32_t)i))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 uint32_t svcdata__child(struct svcdata *sd, uint32_t parent, uint32_t location)
 {
 	struct sd_node n = {parent, location};

@@ -136,6 +136,14 @@ uint32_t svcdata__type(struct svcdata *sd, const struct sd_type *t);
 /* labels[0..n) are sorted by key here (a copy); keys must be distinct. */
 uint32_t svcdata__series(struct svcdata *sd, uint32_t type, const struct sd_label *labels,
 			 size_t n);
+/*
+ * Gives location loc lines[0..n) (names found for it after it was stored: the collector's
+ * symbolization). The locations' index is stale until svcdata__rehash_locations: name them all,
+ * then rehash once. 0 or -ENOMEM.
+ */
+int svcdata__set_lines(struct svcdata *sd, uint32_t loc, const struct sd_line *lines, uint32_t n);
+/* Rebuilds the locations' index of an indexed svcdata (no-op otherwise). 0 or -ENOMEM. */
+int svcdata__rehash_locations(struct svcdata *sd);
 /* Appends a sample row. 0 or -ENOMEM. */
 int svcdata__row(struct svcdata *sd, uint32_t series, uint32_t stack, uint64_t time_ns,
 		 int64_t value);

@@ -27,7 +27,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 {
 	struct api_reply r;
 
-	api_handle(&opts, conn, "team-a", url, NULL, &r);
+	api_handle(&opts, conn, "team-a", "GET", url, NULL, &r);
 	return httpd_answer(conn, r.status, r.type, &r.body, r.header, r.header_value);
 }
 

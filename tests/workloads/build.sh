@@ -33,6 +33,11 @@ objcopy --only-keep-debug "$out/inline" "$out/inline.debug"
 strip --strip-all -o "$out/inline_stripped" "$out/inline"
 # as distributions ship them: a link (name and CRC) to the separate debug file
 (cd "$out" && objcopy --add-gnu-debuglink=inline.debug inline_stripped)
+# C++ with inlined templates, stripped bare (no link to a debug file): only the collector, with
+# the debug file uploaded or served by debuginfod, can name its frames
+$CXX -O2 -g -std=c++17 -o "$out/inline_cpp" "$src/inline.cpp"
+objcopy --only-keep-debug "$out/inline_cpp" "$out/inline_cpp.debug"
+strip --strip-all -o "$out/inline_cpp_stripped" "$out/inline_cpp"
 
 if command -v cargo >/dev/null 2>&1; then
 	CARGO_TARGET_DIR="$out/rust-target" cargo build --offline --release --quiet \
