@@ -39,6 +39,19 @@ static uint64_t be64(const uint8_t *p)
 	return v;
 }
 
+/* Whether a .dynsym defines a function (a stripped executable's only imports them). */
+static bool defines_functions(Elf *elf, Elf_Scn *scn)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	GElf_Sym sym;
+
+	for (int i = 1; d && gelf_getsym(d, i, &sym); i++)
+		if (GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_shndx != SHN_UNDEF &&
+		    sym.st_value)
+			return true;
+	return false;
+}
+
 /*
  * Every section inside the file, and what the compressed ones inflate to. 0 or a status with
  * msg. libelf only checks that the section header table fits; the sections are ours to check.
@@ -54,6 +67,28 @@ static unsigned int check_sections(const void *image, size_t size, uint64_t max_
 	if (!elf) {
 		snprintf(msg, msg_size, "not a readable ELF file: %s", elf_errmsg(-1));
 		return 422;
+	}
+	{
+		GElf_Ehdr eh;
+		uint64_t end;
+
+		/* a file cut short loses its section headers (at the end) before anything else */
+		if (!gelf_getehdr(elf, &eh)) {
+			snprintf(msg, msg_size, "not a readable ELF file: %s", elf_errmsg(-1));
+			elf_end(elf);
+			return 422;
+		}
+		end = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
+		if (!eh.e_shoff || !eh.e_shnum || end > size) {
+			snprintf(
+				msg, msg_size,
+				"truncated: %s (the file has %zu bytes, its section headers end at "
+				"byte %llu)",
+				!eh.e_shoff || !eh.e_shnum ? "no section headers" : "cut short",
+				size, (unsigned long long)end);
+			elf_end(elf);
+			return 422;
+		}
 	}
 	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
 		shstrndx = 0;
@@ -82,6 +117,8 @@ static unsigned int check_sections(const void *image, size_t size, uint64_t max_
 			break;
 		}
 		p += sh.sh_offset;
+		if (sh.sh_type == SHT_DYNSYM && !(sh.sh_flags & SHF_COMPRESSED))
+			f->dynsym = f->dynsym || defines_functions(elf, scn);
 		if (sh.sh_flags & SHF_COMPRESSED) {
 			uint64_t n;
 
@@ -154,7 +191,6 @@ unsigned int debugstore_check(const void *image, size_t size, const char *want_h
 	f.symtab = info.has_symtab || info.has_gnu_debugdata;
 	f.dwarf = info.has_debug_info;
 	f.gopclntab = info.has_gopclntab;
-	f.dynsym = info.has_dynsym;
 	if (!f.symtab && !f.dwarf && !f.gopclntab && !f.dynsym) {
 		snprintf(msg, msg_size,
 			 "the file has no symbols, DWARF or Go line table: upload the debug file "

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -140,9 +141,12 @@ static int keep_file(struct namer *n, struct bid *b, const struct buf *data,
 static int read_fd(int fd, uint64_t max, struct buf *out)
 {
 	char chunk[65536];
+	off_t off = 0;
 	ssize_t r;
 
-	while ((r = read(fd, chunk, sizeof(chunk))) > 0) {
+	/* from the start: libdebuginfod may hand over the fd it wrote the file with */
+	while ((r = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		off += r;
 		if (out->len + (size_t)r > max)
 			return -EFBIG;
 		buf_append(out, chunk, (size_t)r);
@@ -602,21 +606,47 @@ static struct bid *bid_of(struct namer *n, const char *build_id)
 }
 
 /*
+ * The loaded segment a process mapping of [start, limit) at file offset off is: by the offset
+ * where the file says where its segments are; a separate debug file does not (objcopy zeroes
+ * their offsets and file sizes), so there, the executable segment of the mapping's size.
+ */
+static const struct elf_seg *mapped_segment(const struct elf_info *info, const struct sd_mapping *m)
+{
+	const struct elf_seg *exec = NULL;
+
+	for (uint32_t i = 0; i < info->nsegs; i++) {
+		const struct elf_seg *s = &info->segs[i];
+		uint64_t first = s->vaddr & ~(uint64_t)4095;
+		uint64_t size = ((s->vaddr + s->memsz + 4095) & ~(uint64_t)4095) - first;
+
+		if (s->filesz && (s->offset & ~(uint64_t)4095) == (m->offset & ~(uint64_t)4095) &&
+		    (s->flags & PF_X))
+			return s;
+		if ((s->flags & PF_X) && (!exec || size == m->limit - m->start))
+			exec = s;
+	}
+	return exec;
+}
+
+/*
  * The file address of a location. The OpenTelemetry convention (and Sonde's agent) put file
  * addresses in native frames; pprof has process addresses, turned into file ones through the
- * mapping (its start and file offset) and the file's segments.
+ * mapping: the loader maps a segment's first page at the mapping's start.
  */
 static uint64_t file_address(const struct bid *b, const struct sd_mapping *m,
 			     const struct sd_location *l, bool typed)
 {
-	uint64_t vaddr;
+	const struct elf_seg *seg;
 
 	if (typed || !b->has_info || m->limit <= m->start || l->address < m->start ||
 	    l->address >= m->limit)
 		return l->address;
-	if (elf_info__offset_to_vaddr(&b->info, l->address - m->start + m->offset, &vaddr))
+	seg = mapped_segment(&b->info, m);
+	if (!seg)
 		return l->address;
-	return vaddr;
+	/* the mapping may start pages into its segment: known where the file has the offsets */
+	return l->address - m->start + (seg->vaddr & ~(uint64_t)4095) +
+	       (seg->filesz ? m->offset - (seg->offset & ~(uint64_t)4095) : 0);
 }
 
 /* Gives location loc the frames of r. 0 or -ENOMEM. */

@@ -5,7 +5,9 @@
 // distinct (labels, stack) with its values summed column by column, sorted. A frame is
 // "function|system name|file:line" per line (callers first), or "[FILE+0xADDR]" (FILE: the
 // base name of its mapping's file) when the location has no lines.
-// usage: node tests/tools/pprof_content.js FILE
+// usage: node tests/tools/pprof_content.js FILE [--locations]
+// --locations: one line per location instead, "0xADDR<TAB>MAPPING<TAB>frames" with frames
+// "name|file:line" joined by ';', inlined callee first (MAPPING: its file's base name).
 'use strict';
 const fs = require('fs');
 const zlib = require('zlib');
@@ -21,6 +23,17 @@ const vt = (t) => `${str(t.type)}/${str(t.unit)}`;
 const fn = new Map(p.function.map((f) => [Number(f.id), f]));
 const loc = new Map(p.location.map((l) => [Number(l.id), l]));
 const map = new Map(p.mapping.map((m) => [Number(m.id), m]));
+if (process.argv[3] === '--locations') {
+  for (const l of p.location) {
+    const m = map.get(Number(l.mappingId));
+    const frames = l.line.map((ln) => {
+      const f = fn.get(Number(ln.functionId));
+      return `${str(f.name)}|${str(f.filename)}:${ln.line}`;
+    });
+    console.log(`0x${BigInt(l.address).toString(16)}\t${m ? path.basename(str(m.filename)) : ''}\t${frames.join(';')}`);
+  }
+  process.exit(0);
+}
 const out = new Map();
 for (const s of p.sample) {
   const frames = [];
