@@ -138,7 +138,7 @@ check '! grep -q "\[inline_cpp_stripped+0x" "$ARTIFACTS/after.folded"' "after th
 heavy=$(folded_sum "$ARTIFACTS/after.folded" ';_start;main;sonde::wl::Engine::heavy\(unsigned long\) const(;|$| )')
 light=$(folded_sum "$ARTIFACTS/after.folded" ';_start;main;sonde::wl::Engine::light\(unsigned long\) const(;|$| )')
 check '[ "$heavy" = "$n_heavy" ] && [ "$light" = "$n_light" ]' "the known split: heavy $heavy/$n_heavy, light $light/$n_light"
-check 'grep -q "Engine::heavy(unsigned long) const;step<long unsigned int>;mix<long unsigned int> " "$ARTIFACTS/after.folded"' "inline chains: mix in step in heavy"
+check 'grep -q "Engine::heavy(unsigned long) const;run<1>;step<long unsigned int>;mix<long unsigned int> " "$ARTIFACTS/after.folded"' "inline chains: mix in step in heavy"
 q "$B" otel-app pprof > "$ARTIFACTS/after.pb.gz"
 python3 tests/tools/pprof_vs_addr2line.py "$ARTIFACTS/after.pb.gz" "$bin" inline_cpp_stripped | tee "$ARTIFACTS/compare.txt" ||
 	fail "names, inline chains or file:line differ from eu-addr2line"

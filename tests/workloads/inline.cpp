@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * C++ with inlined templates and a known CPU split (-O2 -g): Engine::heavy does three times
- * the work of Engine::light, and in both mix<> is inlined into step<>, step<> into the method,
- * so sampled addresses carry an inline chain mix <- step <- heavy|light. Built stripped too,
+ * the work of Engine::light, and in both mix<> is inlined into step<>, step<> into run<>, run<> into the method,
+ * so sampled addresses carry an inline chain mix <- step <- run <- heavy|light. Built stripped too,
  * with its debug file apart: the collector's symbolization test. usage: inline_cpp SECONDS
  */
 #include <cstdint>
@@ -25,6 +25,16 @@ template <typename T> static inline __attribute__((always_inline)) T step(T x, i
 	return x;
 }
 
+/* the same loop in both methods, inlined: equal work per iteration (Salt keeps them apart) */
+template <unsigned Salt> static inline __attribute__((always_inline)) std::uint64_t run(std::uint64_t n)
+{
+	std::uint64_t acc = 0;
+
+	for (std::uint64_t i = 0; i < n; i++)
+		acc += step<std::uint64_t>(i + Salt, 16);
+	return acc;
+}
+
 struct Engine {
 	__attribute__((noinline)) std::uint64_t heavy(std::uint64_t n) const;
 	__attribute__((noinline)) std::uint64_t light(std::uint64_t n) const;
@@ -32,20 +42,12 @@ struct Engine {
 
 std::uint64_t Engine::heavy(std::uint64_t n) const
 {
-	std::uint64_t acc = 0;
-
-	for (std::uint64_t i = 0; i < n; i++)
-		acc += step<std::uint64_t>(i, 16);
-	return acc;
+	return run<1>(n);
 }
 
 std::uint64_t Engine::light(std::uint64_t n) const
 {
-	std::uint64_t acc = 0;
-
-	for (std::uint64_t i = 0; i < n; i++)
-		acc += step<std::uint64_t>(i ^ 0x5555, 16);
-	return acc;
+	return run<2>(n);
 }
 
 } // namespace wl
