@@ -43,7 +43,8 @@ struct bid {
 	uint64_t retry_ns;
 	uint64_t used_ns; /* last query that needed it: disk eviction order */
 	uint64_t disk_bytes;
-	bool busy; /* the fetching thread works on it */
+	bool busy;	/* the fetching thread works on it */
+	bool file_gone; /* its cached file was evicted: loaded symbols serve until they go too */
 	struct sym_module *mod;
 	struct elf_info info; /* segments: process addresses to file addresses */
 	bool has_info;
@@ -246,8 +247,7 @@ static void evict_disk(struct namer *n, const struct bid *keep)
 		victim->disk_bytes = 0;
 		n->stats.evicted_files++;
 		/* its loaded symbols stay usable; when they go too, it is fetched again */
-		if (victim->state == BID_READY)
-			victim->state = BID_NEW;
+		victim->file_gone = true;
 	}
 }
 
@@ -295,8 +295,11 @@ static void *fetch_thread(void *arg)
 			}
 			if (!b->has_info)
 				b->has_info = read_info(path, &b->info) == 0;
-			if (!b->mod)
+			if (b->mod)
+				symbolizer__reload(n->sym, b->mod); /* the file may be another */
+			else
 				b->mod = symbolizer__module(n->sym, NULL, 0, path, -1);
+			b->file_gone = false;
 			if (b->mod) {
 				symbolizer__prefetch(n->sym, b->mod);
 				b->state = BID_READY;
@@ -761,6 +764,12 @@ int namer__name(struct namer *n, struct svcdata *sd, uint64_t deadline_ns)
 				file_address(w->bid, m, &sd->locations.v[w->loc], w->typed), r);
 			if (e == -EAGAIN) {
 				loading = true;
+				continue;
+			}
+			if (e < 0 && e != -ENOENT && w->bid->file_gone) {
+				/* its symbols went from memory after its file from disk: fetch
+				 * again */
+				w->bid->state = BID_NEW;
 				continue;
 			}
 			if (e == 0 && r->nframes) {

@@ -545,6 +545,11 @@ void symbolizer__prefetch(struct symbolizer *s, struct sym_module *m)
 	bgcache__value(s->bg, m->entry, &st);
 }
 
+void symbolizer__reload(struct symbolizer *s, struct sym_module *m)
+{
+	bgcache__rebuild(s->bg, m->entry);
+}
+
 int symbolizer__wait(struct symbolizer *s, int timeout_ms)
 {
 	return bgcache__wait(s->bg, timeout_ms);

@@ -114,6 +114,11 @@ int symbolizer__lookup(struct symbolizer *s, struct sym_module *m, uint64_t addr
  * nobody looks up costs nothing).
  */
 void symbolizer__prefetch(struct symbolizer *s, struct sym_module *m);
+/*
+ * Loads m again from its file (which was replaced, or removed and put back): its current
+ * symbols serve lookups until the new ones are in, and a failed load is tried again.
+ */
+void symbolizer__reload(struct symbolizer *s, struct sym_module *m);
 /* Waits up to timeout_ms for modules still loading. Returns 0 or -ETIMEDOUT. */
 int symbolizer__wait(struct symbolizer *s, int timeout_ms);
 /* Symbolizes a kernel address from kallsyms. Returns 0, -ENOENT, or -errno loading kallsyms. */

@@ -39,6 +39,10 @@ for f in "$WL/inline" "$WL/split_nofp" "$WL/libhot.so"; do
 	mkdir -p "$corpus/cfi"
 	{ printf '\001'; cat "$ARTIFACTS/eh"; } > "$corpus/cfi/$(basename "$f").seed"
 done
+# uploads of debug files: as sent (gzip), plain, and with compressed sections
+seed "$corpus/debuginfo" "$WL/inline.debug" "$WL/inline_cpp.debug" "$WL/inline_cpp"
+gzip -c "$WL/inline_cpp.debug" > "$corpus/debuginfo/inline_cpp.debug.gz.seed"
+objcopy --compress-debug-sections=zlib "$WL/inline.debug" "$corpus/debuginfo/inline.zdebug.seed" 2>/dev/null || true
 mkdir -p "$corpus/gopclntab"
 objcopy -O binary --only-section=.gopclntab "$WL/split_go_stripped" "$corpus/gopclntab/go.seed" 2>/dev/null || true
 
@@ -124,7 +128,7 @@ run_target() {
 jobs=${FUZZ_JOBS:-1}
 status=0
 running=0
-for target in gopclntab otlp elf pyro k8s cfi block pprof selector; do
+for target in gopclntab otlp elf debuginfo pyro k8s cfi block pprof selector; do
 	[ -n "$only" ] && [[ " $only " != *" $target "* ]] && continue
 	if [ "$running" -ge "$jobs" ]; then
 		wait -n || status=1
