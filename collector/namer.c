@@ -544,6 +544,8 @@ void namer_metrics(struct namer *n, struct buf *out)
 		 "Local copies removed to keep --debuginfo-cache-size.", 0},
 		{"sonde_collector_symbolizer_memory_bytes", "gauge",
 		 "Memory of loaded symbol data (--symbolizer-memory).", 0},
+		{"sonde_collector_symbolize_seconds_total", "counter",
+		 "Time queries spent naming frames, waits for debug files included.", 0},
 	};
 	uint64_t fv[ARRAY_SIZE(frames)];
 	double sv[ARRAY_SIZE(single)];
@@ -562,6 +564,7 @@ void namer_metrics(struct namer *n, struct buf *out)
 	sv[5] = (double)st.disk_bytes;
 	sv[6] = (double)st.evicted_files;
 	sv[7] = (double)st.memory_bytes;
+	sv[8] = (double)st.name_ns / 1e9;
 	metric_header(out, "sonde_collector_symbolized_frames_total", "counter",
 		      "Frames stored without a name, as queries found them: named, or why not.");
 	for (size_t i = 0; i < ARRAY_SIZE(frames); i++)
@@ -685,7 +688,7 @@ struct want {
 
 int namer__name(struct namer *n, struct svcdata *sd, uint64_t deadline_ns)
 {
-	uint64_t wait_end = now_ns() + (uint64_t)n->o.wait_ms * 1000000;
+	uint64_t t0 = now_ns(), wait_end = t0 + (uint64_t)n->o.wait_ms * 1000000;
 	struct bid **of_mapping = NULL;
 	VEC(struct want) wants = {0};
 	struct sym_result *r = NULL;
@@ -797,6 +800,7 @@ int namer__name(struct namer *n, struct svcdata *sd, uint64_t deadline_ns)
 		else
 			n->stats.frames_pending++;
 	}
+	n->stats.name_ns += now_ns() - t0;
 	pthread_mutex_unlock(&n->lock);
 	if (named && !err)
 		err = svcdata__rehash_locations(sd);

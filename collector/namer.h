@@ -48,6 +48,7 @@ struct namer_stats {
 	uint64_t frames_no_debuginfo; /* left unnamed: no debug file anywhere for the build ID */
 	uint64_t frames_no_symbol;    /* left unnamed: the debug file has no symbol there */
 	uint64_t frames_failed;	      /* left unnamed: the debug file could not be read */
+	uint64_t name_ns;	      /* time queries spent in namer__name, waits included */
 	uint64_t build_ids;	      /* known to this collector */
 	uint64_t from_store, from_debuginfod; /* debug files fetched */
 	uint64_t fetch_errors;		      /* a store or disk failure, a refused file */

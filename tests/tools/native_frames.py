@@ -11,11 +11,12 @@ for the collector to name:
   pprof  a pprof profile as a native SDK sends it: process addresses of a PIE loaded at
          0x555555554000, mappings with start, limit, file offset and build ID, no functions
 
-usage: native_frames.py otlp|pprof OUT BINARY NAME [SERVICE]
+usage: native_frames.py otlp|pprof OUT BINARY NAME [SERVICE [SPREAD]]
   BINARY is the unstripped file (its symbols choose the addresses), NAME the file name the
   profile gives the mapping. Stacks: leaf addresses inside Engine::heavy (3 of 4 samples) and
   Engine::light, called from main. Prints the number of samples, then of those in heavy and in
-  light.
+  light. With SPREAD (the benchmark's large binaries): SPREAD leaf addresses spread over every
+  function of BINARY (its .dynsym when it has no .symtab), one sample each.
 """
 import re
 import subprocess
@@ -28,8 +29,9 @@ from otlp import field, packed  # noqa: E402
 BIAS = 0x555555554000
 
 
-def symbols(binary):
-    out = subprocess.run(["nm", "-S", binary], capture_output=True, text=True, check=True).stdout
+def symbols(binary, dynamic=False):
+    out = subprocess.run(["nm", "-S", "--defined-only"] + (["-D"] if dynamic else []) + [binary],
+                         capture_output=True, text=True, check=True).stdout
     syms = {}
     for line in out.splitlines():
         parts = line.split()
@@ -54,8 +56,17 @@ def build_id(binary):
     return re.search(r"Build ID: ([0-9a-f]+)", out.stdout).group(1)
 
 
+SPREAD = 0
+
+
 def stacks(binary):
-    """[(leaf-first ELF addresses, count)]"""
+    """[(leaf-first ELF addresses, count, in heavy)]"""
+    if SPREAD:
+        syms = symbols(binary) or symbols(binary, dynamic=True)
+        funcs = sorted(v for v in syms.values() if v[1] > 0)
+        pick = [funcs[i * len(funcs) // SPREAD] for i in range(SPREAD)]
+        root = funcs[0][0]
+        return [([a + (i % max(1, size)), root], 1, False) for i, (a, size) in enumerate(pick)]
     syms = symbols(binary)
     heavy = next(v for k, v in syms.items() if "Engine5heavy" in k)
     light = next(v for k, v in syms.items() if "Engine5light" in k)
@@ -149,6 +160,7 @@ def pprof(path, binary, name, service):
 if __name__ == "__main__":
     kind, out, binary, name = sys.argv[1:5]
     service = sys.argv[5] if len(sys.argv) > 5 else "native-app"
+    SPREAD = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     total = (otlp if kind == "otlp" else pprof)(out, binary, name, service)
     st = stacks(binary)
     print(total, sum(c for _, c, h in st if h), sum(c for _, c, h in st if not h))
