@@ -92,14 +92,20 @@ static int list_add(void *ctx, const struct debugstore_entry *e)
 	return hmap_put(m, hex_key(e->build_id), (void *)(uintptr_t)(e->size + 1));
 }
 
-/* Whether the store holds hex (its size in *ret_size), listing it again when stale. */
+/*
+ * Whether the store holds hex (its size in *ret_size), listing it again when stale, or when hex
+ * is not in a listing over a second old (an upload through another collector): at most one
+ * listing a second however many build IDs are missing.
+ */
 static bool in_store(struct namer *n, const char *hex, uint64_t *ret_size)
 {
 	uint64_t now = now_ns(), refresh = (uint64_t)n->o.refresh_ms * 1000000;
 	uintptr_t v;
 
 	pthread_mutex_lock(&n->lock);
-	if (!n->catalog_ns || now - n->catalog_ns >= refresh) {
+	v = (uintptr_t)hmap_get(&n->catalog, hex_key(hex));
+	if (!n->catalog_ns || now - n->catalog_ns >= refresh ||
+	    (!v && now - n->catalog_ns >= MIN(refresh, NSEC_PER_SEC))) {
 		struct hmap fresh = {0};
 
 		pthread_mutex_unlock(&n->lock);

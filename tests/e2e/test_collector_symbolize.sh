@@ -5,6 +5,7 @@
 #    + ELF address, frame types, build IDs on mappings) and a pprof with process addresses (as
 #    /ingest takes it) show [inline_cpp_stripped+0x...] until the debug file is uploaded, then
 #    real names, inline chains and file:line equal to eu-addr2line's, with nothing re-ingested;
+#  - a stripped Go binary named from the .gopclntab of its upload;
 #  - two collectors on one s3rver bucket: uploaded through one, named by the other; uploads of
 #    one build ID at once through both store it once;
 #  - hostile uploads get a clear 4xx and store nothing: not ELF, truncated, wrong build ID, a
@@ -151,6 +152,29 @@ curl -s "$B/metrics" > "$ARTIFACTS/metricsB.txt"
 check 'grep -qE "^sonde_collector_symbolized_frames_total\{result=\"named\"\} [1-9]" "$ARTIFACTS/metricsB.txt"' "frames named, counted"
 check 'grep -qE "^sonde_collector_debuginfo_fetched_total\{source=\"store\"\} 1$" "$ARTIFACTS/metricsB.txt"' "the file fetched from the store once"
 check 'grep -qE "^sonde_collector_symbolized_frames_total\{result=\"no_debuginfo\"\} [1-9]" "$ARTIFACTS/metricsB.txt"' "frames queried before the upload counted as without debug info"
+
+# --- Go: a stripped binary (with a GNU build ID) named from its own .gopclntab once uploaded
+python3 tests/tools/native_frames.py otlp "$ARTIFACTS/go.pb" "$WL/split_go_bid" split_go_bid_stripped go-app 300 > /dev/null
+code=$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" -H "Content-Type: application/x-protobuf" \
+	--data-binary "@$ARTIFACTS/go.pb" "$A/v1development/profiles")
+check '[ "$code" = 200 ]' "Go frames taken"
+"$SONDE" debuginfo upload -u "$A" --token "$token" "$WL/split_go_bid_stripped" > /dev/null || fail "Go upload failed"
+sleep 0.5
+q "$B" go-app pprof > "$ARTIFACTS/go.pb.gz"
+node tests/tools/pprof_content.js "$ARTIFACTS/go.pb.gz" --locations > "$ARTIFACTS/go.locs"
+check 'python3 - "$ARTIFACTS/go.pb.expected" "$ARTIFACTS/go.locs" <<'"'"'PY'"'"'
+import sys
+want = dict(l.split() for l in open(sys.argv[1]))
+got = {}
+for l in open(sys.argv[2]):
+    a, m, frames = l.rstrip("\n").split("\t")
+    if m == "split_go_bid_stripped" and frames:
+        got[a] = frames.split(";")[-1].rsplit("|", 1)[0]  # the function holding the address
+# assembly functions are X.abi0 in the symbol table, X in the line table
+bad = [a for a, n in want.items() if got.get(a) != n.removesuffix(".abi0")]
+print(f"{len(want)} Go frames, {len(bad)} named otherwise than the symbol table: {bad[:3]}")
+sys.exit(1 if bad or len(want) < 100 else 0)
+PY' "every Go frame named as the unstripped binary's symbol table says"
 
 # --- removed: back to addresses
 "$SONDE" debuginfo rm -u "$B" --token "$token" "$bid" > /dev/null || fail "debuginfo rm failed"

@@ -16,7 +16,8 @@ usage: native_frames.py otlp|pprof OUT BINARY NAME [SERVICE [SPREAD]]
   profile gives the mapping. Stacks: leaf addresses inside Engine::heavy (3 of 4 samples) and
   Engine::light, called from main. Prints the number of samples, then of those in heavy and in
   light. With SPREAD (the benchmark's large binaries): SPREAD leaf addresses spread over every
-  function of BINARY (its .dynsym when it has no .symtab), one sample each.
+  function of BINARY (its .dynsym when it has no .symtab), one sample each; OUT.expected then
+  lists "0xADDR FUNCTION" for each leaf.
 """
 import re
 import subprocess
@@ -57,6 +58,7 @@ def build_id(binary):
 
 
 SPREAD = 0
+EXPECTED = []  # with SPREAD: (leaf address, the function holding it)
 
 
 def stacks(binary):
@@ -64,9 +66,12 @@ def stacks(binary):
     if SPREAD:
         syms = symbols(binary) or symbols(binary, dynamic=True)
         funcs = sorted(v for v in syms.values() if v[1] > 0)
+        names = {v: k for k, v in syms.items()}
         pick = [funcs[i * len(funcs) // SPREAD] for i in range(SPREAD)]
         root = funcs[0][0]
-        return [([a + (i % max(1, size)), root], 1, False) for i, (a, size) in enumerate(pick)]
+        out = [([a + (i % max(1, size)), root], 1, False) for i, (a, size) in enumerate(pick)]
+        EXPECTED.extend((a + (i % max(1, size)), names[(a, size)]) for i, (a, size) in enumerate(pick))
+        return out
     syms = symbols(binary)
     heavy = next(v for k, v in syms.items() if "Engine5heavy" in k)
     light = next(v for k, v in syms.items() if "Engine5light" in k)
@@ -164,3 +169,7 @@ if __name__ == "__main__":
     total = (otlp if kind == "otlp" else pprof)(out, binary, name, service)
     st = stacks(binary)
     print(total, sum(c for _, c, h in st if h), sum(c for _, c, h in st if not h))
+    if SPREAD:
+        with open(out + ".expected", "w") as f:
+            for a, name in sorted(set(EXPECTED[:SPREAD])):
+                f.write(f"0x{a:x} {name}\n")

@@ -192,6 +192,54 @@ static void test_store_options(void)
 	unlink(path);
 }
 
+static void test_symbolization_options(void)
+{
+	const char *args[] = {"--no-debuginfod",
+			      "--debuginfo-max-size",
+			      "64M",
+			      "--debuginfo-cache-dir",
+			      "/var/cache/sonde",
+			      "--debuginfo-cache-size",
+			      "2G",
+			      "--symbolizer-memory",
+			      "128M",
+			      "--symbolize-wait",
+			      "3s",
+			      NULL};
+	const char *off[] = {"--no-symbolize", NULL};
+	struct collector_opts o;
+
+	collector_opts__init(&o);
+	CHECK(!o.no_symbolize && !o.no_debuginfod);
+	CHECK_EQ_U64(o.debuginfo_max_bytes, 512ULL << 20);
+	CHECK_EQ_U64(o.debuginfo_cache_bytes, 8ULL << 30);
+	CHECK_EQ_U64(o.symbolizer_memory_bytes, 256ULL << 20);
+	CHECK_EQ_U64(o.symbolize_wait_ns, 10 * NS);
+	CHECK(o.debuginfo_cache_dir == NULL);
+	collector_opts__free(&o);
+	CHECK(parse_args(&o, args) == 0);
+	CHECK(o.no_debuginfod && !o.no_symbolize);
+	CHECK_EQ_U64(o.debuginfo_max_bytes, 64ULL << 20);
+	CHECK_STR(o.debuginfo_cache_dir, "/var/cache/sonde");
+	CHECK_EQ_U64(o.debuginfo_cache_bytes, 2ULL << 30);
+	CHECK_EQ_U64(o.symbolizer_memory_bytes, 128ULL << 20);
+	CHECK_EQ_U64(o.symbolize_wait_ns, 3 * NS);
+	collector_opts__free(&o);
+	CHECK(parse_args(&o, off) == 0);
+	CHECK(o.no_symbolize);
+	collector_opts__free(&o);
+	/* an upload as large as allowed must fit in the memory for requests */
+	{
+		char *argv[] = {"sonde-collector", "--debuginfo-max-size", "2G", NULL};
+		char *err;
+
+		CHECK(parse(&o, argv, &err) == -EINVAL);
+		CHECK(err && strstr(err, "--debuginfo-max-size is over --max-memory"));
+		collector_opts__free(&o);
+		free(err);
+	}
+}
+
 static void test_config_file(void)
 {
 	char path[] = "/tmp/sonde-test-copts.XXXXXX";
@@ -241,6 +289,11 @@ static void test_errors(void)
 		{"--tenant-retention", "acme", "invalid --tenant-retention 'acme'"},
 		{"--retention", "forever", "invalid --retention 'forever'"},
 		{"--deletion-grace", "soon", "invalid --deletion-grace 'soon'"},
+		{"--debuginfo-max-size", "5G", "invalid --debuginfo-max-size '5G'"},
+		{"--debuginfo-cache-size", "1K", "invalid --debuginfo-cache-size '1K'"},
+		{"--symbolizer-memory", "lots", "invalid --symbolizer-memory 'lots'"},
+		{"--symbolize-wait", "2h", "invalid --symbolize-wait '2h'"},
+		{"--debuginfo-cache-dir", "", "invalid --debuginfo-cache-dir ''"},
 		{"--no-such-flag", NULL, "unknown option '--no-such-flag'"},
 		{"stray", NULL, "unexpected argument 'stray'"},
 	};
@@ -297,6 +350,7 @@ static void test_help(void)
 int main(void)
 {
 	RUN(test_defaults_and_flags);
+	RUN(test_symbolization_options);
 	RUN(test_config_file);
 	RUN(test_store_options);
 	RUN(test_errors);

@@ -52,6 +52,11 @@ if command -v go >/dev/null 2>&1; then
 	go build -o "$out/split_go" "$src/split.go"
 	# stripped of symbols and DWARF: only .gopclntab is left to name functions
 	go build -ldflags='-s -w' -o "$out/split_go_stripped" "$src/split.go"
+	# with a GNU build ID (Go's linker adds none unless asked), stripped: the collector names its
+	# frames from the uploaded binary's .gopclntab (test_collector_symbolize)
+	go build -ldflags='-B 0x5eedc0de5eedc0de5eedc0de5eedc0de5eedc0de' -o "$out/split_go_bid" "$src/split.go"
+	go build -ldflags='-s -w -B 0x5eedc0de5eedc0de5eedc0de5eedc0de5eedc0de' \
+		-o "$out/split_go_bid_stripped" "$src/split.go"
 else
 	echo "build.sh: go not found, skipping the Go workloads" >&2
 fi
