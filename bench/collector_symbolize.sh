@@ -8,7 +8,8 @@
 #     ones (loaded), against the same query with --no-symbolize; frames per second; the memory
 #     and disk kept per binary;
 #  3. what naming at compaction instead would change: the bytes per sample stored with names
-#     (the agent's) against without (the same load, --symbolize collector).
+#     (the agent's) against without (the same load, --symbolize collector);
+#  4. ingest's acknowledgement latency with and without uploads of a 112 MB file back to back.
 # usage: bench/collector_symbolize.sh   (`make` and `make tests` first; root, for the agent)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,3 +100,27 @@ print(f'    kept for this binary: {$mem / 2**20:.1f} MiB of symbols in memory, {
 }
 big llvm "$LLVM" "$LLVM" 20000
 big libc "$LIBC" "$LIBC_DBG" 20000
+
+echo "== 4. ingest while debug files are uploaded: acknowledgement latency"
+"$W/inline_cpp" 3 > /dev/null 2>&1 &
+"$BUILD/sonde-agent" --pid $! --duration 1 --format otlp --output "$out/req.pb" 2> /dev/null
+start_collector "$out/store-ingest" --segment-max-age 100ms
+load() { "$BUILD/bench/otlp_load" --concurrency 2 --duration 15s --now "$curl/v1development/profiles" "$out/req.pb" |
+	sed -n 's/^acknowledgement latency: /    /p'; }
+echo "  no uploads:"
+load
+echo "  libLLVM-15 (112 MB) uploaded, removed, uploaded again, back to back:"
+(
+	end=$((SECONDS + 15))
+	n=0
+	while [ $SECONDS -lt $end ]; do
+		"$BUILD/sonde" debuginfo upload -u "$curl" "$LLVM" > /dev/null
+		"$BUILD/sonde" debuginfo rm -u "$curl" "$(readelf -n "$LLVM" | awk '/Build ID/ { print $3 }')" > /dev/null
+		n=$((n + 1))
+	done
+	echo "    ($n uploads in 15 s, $((n * 112 / 15)) MB/s checked and stored)"
+) &
+up=$!
+load
+wait "$up"
+kill "$cpid"
