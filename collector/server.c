@@ -546,8 +546,11 @@ static unsigned int check_headers(struct server *s, struct req *r, struct MHD_Co
 			 r->kind == REQ_UPLOAD ? "--debuginfo-max-size" : "--max-body-size");
 		return 413;
 	}
-	/* a body inflates to at least its size: refuse now what cannot fit, rather than later */
-	if (clen && parse_u64(clen, &len) == 0) {
+	/*
+	 * a body inflates to at least its size: refuse now what cannot fit, rather than later (a
+	 * debug file is not decoded into samples: its body is reserved as it arrives)
+	 */
+	if (clen && parse_u64(clen, &len) == 0 && r->kind != REQ_UPLOAD) {
 		status = reserve_cost(s, r, len, msg, size);
 		if (status == 503)
 			*retry_after = RETRY_AFTER_BUSY;

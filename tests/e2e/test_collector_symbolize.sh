@@ -37,7 +37,9 @@ printf '%s team\n' "$token" > "$ARTIFACTS/tokens"
 chmod 600 "$ARTIFACTS/tokens"
 common=(--segment-max-age 200ms --auth-token-file "$ARTIFACTS/tokens" --no-debuginfod
 	--debuginfo-max-size 8M)
-COLL_LOG=$ARTIFACTS/collectorA.log start_collector "$url" "${common[@]}" --debuginfo-cache-dir "$ARTIFACTS/cacheA"
+# A: little memory for requests, as a small deployment has (an upload's body is what it costs)
+COLL_LOG=$ARTIFACTS/collectorA.log start_collector "$url" "${common[@]}" --debuginfo-cache-dir "$ARTIFACTS/cacheA" \
+	--max-memory 32M
 A=$COLL_URL A_PID=$COLL_PID
 COLL_LOG=$ARTIFACTS/collectorB.log start_collector "$url" "${common[@]}" --debuginfo-cache-dir "$ARTIFACTS/cacheB"
 B=$COLL_URL B_PID=$COLL_PID
@@ -152,6 +154,15 @@ curl -s "$B/metrics" > "$ARTIFACTS/metricsB.txt"
 check 'grep -qE "^sonde_collector_symbolized_frames_total\{result=\"named\"\} [1-9]" "$ARTIFACTS/metricsB.txt"' "frames named, counted"
 check 'grep -qE "^sonde_collector_debuginfo_fetched_total\{source=\"store\"\} 1$" "$ARTIFACTS/metricsB.txt"' "the file fetched from the store once"
 check 'grep -qE "^sonde_collector_symbolized_frames_total\{result=\"no_debuginfo\"\} [1-9]" "$ARTIFACTS/metricsB.txt"' "frames queried before the upload counted as without debug info"
+
+# --- a plain (not gzipped) upload of several MB into a collector with 32 MB for requests
+libc=$(ldd "$WL/inline_cpp_stripped" | awk '/libc\.so/ { print $3 }')
+libc_bid=$(readelf -n "$libc" | awk '/Build ID/ { print $3 }')
+libc_dbg=/usr/lib/debug/.build-id/${libc_bid:0:2}/${libc_bid:2}.debug
+if [ -f "$libc_dbg" ]; then
+	code=$(curl -s -o "$ARTIFACTS/answer" -w '%{http_code}' "${auth[@]}" --data-binary "@$libc_dbg" "$A/api/v1/debuginfo/$libc_bid")
+	check '[ "$code" = 200 ]' "libc's debug file ($(stat -c %s "$libc_dbg") bytes, not gzipped) taken: $code $(cat "$ARTIFACTS/answer")"
+fi
 
 # --- Go: a stripped binary (with a GNU build ID) named from its own .gopclntab once uploaded
 python3 tests/tools/native_frames.py otlp "$ARTIFACTS/go.pb" "$WL/split_go_bid" split_go_bid_stripped go-app 300 > /dev/null
