@@ -63,6 +63,13 @@ static int file_build_id(const char *path, char *hex)
 	return CLI_OK;
 }
 
+/* A 404 that says the build ID is not stored (not: this collector answers no queries). */
+static bool not_stored(long status, const struct buf *reply)
+{
+	return status == 404 && reply->data &&
+	       memmem(reply->data, reply->len, "no debug file for", 17) != NULL;
+}
+
 static int upload_one(const struct cli_conn *c, const char *path)
 {
 	char hex[2 * ELF_BUILD_ID_MAX + 1];
@@ -83,7 +90,7 @@ static int upload_one(const struct cli_conn *c, const char *path)
 		printf("%s %s: already stored\n", hex, path);
 		goto out;
 	}
-	if (!ret && status != 404) {
+	if (!ret && !not_stored(status, &reply)) {
 		cli_http_error(c, status, &reply);
 		ret = status >= 400 && status < 500 ? CLI_USAGE : CLI_ERROR;
 		goto out;
@@ -217,9 +224,12 @@ static int remove_one(const struct cli_conn *c, const char *hex)
 
 	buf_printf(&url, "%s/api/v1/debuginfo/%s", c->url, hex);
 	ret = cli_http(c, "GET", buf_cstr(&url), NULL, 0, &status, &reply);
-	if (!ret && status == 404) {
+	if (!ret && not_stored(status, &reply)) {
 		fprintf(stderr, "sonde debuginfo: %s: not stored\n", hex);
 		ret = CLI_NOT_FOUND;
+	} else if (!ret && status != 200) {
+		cli_http_error(c, status, &reply);
+		ret = status >= 400 && status < 500 ? CLI_USAGE : CLI_ERROR;
 	} else if (!ret) {
 		buf_reset(&reply);
 		ret = cli_http(c, "DELETE", buf_cstr(&url), NULL, 0, &status, &reply);

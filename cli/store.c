@@ -813,6 +813,8 @@ int cmd_delete(int argc, char **argv)
 		{"tenant", required_argument, NULL, 't'},
 		{"service", required_argument, NULL, 's'},
 		{"before", required_argument, NULL, 'b'},
+		{"deletion-grace", required_argument, NULL, 'g'},
+		{"no-wait", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -825,19 +827,22 @@ int cmd_delete(int argc, char **argv)
 		"them, which readers count from then on (the block it replaces is deleted by the\n"
 		"collectors' next compaction passes, after --deletion-grace). Safe while "
 		"collectors\n"
-		"run; a compaction merging the same blocks at the very moment may keep them: run "
-		"it\n"
-		"again after the deletion grace, and check with `sonde export`.\n"
+		"run: a merge in progress may store what it read before the delete, so the delete\n"
+		"is made again once every merge that could has stored or given up (half the\n"
+		"deletion grace later), until a pass finds nothing.\n"
 		"\n"
 		"      --tenant T       the tenant (required)\n"
 		"      --before TIME    RFC 3339 (2026-11-21T10:00:00Z), Unix seconds, now, now-7d "
 		"(required)\n"
 		"      --service S      only this service (service.name)\n"
+		"      --deletion-grace D  the collectors' (default 5m on S3, 0 on a directory)\n"
+		"      --no-wait        one pass, without waiting for merges in progress\n"
 		"  -h, --help           show this help\n";
 	struct compactor_opts co = {0};
 	struct compactor_stats st = {0};
 	const char *tenant = NULL, *service = NULL, *before = NULL;
-	uint64_t before_ns = 0, rewritten = 0;
+	uint64_t before_ns = 0, rewritten = 0, deleted = 0;
+	bool grace_set = false, wait = true;
 	struct objstore *s;
 	int c, e;
 
@@ -853,6 +858,17 @@ int cmd_delete(int argc, char **argv)
 			break;
 		case 'b':
 			before = optarg;
+			break;
+		case 'g':
+			if (parse_duration_ns(optarg, &co.grace_ns)) {
+				fprintf(stderr, "sonde delete: invalid --deletion-grace '%s'\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			grace_set = true;
+			break;
+		case 'n':
+			wait = false;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -879,9 +895,43 @@ int cmd_delete(int argc, char **argv)
 	if (!s)
 		return CLI_USAGE;
 	co.store = s;
-	e = compactor_delete(&co, tenant, service, before_ns, &st, &rewritten);
+	if (!grace_set && objstore__is_s3(s))
+		co.grace_ns = 300 * NSEC_PER_SEC;
+	/*
+	 * A merge gives up past half the grace after its listing: once that long has passed
+	 * since a pass, every merge that read the deleted blocks has stored or given up, and a
+	 * pass that then finds nothing leaves nothing (docs/storage.md).
+	 */
+	for (int pass = 0;; pass++) {
+		uint64_t r = 0, d = st.deleted;
+
+		e = compactor_delete(&co, tenant, service, before_ns, &st, &r);
+		rewritten += r;
+		if (e || !wait || (pass > 0 && st.deleted == d && r == 0))
+			break;
+		if (pass == 9) {
+			fprintf(stderr,
+				"sonde delete: merges keep storing the deleted data back after "
+				"10 passes: run it again\n");
+			e = -EAGAIN;
+			break;
+		}
+		if (co.grace_ns / 2 >= NSEC_PER_SEC)
+			fprintf(stderr,
+				"sonde delete: waiting %.1f s for merges in progress (half "
+				"the deletion grace), then looking again\n",
+				(double)co.grace_ns / 2e9);
+		{
+			struct timespec ts = {(time_t)(co.grace_ns / 2 / NSEC_PER_SEC),
+					      (long)(co.grace_ns / 2 % NSEC_PER_SEC)};
+
+			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+				;
+		}
+	}
+	deleted = st.deleted;
 	printf("delete: %llu blocks deleted, %llu replaced by what they hold from then on%s\n",
-	       (unsigned long long)st.deleted, (unsigned long long)rewritten,
+	       (unsigned long long)deleted, (unsigned long long)rewritten,
 	       e ? " (stopped by an error: see above; run it again)" : "");
 	objstore__free(s);
 	return e ? CLI_ERROR : CLI_OK;

@@ -30,6 +30,8 @@ static int list_one(void *ctx, const struct debugstore_entry *e)
 {
 	struct buf *b = ctx;
 
+	if (b->oom)
+		return -ENOMEM;
 	buf_puts(b, b->data[b->len - 1] == '[' ? "\n" : ",\n");
 	buf_puts(b, "{\"build_id\":");
 	json_string(b, e->build_id);

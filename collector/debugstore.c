@@ -78,8 +78,9 @@ static unsigned int check_sections(const void *image, size_t size, uint64_t max_
 			elf_end(elf);
 			return 422;
 		}
+		/* (e_shnum and e_shentsize are 16 bits: no overflow but through e_shoff) */
 		end = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
-		if (!eh.e_shoff || !eh.e_shnum || end > size) {
+		if (!eh.e_shoff || !eh.e_shnum || end < eh.e_shoff || end > size) {
 			snprintf(
 				msg, msg_size,
 				"truncated: %s (the file has %zu bytes, its section headers end at "
@@ -120,27 +121,19 @@ static unsigned int check_sections(const void *image, size_t size, uint64_t max_
 		if (sh.sh_type == SHT_DYNSYM && !(sh.sh_flags & SHF_COMPRESSED))
 			f->dynsym = f->dynsym || defines_functions(elf, scn);
 		if (sh.sh_flags & SHF_COMPRESSED) {
-			uint64_t n;
+			GElf_Chdr ch;
 
-			/* the header alone, read by hand: no inflating in here */
-			if (gelf_getclass(elf) == ELFCLASS64 && sh.sh_size >= sizeof(Elf64_Chdr)) {
-				Elf64_Chdr c;
-
-				memcpy(&c, p, sizeof(c));
-				n = c.ch_size;
-			} else if (gelf_getclass(elf) == ELFCLASS32 &&
-				   sh.sh_size >= sizeof(Elf32_Chdr)) {
-				Elf32_Chdr c;
-
-				memcpy(&c, p, sizeof(c));
-				n = c.ch_size;
-			} else {
-				snprintf(msg, msg_size, "section %.64s: compressed but too short",
-					 name);
+			/* the header alone, in the file's byte order: nothing is inflated here */
+			if (!gelf_getchdr(scn, &ch)) {
+				snprintf(msg, msg_size,
+					 "section %.64s: compressed but unreadable: %s", name,
+					 elf_errmsg(-1));
 				status = 422;
 				break;
 			}
-			f->inflated = n > UINT64_MAX - f->inflated ? UINT64_MAX : f->inflated + n;
+			f->inflated = ch.ch_size > UINT64_MAX - f->inflated
+					      ? UINT64_MAX
+					      : f->inflated + ch.ch_size;
 		} else if (strncmp(name, ".zdebug", 7) == 0 && sh.sh_size >= 12 &&
 			   memcmp(p, "ZLIB", 4) == 0) {
 			uint64_t n = be64(p + 4);

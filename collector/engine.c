@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "namer.h"
+#include "qctl.h"
 #include "fetch.h"
 #include "reader.h"
 #include "../common/json.h"
@@ -258,12 +259,20 @@ int engine_select(struct objstore *s, const struct engine_query *q, enum engine_
 	for (size_t i = 0; i < ret->svc.len; i++)
 		if (q->collapse_ns)
 			svcdata__sort_rows(ret->svc.v[i], q->collapse_ns);
-	for (size_t i = 0; q->namer && need == NEED_STACKS && i < ret->svc.len; i++)
-		if (namer__name(q->namer, ret->svc.v[i], 0)) {
-			selection_free(ret);
-			snprintf(err, err_size, "out of memory naming frames");
-			return -ENOMEM;
-		}
+	if (q->namer && need == NEED_STACKS) {
+		/* one wait for the whole query, within its own deadline */
+		uint64_t deadline = namer__deadline(q->namer);
+		struct qctl *c = qctl_current();
+
+		if (c && c->deadline_ns && c->deadline_ns < deadline)
+			deadline = c->deadline_ns;
+		for (size_t i = 0; i < ret->svc.len && !qctl_check(c); i++)
+			if (namer__name(q->namer, ret->svc.v[i], deadline)) {
+				selection_free(ret);
+				snprintf(err, err_size, "out of memory naming frames");
+				return -ENOMEM;
+			}
+	}
 	if (ret->svc.len)
 		qsort(ret->svc.v, ret->svc.len, sizeof(*ret->svc.v), svc_cmp);
 	return 0;

@@ -315,8 +315,13 @@ static void *fetch_thread(void *arg)
 			evict_disk(n, b);
 		}
 		if (err) {
+			/* a file refused (too big, not what it claims) is not fetched again soon */
+			bool refused = err == -EBADMSG || err == -EFBIG;
+
 			b->state = BID_ABSENT;
-			b->retry_ns = now_ns() + (uint64_t)n->o.refresh_ms * 1000000;
+			b->retry_ns =
+				now_ns() + (refused ? (uint64_t)n->o.negative_ttl_s * NSEC_PER_SEC
+						    : (uint64_t)n->o.refresh_ms * 1000000);
 		}
 		pthread_cond_broadcast(&n->changed);
 	}
@@ -436,7 +441,14 @@ struct namer *namer__new(const struct namer_opts *opts, char *err, size_t err_si
 	}
 	pthread_setname_np(n->thread, "sonde-debuginfo");
 	return n;
-fail:
+fail : {
+	uint64_t key;
+	void *v;
+
+	for (size_t i = 0; hmap_next(&n->bids, &i, &key, &v);)
+		free(v);
+	hmap_free(&n->bids);
+}
 	symbolizer__free(n->sym);
 	debuginfo__free(n->dinfo);
 	if (n->private_dir && n->dir)
@@ -504,6 +516,11 @@ void namer__changed(struct namer *n, const char *hex)
 		b->state = BID_NEW;
 	}
 	pthread_mutex_unlock(&n->lock);
+}
+
+uint64_t namer__deadline(const struct namer *n)
+{
+	return now_ns() + (uint64_t)n->o.wait_ms * 1000000;
 }
 
 void namer__stats(struct namer *n, struct namer_stats *ret)
@@ -603,8 +620,10 @@ static struct bid *bid_of(struct namer *n, const char *build_id)
 	if (!debugstore_build_id_valid(build_id, hex))
 		return NULL;
 	b = hmap_get(&n->bids, hex_key(hex));
-	if (b || n->bids.len >= MAX_BUILD_IDS)
-		return b;
+	if (b)
+		return strcmp(b->hex, hex) == 0 ? b : NULL; /* another one with its hash: unnamed */
+	if (n->bids.len >= MAX_BUILD_IDS)
+		return NULL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
@@ -701,7 +720,7 @@ int namer__name(struct namer *n, struct svcdata *sd, uint64_t deadline_ns)
 	bool named = false;
 	int err = 0;
 
-	if (!deadline_ns || deadline_ns > wait_end)
+	if (!deadline_ns)
 		deadline_ns = wait_end;
 	of_mapping = calloc(sd->mappings.len ? sd->mappings.len : 1, sizeof(*of_mapping));
 	r = malloc(sizeof(*r));
@@ -775,9 +794,11 @@ int namer__name(struct namer *n, struct svcdata *sd, uint64_t deadline_ns)
 				loading = true;
 				continue;
 			}
-			if (e < 0 && e != -ENOENT && w->bid->file_gone) {
-				/* its symbols went from memory after its file from disk: fetch
-				 * again */
+			if (e < 0 && w->bid->file_gone) {
+				/*
+				 * its file went from disk, and its symbols from memory (or were not
+				 * in yet): fetch it again, then look again
+				 */
 				w->bid->state = BID_NEW;
 				continue;
 			}
@@ -794,7 +815,10 @@ int namer__name(struct namer *n, struct svcdata *sd, uint64_t deadline_ns)
 		}
 		if (!loading || now_ns() >= deadline_ns)
 			break;
-		symbolizer__wait(n->sym, POLL_MS);
+		/* not holding the lock: other queries, the fetching thread, uploads go on */
+		pthread_mutex_unlock(&n->lock);
+		usleep(POLL_MS * 1000);
+		pthread_mutex_lock(&n->lock);
 	}
 	for (size_t i = 0; i < wants.len; i++) {
 		const struct bid *b = wants.v[i].bid;

@@ -67,10 +67,12 @@ struct namer *namer__new(const struct namer_opts *opts, char *err, size_t err_si
 void namer__free(struct namer *n);
 /*
  * Names, in place, the frames of sd (an indexed svcdata a query owns) that have a mapping with a
- * build ID but no lines, waiting until deadline_ns (CLOCK_MONOTONIC; 0: wait_ms) at most.
- * Returns 0 or -ENOMEM (sd is then left as it was, or partly named).
+ * build ID but no lines, waiting for debug files until deadline_ns at most (CLOCK_MONOTONIC;
+ * 0: wait_ms from now). Returns 0 or -ENOMEM (sd is then left as it was, or partly named).
  */
 int namer__name(struct namer *n, struct svcdata *sd, uint64_t deadline_ns);
+/* wait_ms from now: one deadline for the services of one query. */
+uint64_t namer__deadline(const struct namer *n);
 /* A debug file for hex was stored (or removed) through this collector: look again at once. */
 void namer__changed(struct namer *n, const char *hex);
 void namer__stats(struct namer *n, struct namer_stats *ret);

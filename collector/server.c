@@ -651,7 +651,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 		/* the head is in: a body now has its own deadline, an answer none */
 		conn_deadlines__head(s->deadlines, conn,
-				     kind != REQ_GET && strcmp(method, "POST") == 0);
+				     kind != REQ_GET && (strcmp(method, "POST") == 0 ||
+							 strcmp(method, "PUT") == 0));
 		if (kind == REQ_GET) {
 			if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
 			    !(strcmp(method, "DELETE") == 0 && debuginfo_api_path(url)))
@@ -740,9 +741,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (r->too_big) {
 		char msg[128];
 
-		snprintf(msg, sizeof(msg),
-			 "the request is over the limit of %llu bytes (--max-body-size)",
-			 (unsigned long long)r->max_body);
+		snprintf(msg, sizeof(msg), "the request is over the limit of %llu bytes (%s)",
+			 (unsigned long long)r->max_body,
+			 r->kind == REQ_UPLOAD ? "--debuginfo-max-size" : "--max-body-size");
 		return refuse(s, conn, r->kind, 413, NULL, msg);
 	}
 	if (r->too_busy)
@@ -750,10 +751,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      "the memory of the collector (--max-memory) is taken by other "
 			      "requests now; retry");
 	if (r->kind == REQ_CONNECT || r->kind == REQ_UPLOAD) {
-		/* a query or a debug file: its body goes to the query threads, which answer it */
-		atomic_fetch_sub(&s->buffered, r->buffered);
-		membudget__release(s->mem, r->buffered);
-		r->buffered = 0;
+		/*
+		 * a query or a debug file: its body goes to the query threads, which answer it; a
+		 * debug file's stays reserved under --max-memory until then (it is held whole)
+		 */
+		if (r->kind == REQ_CONNECT) {
+			atomic_fetch_sub(&s->buffered, r->buffered);
+			membudget__release(s->mem, r->buffered);
+			r->buffered = 0;
+		}
 		if (server_query_start(s, conn, r->tenant, "POST", url, r, req_cls) == MHD_YES)
 			return MHD_YES;
 		return refuse(s, conn, r->kind, 503, RETRY_AFTER_BUSY,

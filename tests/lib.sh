@@ -227,6 +227,24 @@ wait_http() {
 	return 1
 }
 
+# start_debuginfod DIR NAME: Debian's debuginfod serving the files of DIR (its database and log
+# named after NAME in $ARTIFACTS); sets DEBUGINFOD_PORT and DEBUGINFOD_PID. A free port can be
+# taken before the server binds it (an outgoing connection's): then another port, three times.
+start_debuginfod() {
+	local dir=$1 name=$2 try
+	for try in 1 2 3; do
+		DEBUGINFOD_PORT=$(free_port)
+		# (no DEBUGINFOD_URLS for the server itself, or it forwards unknown build IDs upstream)
+		BG_LOG=$ARTIFACTS/$name.log bg env -u DEBUGINFOD_URLS debuginfod -F "$dir" -p "$DEBUGINFOD_PORT" \
+			-d "$ARTIFACTS/$name.sqlite" -t 1 -g 0
+		DEBUGINFOD_PID=$BG_PID
+		wait_http "http://127.0.0.1:$DEBUGINFOD_PORT/metrics" 30 "$DEBUGINFOD_PID" && return 0
+		kill "$DEBUGINFOD_PID" 2> /dev/null || true
+		log "debuginfod did not come up on port $DEBUGINFOD_PORT (try $try): $(tail -n 1 "$ARTIFACTS/$name.log")"
+	done
+	fail "debuginfod did not come up"
+}
+
 # start_receiver DIR [SCRIPT]: a test OTLP receiver capturing into DIR (see
 # tests/tools/otlp_receiver.py); sets RX_PORT and RX_PID
 start_receiver() {

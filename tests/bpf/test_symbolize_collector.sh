@@ -71,8 +71,8 @@ mkdir -p "$ARTIFACTS/srv"
 cp "$WL/inline_cpp.debug" "$ARTIFACTS/srv/"
 mkdir -p "$ARTIFACTS/store2"
 cp -r "$ARTIFACTS/store/anonymous" "$ARTIFACTS/store2/" # the blocks, not the debug files
-dport=$(free_port)
-bg env -u DEBUGINFOD_URLS debuginfod -F "$ARTIFACTS/srv" -p "$dport" -d "$ARTIFACTS/db.sqlite" -t 1 -g 0
+start_debuginfod "$ARTIFACTS/srv" debuginfod
+dport=$DEBUGINFOD_PORT
 bid=$(readelf -n "$bin" | awk '/Build ID/ { print $3 }')
 wait_http "http://127.0.0.1:$dport/buildid/$bid/debuginfo" 30 || fail "debuginfod did not come up"
 DEBUGINFOD_URLS=http://127.0.0.1:$dport DEBUGINFOD_CACHE_PATH=$ARTIFACTS/dcache \

@@ -196,8 +196,8 @@ check '"$SONDE" debuginfo rm -u "$B" --token "$token" "$bid" 2> /dev/null; [ $? 
 # --- a real debuginfod: a third collector, on its own store, fetches and shares
 mkdir -p "$ARTIFACTS/srv"
 cp "$dbg" "$ARTIFACTS/srv/"
-dport=$(free_port)
-bg env -u DEBUGINFOD_URLS debuginfod -F "$ARTIFACTS/srv" -p "$dport" -d "$ARTIFACTS/db.sqlite" -t 1 -g 0
+start_debuginfod "$ARTIFACTS/srv" debuginfod
+dport=$DEBUGINFOD_PORT
 wait_http "http://127.0.0.1:$dport/buildid/$bid/debuginfo" 30 || fail "debuginfod did not come up"
 # a build ID the server lacks: the same request with its build ID changed
 sed "s/$bid/$(printf 'f%.0s' $(seq ${#bid}))/g" "$ARTIFACTS/otel.pb" > "$ARTIFACTS/unknown.pb"

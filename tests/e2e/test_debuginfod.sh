@@ -15,9 +15,8 @@ cp "$WL/inline.debug" "$ARTIFACTS/srv/"
 bin=$ARTIFACTS/bin/inline_strip
 check '! matches "$(readelf -SW "$bin")" "\.symtab|\.debug_info"' "the binary has neither symbols nor DWARF"
 bid=$(readelf -n "$bin" | awk '/Build ID/ { print $3 }')
-port=$(free_port)
-bg env -u DEBUGINFOD_URLS debuginfod -F "$ARTIFACTS/srv" -p "$port" -d "$ARTIFACTS/db.sqlite" -t 1 -g 0
-server=$BG_PID
+start_debuginfod "$ARTIFACTS/srv" server
+port=$DEBUGINFOD_PORT server=$DEBUGINFOD_PID
 wait_http "http://127.0.0.1:$port/buildid/$bid/debuginfo" 30 || fail "debuginfod did not come up"
 log "debuginfod serves $bid on port $port"
 export DEBUGINFOD_URLS=http://127.0.0.1:$port
@@ -77,10 +76,8 @@ check 'float_between "$ELAPSED" 0 8' "bounded by --debuginfod-timeout: ${ELAPSED
 # server lacked is not asked for again before the negative TTL
 
 mkdir -p "$ARTIFACTS/srv2"
-port2=$(free_port)
-# (no DEBUGINFOD_URLS for the server itself, or it forwards unknown build IDs upstream)
-BG_LOG=$ARTIFACTS/server2.log bg env -u DEBUGINFOD_URLS debuginfod -F "$ARTIFACTS/srv2" -p "$port2" -d "$ARTIFACTS/db2.sqlite" -t 1 -g 0
-wait_http "http://127.0.0.1:$port2/metrics" 30 || fail "the second debuginfod did not come up"
+start_debuginfod "$ARTIFACTS/srv2" server2
+port2=$DEBUGINFOD_PORT
 export DEBUGINFOD_URLS=http://127.0.0.1:$port2
 start_receiver "$ARTIFACTS/rx" 200
 bg "$bin" 40

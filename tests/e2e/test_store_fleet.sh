@@ -225,7 +225,7 @@ done
 log "ok: $rounds rounds of three concurrent compactions (and the collectors'): every instance counts $((rounds * 4 * per)) samples, each once"
 
 # the admin delete: tenant race before now is gone for every instance; the others are not
-"$SONDE" delete --tenant race --before now "$url" > "$ARTIFACTS/delete.txt" || fail "sonde delete failed: $(cat "$ARTIFACTS/delete.txt")"
+"$SONDE" delete --tenant race --before now --deletion-grace 3s "$url" > "$ARTIFACTS/delete.txt" || fail "sonde delete failed: $(cat "$ARTIFACTS/delete.txt")"
 for n in 1 2 3; do
 	got=$(totals "${URL[$n]}" race | awk '{ s += $2 } END { print s + 0 }')
 	[ "$got" = 0 ] || fail "instance $n still counts $got samples of tenant race after sonde delete ($(cat "$ARTIFACTS/delete.txt"))"

@@ -219,6 +219,44 @@ static void test_upload_then_names(void)
 	fixture_store_close(&fs);
 }
 
+/* A query past its deadline does not wait: its frames are pending, named by the next one. */
+static void test_deadline(void)
+{
+	struct fixture_store fs;
+	struct debugstore_facts f;
+	struct namer_stats st;
+	struct svcdata *sd;
+	struct namer *n;
+	int named, unnamed;
+	uint64_t t0;
+	char msg[256];
+
+	if (!fixture_store_open(&fs))
+		return;
+	REQUIRE(debugstore_check(progs[0].debug, progs[0].debug_len, NULL, 1ULL << 30, &f, msg,
+				 sizeof(msg)) == 0);
+	REQUIRE(debugstore_put(fs.store, &f, progs[0].debug, progs[0].debug_len, "", "upload") ==
+		0);
+	n = new_namer(fs.store, 0);
+	REQUIRE(n);
+	sd = raw_service(1);
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	CHECK(namer__name(n, sd, t0) == 0);
+	CHECK(clock_ns(CLOCK_MONOTONIC) - t0 < NSEC_PER_SEC);
+	count(sd, &named, &unnamed);
+	CHECK_EQ_U64(named, 0);
+	namer__stats(n, &st);
+	CHECK_EQ_U64(st.frames_pending, 3); /* the unknown build ID is still being looked for too */
+	svcdata__free(sd);
+	sd = raw_service(1);
+	CHECK(namer__name(n, sd, namer__deadline(n)) == 0);
+	count(sd, &named, &unnamed);
+	CHECK_EQ_U64(named, 2);
+	svcdata__free(sd);
+	namer__free(n);
+	fixture_store_close(&fs);
+}
+
 struct worker {
 	struct namer *n;
 	int ok;
@@ -284,6 +322,7 @@ int main(void)
 		return 1;
 	if (build_one(0, &progs[0]) == 0 && build_one(1, &progs[1]) == 0) {
 		RUN(test_upload_then_names);
+		RUN(test_deadline);
 		RUN(test_concurrent_and_bounded);
 	} else {
 		fprintf(stderr, "cannot build the test programs (cc, objcopy, nm)\n");
