@@ -351,13 +351,20 @@ int main(int argc, char **argv)
 		if (!no.wait_ms)
 			no.wait_ms = 1; /* 0 is "the default" to the namer */
 		c.namer = namer__new(&no, err, sizeof(err));
-		if (!c.namer) {
+		if (!c.namer && c.opts.debuginfo_cache_dir) {
 			log_error("cannot start symbolization", "err=\"%s\"", err);
 			goto out;
 		}
-		log_info("frames stored without names are named at query time",
-			 "debuginfod=\"%s\" cache_dir=\"%s\"", no.debuginfod ? urls : "off",
-			 c.opts.debuginfo_cache_dir ? c.opts.debuginfo_cache_dir : "(temporary)");
+		if (!c.namer)
+			/* the default place (TMPDIR) failed, a read-only root say: run without */
+			log_warn("frames stored without names stay [module+0xADDR]: set "
+				 "--debuginfo-cache-dir to a writable directory",
+				 "err=\"%s\"", err);
+		else
+			log_info("frames stored without names are named at query time",
+				 "debuginfod=\"%s\" cache_dir=\"%s\"", no.debuginfod ? urls : "off",
+				 c.opts.debuginfo_cache_dir ? c.opts.debuginfo_cache_dir
+							    : "(temporary)");
 	}
 	so.api.namer = c.namer;
 	so.api.debuginfo_max_bytes = c.opts.debuginfo_max_bytes;

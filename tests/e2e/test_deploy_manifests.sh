@@ -89,6 +89,19 @@ claim = {v["name"]: v for v in pspec["volumes"]}["data"]["persistentVolumeClaim"
 assert ("PersistentVolumeClaim", claim) in by
 storage = [a for a in cc["args"] if a.startswith("--storage=")][0].split("=", 1)[1]
 assert any(m["mountPath"] == storage for m in cc["volumeMounts"]), "the storage is not the volume"
+
+
+def writable_cache(c, volumes):
+    """A read-only root: the debug file cache must be a mounted volume."""
+    if not c.get("securityContext", {}).get("readOnlyRootFilesystem"):
+        return
+    d = [a for a in c["args"] if a.startswith("--debuginfo-cache-dir=")]
+    assert d, f"{c['name']}: no --debuginfo-cache-dir on a read-only root (the default is in /tmp)"
+    m = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    assert m.get(d[0].split("=", 1)[1]) in volumes, f"{c['name']}: {d[0]} is not a mounted volume"
+
+
+writable_cache(cc, {v["name"] for v in pspec["volumes"]})
 # HTTPS: the lines marked "# tls", uncommented, mount the example's Secret where the flags point,
 # with a mode the collector accepts for a key, and probe over HTTPS
 text = open(os.path.join(k8s, "collector.yaml")).read()
@@ -128,6 +141,8 @@ for name in ("sonde-collector", "sonde-compactor"):
     r = subprocess.run([collector_bin] + args + ["--version"], capture_output=True, text=True)
     assert r.returncode == 0, (name, r.stderr)
     targets[name] = next(a.split("=", 1)[1] for a in c["args"] if a.startswith("--target="))
+    if "query" in targets[name]:
+        writable_cache(c, {v["name"] for v in dep["spec"]["template"]["spec"].get("volumes", [])})
 assert targets == {"sonde-collector": "ingest,query", "sonde-compactor": "compact"}, targets
 hpa = fleet[("HorizontalPodAutoscaler", "sonde-collector")]["spec"]
 assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "sonde-collector"}
