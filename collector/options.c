@@ -9,6 +9,7 @@
 #include "options.h"
 #include "compactor.h"
 #include "retention.h"
+#include "tenant.h"
 #include "../common/config.h"
 #include "../common/util.h"
 
@@ -420,9 +421,13 @@ static int parse_store_arg(struct collector_opts *o, int c, const char *where)
 	case OPT_RETENTION:
 		return duration_arg(where, "retention", optarg, 0, 3660 * 86400 * NSEC_PER_SEC,
 				    &o->retention_ns);
-	case OPT_TENANT_RETENTION:
-		if (retention_configure(0, &optarg, 1, why, sizeof(why)))
+	case OPT_TENANT_RETENTION: {
+		char tenant[TENANT_MAX + 1];
+		uint64_t ns;
+
+		if (retention_parse_override(optarg, tenant, &ns, why, sizeof(why)))
 			return bad(where, "tenant-retention", optarg, "expected TENANT=DURATION");
+	}
 		v = realloc(o->tenant_retention, (o->ntenant_retention + 1) * sizeof(*v));
 		if (!v)
 			return -ENOMEM;

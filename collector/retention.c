@@ -19,6 +19,31 @@ static struct {
 	size_t n;
 } policy;
 
+int retention_parse_override(const char *s, char *tenant, uint64_t *ret_ns, char *err,
+			     size_t err_size)
+{
+	const char *eq = strchr(s, '=');
+	size_t len = eq ? (size_t)(eq - s) : 0;
+	char t[TENANT_MAX + 1];
+	uint64_t ns;
+
+	if (!eq || !len || len > TENANT_MAX) {
+		snprintf(err, err_size, "--tenant-retention %s: expected TENANT=DURATION", s);
+		return -EINVAL;
+	}
+	memcpy(t, s, len);
+	t[len] = 0;
+	if (!tenant_valid(t) || parse_duration_ns(eq + 1, &ns)) {
+		snprintf(err, err_size, "--tenant-retention %s: %s", s,
+			 tenant_valid(t) ? "not a duration (say 7d, 12h or 0)"
+					 : "not a valid tenant name");
+		return -EINVAL;
+	}
+	memcpy(tenant, t, len + 1);
+	*ret_ns = ns;
+	return 0;
+}
+
 int retention_configure(uint64_t default_ns, char *const *overrides, size_t n, char *err,
 			size_t err_size)
 {
@@ -29,20 +54,7 @@ int retention_configure(uint64_t default_ns, char *const *overrides, size_t n, c
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *eq = strchr(overrides[i], '=');
-		size_t len = eq ? (size_t)(eq - overrides[i]) : 0;
-
-		if (!eq || !len || len > TENANT_MAX) {
-			snprintf(err, err_size, "--tenant-retention %s: expected TENANT=DURATION",
-				 overrides[i]);
-			free(v);
-			return -EINVAL;
-		}
-		memcpy(v[i].tenant, overrides[i], len);
-		if (!tenant_valid(v[i].tenant) || parse_duration_ns(eq + 1, &v[i].ns)) {
-			snprintf(err, err_size, "--tenant-retention %s: %s", overrides[i],
-				 tenant_valid(v[i].tenant) ? "not a duration (say 7d, 12h or 0)"
-							   : "not a valid tenant name");
+		if (retention_parse_override(overrides[i], v[i].tenant, &v[i].ns, err, err_size)) {
 			free(v);
 			return -EINVAL;
 		}

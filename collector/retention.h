@@ -18,6 +18,12 @@
  */
 int retention_configure(uint64_t default_ns, char *const *overrides, size_t n, char *err,
 			size_t err_size);
+/*
+ * Parses one override "TENANT=DURATION" into tenant (TENANT_MAX + 1 bytes) and *ret_ns, with
+ * no effect on the policy (flags are checked with it). 0, or -EINVAL with a reason in err.
+ */
+int retention_parse_override(const char *s, char *tenant, uint64_t *ret_ns, char *err,
+			     size_t err_size);
 /* The retention of tenant in ns; 0 = forever. Before retention_configure: forever. */
 uint64_t retention_ns(const char *tenant);
 /* The oldest time (Unix ms) a block of tenant may end at and still be read at now_ms; 0 = any. */

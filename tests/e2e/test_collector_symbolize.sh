@@ -151,6 +151,7 @@ check '! grep -q "\[inline_cpp_stripped+0x" "$ARTIFACTS/pprof.folded"' "pprof fr
 stacks() { sed -E 's/ [0-9]+$//; s/^[^;]*;//; s/;?do_syscall_64_\[k\]//' "$1" | sort -u; }
 check 'diff <(stacks "$ARTIFACTS/after.folded") <(stacks "$ARTIFACTS/pprof.folded") > "$ARTIFACTS/stacks.diff"' "pprof and OTLP frames named alike"
 curl -s "$B/metrics" > "$ARTIFACTS/metricsB.txt"
+check 'python3 tests/tools/promcheck.py "$ARTIFACTS/metricsB.txt" > /dev/null' "the metrics are well-formed Prometheus text"
 check 'grep -qE "^sonde_collector_symbolized_frames_total\{result=\"named\"\} [1-9]" "$ARTIFACTS/metricsB.txt"' "frames named, counted"
 check 'grep -qE "^sonde_collector_debuginfo_fetched_total\{source=\"store\"\} 1$" "$ARTIFACTS/metricsB.txt"' "the file fetched from the store once"
 check 'grep -qE "^sonde_collector_symbolized_frames_total\{result=\"no_debuginfo\"\} [1-9]" "$ARTIFACTS/metricsB.txt"' "frames queried before the upload counted as without debug info"
