@@ -373,6 +373,13 @@ int reader_view(struct objstore *s, const char *tenant, uint64_t from_ms, uint64
 		if (e || !stale)
 			break;
 	}
+	/* view_find: the cleanup and `sonde inspect` look up every source of every block */
+	for (size_t i = 0; i < v->b.len && !e; i++)
+		if (hmap_put(&v->index, id_key(v->b.v[i].ref.id), (void *)(uintptr_t)(i + 1))) {
+			snprintf(err, err_size, "out of memory");
+			e = -ENOMEM;
+		}
+	v->indexed = !e;
 	return e;
 }
 
@@ -381,13 +388,21 @@ void store_view_free(struct store_view *v)
 	for (size_t i = 0; i < v->b.len; i++)
 		block_info_free(&v->b.v[i].bi);
 	VEC_FREE(&v->b);
+	hmap_free(&v->index);
 	memset(v, 0, sizeof(*v));
 }
 
 int64_t view_find(const struct store_view *v, const char *id)
 {
-	for (size_t i = 0; i < v->b.len; i++)
-		if (strcmp(v->b.v[i].ref.id, id) == 0)
-			return (int64_t)i;
+	uintptr_t i = (uintptr_t)hmap_get(&v->index, id_key(id));
+
+	if (i && strcmp(v->b.v[i - 1].ref.id, id) == 0)
+		return (int64_t)i - 1;
+	if (v->indexed && !i)
+		return -1;
+	/* a view built by hand (tests), or another id with the same key */
+	for (size_t k = 0; k < v->b.len; k++)
+		if (strcmp(v->b.v[k].ref.id, id) == 0)
+			return (int64_t)k;
 	return -1;
 }

@@ -43,6 +43,8 @@ struct view_block {
 struct store_view {
 	VEC(struct view_block) b; /* in key order */
 	uint64_t selected, covered, rejected, expired;
+	struct hmap index; /* id key -> index in b + 1, for view_find */
+	bool indexed;	   /* index holds every block (reader_view) */
 };
 
 /*
