@@ -145,6 +145,11 @@ check 'grep -q "Engine::heavy(unsigned long) const;run<1>;step<long unsigned int
 q "$B" otel-app pprof > "$ARTIFACTS/after.pb.gz"
 python3 tests/tools/pprof_vs_addr2line.py "$ARTIFACTS/after.pb.gz" "$bin" inline_cpp_stripped | tee "$ARTIFACTS/compare.txt" ||
 	fail "names, inline chains or file:line differ from eu-addr2line"
+# Grafana's path (the Pyroscope API) shows the same names
+ptype=$("$SONDE" labels -u "$B" --token "$token" --name __profile_type__ --from now-1h '{service_name="otel-app"}' | head -1)
+curl -s "${auth[@]}" -G "$B/pyroscope/render" --data-urlencode "query=$ptype{service_name=\"otel-app\"}" \
+	--data-urlencode from=now-1h --data-urlencode until=now > "$ARTIFACTS/render.json"
+check 'grep -q "sonde::wl::Engine::heavy(unsigned long) const" "$ARTIFACTS/render.json" && ! grep -q "inline_cpp_stripped+0x" "$ARTIFACTS/render.json"' "named through the Pyroscope API too ($ptype)"
 # the pprof path: process addresses, named the same
 q "$A" pprof-app folded > "$ARTIFACTS/pprof.folded"
 check '! grep -q "\[inline_cpp_stripped+0x" "$ARTIFACTS/pprof.folded"' "pprof frames named too"
