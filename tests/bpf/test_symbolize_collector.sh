@@ -34,6 +34,9 @@ check 'enough_samples "$total" "${TICKS_OF[$wl]}"' "the delivered sample rate ($
 raw=$(folded_sum "$ARTIFACTS/before.folded" '\[inline_cpp_stripped\+0x[0-9a-f]+\](;[^;]*_\[k\])*$')
 check '[ "$raw" -ge $((total * 90 / 100)) ]' "before the upload: user leaves are [inline_cpp_stripped+0x...] ($raw/$total)"
 check '! grep -q "Engine" "$ARTIFACTS/before.folded"' "before the upload: no names"
+fg() { "$SONDE" flamegraph -u "$COLL_URL" --from now-1h --min-percent 1 '{process_executable_name="inline_cpp_stripped"}'; }
+fg > "$ARTIFACTS/before.flamegraph"
+check 'grep -q "\[inline_cpp_stripped+0x" "$ARTIFACTS/before.flamegraph" && ! grep -q "Engine" "$ARTIFACTS/before.flamegraph"' "the flame graph (the API's) shows addresses"
 
 # --- uploaded: the same stored samples, named
 "$SONDE" debuginfo upload -u "$COLL_URL" "$WL/inline_cpp.debug" "$libc_dbg" > "$ARTIFACTS/upload.out" ||
@@ -46,6 +49,8 @@ light=$(folded_sum "$ARTIFACTS/after.folded" ';main;sonde::wl::Engine::light\(un
 log "heavy $heavy, light $light of $total"
 check 'float_between "$(ratio "$heavy" "$light")" 2.2 4' "the known 3:1 split of heavy and light ($heavy:$light)"
 check 'grep -q "Engine::heavy(unsigned long) const;run<1>;step<long unsigned int>;mix<long unsigned int> " "$ARTIFACTS/after.folded"' "inline chains: mix in step in heavy"
+fg > "$ARTIFACTS/after.flamegraph"
+check 'grep -q "sonde::wl::Engine::heavy(unsigned long) const" "$ARTIFACTS/after.flamegraph" && grep -q "mix<long unsigned int>" "$ARTIFACTS/after.flamegraph" && ! grep -q "\[inline_cpp_stripped+0x" "$ARTIFACTS/after.flamegraph"' "the flame graph shows the names and inline frames"
 q pprof > "$ARTIFACTS/after.pb.gz"
 python3 tests/tools/pprof_vs_addr2line.py "$ARTIFACTS/after.pb.gz" "$bin" inline_cpp_stripped | tee "$ARTIFACTS/compare.txt" ||
 	fail "names, inline chains or file:line differ from eu-addr2line"
