@@ -100,31 +100,29 @@ static int list_add(void *ctx, const struct debugstore_entry *e)
 static bool in_store(struct namer *n, const char *hex, uint64_t *ret_size)
 {
 	uint64_t now = now_ns(), refresh = (uint64_t)n->o.refresh_ms * 1000000;
+	struct hmap fresh = {0};
 	uintptr_t v;
+	bool stale;
 
 	pthread_mutex_lock(&n->lock);
 	v = (uintptr_t)hmap_get(&n->catalog, hex_key(hex));
-	if (!n->catalog_ns || now - n->catalog_ns >= refresh ||
-	    (!v && now - n->catalog_ns >= MIN(refresh, NSEC_PER_SEC))) {
-		struct hmap fresh = {0};
+	stale = !n->catalog_ns || now - n->catalog_ns >= refresh ||
+		(!v && now - n->catalog_ns >= MIN(refresh, NSEC_PER_SEC));
+	pthread_mutex_unlock(&n->lock);
+	if (stale) {
+		/* listed without the lock: queries go on meanwhile */
+		int e = debugstore_list(n->o.store, list_add, &fresh);
 
-		pthread_mutex_unlock(&n->lock);
-		if (debugstore_list(n->o.store, list_add, &fresh) != 0) {
+		pthread_mutex_lock(&n->lock);
+		if (e) {
+			n->stats.fetch_errors++; /* the listing before stands */
 			hmap_free(&fresh);
-			pthread_mutex_lock(&n->lock);
-			n->stats.fetch_errors++;
-			v = (uintptr_t)hmap_get(&n->catalog, hex_key(hex));
-			pthread_mutex_unlock(&n->lock);
 		} else {
-			pthread_mutex_lock(&n->lock);
 			hmap_free(&n->catalog);
 			n->catalog = fresh;
 			n->catalog_ns = now;
 			n->stats.store_lists++;
-			v = (uintptr_t)hmap_get(&n->catalog, hex_key(hex));
-			pthread_mutex_unlock(&n->lock);
 		}
-	} else {
 		v = (uintptr_t)hmap_get(&n->catalog, hex_key(hex));
 		pthread_mutex_unlock(&n->lock);
 	}
@@ -539,60 +537,51 @@ void namer__stats(struct namer *n, struct namer_stats *ret)
 void namer_metrics(struct namer *n, struct buf *out)
 {
 	struct namer_stats st;
+
+	namer__stats(n, &st);
 	const struct {
 		const char *label;
 		uint64_t value;
 	} frames[] = {
-		{"result=\"named\"", 0},	{"result=\"pending\"", 0},
-		{"result=\"no_debuginfo\"", 0}, {"result=\"no_symbol\"", 0},
-		{"result=\"failed\"", 0},
+		{"result=\"named\"", st.frames_named},
+		{"result=\"pending\"", st.frames_pending},
+		{"result=\"no_debuginfo\"", st.frames_no_debuginfo},
+		{"result=\"no_symbol\"", st.frames_no_symbol},
+		{"result=\"failed\"", st.frames_failed},
 	};
 	const struct {
 		const char *name, *type, *help;
 		double value;
 	} single[] = {
 		{"sonde_collector_debuginfo_fetch_errors_total", "counter",
-		 "Debug files that could not be fetched or were refused (store, disk, checks).", 0},
+		 "Debug files that could not be fetched or were refused (store, disk, checks).",
+		 (double)st.fetch_errors},
 		{"sonde_collector_debuginfod_requests_total", "counter",
-		 "Requests to the debuginfod servers of DEBUGINFOD_URLS.", 0},
+		 "Requests to the debuginfod servers of DEBUGINFOD_URLS.",
+		 (double)st.debuginfod_requests},
 		{"sonde_collector_debuginfod_found_total", "counter",
-		 "Requests to debuginfod that found a file.", 0},
+		 "Requests to debuginfod that found a file.", (double)st.debuginfod_found},
 		{"sonde_collector_debuginfod_request_seconds_total", "counter",
-		 "Time spent waiting for debuginfod (divide by requests for the mean latency).", 0},
+		 "Time spent waiting for debuginfod (divide by requests for the mean latency).",
+		 (double)st.debuginfod_ns / 1e9},
 		{"sonde_collector_debuginfo_build_ids", "gauge",
-		 "Build IDs this collector has looked for.", 0},
+		 "Build IDs this collector has looked for.", (double)st.build_ids},
 		{"sonde_collector_debuginfo_cache_bytes", "gauge",
-		 "Disk taken by local copies of debug files.", 0},
+		 "Disk taken by local copies of debug files.", (double)st.disk_bytes},
 		{"sonde_collector_debuginfo_cache_evictions_total", "counter",
-		 "Local copies removed to keep --debuginfo-cache-size.", 0},
+		 "Local copies removed to keep --debuginfo-cache-size.", (double)st.evicted_files},
 		{"sonde_collector_symbolizer_memory_bytes", "gauge",
-		 "Memory of loaded symbol data (--symbolizer-memory).", 0},
+		 "Memory of loaded symbol data (--symbolizer-memory).", (double)st.memory_bytes},
 		{"sonde_collector_symbolize_seconds_total", "counter",
-		 "Time queries spent naming frames, waits for debug files included.", 0},
+		 "Time queries spent naming frames, waits for debug files included.",
+		 (double)st.name_ns / 1e9},
 	};
-	uint64_t fv[ARRAY_SIZE(frames)];
-	double sv[ARRAY_SIZE(single)];
 
-	namer__stats(n, &st);
-	fv[0] = st.frames_named;
-	fv[1] = st.frames_pending;
-	fv[2] = st.frames_no_debuginfo;
-	fv[3] = st.frames_no_symbol;
-	fv[4] = st.frames_failed;
-	sv[0] = (double)st.fetch_errors;
-	sv[1] = (double)st.debuginfod_requests;
-	sv[2] = (double)st.debuginfod_found;
-	sv[3] = (double)st.debuginfod_ns / 1e9;
-	sv[4] = (double)st.build_ids;
-	sv[5] = (double)st.disk_bytes;
-	sv[6] = (double)st.evicted_files;
-	sv[7] = (double)st.memory_bytes;
-	sv[8] = (double)st.name_ns / 1e9;
 	metric_header(out, "sonde_collector_symbolized_frames_total", "counter",
 		      "Frames stored without a name, as queries found them: named, or why not.");
 	for (size_t i = 0; i < ARRAY_SIZE(frames); i++)
 		metric_value(out, "sonde_collector_symbolized_frames_total", frames[i].label,
-			     (double)fv[i]);
+			     (double)frames[i].value);
 	metric_header(out, "sonde_collector_debuginfo_fetched_total", "counter",
 		      "Debug files copied to this collector, by where they came from.");
 	metric_value(out, "sonde_collector_debuginfo_fetched_total", "source=\"store\"",
@@ -600,7 +589,7 @@ void namer_metrics(struct namer *n, struct buf *out)
 	metric_value(out, "sonde_collector_debuginfo_fetched_total", "source=\"debuginfod\"",
 		     (double)st.from_debuginfod);
 	for (size_t i = 0; i < ARRAY_SIZE(single); i++)
-		metric_single(out, single[i].name, single[i].type, single[i].help, sv[i]);
+		metric_single(out, single[i].name, single[i].type, single[i].help, single[i].value);
 }
 
 /* ---- naming --------------------------------------------------------------------------------- */

@@ -227,6 +227,19 @@ wait_http() {
 	return 1
 }
 
+# start_s3rver: an S3-compatible server (s3rver, from make deps) with a bucket "profiles", its
+# data in $ARTIFACTS/s3data; sets S3_PORT and exports its credentials for the collector and aws.
+start_s3rver() {
+	local bin=tests/node_modules/.bin/s3rver
+	[ -x "$bin" ] || fail "s3rver is not installed: run make deps"
+	S3_PORT=$(free_port)
+	mkdir -p "$ARTIFACTS/s3data"
+	BG_LOG=$ARTIFACTS/s3rver.log bg node "$bin" -d "$ARTIFACTS/s3data" -a 127.0.0.1 -p "$S3_PORT" \
+		--configure-bucket profiles --no-vhost-buckets
+	wait_tcp "$S3_PORT" "s3rver"
+	export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+}
+
 # start_debuginfod DIR NAME: Debian's debuginfod serving the files of DIR (its database and log
 # named after NAME in $ARTIFACTS); sets DEBUGINFOD_PORT and DEBUGINFOD_PID. A free port can be
 # taken before the server binds it (an outgoing connection's): then another port, three times.

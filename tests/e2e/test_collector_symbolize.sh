@@ -16,8 +16,6 @@
 need_cmd node
 need_cmd eu-addr2line
 need_cmd debuginfod
-S3RVER=tests/node_modules/.bin/s3rver
-[ -x "$S3RVER" ] || fail "s3rver is not installed: run make deps"
 
 bin=$WL/inline_cpp
 dbg=$WL/inline_cpp.debug
@@ -25,12 +23,8 @@ bid=$(readelf -n "$WL/inline_cpp_stripped" | awk '/Build ID/ { print $3 }')
 check '[ "$bid" = "$(readelf -n "$bin" | awk "/Build ID/ { print \$3 }")" ]' "the stripped copy keeps the build ID $bid"
 check '! matches "$(readelf -SW "$WL/inline_cpp_stripped")" "\.symtab|\.debug_info"' "the stripped copy has neither symbols nor DWARF"
 
-s3port=$(free_port)
-mkdir -p "$ARTIFACTS/s3data"
-BG_LOG=$ARTIFACTS/s3rver.log bg node "$S3RVER" -d "$ARTIFACTS/s3data" -a 127.0.0.1 -p "$s3port" \
-	--configure-bucket profiles --no-vhost-buckets
-wait_tcp "$s3port" "s3rver"
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+start_s3rver
+s3port=$S3_PORT
 url="s3://profiles/sym?endpoint=http://127.0.0.1:$s3port&path_style=true"
 token=symbolize-test-token-0123456789
 printf '%s team\n' "$token" > "$ARTIFACTS/tokens"

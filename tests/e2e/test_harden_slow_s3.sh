@@ -9,23 +9,17 @@
 # Outcomes are asserted; the times only as generous bounds. bench/harden_query.sh measures.
 . "$(dirname "$0")/../lib.sh"
 need_cmd node
-S3RVER=tests/node_modules/.bin/s3rver
-[ -x "$S3RVER" ] || fail "s3rver is not installed: run make deps"
 DELAY=${DELAY:-2}
 TIMEOUT_S=${TIMEOUT_S:-8}
 LOAD_S=${LOAD_S:-7} # the load runs this long, from 1 s before the query (bench/harden_query.sh)
 
-s3port=$(free_port)
-mkdir -p "$ARTIFACTS/s3data"
-BG_LOG=$ARTIFACTS/s3rver.log bg node "$S3RVER" -d "$ARTIFACTS/s3data" -a 127.0.0.1 -p "$s3port" \
-	--configure-bucket profiles --no-vhost-buckets
-wait_tcp "$s3port" "s3rver"
+start_s3rver
+s3port=$S3_PORT
 echo 0 > "$ARTIFACTS/delay"
 pport=$(free_port)
 BG_LOG=$ARTIFACTS/proxy.err bg python3 tests/tools/delay_proxy.py --port "$pport" \
 	--upstream "http://127.0.0.1:$s3port" --delay-file "$ARTIFACTS/delay" --log "$ARTIFACTS/gets.jsonl"
 wait_tcp "$pport" "the delay proxy"
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 url="s3://profiles/sonde?endpoint=http://127.0.0.1:$pport&path_style=true"
 
 "$BUILD/bench/otlp_gen" --stacks 2000 "$ARTIFACTS/req.pb" 2> /dev/null || fail "otlp_gen failed"

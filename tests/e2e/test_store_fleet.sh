@@ -13,15 +13,8 @@
 . "$(dirname "$0")/../lib.sh"
 need_root
 need_cmd node
-S3RVER=tests/node_modules/.bin/s3rver
-[ -x "$S3RVER" ] || fail "s3rver is not installed: run make deps"
-
-s3port=$(free_port)
-mkdir -p "$ARTIFACTS/s3data"
-BG_LOG=$ARTIFACTS/s3rver.log bg node "$S3RVER" -d "$ARTIFACTS/s3data" -a 127.0.0.1 -p "$s3port" \
-	--configure-bucket profiles --no-vhost-buckets
-wait_tcp "$s3port" "s3rver"
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+start_s3rver
+s3port=$S3_PORT
 url="s3://profiles/fleet?endpoint=http://127.0.0.1:$s3port&path_style=true"
 LEVELS=2s,10s:10ms,30s:100ms
 common=(--segment-max-age 200ms --compact-interval 300ms --compact-delay 1s --compaction-levels "$LEVELS"
